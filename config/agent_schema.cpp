@@ -1,0 +1,290 @@
+#include "config/agent_schema.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <mutex>
+#include <regex>
+
+namespace va {
+
+const char* agent_schema_raw();  // generated from config/agent.schema.json (config/embed.cmake)
+
+namespace {
+
+using nlohmann::json;
+
+// std::regex construction is costly: compile each schema pattern once. nullptr marks an invalid pattern.
+const std::regex* cached_regex(const std::string& pattern) {
+    static std::mutex mutex;
+    static std::map<std::string, std::unique_ptr<std::regex>> cache;
+    std::lock_guard lock(mutex);
+    auto it = cache.find(pattern);
+    if (it == cache.end()) {
+        std::unique_ptr<std::regex> compiled;
+        try {
+            compiled = std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
+        } catch (const std::regex_error&) {
+        }
+        it = cache.emplace(pattern, std::move(compiled)).first;
+    }
+    return it->second.get();
+}
+
+std::size_t utf8_length(const std::string& s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+std::string escape_pointer_token(const std::string& token) {
+    std::string out;
+    for (char c : token) {
+        if (c == '~') out += "~0";
+        else if (c == '/') out += "~1";
+        else out += c;
+    }
+    return out;
+}
+
+const char* json_type_name(const json& v) {
+    switch (v.type()) {
+        case json::value_t::null: return "null";
+        case json::value_t::boolean: return "boolean";
+        case json::value_t::number_integer:
+        case json::value_t::number_unsigned: return "integer";
+        case json::value_t::number_float: return "number";
+        case json::value_t::string: return "string";
+        case json::value_t::array: return "array";
+        case json::value_t::object: return "object";
+        default: return "value";
+    }
+}
+
+bool has_type(const json& v, const std::string& type) {
+    if (type == "object") return v.is_object();
+    if (type == "array") return v.is_array();
+    if (type == "string") return v.is_string();
+    if (type == "boolean") return v.is_boolean();
+    if (type == "null") return v.is_null();
+    if (type == "number") return v.is_number();
+    if (type == "integer") {
+        if (v.is_number_integer()) return true;
+        if (v.is_number_float()) {
+            double d = v.get<double>();
+            return d == static_cast<double>(static_cast<long long>(d));
+        }
+    }
+    return false;
+}
+
+std::string number_text(const json& v) {
+    if (v.is_number_integer()) return std::to_string(v.get<long long>());
+    std::string s = v.dump();
+    return s;
+}
+
+class Validator {
+public:
+    Validator(const json& root, std::vector<FieldError>& out) : m_root(root), m_out(out) {}
+
+    void validate(const json& schema, const json& value, const std::string& pointer) {
+        if (!schema.is_object()) return;
+        if (auto ref = schema.find("$ref"); ref != schema.end()) {
+            const json* target = resolve(ref->get<std::string>());
+            if (target) validate(*target, value, pointer);
+            else add(pointer, "schema error: unresolved $ref " + ref->get<std::string>());
+            return;
+        }
+        if (auto one_of = schema.find("oneOf"); one_of != schema.end()) {
+            validate_one_of(*one_of, value, pointer);
+            return;
+        }
+        if (auto type = schema.find("type"); type != schema.end()) {
+            bool ok = false;
+            std::string wanted;
+            if (type->is_string()) {
+                ok = has_type(value, *type);
+                wanted = type->get<std::string>();
+            } else {
+                for (const auto& t : *type) {
+                    ok |= has_type(value, t);
+                    wanted += (wanted.empty() ? "" : " or ") + t.get<std::string>();
+                }
+            }
+            if (!ok) {
+                add(pointer, "must be " + article(wanted) + " (got " + json_type_name(value) + ")");
+                return;
+            }
+        }
+        if (auto c = schema.find("const"); c != schema.end() && value != *c)
+            add(pointer, "must be " + c->dump());
+        if (auto e = schema.find("enum"); e != schema.end()) {
+            bool found = std::find(e->begin(), e->end(), value) != e->end();
+            if (!found) {
+                std::string options;
+                for (const auto& o : *e) options += (options.empty() ? "" : ", ") + o.dump();
+                add(pointer, "must be one of " + options);
+            }
+        }
+        if (value.is_number()) {
+            if (auto m = schema.find("minimum"); m != schema.end() && value.get<double>() < m->get<double>())
+                add(pointer, "must be at least " + number_text(*m));
+            if (auto m = schema.find("maximum"); m != schema.end() && value.get<double>() > m->get<double>())
+                add(pointer, "must be at most " + number_text(*m));
+        }
+        if (value.is_string()) validate_string(schema, value.get_ref<const std::string&>(), pointer);
+        if (value.is_array()) validate_array(schema, value, pointer);
+        if (value.is_object()) validate_object(schema, value, pointer);
+    }
+
+private:
+    static std::string article(const std::string& type) {
+        if (type.find(" or ") != std::string::npos) return type;
+        return (type == "object" || type == "array" || type == "integer" ? "an " : "a ") + type;
+    }
+
+    void add(const std::string& pointer, std::string reason) { m_out.push_back({pointer, std::move(reason)}); }
+
+    const json* resolve(const std::string& ref) const {
+        if (ref.rfind("#/", 0) != 0) return nullptr;
+        const json* node = &m_root;
+        std::size_t start = 2;
+        while (start <= ref.size()) {
+            auto end = ref.find('/', start);
+            std::string token = ref.substr(start, end == std::string::npos ? std::string::npos : end - start);
+            if (!node->is_object() || !node->contains(token)) return nullptr;
+            node = &(*node)[token];
+            if (end == std::string::npos) break;
+            start = end + 1;
+        }
+        return node;
+    }
+
+    // For tagged unions: pick the branch whose "type" const matches, so errors speak of that branch alone.
+    void validate_one_of(const json& branches, const json& value, const std::string& pointer) {
+        if (value.is_object() && value.contains("type")) {
+            std::string tags;
+            for (const auto& branch : branches) {
+                auto tag = branch.find("properties");
+                if (tag == branch.end() || !tag->contains("type") || !(*tag)["type"].contains("const")) continue;
+                const json& expected = (*tag)["type"]["const"];
+                if (value["type"] == expected) {
+                    validate(branch, value, pointer);
+                    return;
+                }
+                tags += (tags.empty() ? "" : ", ") + expected.dump();
+            }
+            add(pointer + "/type", "must be one of " + tags);
+            return;
+        }
+        // Without a tag: valid when exactly one branch accepts it.
+        int matches = 0;
+        for (const auto& branch : branches) {
+            std::vector<FieldError> scratch;
+            Validator(m_root, scratch).validate(branch, value, pointer);
+            matches += scratch.empty();
+        }
+        if (matches != 1) add(pointer, value.is_object() ? "needs a \"type\"" : "does not match any allowed form");
+    }
+
+    void validate_string(const json& schema, const std::string& s, const std::string& pointer) {
+        auto length = utf8_length(s);
+        if (auto m = schema.find("minLength"); m != schema.end() && length < m->get<std::size_t>())
+            add(pointer, m->get<std::size_t>() == 1 ? "must not be empty"
+                                                    : "must be at least " + number_text(*m) + " characters");
+        if (auto m = schema.find("maxLength"); m != schema.end() && length > m->get<std::size_t>())
+            add(pointer, "must be at most " + number_text(*m) + " characters");
+        if (auto p = schema.find("pattern"); p != schema.end()) {
+            const std::regex* re = cached_regex(p->get<std::string>());
+            if (re && !std::regex_search(s, *re)) add(pointer, "must match " + p->get<std::string>());
+        }
+        if (auto f = schema.find("format"); f != schema.end() && *f == "uri") {
+            if (s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0)
+                add(pointer, "must be an http:// or https:// URL");
+        }
+    }
+
+    void validate_array(const json& schema, const json& value, const std::string& pointer) {
+        if (auto m = schema.find("minItems"); m != schema.end() && value.size() < m->get<std::size_t>())
+            add(pointer, "must have at least " + number_text(*m) + " items");
+        if (auto m = schema.find("maxItems"); m != schema.end() && value.size() > m->get<std::size_t>())
+            add(pointer, "must have at most " + number_text(*m) + " items");
+        if (auto items = schema.find("items"); items != schema.end())
+            for (std::size_t i = 0; i < value.size(); ++i) validate(*items, value[i], pointer + "/" + std::to_string(i));
+    }
+
+    void validate_object(const json& schema, const json& value, const std::string& pointer) {
+        if (auto required = schema.find("required"); required != schema.end())
+            for (const auto& name : *required)
+                if (!value.contains(name.get<std::string>()))
+                    add(pointer + "/" + escape_pointer_token(name.get<std::string>()), "is required");
+        const json* properties = nullptr;
+        if (auto p = schema.find("properties"); p != schema.end()) properties = &*p;
+        auto additional = schema.find("additionalProperties");
+        for (const auto& [key, child] : value.items()) {
+            std::string child_pointer = pointer + "/" + escape_pointer_token(key);
+            if (properties && properties->contains(key)) {
+                validate((*properties)[key], child, child_pointer);
+            } else if (additional != schema.end()) {
+                if (additional->is_boolean() && !additional->get<bool>()) add(child_pointer, "unknown field");
+                else if (additional->is_object()) validate(*additional, child, child_pointer);
+            }
+        }
+    }
+
+    const json& m_root;
+    std::vector<FieldError>& m_out;
+};
+
+const json& agent_schema() {
+    static const json schema = json::parse(agent_schema_raw());  // shipped with the binary: must parse
+    return schema;
+}
+
+Status result_of(std::vector<FieldError> problems, const char* what) {
+    if (problems.empty()) return Ok{};
+    std::string message = std::string(what) + " is invalid: " + (problems[0].field.empty() ? "" : problems[0].field + " ") +
+                          problems[0].reason;
+    if (problems.size() > 1) message += " (and " + std::to_string(problems.size() - 1) + " more)";
+    return Error{ErrorCode::invalid_request, std::move(message), {}, std::move(problems), 0};
+}
+
+}  // namespace
+
+const std::string& agent_schema_text() {
+    static const std::string text = agent_schema_raw();
+    return text;
+}
+
+Status validate_json_schema(const json& schema, const json& instance) {
+    std::vector<FieldError> problems;
+    Validator(schema, problems).validate(schema, instance, "");
+    return result_of(std::move(problems), "value");
+}
+
+Status validate_agent_definition(const json& definition) {
+    std::vector<FieldError> problems;
+    Validator(agent_schema(), problems).validate(agent_schema(), definition, "");
+    // Rules the schema subset cannot say: an intent needs a way to match, and its pattern must compile.
+    if (definition.is_object() && definition.contains("script") && definition["script"].is_object()) {
+        const auto& script = definition["script"];
+        if (script.contains("intents") && script["intents"].is_array()) {
+            const auto& intents = script["intents"];
+            for (std::size_t i = 0; i < intents.size(); ++i) {
+                const auto& intent = intents[i];
+                if (!intent.is_object()) continue;
+                std::string base = "/script/intents/" + std::to_string(i);
+                bool has_keywords = intent.contains("keywords") && intent["keywords"].is_array() &&
+                                    !intent["keywords"].empty();
+                bool has_pattern = intent.contains("pattern") && intent["pattern"].is_string();
+                if (!has_keywords && !has_pattern) problems.push_back({base, "needs keywords or a pattern"});
+                if (has_pattern && !cached_regex(intent["pattern"].get<std::string>()))
+                    problems.push_back({base + "/pattern", "invalid regular expression"});
+            }
+        }
+    }
+    return result_of(std::move(problems), "agent definition");
+}
+
+}  // namespace va

@@ -1,0 +1,26 @@
+// Validation of agent definitions against the JSON schema shipped in config/agent.schema.json (embedded in the
+// binary at build time, so the daemon does not depend on its working directory). The validator implements the
+// subset of JSON Schema (draft 2020-12) that the schema uses: type, required, properties, additionalProperties,
+// enum, const, minimum/maximum, minLength/maxLength, pattern, items, minItems/maxItems, oneOf by "type" tag.
+// Every problem is reported with its JSON pointer, not just the first.
+// Thread-safety: the parsed schema is immutable; validate is safe from any thread.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/util/result.hpp"
+
+namespace va {
+
+// The schema text (as shipped).
+const std::string& agent_schema_text();
+
+// Ok, or invalid_request with one FieldError per problem (field = JSON pointer such as "/voice/rate").
+Status validate_agent_definition(const nlohmann::json& definition);
+
+// Validates `instance` against an arbitrary schema of the same subset (used for tool parameter schemas and tests).
+Status validate_json_schema(const nlohmann::json& schema, const nlohmann::json& instance);
+
+}  // namespace va

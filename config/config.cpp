@@ -1,0 +1,341 @@
+#include "config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <filesystem>
+#include <functional>
+#include <variant>
+#include <vector>
+
+extern char** environ;
+
+namespace va {
+
+namespace {
+
+using Scalar = std::variant<std::string, std::int64_t, double, bool>;
+enum class Kind { string, integer, number, boolean };
+
+const char* kind_name(Kind k) {
+    switch (k) {
+        case Kind::string: return "a string";
+        case Kind::integer: return "an integer";
+        case Kind::number: return "a number";
+        case Kind::boolean: return "a boolean";
+    }
+    return "a value";
+}
+
+struct Key {
+    const char* section;
+    const char* name;
+    Kind kind;
+    std::function<void(Config&, const Scalar&)> set;
+    std::string full() const { return std::string(section) + "." + name; }
+    std::string env() const {
+        std::string e = "VOICEAGENT_";
+        for (const char* p : {section, "_", name})
+            for (const char* c = p; *c; ++c) e += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+        return e;
+    }
+};
+
+template <class M>
+auto str(M member) {
+    return [member](Config& c, const Scalar& v) { std::invoke(member, c) = std::get<std::string>(v); };
+}
+template <class M>
+auto integer(M member) {
+    return [member](Config& c, const Scalar& v) {
+        std::invoke(member, c) = static_cast<std::remove_reference_t<decltype(std::invoke(member, c))>>(
+            std::get<std::int64_t>(v));
+    };
+}
+template <class M>
+auto number(M member) {
+    return [member](Config& c, const Scalar& v) { std::invoke(member, c) = std::get<double>(v); };
+}
+template <class M>
+auto boolean(M member) {
+    return [member](Config& c, const Scalar& v) { std::invoke(member, c) = std::get<bool>(v); };
+}
+
+// Values that are parsed further after loading: the listen address, and sizes (stored unsigned, so a negative
+// value must be caught before it is converted).
+struct Raw {
+    std::string listen = "127.0.0.1:8700";
+    std::int64_t max_header_bytes = 16 * 1024;
+    std::int64_t max_body_bytes = 1024 * 1024;
+};
+
+// Every key of the file and the environment. Keys that need parsing beyond their type (listen, sizes) land in `raw`.
+std::vector<Key> keys(Raw& raw) {
+    return {
+        {"server", "listen", Kind::string, [&raw](Config&, const Scalar& v) { raw.listen = std::get<std::string>(v); }},
+        {"server", "io_threads", Kind::integer, integer([](Config& c) -> int& { return c.server.io_threads; })},
+        {"server", "worker_threads", Kind::integer, integer([](Config& c) -> int& { return c.server.worker_threads; })},
+        {"server", "max_header_bytes", Kind::integer,
+         [&raw](Config&, const Scalar& v) { raw.max_header_bytes = std::get<std::int64_t>(v); }},
+        {"server", "max_body_bytes", Kind::integer,
+         [&raw](Config&, const Scalar& v) { raw.max_body_bytes = std::get<std::int64_t>(v); }},
+        {"server", "read_timeout_ms", Kind::integer, integer([](Config& c) -> int& { return c.server.read_timeout_ms; })},
+        {"server", "idle_timeout_ms", Kind::integer, integer([](Config& c) -> int& { return c.server.idle_timeout_ms; })},
+        {"server", "shutdown_grace_ms", Kind::integer,
+         integer([](Config& c) -> int& { return c.server.shutdown_grace_ms; })},
+        {"server", "public_base_url", Kind::string,
+         str([](Config& c) -> std::string& { return c.server.public_base_url; })},
+        {"storage", "data_dir", Kind::string, str([](Config& c) -> std::string& { return c.storage.data_dir; })},
+        {"storage", "backend", Kind::string, str([](Config& c) -> std::string& { return c.storage.backend; })},
+        {"storage", "sqlite_path", Kind::string, str([](Config& c) -> std::string& { return c.storage.sqlite_path; })},
+        {"storage", "busy_timeout_ms", Kind::integer,
+         integer([](Config& c) -> int& { return c.storage.busy_timeout_ms; })},
+        {"auth", "jwt_secret", Kind::string, str([](Config& c) -> std::string& { return c.auth.jwt_secret; })},
+        {"auth", "issuer", Kind::string, str([](Config& c) -> std::string& { return c.auth.issuer; })},
+        {"auth", "audience", Kind::string, str([](Config& c) -> std::string& { return c.auth.audience; })},
+        {"auth", "access_ttl_s", Kind::integer, integer([](Config& c) -> int& { return c.auth.access_ttl_s; })},
+        {"auth", "refresh_ttl_s", Kind::integer, integer([](Config& c) -> int& { return c.auth.refresh_ttl_s; })},
+        {"auth", "login_burst", Kind::number, number([](Config& c) -> double& { return c.auth.login_burst; })},
+        {"auth", "login_per_minute", Kind::number, number([](Config& c) -> double& { return c.auth.login_per_minute; })},
+        {"log", "level", Kind::string, str([](Config& c) -> std::string& { return c.log.level; })},
+        {"log", "format", Kind::string, str([](Config& c) -> std::string& { return c.log.format; })},
+        {"log", "access_log", Kind::boolean, boolean([](Config& c) -> bool& { return c.log.access_log; })},
+    };
+}
+
+// Values outside int range would wrap when stored; catch them before.
+constexpr std::int64_t kIntMax = 2'000'000'000;
+
+std::optional<Scalar> from_toml(const toml::node& node, Kind kind) {
+    switch (kind) {
+        case Kind::string:
+            if (auto v = node.value<std::string>(); v && node.is_string()) return Scalar(*v);
+            break;
+        case Kind::integer:
+            if (node.is_integer()) {
+                auto v = *node.value<std::int64_t>();
+                if (v < -kIntMax || v > kIntMax) return std::nullopt;
+                return Scalar(v);
+            }
+            break;
+        case Kind::number:
+            if (node.is_integer()) return Scalar(double(*node.value<std::int64_t>()));
+            if (node.is_floating_point()) return Scalar(*node.value<double>());
+            break;
+        case Kind::boolean:
+            if (node.is_boolean()) return Scalar(*node.value<bool>());
+            break;
+    }
+    return std::nullopt;
+}
+
+const char* toml_type_name(const toml::node& node) {
+    if (node.is_string()) return "string";
+    if (node.is_integer()) return "integer";
+    if (node.is_floating_point()) return "float";
+    if (node.is_boolean()) return "boolean";
+    if (node.is_table()) return "table";
+    if (node.is_array()) return "array";
+    return "date/time";
+}
+
+std::optional<Scalar> from_text(const std::string& text, Kind kind) {
+    switch (kind) {
+        case Kind::string: return Scalar(text);
+        case Kind::integer: {
+            std::int64_t v = 0;
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (ec != std::errc() || end != text.data() + text.size() || v < -kIntMax || v > kIntMax) return std::nullopt;
+            return Scalar(v);
+        }
+        case Kind::number: {
+            try {
+                std::size_t used = 0;
+                double v = std::stod(text, &used);
+                if (used != text.size()) return std::nullopt;
+                return Scalar(v);
+            } catch (...) {
+                return std::nullopt;
+            }
+        }
+        case Kind::boolean:
+            if (text == "true" || text == "1" || text == "yes" || text == "on") return Scalar(true);
+            if (text == "false" || text == "0" || text == "no" || text == "off") return Scalar(false);
+            return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+Error config_error(std::vector<FieldError> problems) {
+    std::string message = "invalid configuration: ";
+    for (std::size_t i = 0; i < problems.size(); ++i) {
+        if (i) message += "; ";
+        message += problems[i].field + ": " + problems[i].reason;
+    }
+    return Error{ErrorCode::invalid_request, std::move(message), {}, std::move(problems), 0};
+}
+
+}  // namespace
+
+std::string Config::sqlite_path() const {
+    if (!storage.sqlite_path.empty()) return storage.sqlite_path;
+    return (std::filesystem::path(storage.data_dir) / "voiceagent.db").string();
+}
+
+Result<std::pair<std::string, int>> parse_listen(const std::string& text) {
+    std::string host;
+    std::string port_text;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return invalid_field("server.listen", "must be HOST:PORT or [IPv6]:PORT");
+        host = text.substr(1, close - 1);
+        port_text = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string::npos || text.find(':') != colon)
+            return invalid_field("server.listen", "must be HOST:PORT or [IPv6]:PORT");
+        host = text.substr(0, colon);
+        port_text = text.substr(colon + 1);
+    }
+    int port = -1;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (host.empty() || ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535)
+        return invalid_field("server.listen", "must be HOST:PORT with a port from 0 to 65535");
+    return std::make_pair(host, port);
+}
+
+Status validate_config(const Config& c) {
+    std::vector<FieldError> p;
+    auto range = [&](const char* key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
+        if (v < lo || v > hi)
+            p.push_back({key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi)});
+    };
+    range("server.io_threads", c.server.io_threads, 1, 64);
+    range("server.worker_threads", c.server.worker_threads, 1, 256);
+    range("server.max_header_bytes", std::int64_t(c.server.max_header_bytes), 1024, 1024 * 1024);
+    range("server.max_body_bytes", std::int64_t(c.server.max_body_bytes), 1024, 1024LL * 1024 * 1024);
+    range("server.read_timeout_ms", c.server.read_timeout_ms, 100, 3'600'000);
+    range("server.idle_timeout_ms", c.server.idle_timeout_ms, 100, 3'600'000);
+    range("server.shutdown_grace_ms", c.server.shutdown_grace_ms, 0, 600'000);
+    range("server.port", c.server.port, 0, 65535);
+    if (!c.server.public_base_url.empty() && c.server.public_base_url.rfind("http://", 0) != 0 &&
+        c.server.public_base_url.rfind("https://", 0) != 0)
+        p.push_back({"server.public_base_url", "must start with http:// or https://"});
+    if (c.storage.data_dir.empty()) p.push_back({"storage.data_dir", "must not be empty"});
+    if (c.storage.backend != "sqlite") p.push_back({"storage.backend", "must be sqlite (the only backend built in)"});
+    range("storage.busy_timeout_ms", c.storage.busy_timeout_ms, 0, 600'000);
+    if (!c.auth.jwt_secret.empty() && c.auth.jwt_secret.size() < 32)
+        p.push_back({"auth.jwt_secret", "must be at least 32 bytes (or empty to generate one)"});
+    if (c.auth.issuer.empty()) p.push_back({"auth.issuer", "must not be empty"});
+    if (c.auth.audience.empty()) p.push_back({"auth.audience", "must not be empty"});
+    range("auth.access_ttl_s", c.auth.access_ttl_s, 1, 86'400);
+    range("auth.refresh_ttl_s", c.auth.refresh_ttl_s, 60, 365 * 86'400);
+    if (!(c.auth.login_burst >= 1 && c.auth.login_burst <= 10'000)) p.push_back({"auth.login_burst", "must be between 1 and 10000"});
+    if (!(c.auth.login_per_minute > 0 && c.auth.login_per_minute <= 100'000))
+        p.push_back({"auth.login_per_minute", "must be above 0 and at most 100000"});
+    static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (std::find(std::begin(levels), std::end(levels), c.log.level) == std::end(levels))
+        p.push_back({"log.level", "must be one of trace, debug, info, warn, error, critical, off"});
+    if (c.log.format != "text" && c.log.format != "json") p.push_back({"log.format", "must be text or json"});
+    if (p.empty()) return Ok{};
+    return config_error(std::move(p));
+}
+
+Result<Config> load_config(const std::string& path, const std::map<std::string, std::string>& env,
+                           const ConfigOverrides& overrides) {
+    Config config;
+    Raw raw;
+    const auto table = keys(raw);
+    std::vector<FieldError> problems;
+
+    std::string file = path;
+    if (file.empty() && std::filesystem::exists("voiceagentd.toml")) file = "voiceagentd.toml";
+    if (!file.empty()) {
+        toml::table doc;
+        try {
+            doc = toml::parse_file(file);
+        } catch (const toml::parse_error& e) {
+            const auto& where = e.source().begin;
+            return config_error({{file, "line " + std::to_string(where.line) + ", column " +
+                                            std::to_string(where.column) + ": " + std::string(e.description())}});
+        }
+        config.source = file;
+        for (const auto& [section_key, section_node] : doc) {
+            std::string section(section_key.str());
+            const auto* section_table = section_node.as_table();
+            bool known_section = std::any_of(table.begin(), table.end(), [&](const Key& k) { return section == k.section; });
+            if (!known_section || !section_table) {
+                problems.push_back({section, known_section ? "must be a table" : "unknown section"});
+                continue;
+            }
+            for (const auto& [key_name, node] : *section_table) {
+                std::string full = section + "." + std::string(key_name.str());
+                auto key = std::find_if(table.begin(), table.end(), [&](const Key& k) { return k.full() == full; });
+                if (key == table.end()) {
+                    problems.push_back({full, "unknown key"});
+                    continue;
+                }
+                auto value = from_toml(node, key->kind);
+                if (!value) {
+                    problems.push_back({full, std::string("expected ") + kind_name(key->kind) + ", got " +
+                                                  toml_type_name(node) +
+                                                  (node.is_integer() ? " (out of range)" : "")});
+                    continue;
+                }
+                key->set(config, *value);
+            }
+        }
+    }
+
+    for (const auto& [name, text] : env) {
+        if (name.rfind("VOICEAGENT_", 0) != 0 || name.rfind("VOICEAGENT_TEST_", 0) == 0) continue;
+        auto key = std::find_if(table.begin(), table.end(), [&](const Key& k) { return k.env() == name; });
+        if (key == table.end()) {
+            problems.push_back({name, "unknown environment variable"});
+            continue;
+        }
+        auto value = from_text(text, key->kind);
+        if (!value) {
+            problems.push_back({key->full(), std::string("expected ") + kind_name(key->kind) + " in " + name +
+                                                 ", got \"" + text + "\""});
+            continue;
+        }
+        key->set(config, *value);
+    }
+
+    if (overrides.listen) raw.listen = *overrides.listen;
+    if (overrides.data_dir) config.storage.data_dir = *overrides.data_dir;
+
+    if (auto listen = parse_listen(raw.listen)) {
+        config.server.host = listen->first;
+        config.server.port = listen->second;
+    } else {
+        problems.push_back(listen.error().details.at(0));
+    }
+    auto size_key = [&](const char* key, std::int64_t v, std::size_t& out) {
+        if (v <= 0) problems.push_back({key, "must be positive"});
+        else out = static_cast<std::size_t>(v);
+    };
+    size_key("server.max_header_bytes", raw.max_header_bytes, config.server.max_header_bytes);
+    size_key("server.max_body_bytes", raw.max_body_bytes, config.server.max_body_bytes);
+
+    if (auto valid = validate_config(config); !valid) {
+        for (auto& d : valid.error().details) problems.push_back(d);
+    }
+    if (!problems.empty()) return config_error(std::move(problems));
+    return config;
+}
+
+std::map<std::string, std::string> voiceagent_environment() {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        std::string entry(*e);
+        auto eq = entry.find('=');
+        if (eq == std::string::npos) continue;
+        if (entry.rfind("VOICEAGENT_", 0) == 0) env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+    }
+    return env;
+}
+
+}  // namespace va

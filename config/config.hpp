@@ -1,0 +1,83 @@
+// The daemon's configuration: defaults, then a TOML file, then VOICEAGENT_<SECTION>_<KEY> environment variables,
+// then command-line flags (--listen, --data-dir). Every key is documented with its default in
+// config/voiceagentd.example.toml. Validation names the key and the problem.
+// Thread-safety: Config is a plain value; load/validate functions are pure apart from reading the file and the
+// environment.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/util/result.hpp"
+
+namespace va {
+
+struct ServerConfig {
+    std::string host = "127.0.0.1";       // from server.listen
+    int port = 8700;                      // 0 = any free port
+    int io_threads = 2;
+    int worker_threads = 4;               // blocking work: password hashing, heavy store calls
+    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_body_bytes = 1024 * 1024;
+    int read_timeout_ms = 15000;          // a request (headers and body) must arrive within this
+    int idle_timeout_ms = 60000;          // keep-alive connections idle longer are closed
+    int shutdown_grace_ms = 10000;        // in-flight requests get this long on SIGTERM
+    std::string public_base_url;          // how carriers reach us; empty = http://host:port
+};
+
+struct StorageConfig {
+    std::string data_dir = "./var";
+    std::string backend = "sqlite";
+    std::string sqlite_path;              // empty = <data_dir>/voiceagent.db
+    int busy_timeout_ms = 5000;
+};
+
+struct AuthConfig {
+    std::string jwt_secret;               // empty = generated into <data_dir>/jwt.secret on first start
+    std::string issuer = "voiceagentd";
+    std::string audience = "voiceagent-api";
+    int access_ttl_s = 900;
+    int refresh_ttl_s = 30 * 24 * 3600;
+    double login_burst = 5;               // login attempts at once, per client address and per account
+    double login_per_minute = 10;         // refill rate of those buckets
+};
+
+struct LogConfig {
+    std::string level = "info";           // trace debug info warn error critical off
+    std::string format = "text";          // text | json
+    bool access_log = true;
+};
+
+struct Config {
+    ServerConfig server;
+    StorageConfig storage;
+    AuthConfig auth;
+    LogConfig log;
+    std::string source;                   // the file it was read from, empty when none
+
+    std::string sqlite_path() const;      // resolved path of the database file
+};
+
+struct ConfigOverrides {
+    std::optional<std::string> listen;    // --listen HOST:PORT
+    std::optional<std::string> data_dir;  // --data-dir DIR
+};
+
+// Loads `path` (or ./voiceagentd.toml when `path` is empty and that file exists), applies the environment (`env`,
+// normally the process environment) and the overrides, and validates. invalid_request naming the key on failure;
+// an explicitly given file that cannot be read is an error too.
+Result<Config> load_config(const std::string& path, const std::map<std::string, std::string>& env,
+                           const ConfigOverrides& overrides);
+
+// Validation alone (load_config calls it): every problem found, each naming its key.
+Status validate_config(const Config& config);
+
+// The process environment's VOICEAGENT_* variables.
+std::map<std::string, std::string> voiceagent_environment();
+
+// Parses "HOST:PORT" or "[v6]:PORT".
+Result<std::pair<std::string, int>> parse_listen(const std::string& text);
+
+}  // namespace va

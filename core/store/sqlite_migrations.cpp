@@ -1,0 +1,185 @@
+#include "core/store/sqlite_migrations.hpp"
+
+namespace va::sqlite {
+
+namespace {
+
+// Times are epoch milliseconds (INTEGER); JSON columns are TEXT. Workspace-owned rows cascade with their
+// workspace. Calls keep agent_id as plain text (no foreign key) so history survives an agent's deletion.
+constexpr const char* kInitial = R"SQL(
+CREATE TABLE workspaces (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  email TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL DEFAULT '',
+  role TEXT NOT NULL,
+  password_hash TEXT NOT NULL DEFAULT '',
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX users_workspace ON users(workspace_id, id);
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  user_id TEXT,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL DEFAULT 0,
+  revoked_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX api_keys_workspace ON api_keys(workspace_id, id);
+CREATE TABLE refresh_tokens (
+  id TEXT PRIMARY KEY,
+  family_id TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0,
+  replaced_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, name)
+);
+CREATE INDEX agents_workspace ON agents(workspace_id, id);
+CREATE TABLE phone_numbers (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  number TEXT NOT NULL UNIQUE,
+  provider TEXT NOT NULL,
+  agent_id TEXT REFERENCES agents(id) ON DELETE SET NULL,
+  label TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX phone_numbers_workspace ON phone_numbers(workspace_id, id);
+CREATE TABLE calls (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  agent_id TEXT,
+  phone_id TEXT,
+  campaign_id TEXT,
+  direction TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  from_number TEXT NOT NULL DEFAULT '',
+  to_number TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  provider_call_id TEXT,
+  end_reason TEXT NOT NULL DEFAULT '',
+  summary TEXT NOT NULL DEFAULT '',
+  metrics TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL DEFAULT 0,
+  answered_at INTEGER NOT NULL DEFAULT 0,
+  ended_at INTEGER NOT NULL DEFAULT 0,
+  duration_s REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX calls_workspace ON calls(workspace_id, id);
+CREATE INDEX calls_agent ON calls(workspace_id, agent_id, id);
+CREATE INDEX calls_campaign ON calls(campaign_id, id);
+CREATE INDEX calls_provider ON calls(provider_call_id);
+CREATE TABLE call_turns (
+  call_id TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  text TEXT NOT NULL,
+  started_ms INTEGER NOT NULL DEFAULT 0,
+  ended_ms INTEGER NOT NULL DEFAULT 0,
+  interrupted INTEGER NOT NULL DEFAULT 0,
+  source TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (call_id, seq)
+);
+CREATE TABLE campaigns (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  agent_id TEXT NOT NULL,
+  phone_id TEXT,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  config TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX campaigns_workspace ON campaigns(workspace_id, id);
+CREATE TABLE campaign_contacts (
+  id TEXT PRIMARY KEY,
+  campaign_id TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  phone TEXT NOT NULL,
+  variables TEXT NOT NULL DEFAULT '{}',
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_call_id TEXT,
+  last_outcome TEXT NOT NULL DEFAULT '',
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (campaign_id, phone)
+);
+CREATE INDEX campaign_contacts_state ON campaign_contacts(campaign_id, state, next_attempt_at);
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY,
+  queue TEXT NOT NULL,
+  payload TEXT NOT NULL DEFAULT '{}',
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL DEFAULT 5,
+  run_at INTEGER NOT NULL,
+  locked_by TEXT NOT NULL DEFAULT '',
+  locked_until INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  idempotency_key TEXT UNIQUE,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_ready ON jobs(queue, state, run_at);
+CREATE TABLE webhook_endpoints (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  events TEXT NOT NULL DEFAULT '[]',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+  event_type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
+)SQL";
+
+constexpr Migration kMigrations[] = {
+    {1, "initial schema", kInitial},
+};
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+}  // namespace va::sqlite

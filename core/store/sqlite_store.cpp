@@ -1,0 +1,737 @@
+// SQLite implementation of Store: a small pool of connections (WAL lets readers run beside the one writer), each
+// with its prepared statements cached, and versioned migrations applied at open.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+
+#include "core/store/sqlite_migrations.hpp"
+#include "core/store/store.hpp"
+#include "core/util/time.hpp"
+
+namespace va {
+
+namespace {
+
+// An optional text value: empty binds as NULL, NULL reads as empty.
+struct Nullable {
+    const std::string& value;
+};
+
+Error sqlite_error(sqlite3* db, const std::string& what) {
+    int code = sqlite3_extended_errcode(db);
+    std::string message = what + ": " + sqlite3_errmsg(db);
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED || (code & 0xff) == SQLITE_BUSY)
+        return make_error(ErrorCode::unavailable, message);
+    return make_error(ErrorCode::internal, message);
+}
+
+class Statement {
+public:
+    Statement(sqlite3* db, sqlite3_stmt* stmt) : m_db(db), m_stmt(stmt) {}
+    ~Statement() {
+        if (m_stmt) {
+            sqlite3_reset(m_stmt);
+            sqlite3_clear_bindings(m_stmt);
+        }
+    }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    template <class... Args>
+    Statement& bind(const Args&... args) {
+        int index = 1;
+        (bind_one(index++, args), ...);
+        return *this;
+    }
+
+    // SQLITE_ROW -> true, SQLITE_DONE -> false, anything else -> error
+    Result<bool> step() {
+        int rc = sqlite3_step(m_stmt);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        return sqlite_error(m_db, "sqlite step");
+    }
+    int last_code() const { return sqlite3_extended_errcode(m_db); }
+    int changes() const { return sqlite3_changes(m_db); }
+
+    std::string text(int col) const {
+        auto p = sqlite3_column_text(m_stmt, col);
+        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
+                 : std::string();
+    }
+    std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
+    double real(int col) const { return sqlite3_column_double(m_stmt, col); }
+
+private:
+    void bind_one(int i, const std::string& v) { sqlite3_bind_text(m_stmt, i, v.data(), int(v.size()), SQLITE_TRANSIENT); }
+    void bind_one(int i, const char* v) { sqlite3_bind_text(m_stmt, i, v, -1, SQLITE_TRANSIENT); }
+    void bind_one(int i, std::int64_t v) { sqlite3_bind_int64(m_stmt, i, v); }
+    void bind_one(int i, int v) { sqlite3_bind_int64(m_stmt, i, v); }
+    void bind_one(int i, bool v) { sqlite3_bind_int(m_stmt, i, v ? 1 : 0); }
+    void bind_one(int i, double v) { sqlite3_bind_double(m_stmt, i, v); }
+    void bind_one(int i, const Nullable& v) {
+        if (v.value.empty()) sqlite3_bind_null(m_stmt, i);
+        else bind_one(i, v.value);
+    }
+
+    sqlite3* m_db;
+    sqlite3_stmt* m_stmt;
+};
+
+class Connection {
+public:
+    explicit Connection(sqlite3* db) : m_db(db) {}
+    ~Connection() {
+        for (auto& [sql, stmt] : m_cache) sqlite3_finalize(stmt);
+        sqlite3_close_v2(m_db);
+    }
+    sqlite3* db() const { return m_db; }
+
+    Result<sqlite3_stmt*> prepare(const char* sql) {
+        auto it = m_cache.find(sql);
+        if (it != m_cache.end()) return it->second;
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+            return sqlite_error(m_db, "sqlite prepare");
+        m_cache.emplace(sql, stmt);
+        return stmt;
+    }
+
+    Status exec(const char* sql) {
+        char* err = nullptr;
+        if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+            std::string message = err ? err : "unknown error";
+            sqlite3_free(err);
+            return make_error(ErrorCode::internal, std::string("sqlite: ") + message);
+        }
+        return Ok{};
+    }
+
+private:
+    sqlite3* m_db;
+    // Keyed by the SQL text's address: every statement is a string literal of this file.
+    std::unordered_map<const char*, sqlite3_stmt*> m_cache;
+};
+
+Result<std::unique_ptr<Connection>> open_connection(const SqliteOptions& options) {
+    sqlite3* db = nullptr;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(options.path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+        std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+        sqlite3_close_v2(db);
+        return make_error(ErrorCode::internal, "cannot open " + options.path + ": " + message);
+    }
+    auto conn = std::make_unique<Connection>(db);
+    sqlite3_busy_timeout(db, options.busy_timeout_ms);
+    sqlite3_extended_result_codes(db, 1);
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"}) {
+        if (auto s = conn->exec(pragma); !s) return s.take_error();
+    }
+    return conn;
+}
+
+// --- column lists and row readers (kept next to each other so they cannot drift apart) ------------------------
+
+#define WORKSPACE_COLS "id, name, created_at"
+Workspace read_workspace(const Statement& s) { return Workspace{s.text(0), s.text(1), s.integer(2)}; }
+
+#define USER_COLS "id, workspace_id, email, name, role, password_hash, disabled, created_at, updated_at"
+User read_user(const Statement& s) {
+    User u;
+    u.id = s.text(0);
+    u.workspace_id = s.text(1);
+    u.email = s.text(2);
+    u.name = s.text(3);
+    u.role = s.text(4);
+    u.password_hash = s.text(5);
+    u.disabled = s.integer(6) != 0;
+    u.created_at = s.integer(7);
+    u.updated_at = s.integer(8);
+    return u;
+}
+
+#define KEY_COLS "id, workspace_id, user_id, name, role, prefix, key_hash, created_at, last_used_at, revoked_at"
+ApiKey read_key(const Statement& s) {
+    ApiKey k;
+    k.id = s.text(0);
+    k.workspace_id = s.text(1);
+    k.user_id = s.text(2);
+    k.name = s.text(3);
+    k.role = s.text(4);
+    k.prefix = s.text(5);
+    k.key_hash = s.text(6);
+    k.created_at = s.integer(7);
+    k.last_used_at = s.integer(8);
+    k.revoked_at = s.integer(9);
+    return k;
+}
+
+#define REFRESH_COLS "id, family_id, user_id, token_hash, created_at, expires_at, revoked_at, replaced_by"
+RefreshToken read_refresh(const Statement& s) {
+    RefreshToken t;
+    t.id = s.text(0);
+    t.family_id = s.text(1);
+    t.user_id = s.text(2);
+    t.token_hash = s.text(3);
+    t.created_at = s.integer(4);
+    t.expires_at = s.integer(5);
+    t.revoked_at = s.integer(6);
+    t.replaced_by = s.text(7);
+    return t;
+}
+
+#define AGENT_COLS "id, workspace_id, name, definition, version, created_at, updated_at"
+Agent read_agent(const Statement& s) {
+    Agent a;
+    a.id = s.text(0);
+    a.workspace_id = s.text(1);
+    a.name = s.text(2);
+    a.definition = s.text(3);
+    a.version = s.integer(4);
+    a.created_at = s.integer(5);
+    a.updated_at = s.integer(6);
+    return a;
+}
+
+#define PHONE_COLS "id, workspace_id, number, provider, agent_id, label, created_at, updated_at"
+PhoneNumber read_phone(const Statement& s) {
+    PhoneNumber p;
+    p.id = s.text(0);
+    p.workspace_id = s.text(1);
+    p.number = s.text(2);
+    p.provider = s.text(3);
+    p.agent_id = s.text(4);
+    p.label = s.text(5);
+    p.created_at = s.integer(6);
+    p.updated_at = s.integer(7);
+    return p;
+}
+
+#define CALL_COLS                                                                                                   \
+    "id, workspace_id, agent_id, phone_id, campaign_id, direction, channel, from_number, to_number, status, "       \
+    "provider_call_id, end_reason, summary, metrics, created_at, started_at, answered_at, ended_at, duration_s"
+Call read_call(const Statement& s) {
+    Call c;
+    c.id = s.text(0);
+    c.workspace_id = s.text(1);
+    c.agent_id = s.text(2);
+    c.phone_id = s.text(3);
+    c.campaign_id = s.text(4);
+    c.direction = s.text(5);
+    c.channel = s.text(6);
+    c.from_number = s.text(7);
+    c.to_number = s.text(8);
+    c.status = s.text(9);
+    c.provider_call_id = s.text(10);
+    c.end_reason = s.text(11);
+    c.summary = s.text(12);
+    c.metrics = s.text(13);
+    c.created_at = s.integer(14);
+    c.started_at = s.integer(15);
+    c.answered_at = s.integer(16);
+    c.ended_at = s.integer(17);
+    c.duration_s = s.real(18);
+    return c;
+}
+
+#define TURN_COLS "call_id, seq, role, text, started_ms, ended_ms, interrupted, source"
+CallTurn read_turn(const Statement& s) {
+    CallTurn t;
+    t.call_id = s.text(0);
+    t.seq = s.integer(1);
+    t.role = s.text(2);
+    t.text = s.text(3);
+    t.started_ms = s.integer(4);
+    t.ended_ms = s.integer(5);
+    t.interrupted = s.integer(6) != 0;
+    t.source = s.text(7);
+    return t;
+}
+
+int clamp_limit(int limit) { return std::clamp(limit, 1, 500); }
+
+class SqliteStore final : public Store {
+public:
+    SqliteStore(std::vector<std::unique_ptr<Connection>> pool) : m_pool(std::move(pool)) {
+        for (auto& c : m_pool) m_free.push_back(c.get());
+    }
+
+    // --- plumbing ---------------------------------------------------------------------------------------------
+
+    class Lease {
+    public:
+        Lease(SqliteStore& store, Connection* conn) : m_store(store), m_conn(conn) {}
+        ~Lease() { m_store.release(m_conn); }
+        Connection* operator->() const { return m_conn; }
+        Connection& operator*() const { return *m_conn; }
+
+    private:
+        SqliteStore& m_store;
+        Connection* m_conn;
+    };
+
+    Lease acquire() {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return !m_free.empty(); });
+        Connection* c = m_free.back();
+        m_free.pop_back();
+        return Lease(*this, c);
+    }
+    void release(Connection* c) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_free.push_back(c);
+        }
+        m_cv.notify_one();
+    }
+
+    // Runs `sql` with `args` on a pooled connection; `fn(Statement&)` consumes the result.
+    template <class F, class... Args>
+    auto run(const char* sql, F&& fn, const Args&... args) -> decltype(fn(std::declval<Statement&>())) {
+        auto conn = acquire();
+        return run_on(*conn, sql, std::forward<F>(fn), args...);
+    }
+
+    template <class F, class... Args>
+    static auto run_on(Connection& conn, const char* sql, F&& fn, const Args&... args)
+        -> decltype(fn(std::declval<Statement&>())) {
+        auto prepared = conn.prepare(sql);
+        if (!prepared) return prepared.take_error();
+        Statement stmt(conn.db(), *prepared);
+        stmt.bind(args...);
+        return fn(stmt);
+    }
+
+    // A statement that returns no rows; `conflict` names the uniqueness violation for the caller.
+    template <class... Args>
+    Status write(const char* sql, const std::string& conflict, const Args&... args) {
+        return run(sql, [&](Statement& s) { return finish_write(s, conflict); }, args...);
+    }
+
+    static Status finish_write(Statement& s, const std::string& conflict) {
+        auto r = s.step();
+        if (r) return Ok{};
+        int code = s.last_code();
+        if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return make_error(ErrorCode::conflict, conflict.empty() ? "already exists" : conflict);
+        if (code == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return make_error(ErrorCode::invalid_request, "refers to a record that does not exist");
+        return r.take_error();
+    }
+
+    // A write that must touch exactly one row (update or delete by workspace and id); zero rows is not_found.
+    template <class... Args>
+    Status write_one(const char* sql, const char* what, const std::string& conflict, const Args&... args) {
+        return run(
+            sql,
+            [&](Statement& s) -> Status {
+                if (auto st = finish_write(s, conflict); !st) return st;
+                if (s.changes() == 0) return not_found(what);
+                return Ok{};
+            },
+            args...);
+    }
+
+    template <class T, class Reader, class... Args>
+    Result<T> one(const char* sql, Reader reader, const char* what, const Args&... args) {
+        return run(
+            sql,
+            [&](Statement& s) -> Result<T> {
+                auto row = s.step();
+                if (!row) return row.take_error();
+                if (!*row) return not_found(what);
+                return reader(s);
+            },
+            args...);
+    }
+
+    // Newest first by id, keyset pagination: fetch one extra row to learn whether another page exists.
+    template <class T, class Reader, class... Args>
+    Result<Page<T>> page(const char* sql, Reader reader, int limit, const Args&... args) {
+        return run(
+            sql,
+            [&](Statement& s) -> Result<Page<T>> {
+                Page<T> page;
+                while (true) {
+                    auto row = s.step();
+                    if (!row) return row.take_error();
+                    if (!*row) break;
+                    page.items.push_back(reader(s));
+                }
+                if (static_cast<int>(page.items.size()) > limit) {
+                    page.items.resize(static_cast<std::size_t>(limit));
+                    page.next_cursor = page.items.back().id;
+                }
+                return page;
+            },
+            args...);
+    }
+
+    // Runs `fn(Connection&)` inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it fails).
+    template <class T, class F>
+    Result<T> transaction(F&& fn) {
+        auto conn = acquire();
+        if (auto s = conn->exec("BEGIN IMMEDIATE"); !s) return s.take_error();
+        Result<T> result = fn(*conn);
+        if (result) {
+            if (auto s = conn->exec("COMMIT"); !s) {
+                (void)conn->exec("ROLLBACK");
+                return s.take_error();
+            }
+        } else {
+            (void)conn->exec("ROLLBACK");
+        }
+        return result;
+    }
+
+    // --- workspaces ---------------------------------------------------------------------------------------------
+
+    Status create_workspace(const Workspace& ws) override {
+        return write("INSERT INTO workspaces (" WORKSPACE_COLS ") VALUES (?, ?, ?)", "workspace already exists", ws.id,
+                     ws.name, ws.created_at);
+    }
+    Result<Workspace> get_workspace(const std::string& id) override {
+        return one<Workspace>("SELECT " WORKSPACE_COLS " FROM workspaces WHERE id = ?", read_workspace, "workspace", id);
+    }
+    Result<Page<Workspace>> list_workspaces(const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<Workspace>("SELECT " WORKSPACE_COLS " FROM workspaces WHERE (? = '' OR id < ?) ORDER BY id DESC LIMIT ?",
+                               read_workspace, limit, req.cursor, req.cursor, limit + 1);
+    }
+    Result<std::int64_t> count_users() override {
+        return one<std::int64_t>("SELECT COUNT(*) FROM users", [](const Statement& s) { return s.integer(0); }, "users");
+    }
+
+    // --- users --------------------------------------------------------------------------------------------------
+
+    static std::string lower(std::string s) {
+        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    }
+
+    Status create_user(const User& u) override {
+        return write("INSERT INTO users (" USER_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "a user with email " + lower(u.email) + " already exists", u.id, u.workspace_id, lower(u.email),
+                     u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at);
+    }
+    Result<User> get_user(const std::string& ws, const std::string& id) override {
+        return one<User>("SELECT " USER_COLS " FROM users WHERE workspace_id = ? AND id = ?", read_user, "user", ws, id);
+    }
+    Result<User> get_user_by_id(const std::string& id) override {
+        return one<User>("SELECT " USER_COLS " FROM users WHERE id = ?", read_user, "user", id);
+    }
+    Result<User> find_user_by_email(const std::string& email) override {
+        return one<User>("SELECT " USER_COLS " FROM users WHERE email = ?", read_user, "user", lower(email));
+    }
+    Result<Page<User>> list_users(const std::string& ws, const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<User>("SELECT " USER_COLS " FROM users WHERE workspace_id = ? AND (? = '' OR id < ?) "
+                          "ORDER BY id DESC LIMIT ?",
+                          read_user, limit, ws, req.cursor, req.cursor, limit + 1);
+    }
+    Status update_user(const User& u) override {
+        return write_one("UPDATE users SET email = ?, name = ?, role = ?, password_hash = ?, disabled = ?, "
+                         "updated_at = ? WHERE workspace_id = ? AND id = ?",
+                         "user", "a user with email " + lower(u.email) + " already exists", lower(u.email), u.name,
+                         u.role, u.password_hash, u.disabled, now_ms(), u.workspace_id, u.id);
+    }
+    Status delete_user(const std::string& ws, const std::string& id) override {
+        return write_one("DELETE FROM users WHERE workspace_id = ? AND id = ?", "user", "", ws, id);
+    }
+
+    // --- API keys -----------------------------------------------------------------------------------------------
+
+    Status create_api_key(const ApiKey& k) override {
+        return write("INSERT INTO api_keys (" KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "API key already exists",
+                     k.id, k.workspace_id, Nullable{k.user_id}, k.name, k.role, k.prefix, k.key_hash, k.created_at,
+                     k.last_used_at, k.revoked_at);
+    }
+    Result<ApiKey> find_api_key_by_hash(const std::string& hash) override {
+        return one<ApiKey>("SELECT " KEY_COLS " FROM api_keys WHERE key_hash = ?", read_key, "API key", hash);
+    }
+    Result<Page<ApiKey>> list_api_keys(const std::string& ws, const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<ApiKey>("SELECT " KEY_COLS " FROM api_keys WHERE workspace_id = ? AND (? = '' OR id < ?) "
+                            "ORDER BY id DESC LIMIT ?",
+                            read_key, limit, ws, req.cursor, req.cursor, limit + 1);
+    }
+    Status revoke_api_key(const std::string& ws, const std::string& id, std::int64_t at) override {
+        return write_one("UPDATE api_keys SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END "
+                         "WHERE workspace_id = ? AND id = ?",
+                         "API key", "", at, ws, id);
+    }
+    Status touch_api_key(const std::string& id, std::int64_t at) override {
+        return write("UPDATE api_keys SET last_used_at = ? WHERE id = ?", "", at, id);
+    }
+
+    // --- refresh tokens -----------------------------------------------------------------------------------------
+
+    Status create_refresh_token(const RefreshToken& t) override {
+        return write("INSERT INTO refresh_tokens (" REFRESH_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     "refresh token already exists", t.id, t.family_id, t.user_id, t.token_hash, t.created_at,
+                     t.expires_at, t.revoked_at, t.replaced_by);
+    }
+    Result<RefreshToken> find_refresh_token_by_hash(const std::string& hash) override {
+        return one<RefreshToken>("SELECT " REFRESH_COLS " FROM refresh_tokens WHERE token_hash = ?", read_refresh,
+                                 "refresh token", hash);
+    }
+    Status rotate_refresh_token(const std::string& old_id, const RefreshToken& next, std::int64_t at) override {
+        auto r = transaction<Ok>([&](Connection& conn) -> Result<Ok> {
+            auto marked = run_on(
+                conn, "UPDATE refresh_tokens SET revoked_at = ?, replaced_by = ? WHERE id = ? AND revoked_at = 0",
+                [](Statement& s) -> Result<int> {
+                    auto st = finish_write(s, "");
+                    if (!st) return st.take_error();
+                    return s.changes();
+                },
+                at, next.id, old_id);
+            if (!marked) return marked.take_error();
+            if (*marked == 0) return make_error(ErrorCode::conflict, "refresh token already rotated or revoked");
+            auto inserted = run_on(
+                conn, "INSERT INTO refresh_tokens (" REFRESH_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [](Statement& s) { return finish_write(s, "refresh token already exists"); }, next.id, next.family_id,
+                next.user_id, next.token_hash, next.created_at, next.expires_at, next.revoked_at, next.replaced_by);
+            if (!inserted) return inserted.take_error();
+            return Ok{};
+        });
+        if (!r) return r.take_error();
+        return Ok{};
+    }
+    Status revoke_refresh_family(const std::string& family_id, std::int64_t at) override {
+        return write("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at = 0", "", at,
+                     family_id);
+    }
+    Status revoke_user_refresh_tokens(const std::string& user_id, std::int64_t at) override {
+        return write("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0", "", at, user_id);
+    }
+
+    // --- agents -------------------------------------------------------------------------------------------------
+
+    Status create_agent(const Agent& a) override {
+        return write("INSERT INTO agents (" AGENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     "an agent named " + a.name + " already exists", a.id, a.workspace_id, a.name, a.definition,
+                     a.version, a.created_at, a.updated_at);
+    }
+    Result<Agent> get_agent(const std::string& ws, const std::string& id) override {
+        return one<Agent>("SELECT " AGENT_COLS " FROM agents WHERE workspace_id = ? AND id = ?", read_agent, "agent", ws,
+                          id);
+    }
+    Result<Agent> find_agent_by_name(const std::string& ws, const std::string& name) override {
+        return one<Agent>("SELECT " AGENT_COLS " FROM agents WHERE workspace_id = ? AND name = ?", read_agent, "agent",
+                          ws, name);
+    }
+    Result<Page<Agent>> list_agents(const std::string& ws, const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<Agent>("SELECT " AGENT_COLS " FROM agents WHERE workspace_id = ? AND (? = '' OR id < ?) "
+                           "ORDER BY id DESC LIMIT ?",
+                           read_agent, limit, ws, req.cursor, req.cursor, limit + 1);
+    }
+    Result<Agent> update_agent(const Agent& a) override {
+        return transaction<Agent>([&](Connection& conn) -> Result<Agent> {
+            auto updated = run_on(
+                conn,
+                "UPDATE agents SET name = ?, definition = ?, version = version + 1, updated_at = ? "
+                "WHERE workspace_id = ? AND id = ?",
+                [&](Statement& s) -> Result<int> {
+                    auto st = finish_write(s, "an agent named " + a.name + " already exists");
+                    if (!st) return st.take_error();
+                    return s.changes();
+                },
+                a.name, a.definition, now_ms(), a.workspace_id, a.id);
+            if (!updated) return updated.take_error();
+            if (*updated == 0) return not_found("agent");
+            return run_on(
+                conn, "SELECT " AGENT_COLS " FROM agents WHERE workspace_id = ? AND id = ?",
+                [](Statement& s) -> Result<Agent> {
+                    auto row = s.step();
+                    if (!row) return row.take_error();
+                    if (!*row) return not_found("agent");
+                    return read_agent(s);
+                },
+                a.workspace_id, a.id);
+        });
+    }
+    Status delete_agent(const std::string& ws, const std::string& id) override {
+        return write_one("DELETE FROM agents WHERE workspace_id = ? AND id = ?", "agent", "", ws, id);
+    }
+
+    // --- phone numbers ------------------------------------------------------------------------------------------
+
+    Status create_phone(const PhoneNumber& p) override {
+        return write("INSERT INTO phone_numbers (" PHONE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     "the number " + p.number + " is already registered", p.id, p.workspace_id, p.number, p.provider,
+                     Nullable{p.agent_id}, p.label, p.created_at, p.updated_at);
+    }
+    Result<PhoneNumber> get_phone(const std::string& ws, const std::string& id) override {
+        return one<PhoneNumber>("SELECT " PHONE_COLS " FROM phone_numbers WHERE workspace_id = ? AND id = ?", read_phone,
+                                "phone number", ws, id);
+    }
+    Result<PhoneNumber> find_phone_by_number(const std::string& number) override {
+        return one<PhoneNumber>("SELECT " PHONE_COLS " FROM phone_numbers WHERE number = ?", read_phone, "phone number",
+                                number);
+    }
+    Result<Page<PhoneNumber>> list_phones(const std::string& ws, const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<PhoneNumber>("SELECT " PHONE_COLS " FROM phone_numbers WHERE workspace_id = ? AND (? = '' OR id < ?) "
+                                 "ORDER BY id DESC LIMIT ?",
+                                 read_phone, limit, ws, req.cursor, req.cursor, limit + 1);
+    }
+    Result<PhoneNumber> update_phone(const PhoneNumber& p) override {
+        auto st = write_one("UPDATE phone_numbers SET provider = ?, agent_id = ?, label = ?, updated_at = ? "
+                            "WHERE workspace_id = ? AND id = ?",
+                            "phone number", "", p.provider, Nullable{p.agent_id}, p.label, now_ms(), p.workspace_id,
+                            p.id);
+        if (!st) return st.take_error();
+        return get_phone(p.workspace_id, p.id);
+    }
+    Status delete_phone(const std::string& ws, const std::string& id) override {
+        return write_one("DELETE FROM phone_numbers WHERE workspace_id = ? AND id = ?", "phone number", "", ws, id);
+    }
+
+    // --- calls --------------------------------------------------------------------------------------------------
+
+    Status create_call(const Call& c) override {
+        return write("INSERT INTO calls (" CALL_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "call already exists", c.id, c.workspace_id, Nullable{c.agent_id}, Nullable{c.phone_id},
+                     Nullable{c.campaign_id}, c.direction, c.channel, c.from_number, c.to_number, c.status,
+                     Nullable{c.provider_call_id}, c.end_reason, c.summary, c.metrics.empty() ? "{}" : c.metrics,
+                     c.created_at, c.started_at, c.answered_at, c.ended_at, c.duration_s);
+    }
+    Result<Call> get_call(const std::string& ws, const std::string& id) override {
+        return one<Call>("SELECT " CALL_COLS " FROM calls WHERE workspace_id = ? AND id = ?", read_call, "call", ws, id);
+    }
+    Result<Page<Call>> list_calls(const std::string& ws, const CallFilter& f, const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<Call>("SELECT " CALL_COLS " FROM calls WHERE workspace_id = ? AND (? = '' OR id < ?) "
+                          "AND (? = '' OR agent_id = ?) AND (? = '' OR status = ?) AND (? = '' OR campaign_id = ?) "
+                          "AND (? = '' OR direction = ?) AND (? = 0 OR created_at >= ?) AND (? = 0 OR created_at < ?) "
+                          "ORDER BY id DESC LIMIT ?",
+                          read_call, limit, ws, req.cursor, req.cursor, f.agent_id, f.agent_id, f.status, f.status,
+                          f.campaign_id, f.campaign_id, f.direction, f.direction, f.created_after, f.created_after,
+                          f.created_before, f.created_before, limit + 1);
+    }
+    Status update_call(const Call& c) override {
+        return write_one("UPDATE calls SET agent_id = ?, phone_id = ?, campaign_id = ?, direction = ?, channel = ?, "
+                         "from_number = ?, to_number = ?, status = ?, provider_call_id = ?, end_reason = ?, summary = ?, "
+                         "metrics = ?, started_at = ?, answered_at = ?, ended_at = ?, duration_s = ? "
+                         "WHERE workspace_id = ? AND id = ?",
+                         "call", "", Nullable{c.agent_id}, Nullable{c.phone_id}, Nullable{c.campaign_id}, c.direction,
+                         c.channel, c.from_number, c.to_number, c.status, Nullable{c.provider_call_id}, c.end_reason,
+                         c.summary, c.metrics.empty() ? "{}" : c.metrics, c.started_at, c.answered_at, c.ended_at,
+                         c.duration_s, c.workspace_id, c.id);
+    }
+    Result<CallTurn> append_turn(const CallTurn& turn) override {
+        return transaction<CallTurn>([&](Connection& conn) -> Result<CallTurn> {
+            CallTurn stored = turn;
+            if (stored.seq == 0) {
+                auto next = run_on(
+                    conn, "SELECT COALESCE(MAX(seq), 0) + 1 FROM call_turns WHERE call_id = ?",
+                    [](Statement& s) -> Result<std::int64_t> {
+                        auto row = s.step();
+                        if (!row) return row.take_error();
+                        return s.integer(0);
+                    },
+                    turn.call_id);
+                if (!next) return next.take_error();
+                stored.seq = *next;
+            }
+            auto inserted = run_on(
+                conn, "INSERT INTO call_turns (" TURN_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [](Statement& s) { return finish_write(s, "turn already exists"); }, stored.call_id, stored.seq,
+                stored.role, stored.text, stored.started_ms, stored.ended_ms, stored.interrupted, stored.source);
+            if (!inserted) {
+                if (inserted.error().code == ErrorCode::invalid_request) return not_found("call");
+                return inserted.take_error();
+            }
+            return stored;
+        });
+    }
+    Result<std::vector<CallTurn>> list_turns(const std::string& call_id) override {
+        return run(
+            "SELECT " TURN_COLS " FROM call_turns WHERE call_id = ? ORDER BY seq",
+            [](Statement& s) -> Result<std::vector<CallTurn>> {
+                std::vector<CallTurn> turns;
+                while (true) {
+                    auto row = s.step();
+                    if (!row) return row.take_error();
+                    if (!*row) break;
+                    turns.push_back(read_turn(s));
+                }
+                return turns;
+            },
+            call_id);
+    }
+
+    Result<int> schema_version() override {
+        return one<int>("SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                        [](const Statement& s) { return static_cast<int>(s.integer(0)); }, "schema version");
+    }
+
+private:
+    std::vector<std::unique_ptr<Connection>> m_pool;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::vector<Connection*> m_free;
+};
+
+Status migrate(Connection& conn) {
+    if (auto s = conn.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                           "description TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+        !s)
+        return s;
+    auto current = SqliteStore::run_on(
+        conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [](Statement& s) -> Result<int> {
+            auto row = s.step();
+            if (!row) return row.take_error();
+            return static_cast<int>(s.integer(0));
+        });
+    if (!current) return current.take_error();
+    if (*current > sqlite_schema_version())
+        return make_error(ErrorCode::unprocessable,
+                          "database schema version " + std::to_string(*current) +
+                              " is newer than this build supports (" + std::to_string(sqlite_schema_version()) +
+                              "); upgrade voiceagentd");
+    for (const auto& m : sqlite::migrations()) {
+        if (m.version <= *current) continue;
+        if (auto s = conn.exec("BEGIN IMMEDIATE"); !s) return s;
+        Status applied = conn.exec(m.sql);
+        if (applied) {
+            applied = SqliteStore::run_on(
+                conn, "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+                [](Statement& s) { return SqliteStore::finish_write(s, "migration already applied"); }, m.version,
+                m.description, now_ms());
+        }
+        if (!applied) {
+            (void)conn.exec("ROLLBACK");
+            return make_error(ErrorCode::internal, "migration " + std::to_string(m.version) + " (" + m.description +
+                                                       ") failed: " + applied.error().message);
+        }
+        if (auto s = conn.exec("COMMIT"); !s) return s;
+    }
+    return Ok{};
+}
+
+}  // namespace
+
+int sqlite_schema_version() { return sqlite::migrations().back().version; }
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
+    bool memory = options.path == ":memory:";
+    int size = memory ? 1 : std::max(1, options.pool_size);  // each :memory: connection would be its own database
+    std::vector<std::unique_ptr<Connection>> pool;
+    for (int i = 0; i < size; ++i) {
+        auto conn = open_connection(options);
+        if (!conn) return conn.take_error();
+        if (i == 0) {
+            if (auto s = migrate(**conn); !s) return s.take_error();
+        }
+        pool.push_back(std::move(conn).value());
+    }
+    return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(pool)));
+}
+
+}  // namespace va

@@ -1,0 +1,225 @@
+// The Store interface: every durable record of the product (workspaces, users, credentials, agents, numbers,
+// calls and their turns; campaigns, jobs and webhooks come with their issues) behind one abstract class, so SQLite
+// (the embedded default) and later MongoDB implement the same contract (tests/unit/core/store/store_contract.hpp).
+//
+// Tenancy: every workspace-owned record is read and written through its workspace id; a lookup with the wrong
+// workspace id behaves exactly like a missing record (ErrorCode::not_found), which is what keeps one workspace
+// from learning of another's objects.
+//
+// Thread-safety: implementations are safe to call from any number of threads at once. Calls block (they do I/O).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/util/result.hpp"
+
+namespace va {
+
+// --- records -----------------------------------------------------------------------------------------------------
+// Times are epoch milliseconds. JSON-valued columns are kept as serialized JSON text: the store does not interpret
+// them.
+
+struct Workspace {
+    std::string id;
+    std::string name;
+    std::int64_t created_at = 0;
+};
+
+struct User {
+    std::string id;
+    std::string workspace_id;
+    std::string email;          // unique across the instance, stored lower-case
+    std::string name;
+    std::string role;           // owner | admin | member | viewer
+    std::string password_hash;  // Argon2id string; empty for users that cannot log in with a password
+    bool disabled = false;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+
+struct ApiKey {
+    std::string id;
+    std::string workspace_id;
+    std::string user_id;        // creator; may be empty (the bootstrap owner key)
+    std::string name;
+    std::string role;           // role granted to requests using this key
+    std::string prefix;         // first characters of the key, shown in listings
+    std::string key_hash;       // hex SHA-256 of the whole key
+    std::int64_t created_at = 0;
+    std::int64_t last_used_at = 0;
+    std::int64_t revoked_at = 0;  // 0 = active
+};
+
+struct RefreshToken {
+    std::string id;
+    std::string family_id;      // all rotations of one login share a family
+    std::string user_id;
+    std::string token_hash;     // hex SHA-256 of the token
+    std::int64_t created_at = 0;
+    std::int64_t expires_at = 0;
+    std::int64_t revoked_at = 0;  // set when rotated (replaced_by set) or revoked
+    std::string replaced_by;      // id of the token that replaced this one on rotation
+};
+
+struct Agent {
+    std::string id;
+    std::string workspace_id;
+    std::string name;             // unique within a workspace
+    std::string definition;       // JSON text of the whole agent definition (validated by the API)
+    std::int64_t version = 1;     // incremented on every update
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+
+struct PhoneNumber {
+    std::string id;
+    std::string workspace_id;
+    std::string number;           // E.164, unique across the instance (inbound routing needs one owner)
+    std::string provider;         // exotel | twilio
+    std::string agent_id;         // may be empty
+    std::string label;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+
+struct Call {
+    std::string id;
+    std::string workspace_id;
+    std::string agent_id;
+    std::string phone_id;
+    std::string campaign_id;
+    std::string direction;        // inbound | outbound
+    std::string channel;          // exotel | twilio | local | chat
+    std::string from_number;
+    std::string to_number;
+    std::string status;           // queued ringing in-progress completed busy no-answer failed canceled
+    std::string provider_call_id;
+    std::string end_reason;
+    std::string summary;
+    std::string metrics;          // JSON text
+    std::int64_t created_at = 0;
+    std::int64_t started_at = 0;
+    std::int64_t answered_at = 0;
+    std::int64_t ended_at = 0;
+    double duration_s = 0;
+};
+
+struct CallTurn {
+    std::string call_id;
+    std::int64_t seq = 0;         // order within the call, from 1; assigned by the store when 0
+    std::string role;             // user | agent | system | tool
+    std::string text;
+    std::int64_t started_ms = 0;  // offsets from the start of the call
+    std::int64_t ended_ms = 0;
+    bool interrupted = false;
+    std::string source;           // e.g. "stt", "simulated", "llm"; empty when not relevant
+};
+
+// --- queries -----------------------------------------------------------------------------------------------------
+
+// Newest first; `cursor` is the id of the last item of the previous page (ids sort by creation time).
+struct PageRequest {
+    int limit = 50;
+    std::string cursor;
+};
+
+template <class T>
+struct Page {
+    std::vector<T> items;
+    std::string next_cursor;  // empty when there is no further page
+};
+
+struct CallFilter {
+    std::string agent_id;
+    std::string status;
+    std::string campaign_id;
+    std::string direction;
+    std::int64_t created_after = 0;   // inclusive, 0 = no bound
+    std::int64_t created_before = 0;  // exclusive, 0 = no bound
+};
+
+// --- the interface -----------------------------------------------------------------------------------------------
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // Workspaces (instance-wide objects).
+    virtual Status create_workspace(const Workspace& ws) = 0;
+    virtual Result<Workspace> get_workspace(const std::string& id) = 0;
+    virtual Result<Page<Workspace>> list_workspaces(const PageRequest& page) = 0;
+    virtual Result<std::int64_t> count_users() = 0;  // across the instance: zero means "not bootstrapped"
+
+    // Users. Emails are unique instance-wide (login is by email alone): conflict on a duplicate.
+    virtual Status create_user(const User& user) = 0;
+    virtual Result<User> get_user(const std::string& workspace_id, const std::string& id) = 0;
+    virtual Result<User> get_user_by_id(const std::string& id) = 0;  // instance-wide, for token validation
+    virtual Result<User> find_user_by_email(const std::string& email) = 0;
+    virtual Result<Page<User>> list_users(const std::string& workspace_id, const PageRequest& page) = 0;
+    virtual Status update_user(const User& user) = 0;  // by (workspace_id, id); sets updated_at
+    virtual Status delete_user(const std::string& workspace_id, const std::string& id) = 0;
+
+    // API keys.
+    virtual Status create_api_key(const ApiKey& key) = 0;
+    virtual Result<ApiKey> find_api_key_by_hash(const std::string& key_hash) = 0;  // instance-wide
+    virtual Result<Page<ApiKey>> list_api_keys(const std::string& workspace_id, const PageRequest& page) = 0;
+    virtual Status revoke_api_key(const std::string& workspace_id, const std::string& id, std::int64_t at) = 0;
+    virtual Status touch_api_key(const std::string& id, std::int64_t at) = 0;  // last_used_at
+
+    // Refresh tokens.
+    virtual Status create_refresh_token(const RefreshToken& token) = 0;
+    virtual Result<RefreshToken> find_refresh_token_by_hash(const std::string& token_hash) = 0;
+    // Atomically marks `old_id` rotated (revoked_at, replaced_by = next.id) and inserts `next`, only if `old_id`
+    // is still active; conflict if it was already rotated or revoked (the caller then revokes the family).
+    virtual Status rotate_refresh_token(const std::string& old_id, const RefreshToken& next, std::int64_t at) = 0;
+    virtual Status revoke_refresh_family(const std::string& family_id, std::int64_t at) = 0;
+    virtual Status revoke_user_refresh_tokens(const std::string& user_id, std::int64_t at) = 0;
+
+    // Agents. Names are unique within a workspace: conflict on a duplicate.
+    virtual Status create_agent(const Agent& agent) = 0;
+    virtual Result<Agent> get_agent(const std::string& workspace_id, const std::string& id) = 0;
+    virtual Result<Agent> find_agent_by_name(const std::string& workspace_id, const std::string& name) = 0;
+    virtual Result<Page<Agent>> list_agents(const std::string& workspace_id, const PageRequest& page) = 0;
+    // Replaces name and definition, increments version, sets updated_at; returns the stored record.
+    virtual Result<Agent> update_agent(const Agent& agent) = 0;
+    virtual Status delete_agent(const std::string& workspace_id, const std::string& id) = 0;
+
+    // Phone numbers. Numbers are unique instance-wide: conflict on a duplicate.
+    virtual Status create_phone(const PhoneNumber& phone) = 0;
+    virtual Result<PhoneNumber> get_phone(const std::string& workspace_id, const std::string& id) = 0;
+    virtual Result<PhoneNumber> find_phone_by_number(const std::string& number) = 0;  // instance-wide, for routing
+    virtual Result<Page<PhoneNumber>> list_phones(const std::string& workspace_id, const PageRequest& page) = 0;
+    virtual Result<PhoneNumber> update_phone(const PhoneNumber& phone) = 0;
+    virtual Status delete_phone(const std::string& workspace_id, const std::string& id) = 0;
+
+    // Calls and their turns.
+    virtual Status create_call(const Call& call) = 0;
+    virtual Result<Call> get_call(const std::string& workspace_id, const std::string& id) = 0;
+    virtual Result<Page<Call>> list_calls(const std::string& workspace_id, const CallFilter& filter,
+                                          const PageRequest& page) = 0;
+    virtual Status update_call(const Call& call) = 0;  // every mutable field, by (workspace_id, id)
+    virtual Result<CallTurn> append_turn(const CallTurn& turn) = 0;  // assigns seq when 0; returns the stored turn
+    virtual Result<std::vector<CallTurn>> list_turns(const std::string& call_id) = 0;  // ordered by seq
+
+    // Schema version currently applied.
+    virtual Result<int> schema_version() = 0;
+};
+
+struct SqliteOptions {
+    std::string path;               // ":memory:" is accepted (tests), otherwise a file
+    int busy_timeout_ms = 5000;
+    int pool_size = 8;              // connections kept open for concurrent readers
+};
+
+// Opens (creating if needed) the SQLite database, enables WAL and foreign keys, applies pending migrations.
+// A database whose schema version is newer than this build knows is refused with a message saying so.
+Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options);
+
+// The schema version this build migrates to.
+int sqlite_schema_version();
+
+}  // namespace va

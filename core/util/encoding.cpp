@@ -1,0 +1,124 @@
+#include "core/util/encoding.hpp"
+
+#include <sodium.h>
+
+#include <array>
+#include <mutex>
+
+namespace va {
+
+namespace {
+
+void sodium_ready() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (sodium_init() < 0) std::abort();  // no usable randomness: nothing secure can run
+    });
+}
+
+constexpr char kStd[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string encode(std::string_view in, const char* alphabet, bool pad) {
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+        out += alphabet[v >> 18 & 63];
+        out += alphabet[v >> 12 & 63];
+        out += alphabet[v >> 6 & 63];
+        out += alphabet[v & 63];
+    }
+    std::size_t rest = in.size() - i;
+    if (rest == 1) {
+        unsigned v = (unsigned char)in[i] << 16;
+        out += alphabet[v >> 18 & 63];
+        out += alphabet[v >> 12 & 63];
+        if (pad) out += "==";
+    } else if (rest == 2) {
+        unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
+        out += alphabet[v >> 18 & 63];
+        out += alphabet[v >> 12 & 63];
+        out += alphabet[v >> 6 & 63];
+        if (pad) out += '=';
+    }
+    return out;
+}
+
+// Strict decoding: padding required for the standard alphabet, forbidden for the url-safe one; the unused low bits
+// of the last character must be zero so every byte string has exactly one encoding (no malleable tokens).
+std::optional<std::string> decode(std::string_view in, const char* alphabet, bool pad) {
+    std::array<int, 256> table;
+    table.fill(-1);
+    for (int k = 0; k < 64; ++k) table[(unsigned char)alphabet[k]] = k;
+    std::size_t padding = 0;
+    if (pad) {
+        if (in.size() % 4 != 0) return std::nullopt;
+        while (padding < 2 && in.size() > padding && in[in.size() - 1 - padding] == '=') ++padding;
+        in.remove_suffix(padding);
+    } else if (in.size() % 4 == 1) {
+        return std::nullopt;
+    }
+    std::string out;
+    out.reserve(in.size() * 3 / 4);
+    unsigned acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        int v = table[(unsigned char)c];
+        if (v < 0) return std::nullopt;
+        acc = (acc << 6) | unsigned(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += char((acc >> bits) & 0xFF);
+        }
+    }
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+    if (pad && padding > 0 && (in.size() + padding) % 4 != 0) return std::nullopt;
+    return out;
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) { return encode(bytes, kStd, true); }
+std::optional<std::string> base64_decode(std::string_view text) { return decode(text, kStd, true); }
+std::string base64url_encode(std::string_view bytes) { return encode(bytes, kUrl, false); }
+std::optional<std::string> base64url_decode(std::string_view text) { return decode(text, kUrl, false); }
+
+std::string hex_encode(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+std::string sha256(std::string_view data) {
+    sodium_ready();
+    std::string out(crypto_hash_sha256_BYTES, '\0');
+    crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(data.data()),
+                       data.size());
+    return out;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+    sodium_ready();
+    crypto_auth_hmacsha256_state state;
+    crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+    crypto_auth_hmacsha256_final(&state, reinterpret_cast<unsigned char*>(out.data()));
+    return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    if (a.empty()) return true;
+    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace va

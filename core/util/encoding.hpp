@@ -1,0 +1,21 @@
+// Byte encodings and digests used across the code base: base64 (standard and url-safe), hex, SHA-256,
+// HMAC-SHA256, constant-time comparison. Pure functions, thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace va {
+
+std::string base64_encode(std::string_view bytes);
+std::optional<std::string> base64_decode(std::string_view text);  // nullopt on any invalid character or length
+std::string base64url_encode(std::string_view bytes);              // no padding
+std::optional<std::string> base64url_decode(std::string_view text);
+
+std::string hex_encode(std::string_view bytes);
+std::string sha256(std::string_view data);                               // raw 32 bytes
+std::string hmac_sha256(std::string_view key, std::string_view data);    // raw 32 bytes
+bool constant_time_equal(std::string_view a, std::string_view b);        // length leak only
+
+}  // namespace va

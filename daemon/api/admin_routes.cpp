@@ -1,0 +1,239 @@
+// Workspaces, users and API keys: the administrative routes.
+#include <spdlog/spdlog.h>
+
+#include "core/auth/api_key.hpp"
+#include "core/auth/password.hpp"
+#include "core/util/ids.hpp"
+#include "core/util/time.hpp"
+#include "daemon/api/api.hpp"
+
+namespace va::api {
+
+using nlohmann::json;
+
+namespace {
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+Result<Role> role_field(const json& body, const char* field, Role fallback) {
+    auto name = optional_string(body, field, to_string(fallback), 32);
+    if (!name) return name.take_error();
+    auto role = parse_role(*name);
+    if (!role) return invalid_field(field, "must be one of owner, admin, member, viewer");
+    return *role;
+}
+
+Result<bool> optional_bool(const json& body, const char* field, bool fallback) {
+    auto it = body.find(field);
+    if (it == body.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) return invalid_field(field, "must be a boolean");
+    return it->get<bool>();
+}
+
+// --- workspaces --------------------------------------------------------------------------------------------------
+
+Result<http::Response> list_workspaces(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto page = page_request(request);
+    if (!page) return page.take_error();
+    if (who.role == Role::owner) {
+        auto list = ctx.store.list_workspaces(*page);
+        if (!list) return list.take_error();
+        return json_response(200, page_json(*list, [](const Workspace& w) { return to_json(w); }));
+    }
+    auto ws = ctx.store.get_workspace(who.workspace_id);
+    if (!ws) return ws.take_error();
+    return json_response(200, {{"items", json::array({to_json(*ws)})}, {"next_cursor", nullptr}});
+}
+
+Result<http::Response> create_workspace(ApiContext& ctx, http::Request& request, const Principal&) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto name = required_string(*body, "name", 200);
+    if (!name) return name.take_error();
+    Workspace ws{new_id("ws"), *name, now_ms()};
+    if (auto created = ctx.store.create_workspace(ws); !created) return created.take_error();
+    spdlog::info("workspace {} created", ws.id);
+    return json_response(201, to_json(ws));
+}
+
+Result<http::Response> get_workspace(ApiContext& ctx, http::Request& request, const Principal& who) {
+    std::string id(request.param("id"));
+    if (who.role != Role::owner && id != who.workspace_id) return not_found("workspace");
+    auto ws = ctx.store.get_workspace(id);
+    if (!ws) return ws.take_error();
+    return json_response(200, to_json(*ws));
+}
+
+// --- users -------------------------------------------------------------------------------------------------------
+
+Result<http::Response> list_users(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto page = page_request(request);
+    if (!page) return page.take_error();
+    auto list = ctx.store.list_users(who.workspace_id, *page);
+    if (!list) return list.take_error();
+    return json_response(200, page_json(*list, [](const User& u) { return to_json(u); }));
+}
+
+Result<http::Response> get_user(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto user = ctx.store.get_user(who.workspace_id, std::string(request.param("id")));
+    if (!user) return user.take_error();
+    return json_response(200, to_json(*user));
+}
+
+Result<http::Response> create_user(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto email = required_string(*body, "email", 254);
+    if (!email) return email.take_error();
+    if (email->find('@') == std::string::npos) return invalid_field("email", "must be an email address");
+    auto password = required_string(*body, "password", 1024);
+    if (!password) return password.take_error();
+    if (auto policy = check_password_policy(*password); !policy) return policy.take_error();
+    auto name = optional_string(*body, "name", "", 200);
+    if (!name) return name.take_error();
+    auto role = role_field(*body, "role", Role::member);
+    if (!role) return role.take_error();
+    if (*role == Role::owner && who.role != Role::owner)
+        return make_error(ErrorCode::forbidden, "only an owner can create owners");
+    auto hash = hash_password(*password);
+    if (!hash) return hash.take_error();
+    User user;
+    user.id = new_id("usr");
+    user.workspace_id = who.workspace_id;
+    user.email = lower(*email);
+    user.name = *name;
+    user.role = to_string(*role);
+    user.password_hash = *hash;
+    user.created_at = user.updated_at = now_ms();
+    if (auto created = ctx.store.create_user(user); !created) return created.take_error();
+    return json_response(201, to_json(user));
+}
+
+Result<http::Response> update_user(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto user = ctx.store.get_user(who.workspace_id, std::string(request.param("id")));
+    if (!user) return user.take_error();
+    auto current_role = parse_role(user->role).value_or(Role::viewer);
+    if (current_role == Role::owner && who.role != Role::owner)
+        return make_error(ErrorCode::forbidden, "only an owner can change an owner");
+    bool revoke_sessions = false;
+    if (body->contains("name")) {
+        auto name = optional_string(*body, "name", "", 200);
+        if (!name) return name.take_error();
+        user->name = *name;
+    }
+    if (body->contains("role")) {
+        auto role = role_field(*body, "role", current_role);
+        if (!role) return role.take_error();
+        if (*role == Role::owner && who.role != Role::owner)
+            return make_error(ErrorCode::forbidden, "only an owner can grant the owner role");
+        user->role = to_string(*role);
+    }
+    if (body->contains("password")) {
+        auto password = required_string(*body, "password", 1024);
+        if (!password) return password.take_error();
+        if (auto policy = check_password_policy(*password); !policy) return policy.take_error();
+        auto hash = hash_password(*password);
+        if (!hash) return hash.take_error();
+        user->password_hash = *hash;
+        revoke_sessions = true;
+    }
+    if (body->contains("disabled")) {
+        auto disabled = optional_bool(*body, "disabled", user->disabled);
+        if (!disabled) return disabled.take_error();
+        if (*disabled && user->id == who.user_id) return invalid_field("disabled", "you cannot disable yourself");
+        revoke_sessions |= *disabled && !user->disabled;
+        user->disabled = *disabled;
+    }
+    user->updated_at = now_ms();
+    if (auto updated = ctx.store.update_user(*user); !updated) return updated.take_error();
+    if (revoke_sessions) (void)ctx.store.revoke_user_refresh_tokens(user->id, now_ms());
+    return json_response(200, to_json(*user));
+}
+
+Result<http::Response> delete_user(ApiContext& ctx, http::Request& request, const Principal& who) {
+    std::string id(request.param("id"));
+    auto user = ctx.store.get_user(who.workspace_id, id);
+    if (!user) return user.take_error();
+    if (user->id == who.user_id) return make_error(ErrorCode::conflict, "you cannot delete yourself");
+    if (user->role == "owner" && who.role != Role::owner)
+        return make_error(ErrorCode::forbidden, "only an owner can delete an owner");
+    if (auto deleted = ctx.store.delete_user(who.workspace_id, id); !deleted) return deleted.take_error();
+    return empty_response(204);
+}
+
+// --- API keys ----------------------------------------------------------------------------------------------------
+
+Result<http::Response> list_keys(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto page = page_request(request);
+    if (!page) return page.take_error();
+    auto list = ctx.store.list_api_keys(who.workspace_id, *page);
+    if (!list) return list.take_error();
+    return json_response(200, page_json(*list, [](const ApiKey& k) { return to_json(k); }));
+}
+
+Result<http::Response> create_key(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto name = required_string(*body, "name", 200);
+    if (!name) return name.take_error();
+    auto role = role_field(*body, "role", who.role);
+    if (!role) return role.take_error();
+    if (!role_allows(who.role, *role))
+        return make_error(ErrorCode::forbidden, "an API key cannot have a role above its creator's");
+    auto fresh = generate_api_key();
+    ApiKey key;
+    key.id = new_id("key");
+    key.workspace_id = who.workspace_id;
+    key.user_id = who.user_id;
+    key.name = *name;
+    key.role = to_string(*role);
+    key.prefix = fresh.prefix;
+    key.key_hash = fresh.hash;
+    key.created_at = now_ms();
+    if (auto created = ctx.store.create_api_key(key); !created) return created.take_error();
+    return json_response(201, {{"api_key", to_json(key)}, {"key", fresh.key}});
+}
+
+Result<http::Response> revoke_key(ApiContext& ctx, http::Request& request, const Principal& who) {
+    if (auto revoked = ctx.store.revoke_api_key(who.workspace_id, std::string(request.param("id")), now_ms());
+        !revoked)
+        return revoked.take_error();
+    return empty_response(204);
+}
+
+template <class F>
+http::Handler bind(ApiContext& ctx, Role need, F f) {
+    return authed(ctx, need, [&ctx, f](http::Request& r, const Principal& who) { return f(ctx, r, who); });
+}
+
+}  // namespace
+
+void register_workspace_routes(http::Router& router, ApiContext& ctx) {
+    router.add("GET", "/api/v1/workspaces", bind(ctx, Role::viewer, list_workspaces),
+               {false, "List workspaces (the owner sees all)"});
+    router.add("POST", "/api/v1/workspaces", bind(ctx, Role::owner, create_workspace), {false, "Create a workspace"});
+    router.add("GET", "/api/v1/workspaces/{id}", bind(ctx, Role::viewer, get_workspace), {false, "Get a workspace"});
+}
+
+void register_user_routes(http::Router& router, ApiContext& ctx) {
+    router.add("GET", "/api/v1/users", bind(ctx, Role::admin, list_users), {false, "List users of the workspace"});
+    router.add("POST", "/api/v1/users", bind(ctx, Role::admin, create_user), {true, "Create a user"});
+    router.add("GET", "/api/v1/users/{id}", bind(ctx, Role::admin, get_user), {false, "Get a user"});
+    router.add("PATCH", "/api/v1/users/{id}", bind(ctx, Role::admin, update_user),
+               {true, "Update a user's name, role, password or disabled flag"});
+    router.add("DELETE", "/api/v1/users/{id}", bind(ctx, Role::admin, delete_user), {false, "Delete a user"});
+}
+
+void register_api_key_routes(http::Router& router, ApiContext& ctx) {
+    router.add("GET", "/api/v1/api-keys", bind(ctx, Role::admin, list_keys), {false, "List API keys"});
+    router.add("POST", "/api/v1/api-keys", bind(ctx, Role::admin, create_key),
+               {false, "Create an API key (the key is shown only in this answer)"});
+    router.add("DELETE", "/api/v1/api-keys/{id}", bind(ctx, Role::admin, revoke_key), {false, "Revoke an API key"});
+}
+
+}  // namespace va::api

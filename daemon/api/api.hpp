@@ -1,0 +1,102 @@
+// Shared pieces of the REST handlers: the services they use (ApiContext), who is calling (Principal), and the
+// one place where errors become HTTP responses, bodies become JSON, and records become their public JSON shape
+// (docs/api-shapes.md). Handlers are plain functions registered on the Router by the register_* functions below.
+// Thread-safety: ApiContext members are thread-safe (Store, JwtSigner, RateLimiter, MetricsRegistry); handlers
+// run concurrently on I/O and worker threads and keep no state of their own.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "core/auth/jwt.hpp"
+#include "core/auth/rate_limiter.hpp"
+#include "core/auth/roles.hpp"
+#include "core/store/store.hpp"
+#include "core/util/metrics.hpp"
+#include "daemon/server/router.hpp"
+
+namespace va::api {
+
+struct ApiContext {
+    Store& store;
+    JwtSigner jwt;
+    AuthConfig auth;
+    MetricsRegistry& metrics;
+    RateLimiter login_by_address;
+    RateLimiter login_by_account;
+    std::function<bool()> draining;  // true while the server shuts down (readyz answers 503)
+};
+
+// Who is calling, after authentication. `workspace_id` is the workspace the request acts in: the caller's own,
+// or for an owner the one named by X-Workspace-Id.
+struct Principal {
+    enum class Kind { user, api_key } kind = Kind::user;
+    std::string user_id;
+    std::string api_key_id;
+    std::string home_workspace_id;
+    std::string workspace_id;
+    Role role = Role::viewer;
+    std::optional<ApiKey> api_key;  // the key record when kind == api_key
+};
+
+// --- responses and input -----------------------------------------------------------------------------------------
+http::Response json_response(int status, const nlohmann::json& body);
+http::Response empty_response(int status);  // 204 and friends
+http::Response error_response(const Error& error);
+int http_status(ErrorCode code);
+
+// The body as a JSON object: 415 when not application/json, 400 when malformed or not an object.
+Result<nlohmann::json> json_body(const http::Request& request);
+// ?limit= and ?cursor=: 400 naming "limit" when not an integer in 1..500.
+Result<PageRequest> page_request(const http::Request& request);
+
+template <class T, class F>
+nlohmann::json page_json(const Page<T>& page, F&& to_json) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& item : page.items) items.push_back(to_json(item));
+    return {{"items", std::move(items)},
+            {"next_cursor", page.next_cursor.empty() ? nlohmann::json(nullptr) : nlohmann::json(page.next_cursor)}};
+}
+
+// Typed field access on a JSON object; errors name the field.
+Result<std::string> required_string(const nlohmann::json& body, const char* field, std::size_t max_len = 1024);
+Result<std::string> optional_string(const nlohmann::json& body, const char* field, std::string fallback = {},
+                                    std::size_t max_len = 1024);
+
+// --- record shapes -----------------------------------------------------------------------------------------------
+nlohmann::json time_json(std::int64_t epoch_ms);  // null when 0
+nlohmann::json to_json(const Workspace& ws);
+nlohmann::json to_json(const User& user);
+nlohmann::json to_json(const ApiKey& key);
+nlohmann::json to_json(const Agent& agent);
+nlohmann::json to_json(const PhoneNumber& phone);
+nlohmann::json to_json(const Call& call);
+nlohmann::json to_json(const CallTurn& turn);
+
+// --- authentication and authorization ----------------------------------------------------------------------------
+Result<Principal> authenticate(ApiContext& ctx, const http::Request& request);
+
+using AuthedHandler = std::function<Result<http::Response>(http::Request&, const Principal&)>;
+// Authenticates, checks the role, runs the handler, and maps any Error to its response.
+http::Handler authed(ApiContext& ctx, Role need, AuthedHandler handler);
+// For public routes: maps an Error result to its response.
+http::Handler unauthenticated(std::function<Result<http::Response>(http::Request&)> handler);
+
+// --- route groups ------------------------------------------------------------------------------------------------
+void register_auth_routes(http::Router& router, ApiContext& ctx);
+void register_workspace_routes(http::Router& router, ApiContext& ctx);
+void register_user_routes(http::Router& router, ApiContext& ctx);
+void register_api_key_routes(http::Router& router, ApiContext& ctx);
+void register_agent_routes(http::Router& router, ApiContext& ctx);
+void register_phone_routes(http::Router& router, ApiContext& ctx);
+void register_call_routes(http::Router& router, ApiContext& ctx);
+// /healthz, /readyz, /metrics and /api/v1/openapi.json (described from the router itself, so register it last).
+void register_system_routes(http::Router& router, ApiContext& ctx);
+
+}  // namespace va::api

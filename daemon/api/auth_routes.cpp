@@ -1,0 +1,301 @@
+// Authentication of every request (JWT access tokens and API keys) and the /api/v1/auth routes: bootstrap, login,
+// refresh with rotation and reuse detection, logout, me.
+#include <spdlog/spdlog.h>
+
+#include "core/auth/api_key.hpp"
+#include "core/auth/password.hpp"
+#include "core/util/encoding.hpp"
+#include "core/util/ids.hpp"
+#include "core/util/log.hpp"
+#include "core/util/time.hpp"
+#include "daemon/api/api.hpp"
+
+namespace va::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kTouchIntervalMs = 60'000;  // last_used_at is a hint, not worth a write per request
+
+Error unauthenticated_error(std::string message) { return make_error(ErrorCode::unauthenticated, std::move(message)); }
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+}  // namespace
+
+Result<Principal> authenticate(ApiContext& ctx, const http::Request& request) {
+    auto header = request.header("authorization");
+    if (header.empty()) return unauthenticated_error("missing Authorization: Bearer token");
+    auto space = header.find(' ');
+    if (space == std::string_view::npos || lower(std::string(header.substr(0, space))) != "bearer")
+        return unauthenticated_error("Authorization must use the Bearer scheme");
+    std::string token(header.substr(space + 1));
+    while (!token.empty() && token.front() == ' ') token.erase(0, 1);
+
+    Principal who;
+    if (looks_like_api_key(token)) {
+        auto key = ctx.store.find_api_key_by_hash(hash_api_key(token));
+        if (!key) {
+            if (key.error().code == ErrorCode::not_found) return unauthenticated_error("invalid API key");
+            return key.take_error();
+        }
+        if (key->revoked_at != 0) return unauthenticated_error("invalid API key");
+        auto role = parse_role(key->role);
+        if (!role) return unauthenticated_error("invalid API key");
+        auto now = now_ms();
+        if (now - key->last_used_at > kTouchIntervalMs) (void)ctx.store.touch_api_key(key->id, now);
+        who.kind = Principal::Kind::api_key;
+        who.api_key_id = key->id;
+        who.user_id = key->user_id;
+        who.home_workspace_id = key->workspace_id;
+        who.role = *role;
+        who.api_key = std::move(key).value();
+    } else {
+        auto claims = ctx.jwt.verify(token, now_s());
+        if (!claims) return claims.take_error();
+        // The user's current record decides: a disabled, deleted or demoted user loses access at once.
+        auto user = ctx.store.get_user_by_id(claims->subject);
+        if (!user || user->disabled || user->workspace_id != claims->workspace_id)
+            return unauthenticated_error("token no longer valid");
+        auto role = parse_role(user->role);
+        if (!role) return unauthenticated_error("token no longer valid");
+        who.kind = Principal::Kind::user;
+        who.user_id = user->id;
+        who.home_workspace_id = user->workspace_id;
+        who.role = *role;
+    }
+    who.workspace_id = who.home_workspace_id;
+    auto requested = request.header("x-workspace-id");
+    if (!requested.empty() && requested != who.home_workspace_id) {
+        // Only the instance owner crosses workspaces; for anyone else another workspace does not exist.
+        if (who.role != Role::owner) return not_found("workspace");
+        auto ws = ctx.store.get_workspace(std::string(requested));
+        if (!ws) return ws.take_error();
+        who.workspace_id = ws->id;
+    }
+    return who;
+}
+
+http::Handler authed(ApiContext& ctx, Role need, AuthedHandler handler) {
+    return [&ctx, need, handler = std::move(handler)](http::Request& request) {
+        auto who = authenticate(ctx, request);
+        if (!who) return error_response(who.error());
+        if (!role_allows(who->role, need))
+            return error_response(make_error(ErrorCode::forbidden, std::string("this needs the ") + to_string(need) +
+                                                                       " role or higher"));
+        auto result = handler(request, *who);
+        if (!result) {
+            if (result.error().code == ErrorCode::internal)
+                spdlog::error("{} {}: {}", request.method, request.route, redact(result.error().message));
+            return error_response(result.error());
+        }
+        return std::move(result).value();
+    };
+}
+
+http::Handler unauthenticated(std::function<Result<http::Response>(http::Request&)> handler) {
+    return [handler = std::move(handler)](http::Request& request) {
+        auto result = handler(request);
+        if (!result) {
+            if (result.error().code == ErrorCode::internal)
+                spdlog::error("{} {}: {}", request.method, request.route, redact(result.error().message));
+            return error_response(result.error());
+        }
+        return std::move(result).value();
+    };
+}
+
+namespace {
+
+// Issues an access token and a refresh token of `family_id` (a new family when empty), storing the latter.
+// When `rotating` is set the new refresh token replaces it atomically.
+Result<json> issue_tokens(ApiContext& ctx, const User& user, std::string family_id, const RefreshToken* rotating) {
+    auto now = now_ms();
+    JwtClaims claims;
+    claims.subject = user.id;
+    claims.workspace_id = user.workspace_id;
+    claims.role = user.role;
+    claims.token_id = random_token(16);
+    claims.issued_at = now / 1000;
+    claims.not_before = claims.issued_at;
+    claims.expires_at = claims.issued_at + ctx.auth.access_ttl_s;
+
+    std::string refresh = "vrt_" + random_token(32);
+    RefreshToken record;
+    record.id = new_id("rft");
+    record.family_id = family_id.empty() ? new_id("rff") : std::move(family_id);
+    record.user_id = user.id;
+    record.token_hash = hex_encode(sha256(refresh));
+    record.created_at = now;
+    record.expires_at = now + std::int64_t(ctx.auth.refresh_ttl_s) * 1000;
+    Status stored = rotating ? ctx.store.rotate_refresh_token(rotating->id, record, now)
+                             : ctx.store.create_refresh_token(record);
+    if (!stored) return stored.take_error();
+    return json{{"access_token", ctx.jwt.sign(claims)},
+                {"refresh_token", refresh},
+                {"token_type", "Bearer"},
+                {"expires_in", ctx.auth.access_ttl_s},
+                {"user", to_json(user)}};
+}
+
+Result<http::Response> bootstrap(ApiContext& ctx, http::Request& request) {
+    if (!request.remote_is_loopback)
+        return make_error(ErrorCode::forbidden, "bootstrap is only allowed from the daemon's own machine");
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto email = required_string(*body, "email", 254);
+    if (!email) return email.take_error();
+    auto password = required_string(*body, "password", 1024);
+    if (!password) return password.take_error();
+    auto name = optional_string(*body, "name", "", 200);
+    if (!name) return name.take_error();
+    if (email->find('@') == std::string::npos) return invalid_field("email", "must be an email address");
+    if (auto policy = check_password_policy(*password); !policy) return policy.take_error();
+
+    auto users = ctx.store.count_users();
+    if (!users) return users.take_error();
+    if (*users > 0) return make_error(ErrorCode::conflict, "already bootstrapped: log in instead");
+    auto workspaces = ctx.store.list_workspaces(PageRequest{500, {}});
+    if (!workspaces) return workspaces.take_error();
+    if (workspaces->items.empty()) return make_error(ErrorCode::internal, "no workspace exists to bootstrap into");
+    // The first workspace is the oldest: lists are newest first.
+    const Workspace& first = workspaces->items.back();
+
+    auto hash = hash_password(*password);
+    if (!hash) return hash.take_error();
+    User user;
+    user.id = new_id("usr");
+    user.workspace_id = first.id;
+    user.email = lower(*email);
+    user.name = *name;
+    user.role = "owner";
+    user.password_hash = *hash;
+    user.created_at = user.updated_at = now_ms();
+    // Two concurrent bootstraps: the loser's email or the count check conflicts; both are reported as 409.
+    if (auto created = ctx.store.create_user(user); !created) return created.take_error();
+    if (auto count = ctx.store.count_users(); count && *count > 1) {
+        (void)ctx.store.delete_user(user.workspace_id, user.id);
+        return make_error(ErrorCode::conflict, "already bootstrapped: log in instead");
+    }
+    spdlog::info("bootstrap: created owner user {}", user.id);
+    auto tokens = issue_tokens(ctx, user, {}, nullptr);
+    if (!tokens) return tokens.take_error();
+    return json_response(201, *tokens);
+}
+
+Result<http::Response> login(ApiContext& ctx, http::Request& request) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto email = required_string(*body, "email", 254);
+    if (!email) return email.take_error();
+    auto password = required_string(*body, "password", 1024);
+    if (!password) return password.take_error();
+    std::string account = lower(*email);
+    auto now = now_ms();
+    // Every attempt costs a token from both buckets; a success refunds the account's so a user who mistyped
+    // a few times is not locked out once in.
+    int wait = std::max(ctx.login_by_address.acquire(request.remote_address, now),
+                        ctx.login_by_account.acquire(account, now));
+    if (wait > 0) {
+        Error e = make_error(ErrorCode::rate_limited, "too many login attempts; try again later");
+        e.retry_after_s = wait;
+        return e;
+    }
+    auto user = ctx.store.find_user_by_email(account);
+    if (!user && user.error().code != ErrorCode::not_found) return user.take_error();
+    // Verify against a real hash even for unknown accounts so timing does not reveal which emails exist.
+    static const std::string dummy_hash = hash_password("not-a-real-password").value();
+    bool ok = verify_password(*password, user ? user->password_hash : dummy_hash);
+    if (!user || !ok || user->password_hash.empty() || user->disabled)
+        return unauthenticated_error("invalid email or password");
+    ctx.login_by_account.reset(account);
+    auto tokens = issue_tokens(ctx, *user, {}, nullptr);
+    if (!tokens) return tokens.take_error();
+    return json_response(200, *tokens);
+}
+
+Result<RefreshToken> find_refresh(ApiContext& ctx, const json& body) {
+    auto token = required_string(body, "refresh_token", 512);
+    if (!token) return token.take_error();
+    auto record = ctx.store.find_refresh_token_by_hash(hex_encode(sha256(*token)));
+    if (!record) {
+        if (record.error().code == ErrorCode::not_found) return unauthenticated_error("invalid refresh token");
+        return record.take_error();
+    }
+    return record;
+}
+
+Result<http::Response> refresh(ApiContext& ctx, http::Request& request) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto record = find_refresh(ctx, *body);
+    if (!record) return record.take_error();
+    auto now = now_ms();
+    if (record->revoked_at != 0) {
+        // A rotated token presented again means it leaked (or a client raced itself): end the whole family.
+        (void)ctx.store.revoke_refresh_family(record->family_id, now);
+        spdlog::warn("refresh token reuse detected for user {}; family revoked", record->user_id);
+        return unauthenticated_error("refresh token already used; please log in again");
+    }
+    if (record->expires_at <= now) return unauthenticated_error("refresh token expired");
+    auto user = ctx.store.get_user_by_id(record->user_id);
+    if (!user || user->disabled) return unauthenticated_error("invalid refresh token");
+    auto tokens = issue_tokens(ctx, *user, record->family_id, &*record);
+    if (!tokens) {
+        if (tokens.error().code == ErrorCode::conflict) {
+            (void)ctx.store.revoke_refresh_family(record->family_id, now);
+            return unauthenticated_error("refresh token already used; please log in again");
+        }
+        return tokens.take_error();
+    }
+    return json_response(200, *tokens);
+}
+
+Result<http::Response> logout(ApiContext& ctx, http::Request& request) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto record = find_refresh(ctx, *body);
+    if (!record) return record.take_error();
+    if (auto revoked = ctx.store.revoke_refresh_family(record->family_id, now_ms()); !revoked)
+        return revoked.take_error();
+    return empty_response(204);
+}
+
+Result<http::Response> me(ApiContext& ctx, const Principal& who) {
+    auto ws = ctx.store.get_workspace(who.workspace_id);
+    if (!ws) return ws.take_error();
+    json out{{"kind", who.kind == Principal::Kind::user ? "user" : "api_key"},
+             {"role", to_string(who.role)},
+             {"workspace", to_json(*ws)}};
+    if (!who.user_id.empty()) {
+        if (auto user = ctx.store.get_user_by_id(who.user_id)) out["user"] = to_json(*user);
+    }
+    if (who.api_key) out["api_key"] = to_json(*who.api_key);
+    return json_response(200, out);
+}
+
+}  // namespace
+
+void register_auth_routes(http::Router& router, ApiContext& ctx) {
+    http::RouteOptions slow{true, "", true};
+    slow.summary = "Create the first owner user (only while no user exists, loopback only)";
+    router.add("POST", "/api/v1/auth/bootstrap", unauthenticated([&ctx](http::Request& r) { return bootstrap(ctx, r); }),
+               slow);
+    slow.summary = "Log in with email and password";
+    router.add("POST", "/api/v1/auth/login", unauthenticated([&ctx](http::Request& r) { return login(ctx, r); }), slow);
+    http::RouteOptions open{false, "Rotate a refresh token", true};
+    router.add("POST", "/api/v1/auth/refresh", unauthenticated([&ctx](http::Request& r) { return refresh(ctx, r); }),
+               open);
+    open.summary = "Revoke a refresh token (and its family)";
+    router.add("POST", "/api/v1/auth/logout", unauthenticated([&ctx](http::Request& r) { return logout(ctx, r); }),
+               open);
+    router.add("GET", "/api/v1/auth/me",
+               authed(ctx, Role::viewer, [&ctx](http::Request&, const Principal& who) { return me(ctx, who); }),
+               {false, "Who is calling: user or API key, role and workspace"});
+}
+
+}  // namespace va::api

@@ -1,0 +1,187 @@
+#include <charconv>
+
+#include "core/auth/api_key.hpp"
+#include "core/util/time.hpp"
+#include "daemon/api/api.hpp"
+
+namespace va::api {
+
+using nlohmann::json;
+
+int http_status(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::invalid_request: return 400;
+        case ErrorCode::unauthenticated: return 401;
+        case ErrorCode::forbidden: return 403;
+        case ErrorCode::not_found: return 404;
+        case ErrorCode::conflict: return 409;
+        case ErrorCode::too_large: return 413;
+        case ErrorCode::unsupported_media_type: return 415;
+        case ErrorCode::unprocessable: return 422;
+        case ErrorCode::rate_limited: return 429;
+        case ErrorCode::timeout: return 504;
+        case ErrorCode::unavailable: return 503;
+        case ErrorCode::quota: return 402;
+        case ErrorCode::internal: return 500;
+    }
+    return 500;
+}
+
+http::Response json_response(int status, const json& body) {
+    http::Response r;
+    r.status = status;
+    r.body = body.dump();
+    return r;
+}
+
+http::Response empty_response(int status) {
+    http::Response r;
+    r.status = status;
+    r.content_type.clear();
+    return r;
+}
+
+http::Response error_response(const Error& error) {
+    json details = json::array();
+    for (const auto& d : error.details) details.push_back({{"field", d.field}, {"reason", d.reason}});
+    // Internal errors never leak their message (it may name files, SQL or hosts); it is logged by authed().
+    std::string message = error.code == ErrorCode::internal ? "internal error" : error.message;
+    auto r = json_response(http_status(error.code),
+                           {{"error", {{"code", to_string(error.code)}, {"message", message}, {"details", details}}}});
+    if (error.code == ErrorCode::rate_limited) r.set_header("Retry-After", std::to_string(std::max(1, error.retry_after_s)));
+    if (error.code == ErrorCode::unauthenticated) r.set_header("WWW-Authenticate", "Bearer");
+    return r;
+}
+
+Result<json> json_body(const http::Request& request) {
+    auto type = request.header("content-type");
+    auto semi = type.find(';');
+    auto media = type.substr(0, semi);
+    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+    std::string lower(media);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower != "application/json")
+        return make_error(ErrorCode::unsupported_media_type, "request body must be application/json");
+    json body = json::parse(request.body, nullptr, false);
+    if (body.is_discarded()) return invalid_field("body", "malformed JSON");
+    if (!body.is_object()) return invalid_field("body", "must be a JSON object");
+    return body;
+}
+
+Result<PageRequest> page_request(const http::Request& request) {
+    PageRequest page;
+    if (auto it = request.query.find("limit"); it != request.query.end()) {
+        const std::string& s = it->second;
+        int value = 0;
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+        if (ec != std::errc() || end != s.data() + s.size() || value < 1 || value > 500)
+            return invalid_field("limit", "must be an integer from 1 to 500");
+        page.limit = value;
+    }
+    if (auto it = request.query.find("cursor"); it != request.query.end()) page.cursor = it->second;
+    return page;
+}
+
+Result<std::string> required_string(const json& body, const char* field, std::size_t max_len) {
+    auto it = body.find(field);
+    if (it == body.end() || it->is_null()) return invalid_field(field, "is required");
+    if (!it->is_string()) return invalid_field(field, "must be a string");
+    auto value = it->get<std::string>();
+    if (value.empty()) return invalid_field(field, "must not be empty");
+    if (value.size() > max_len) return invalid_field(field, "must be at most " + std::to_string(max_len) + " bytes");
+    return value;
+}
+
+Result<std::string> optional_string(const json& body, const char* field, std::string fallback, std::size_t max_len) {
+    auto it = body.find(field);
+    if (it == body.end() || it->is_null()) return fallback;
+    if (!it->is_string()) return invalid_field(field, "must be a string");
+    auto value = it->get<std::string>();
+    if (value.size() > max_len) return invalid_field(field, "must be at most " + std::to_string(max_len) + " bytes");
+    return value;
+}
+
+json time_json(std::int64_t epoch_ms) { return epoch_ms == 0 ? json(nullptr) : json(format_rfc3339(epoch_ms)); }
+
+static json nullable(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+json to_json(const Workspace& ws) {
+    return {{"id", ws.id}, {"name", ws.name}, {"created_at", time_json(ws.created_at)}};
+}
+
+json to_json(const User& u) {
+    return {{"id", u.id},       {"workspace_id", u.workspace_id}, {"email", u.email},
+            {"name", u.name},   {"role", u.role},                 {"disabled", u.disabled},
+            {"created_at", time_json(u.created_at)}, {"updated_at", time_json(u.updated_at)}};
+}
+
+json to_json(const ApiKey& k) {
+    return {{"id", k.id},
+            {"workspace_id", k.workspace_id},
+            {"user_id", nullable(k.user_id)},
+            {"name", k.name},
+            {"role", k.role},
+            {"prefix", k.prefix},
+            {"created_at", time_json(k.created_at)},
+            {"last_used_at", time_json(k.last_used_at)},
+            {"revoked_at", time_json(k.revoked_at)}};
+}
+
+json to_json(const Agent& a) {
+    json definition = json::parse(a.definition, nullptr, false);
+    if (definition.is_discarded()) definition = json::object();
+    return {{"id", a.id},
+            {"workspace_id", a.workspace_id},
+            {"name", a.name},
+            {"version", a.version},
+            {"created_at", time_json(a.created_at)},
+            {"updated_at", time_json(a.updated_at)},
+            {"definition", std::move(definition)}};
+}
+
+json to_json(const PhoneNumber& p) {
+    return {{"id", p.id},
+            {"workspace_id", p.workspace_id},
+            {"number", p.number},
+            {"provider", p.provider},
+            {"agent_id", nullable(p.agent_id)},
+            {"label", p.label},
+            {"created_at", time_json(p.created_at)},
+            {"updated_at", time_json(p.updated_at)}};
+}
+
+json to_json(const Call& c) {
+    json metrics = c.metrics.empty() ? json::object() : json::parse(c.metrics, nullptr, false);
+    if (metrics.is_discarded()) metrics = json::object();
+    return {{"id", c.id},
+            {"workspace_id", c.workspace_id},
+            {"agent_id", nullable(c.agent_id)},
+            {"phone_id", nullable(c.phone_id)},
+            {"campaign_id", nullable(c.campaign_id)},
+            {"direction", c.direction},
+            {"channel", c.channel},
+            {"from", c.from_number},
+            {"to", c.to_number},
+            {"status", c.status},
+            {"provider_call_id", nullable(c.provider_call_id)},
+            {"created_at", time_json(c.created_at)},
+            {"started_at", time_json(c.started_at)},
+            {"answered_at", time_json(c.answered_at)},
+            {"ended_at", time_json(c.ended_at)},
+            {"duration_s", c.duration_s},
+            {"end_reason", nullable(c.end_reason)},
+            {"metrics", std::move(metrics)},
+            {"summary", nullable(c.summary)}};
+}
+
+json to_json(const CallTurn& t) {
+    return {{"seq", t.seq},
+            {"role", t.role},
+            {"text", t.text},
+            {"started_ms", t.started_ms},
+            {"ended_ms", t.ended_ms},
+            {"interrupted", t.interrupted},
+            {"source", nullable(t.source)}};
+}
+
+}  // namespace va::api

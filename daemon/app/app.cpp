@@ -1,0 +1,199 @@
+#include "daemon/app/app.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/auth/api_key.hpp"
+#include "core/util/ids.hpp"
+#include "core/util/log.hpp"
+#include "core/util/time.hpp"
+#include "daemon/api/api.hpp"
+#include "daemon/server/http_server.hpp"
+#include "daemon/server/process_metrics.hpp"
+
+namespace va {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Writes `content` to `path` with mode 0600, atomically (temp file then rename), so readers never see a partial
+// secret and the mode is right from the first byte.
+Status write_private_file(const fs::path& path, const std::string& content) {
+    fs::path tmp = path;
+    tmp += ".tmp";
+    mode_t old = ::umask(077);
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << content;
+        out.close();
+        if (!out) {
+            ::umask(old);
+            return make_error(ErrorCode::internal, "cannot write " + tmp.string());
+        }
+    }
+    ::umask(old);
+    ::chmod(tmp.c_str(), 0600);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) return make_error(ErrorCode::internal, "cannot write " + path.string() + ": " + ec.message());
+    return Ok{};
+}
+
+// The JWT secret: configured, or generated once into the data directory (48 random bytes) and reused after.
+Result<std::string> load_jwt_secret(const Config& config) {
+    if (!config.auth.jwt_secret.empty()) return config.auth.jwt_secret;
+    fs::path path = fs::path(config.storage.data_dir) / "jwt.secret";
+    std::ifstream in(path);
+    std::string secret;
+    if (in && std::getline(in, secret) && secret.size() >= 32) return secret;
+    secret = random_token(48);
+    if (auto written = write_private_file(path, secret + "\n"); !written) return written.take_error();
+    spdlog::info("generated a JWT secret in {}", path.string());
+    return secret;
+}
+
+// First start with an empty database: the first workspace and an owner API key, written to admin.key (never
+// logged), so the operator can use vactl at once.
+Status bootstrap_if_empty(Store& store, const Config& config) {
+    auto existing = store.list_workspaces(PageRequest{1, {}});
+    if (!existing) return existing.take_error();
+    if (!existing->items.empty()) return Ok{};
+    Workspace ws{new_id("ws"), "default", now_ms()};
+    if (auto created = store.create_workspace(ws); !created) return created.take_error();
+    auto fresh = generate_api_key();
+    ApiKey key;
+    key.id = new_id("key");
+    key.workspace_id = ws.id;
+    key.name = "admin.key (created at first start)";
+    key.role = "owner";
+    key.prefix = fresh.prefix;
+    key.key_hash = fresh.hash;
+    key.created_at = now_ms();
+    if (auto created = store.create_api_key(key); !created) return created.take_error();
+    fs::path path = fs::path(config.storage.data_dir) / "admin.key";
+    if (auto written = write_private_file(path, fresh.key + "\n"); !written) return written.take_error();
+    spdlog::info("first start: created workspace {} and an owner API key in {}", ws.id, fs::absolute(path).string());
+    return Ok{};
+}
+
+}  // namespace
+
+int run_daemon(const Config& config) {
+    // Block the stop signals before any thread exists (logging starts one), so every thread inherits the mask
+    // and only the signal thread below ever receives them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    setup_logging(config.log.level, config.log.format == "json" ? LogFormat::json : LogFormat::text);
+
+    std::error_code ec;
+    fs::create_directories(config.storage.data_dir, ec);
+    if (ec) {
+        spdlog::critical("cannot create data directory {}: {}", config.storage.data_dir, ec.message());
+        return 1;
+    }
+    ::chmod(config.storage.data_dir.c_str(), 0700);
+
+    SqliteOptions sqlite;
+    sqlite.path = config.sqlite_path();
+    sqlite.busy_timeout_ms = config.storage.busy_timeout_ms;
+    sqlite.pool_size = std::max(4, config.server.io_threads + config.server.worker_threads);
+    auto store = open_sqlite_store(sqlite);
+    if (!store) {
+        spdlog::critical("cannot open the database {}: {}", sqlite.path, store.error().message);
+        return 1;
+    }
+    if (auto boot = bootstrap_if_empty(**store, config); !boot) {
+        spdlog::critical("first-start bootstrap failed: {}", boot.error().message);
+        return 1;
+    }
+    auto secret = load_jwt_secret(config);
+    if (!secret) {
+        spdlog::critical("{}", secret.error().message);
+        return 1;
+    }
+    JwtOptions jwt_options;
+    jwt_options.secret = *secret;
+    jwt_options.issuer = config.auth.issuer;
+    jwt_options.audience = config.auth.audience;
+    auto jwt = JwtSigner::create(jwt_options);
+    if (!jwt) {
+        spdlog::critical("auth.jwt_secret: {}", jwt.error().message);
+        return 1;
+    }
+
+    MetricsRegistry metrics;
+    register_process_metrics(metrics);
+    http::Router router;
+    http::ServerOptions options;
+    options.host = config.server.host;
+    options.port = config.server.port;
+    options.io_threads = config.server.io_threads;
+    options.worker_threads = config.server.worker_threads;
+    options.max_header_bytes = config.server.max_header_bytes;
+    options.max_body_bytes = config.server.max_body_bytes;
+    options.read_timeout_ms = config.server.read_timeout_ms;
+    options.idle_timeout_ms = config.server.idle_timeout_ms;
+    options.shutdown_grace_ms = config.server.shutdown_grace_ms;
+    options.access_log = config.log.access_log;
+    http::HttpServer server(options, router, metrics);
+
+    api::ApiContext ctx{**store,
+                        std::move(jwt).value(),
+                        config.auth,
+                        metrics,
+                        RateLimiter(config.auth.login_burst, config.auth.login_per_minute),
+                        RateLimiter(config.auth.login_burst, config.auth.login_per_minute),
+                        [&server] { return server.draining(); }};
+    api::register_auth_routes(router, ctx);
+    api::register_workspace_routes(router, ctx);
+    api::register_user_routes(router, ctx);
+    api::register_api_key_routes(router, ctx);
+    api::register_agent_routes(router, ctx);
+    api::register_phone_routes(router, ctx);
+    api::register_call_routes(router, ctx);
+    api::register_system_routes(router, ctx);
+
+    try {
+        server.start();
+    } catch (const std::exception& e) {
+        spdlog::critical("cannot listen on {}:{}: {}", config.server.host, config.server.port, e.what());
+        return 1;
+    }
+    std::string host = config.server.host.find(':') != std::string::npos ? "[" + config.server.host + "]"
+                                                                          : config.server.host;
+    std::string address = host + ":" + std::to_string(server.port());
+    fs::path addr_file = fs::path(config.storage.data_dir) / "voiceagentd.addr";
+    (void)write_private_file(addr_file, address + "\n");
+    spdlog::info("voiceagentd listening on http://{} (data in {})", address, fs::absolute(config.storage.data_dir).string());
+
+    std::atomic<bool> exiting{false};
+    std::thread signal_thread([&server, &exiting, signals] {
+        int received = 0;
+        sigwait(&signals, &received);
+        if (exiting) return;  // woken by the shutdown below, not by an operator
+        spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
+        server.stop();
+    });
+    server.run();
+    // run() can also return without a signal (a fatal listener error): wake the signal thread.
+    exiting = true;
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    signal_thread.join();
+    fs::remove(addr_file, ec);
+    spdlog::info("voiceagentd stopped");
+    spdlog::default_logger()->flush();
+    return 0;
+}
+
+}  // namespace va

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages voiceagent needs, only those missing; quiet when nothing is missing.
+# Sourced or run by scripts/run and scripts/test. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+VA_PACKAGES=(
+  cmake ninja-build ccache g++ pkg-config
+  libboost-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
+  libsqlite3-dev libsodium-dev libtomlplusplus-dev libcpp-httplib-dev catch2
+  libspeexdsp-dev libsndfile1-dev espeak-ng
+  sqlite3 wrk
+)
+
+missing=()
+for pkg in "${VA_PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]})); then
+  echo "Installing missing packages: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

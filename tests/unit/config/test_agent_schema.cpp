@@ -1,0 +1,109 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "config/agent_schema.hpp"
+
+using namespace va;
+using nlohmann::json;
+
+namespace {
+
+json example(const std::string& name) {
+    std::ifstream in(std::string(VA_SOURCE_DIR) + "/examples/agents/" + name);
+    REQUIRE(in);
+    return json::parse(in);
+}
+
+// The reason given for `pointer`, or "" when that field was not reported.
+std::string reason_for(const Status& s, const std::string& pointer) {
+    if (s) return "";
+    for (const auto& d : s.error().details)
+        if (d.field == pointer) return d.reason;
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("agent schema: the shipped schema is valid JSON and the examples validate") {
+    CHECK_NOTHROW(json::parse(agent_schema_text()));
+    for (const char* name : {"receptionist.json", "appointment-reminder.json"}) {
+        auto result = validate_agent_definition(example(name));
+        INFO(name << ": " << (result ? "ok" : result.error().message));
+        CHECK(result);
+    }
+    CHECK(validate_agent_definition(json{{"name", "x"}}));
+}
+
+TEST_CASE("agent schema: each kind of problem names its field") {
+    CHECK(reason_for(validate_agent_definition(json::object()), "/name") == "is required");
+    CHECK(reason_for(validate_agent_definition(json::array()), "") == "must be an object (got array)");
+    CHECK(reason_for(validate_agent_definition({{"name", 5}}), "/name") == "must be a string (got integer)");
+    CHECK(reason_for(validate_agent_definition({{"name", "Bad Name"}}), "/name") == "must match ^[a-z0-9][a-z0-9._-]*$");
+    CHECK(reason_for(validate_agent_definition({{"name", std::string(65, 'a')}}), "/name") ==
+          "must be at most 64 characters");
+    CHECK(reason_for(validate_agent_definition({{"name", ""}}), "/name") == "must not be empty");
+    CHECK(reason_for(validate_agent_definition({{"name", "x"}, {"colour", "red"}}), "/colour") == "unknown field");
+    CHECK(reason_for(validate_agent_definition({{"name", "x"}, {"tts", {{"provider", "espeak-ng"}, {"rate", 900}}}}),
+                     "/tts/rate") == "must be at most 450");
+    CHECK(reason_for(validate_agent_definition({{"name", "x"}, {"tts", {{"provider", "espeak-ng"}, {"rate", 1.5}}}}),
+                     "/tts/rate") == "must be an integer (got number)");
+    CHECK(reason_for(validate_agent_definition({{"name", "x"}, {"tts", {{"provider", "espeak-ng"}, {"pitch", 1}}}}),
+                     "/tts/pitch") == "unknown field");
+    CHECK(reason_for(validate_agent_definition({{"name", "x"}, {"stt", {{"provider", "whisper"}}}}), "/stt/provider") ==
+          R"(must be one of "pocketsphinx", "deepgram", "scripted")");
+    CHECK(reason_for(validate_agent_definition({{"name", "x"}, {"llm", {{"provider", "openai"}, {"base_url", "ftp://x"}}}}),
+                     "/llm/base_url") == "must be an http:// or https:// URL");
+    CHECK(reason_for(validate_agent_definition(
+                         {{"name", "x"}, {"llm", {{"provider", "openai"}, {"fallbacks", {{{"provider", "nope"}}}}}}}),
+                     "/llm/fallbacks/0/provider") != "");
+}
+
+TEST_CASE("agent schema: tools are a tagged union") {
+    auto tools = [](json t) { return validate_agent_definition({{"name", "x"}, {"tools", json::array({t})}}); };
+    CHECK(tools({{"type", "end_call"}}));
+    CHECK(tools({{"type", "transfer_call"}, {"to", "+15551234567"}}));
+    CHECK(reason_for(tools({{"type", "transfer_call"}}), "/tools/0/to") == "is required");
+    CHECK(reason_for(tools({{"type", "transfer_call"}, {"to", "555"}}), "/tools/0/to") != "");
+    CHECK(reason_for(tools({{"type", "teleport"}}), "/tools/0/type") ==
+          R"(must be one of "end_call", "transfer_call", "http")");
+    CHECK(reason_for(tools({{"name", "x"}}), "/tools/0") == "needs a \"type\"");
+    CHECK(tools({{"type", "http"}, {"name", "lookup"}, {"description", "d"}, {"url", "https://example.com/x"},
+                 {"parameters", {{"type", "object"}}}}));
+    CHECK(reason_for(tools({{"type", "http"}, {"name", "1bad"}, {"description", "d"}, {"url", "https://e.com"}}),
+                     "/tools/0/name") != "");
+    CHECK(reason_for(tools({{"type", "end_call"}, {"to", "+15551234567"}}), "/tools/0/to") == "unknown field");
+}
+
+TEST_CASE("agent schema: scripted intents need a matcher and a valid regular expression") {
+    auto intent = [](json i) {
+        return validate_agent_definition({{"name", "x"}, {"script", {{"intents", json::array({i})}}}});
+    };
+    CHECK(intent({{"name", "a"}, {"reply", "r"}, {"keywords", {"k"}}}));
+    CHECK(reason_for(intent({{"name", "a"}, {"reply", "r"}}), "/script/intents/0") == "needs keywords or a pattern");
+    CHECK(reason_for(intent({{"name", "a"}, {"reply", "r"}, {"pattern", "(unclosed"}}), "/script/intents/0/pattern") ==
+          "invalid regular expression");
+    CHECK(reason_for(intent({{"name", "a"}, {"keywords", {"k"}}}), "/script/intents/0/reply") == "is required");
+    CHECK(reason_for(intent({{"name", "a"}, {"reply", "r"}, {"keywords", {"k"}}, {"tool", {{"name", "dance"}}}}),
+                     "/script/intents/0/tool/name") != "");
+}
+
+TEST_CASE("agent schema: several problems are all reported") {
+    auto result = validate_agent_definition(
+        {{"name", "Bad Name"}, {"max_call_s", 5}, {"silence", {{"timeout_ms", "long"}}}, {"extra", true}});
+    REQUIRE_FALSE(result);
+    CHECK(result.error().details.size() == 4);
+    CHECK(result.error().message.find("(and 3 more)") != std::string::npos);
+}
+
+TEST_CASE("validate_json_schema handles an ad-hoc schema") {
+    json schema = {{"type", "object"},
+                   {"required", {"n"}},
+                   {"properties", {{"n", {{"type", "integer"}, {"minimum", 1}}}, {"tags", {{"type", "array"}, {"maxItems", 2}}}}}};
+    CHECK(validate_json_schema(schema, {{"n", 3}}));
+    CHECK(validate_json_schema(schema, {{"n", 3.0}}));  // an integral float is an integer
+    CHECK_FALSE(validate_json_schema(schema, {{"n", 0}}));
+    CHECK_FALSE(validate_json_schema(schema, {{"tags", {1, 2, 3}}, {"n", 1}}));
+    CHECK_FALSE(validate_json_schema(schema, json::object()));
+}
