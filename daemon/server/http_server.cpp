@@ -250,10 +250,6 @@ private:
         m_method = request->method;
         m_path = request->path;
 
-        if (m_server.draining) {
-            m_keep_alive = false;
-            return write(error_response(503, "unavailable", "server is shutting down"), "unmatched");
-        }
         // A WebSocket upgrade (media and event streams) would be dispatched here, before routing.
         auto match = m_server.router.match(*request);
         if (!match.handler) {
@@ -302,22 +298,19 @@ private:
         res->body() = std::move(response.body);
         res->keep_alive(m_keep_alive && !m_server.draining);
         res->prepare_payload();
-        m_route = route;
-        m_status = response.status;
-        m_stream.expires_after(std::chrono::milliseconds(m_server.options.read_timeout_ms));
-        bhttp::async_write(m_stream, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t bytes) {
-            self->m_stream.expires_never();
-            self->after_write(ec, bytes, res->keep_alive());
-        });
-    }
-
-    void after_write(beast::error_code ec, std::size_t bytes, bool keep_alive) {
+        // Counted when the response is complete, before it is sent, so a client that reads /metrics right after
+        // its response always sees its own request.
         double seconds = std::chrono::duration<double>(Clock::now() - m_started).count();
-        m_server.record(m_method, m_route, m_status, seconds);
+        m_server.record(m_method, route, response.status, seconds);
         if (m_server.options.access_log)
-            spdlog::info("http {} {} {} {:.1f}ms {}B {}", m_method, m_path, m_status, seconds * 1000, bytes, m_remote);
-        if (ec || !keep_alive) return close();
-        wait_for_request();
+            spdlog::info("http {} {} {} {:.1f}ms {}B {}", m_method, m_path, response.status, seconds * 1000,
+                         res->body().size(), m_remote);
+        m_stream.expires_after(std::chrono::milliseconds(m_server.options.read_timeout_ms));
+        bhttp::async_write(m_stream, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+            self->m_stream.expires_never();
+            if (ec || !res->keep_alive()) return self->close();
+            self->wait_for_request();
+        });
     }
 
     beast::tcp_stream m_stream;
@@ -333,8 +326,6 @@ private:
     Clock::time_point m_started;
     std::string m_method;
     std::string m_path;
-    std::string m_route;
-    int m_status = 0;
 };
 
 void HttpServer::Impl::do_accept() {

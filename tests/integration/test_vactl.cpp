@@ -1,0 +1,124 @@
+// vactl against a running daemon: the quick start without login (admin.key), JSON output parsed, exit codes,
+// and the login flow with its settings file.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "support/daemon_process.hpp"
+
+using namespace va::test;
+using nlohmann::json;
+
+namespace {
+
+struct Vactl {
+    const DaemonProcess& daemon;
+    std::string config_home = make_temp_dir("va-vactl");
+    ~Vactl() { std::filesystem::remove_all(config_home); }
+
+    ProcessResult run(std::vector<std::string> args, const std::string& input = "", bool use_admin_key = true) const {
+        std::vector<std::string> argv{VA_VACTL_PATH, "--server", daemon.base_url()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        std::map<std::string, std::string> env{{"XDG_CONFIG_HOME", config_home}};
+        env["VOICEAGENT_DATA_DIR"] = use_admin_key ? daemon.data_dir() : "/nonexistent";
+        return run_process(argv, env, input, 60);
+    }
+    json run_json(std::vector<std::string> args) const {
+        args.insert(args.begin(), {"-o", "json"});
+        auto r = run(args);
+        INFO("vactl " << args.back() << " stderr: " << r.err);
+        REQUIRE(r.exit_code == 0);
+        auto parsed = json::parse(r.out, nullptr, false);
+        REQUIRE_FALSE(parsed.is_discarded());
+        return parsed;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("vactl: agents apply, list, get and delete with no login (admin.key)") {
+    DaemonProcess d;
+    Vactl vactl{d};
+    std::string file = std::string(VA_SOURCE_DIR) + "/examples/agents/receptionist.json";
+    auto created = vactl.run_json({"agents", "apply", "-f", file});
+    CHECK(created["action"] == "created");
+    CHECK(created["name"] == "receptionist");
+    auto updated = vactl.run_json({"agents", "apply", "-f", file});
+    CHECK(updated["action"] == "updated");
+    CHECK(updated["id"] == created["id"]);
+    CHECK(updated["version"] == 2);
+
+    auto list = vactl.run_json({"agents", "list"});
+    REQUIRE(list["items"].size() == 1);
+    CHECK(list["items"][0]["name"] == "receptionist");
+    auto table = vactl.run({"agents", "list"});
+    CHECK(table.exit_code == 0);
+    CHECK(table.out.rfind("ID", 0) == 0);
+    CHECK(table.out.find("receptionist") != std::string::npos);
+
+    CHECK(vactl.run_json({"agents", "get", "receptionist"})["id"] == created["id"]);
+    CHECK(vactl.run_json({"agents", "get", created["id"]})["name"] == "receptionist");
+    CHECK(vactl.run({"agents", "get", "nosuch"}).exit_code == 4);
+    CHECK(vactl.run({"agents", "--bogus-flag"}).exit_code == 2);
+    CHECK(vactl.run({"frobnicate"}).exit_code == 2);
+    auto bad_token = vactl.run({"--token", "garbage", "agents", "list"});
+    CHECK(bad_token.exit_code == 3);
+    CHECK(bad_token.err.find("error:") != std::string::npos);
+    CHECK(vactl.run({"agents", "list"}, "", false).exit_code == 3);  // no admin.key, no login
+
+    auto invalid = vactl.run({"-o", "json", "agents", "create", "-f", "-"}, R"({"name":"Bad Name"})");
+    CHECK(invalid.exit_code == 1);
+    CHECK(json::parse(invalid.err)["error"]["details"][0]["field"] == "/name");
+
+    auto number = vactl.run_json({"numbers", "add", "+15550001111", "--provider", "twilio", "--agent", "receptionist"});
+    CHECK(number["agent_id"] == created["id"]);
+    auto numbers = vactl.run_json({"numbers", "list"});
+    REQUIRE(numbers["items"].size() == 1);
+    CHECK(numbers["items"][0]["number"] == "+15550001111");
+    CHECK(vactl.run_json({"numbers", "unassign", "+15550001111"})["agent_id"].is_null());
+    CHECK(vactl.run_json({"numbers", "assign", "+15550001111", "--agent", "receptionist"})["agent_id"] == created["id"]);
+    CHECK(vactl.run({"numbers", "remove", "+15550001111"}).exit_code == 0);
+
+    CHECK(vactl.run_json({"calls", "list"})["items"].empty());
+    CHECK(vactl.run({"calls", "show", "call_nope"}).exit_code == 4);
+    auto me = vactl.run_json({"whoami"});
+    CHECK(me["kind"] == "api_key");
+    CHECK(me["role"] == "owner");
+
+    CHECK(vactl.run({"agents", "delete", "receptionist"}).exit_code == 0);
+    CHECK(vactl.run_json({"agents", "list"})["items"].empty());
+}
+
+TEST_CASE("vactl: users, keys, and the login flow with a private settings file") {
+    DaemonProcess d;
+    Vactl vactl{d};
+    auto user = vactl.run({"-o", "json", "users", "add", "ops@example.com", "--role", "admin", "--password-stdin"},
+                          "ops-password\n");
+    REQUIRE(user.exit_code == 0);
+    CHECK(json::parse(user.out)["role"] == "admin");
+    CHECK(vactl.run_json({"users", "list"})["items"].size() == 1);
+
+    auto key = vactl.run_json({"keys", "create", "deploy", "--role", "member"});
+    std::string secret = key["key"];
+    CHECK(secret.rfind("vak_", 0) == 0);
+    auto with_key = vactl.run({"-o", "json", "--token", secret, "whoami"});
+    CHECK(json::parse(with_key.out)["role"] == "member");
+    CHECK(vactl.run({"keys", "revoke", key["api_key"]["id"]}).exit_code == 0);
+    CHECK(vactl.run({"--token", secret, "whoami"}).exit_code == 3);
+
+    auto login = vactl.run({"login", "--email", "ops@example.com", "--password-stdin"}, "ops-password\n", false);
+    INFO(login.err);
+    REQUIRE(login.exit_code == 0);
+    std::string settings = vactl.config_home + "/vactl/config.json";
+    struct stat st{};
+    REQUIRE(stat(settings.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto me = vactl.run({"-o", "json", "whoami"}, "", false);  // saved token, no admin.key
+    REQUIRE(me.exit_code == 0);
+    CHECK(json::parse(me.out)["user"]["email"] == "ops@example.com");
+    CHECK(vactl.run({"logout"}, "", false).exit_code == 0);
+    CHECK(vactl.run({"whoami"}, "", false).exit_code == 3);
+    CHECK(vactl.run({"login", "--email", "ops@example.com", "--password-stdin"}, "wrong-password\n", false).exit_code == 3);
+}
