@@ -19,7 +19,7 @@ std::string format_rfc3339(std::int64_t epoch_ms) {
     std::time_t t = static_cast<std::time_t>(secs);
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char buf[40];
+    char buf[96];  // room for any int fields, so the compiler can prove no truncation
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                   tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
     return buf;
