@@ -139,6 +139,23 @@ json to_json(const Agent& a) {
             {"definition", std::move(definition)}};
 }
 
+http::Response agent_response(int status, const Agent& a) {
+    json head{{"id", a.id},
+              {"workspace_id", a.workspace_id},
+              {"name", a.name},
+              {"version", a.version},
+              {"created_at", time_json(a.created_at)},
+              {"updated_at", time_json(a.updated_at)}};
+    http::Response r;
+    r.status = status;
+    r.body = head.dump();
+    r.body.pop_back();  // reopen the object: the definition was validated and serialized by us when stored
+    r.body += ",\"definition\":";
+    r.body += a.definition.empty() ? "{}" : a.definition;
+    r.body += '}';
+    return r;
+}
+
 json to_json(const PhoneNumber& p) {
     return {{"id", p.id},
             {"workspace_id", p.workspace_id},

@@ -48,7 +48,7 @@ Result<http::Response> list_agents(ApiContext& ctx, http::Request& request, cons
 Result<http::Response> get_agent(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto agent = ctx.store.get_agent(who.workspace_id, id_param(request));
     if (!agent) return agent.take_error();
-    return json_response(200, to_json(*agent));
+    return agent_response(200, *agent);
 }
 
 Result<http::Response> create_agent(ApiContext& ctx, http::Request& request, const Principal& who) {
@@ -62,7 +62,7 @@ Result<http::Response> create_agent(ApiContext& ctx, http::Request& request, con
     agent.definition = body->dump();
     agent.created_at = agent.updated_at = now_ms();
     if (auto created = ctx.store.create_agent(agent); !created) return created.take_error();
-    return json_response(201, to_json(agent));
+    return agent_response(201, agent);
 }
 
 // PUT replaces the definition; PATCH merges into it (RFC 7386). Both revalidate the whole result.
@@ -82,7 +82,7 @@ Result<http::Response> write_agent(ApiContext& ctx, http::Request& request, cons
     agent->definition = definition.dump();
     auto updated = ctx.store.update_agent(*agent);
     if (!updated) return updated.take_error();
-    return json_response(200, to_json(*updated));
+    return agent_response(200, *updated);
 }
 
 Result<http::Response> delete_agent(ApiContext& ctx, http::Request& request, const Principal& who) {

@@ -94,3 +94,17 @@ TEST_CASE("records render with RFC 3339 times and nulls for absent values") {
     a.definition = R"({"name":"x"})";
     CHECK(to_json(a)["definition"]["name"] == "x");
 }
+
+TEST_CASE("agent_response splices the stored definition into valid JSON") {
+    Agent a;
+    a.id = "agt_1";
+    a.workspace_id = "ws_1";
+    a.name = "x";
+    a.version = 3;
+    a.definition = R"({"name":"x","tts":{"provider":"espeak-ng"}})";
+    auto r = agent_response(200, a);
+    auto body = json::parse(r.body);
+    CHECK(body == to_json(a));
+    CHECK(body["definition"]["tts"]["provider"] == "espeak-ng");
+    CHECK(body["version"] == 3);
+}
