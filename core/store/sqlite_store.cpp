@@ -9,6 +9,7 @@
 
 #include "core/store/sqlite_migrations.hpp"
 #include "core/store/store.hpp"
+#include "core/util/strings.hpp"
 #include "core/util/time.hpp"
 
 namespace va {
@@ -407,14 +408,9 @@ public:
 
     // --- users --------------------------------------------------------------------------------------------------
 
-    static std::string lower(std::string s) {
-        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return s;
-    }
-
     Status create_user(const User& u) override {
         return write("INSERT INTO users (" USER_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     "a user with email " + lower(u.email) + " already exists", u.id, u.workspace_id, lower(u.email),
+                     "a user with email " + to_lower(u.email) + " already exists", u.id, u.workspace_id, to_lower(u.email),
                      u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at);
     }
     Result<User> get_user(const std::string& ws, const std::string& id) override {
@@ -424,7 +420,7 @@ public:
         return one<User>("SELECT " USER_COLS " FROM users WHERE id = ?", read_user, "user", id);
     }
     Result<User> find_user_by_email(const std::string& email) override {
-        return one<User>("SELECT " USER_COLS " FROM users WHERE email = ?", read_user, "user", lower(email));
+        return one<User>("SELECT " USER_COLS " FROM users WHERE email = ?", read_user, "user", to_lower(email));
     }
     Result<Page<User>> list_users(const std::string& ws, const PageRequest& req) override {
         int limit = clamp_limit(req.limit);
@@ -435,7 +431,7 @@ public:
     Status update_user(const User& u) override {
         return write_one("UPDATE users SET email = ?, name = ?, role = ?, password_hash = ?, disabled = ?, "
                          "updated_at = ? WHERE workspace_id = ? AND id = ?",
-                         "user", "a user with email " + lower(u.email) + " already exists", lower(u.email), u.name,
+                         "user", "a user with email " + to_lower(u.email) + " already exists", to_lower(u.email), u.name,
                          u.role, u.password_hash, u.disabled, now_ms(), u.workspace_id, u.id);
     }
     Status delete_user(const std::string& ws, const std::string& id) override {

@@ -4,6 +4,7 @@
 #include "core/auth/api_key.hpp"
 #include "core/auth/password.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/strings.hpp"
 #include "core/util/time.hpp"
 #include "daemon/api/api.hpp"
 
@@ -12,11 +13,6 @@ namespace va::api {
 using nlohmann::json;
 
 namespace {
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 Result<Role> role_field(const json& body, const char* field, Role fallback) {
     auto name = optional_string(body, field, to_string(fallback), 32);
@@ -86,30 +82,14 @@ Result<http::Response> get_user(ApiContext& ctx, http::Request& request, const P
 Result<http::Response> create_user(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto body = json_body(request);
     if (!body) return body.take_error();
-    auto email = required_string(*body, "email", 254);
-    if (!email) return email.take_error();
-    if (email->find('@') == std::string::npos) return invalid_field("email", "must be an email address");
-    auto password = required_string(*body, "password", 1024);
-    if (!password) return password.take_error();
-    if (auto policy = check_password_policy(*password); !policy) return policy.take_error();
-    auto name = optional_string(*body, "name", "", 200);
-    if (!name) return name.take_error();
     auto role = role_field(*body, "role", Role::member);
     if (!role) return role.take_error();
     if (*role == Role::owner && who.role != Role::owner)
         return make_error(ErrorCode::forbidden, "only an owner can create owners");
-    auto hash = hash_password(*password);
-    if (!hash) return hash.take_error();
-    User user;
-    user.id = new_id("usr");
-    user.workspace_id = who.workspace_id;
-    user.email = lower(*email);
-    user.name = *name;
-    user.role = to_string(*role);
-    user.password_hash = *hash;
-    user.created_at = user.updated_at = now_ms();
-    if (auto created = ctx.store.create_user(user); !created) return created.take_error();
-    return json_response(201, to_json(user));
+    auto user = new_user(*body, who.workspace_id, *role);
+    if (!user) return user.take_error();
+    if (auto created = ctx.store.create_user(*user); !created) return created.take_error();
+    return json_response(201, to_json(*user));
 }
 
 Result<http::Response> update_user(ApiContext& ctx, http::Request& request, const Principal& who) {
@@ -206,34 +186,51 @@ Result<http::Response> revoke_key(ApiContext& ctx, http::Request& request, const
     return empty_response(204);
 }
 
-template <class F>
-http::Handler bind(ApiContext& ctx, Role need, F f) {
-    return authed(ctx, need, [&ctx, f](http::Request& r, const Principal& who) { return f(ctx, r, who); });
-}
-
 }  // namespace
 
+Result<User> new_user(const json& body, const std::string& workspace_id, Role role) {
+    auto email = required_string(body, "email", 254);
+    if (!email) return email.take_error();
+    if (email->find('@') == std::string::npos) return invalid_field("email", "must be an email address");
+    auto password = required_string(body, "password", 1024);
+    if (!password) return password.take_error();
+    if (auto policy = check_password_policy(*password); !policy) return policy.take_error();
+    auto name = optional_string(body, "name", "", 200);
+    if (!name) return name.take_error();
+    auto hash = hash_password(*password);
+    if (!hash) return hash.take_error();
+    User user;
+    user.id = new_id("usr");
+    user.workspace_id = workspace_id;
+    user.email = to_lower(*email);
+    user.name = *name;
+    user.role = to_string(role);
+    user.password_hash = *hash;
+    user.created_at = user.updated_at = now_ms();
+    return user;
+}
+
 void register_workspace_routes(http::Router& router, ApiContext& ctx) {
-    router.add("GET", "/api/v1/workspaces", bind(ctx, Role::viewer, list_workspaces),
+    router.add("GET", "/api/v1/workspaces", route(ctx, Role::viewer, list_workspaces),
                {false, "List workspaces (the owner sees all)"});
-    router.add("POST", "/api/v1/workspaces", bind(ctx, Role::owner, create_workspace), {false, "Create a workspace"});
-    router.add("GET", "/api/v1/workspaces/{id}", bind(ctx, Role::viewer, get_workspace), {false, "Get a workspace"});
+    router.add("POST", "/api/v1/workspaces", route(ctx, Role::owner, create_workspace), {false, "Create a workspace"});
+    router.add("GET", "/api/v1/workspaces/{id}", route(ctx, Role::viewer, get_workspace), {false, "Get a workspace"});
 }
 
 void register_user_routes(http::Router& router, ApiContext& ctx) {
-    router.add("GET", "/api/v1/users", bind(ctx, Role::admin, list_users), {false, "List users of the workspace"});
-    router.add("POST", "/api/v1/users", bind(ctx, Role::admin, create_user), {true, "Create a user"});
-    router.add("GET", "/api/v1/users/{id}", bind(ctx, Role::admin, get_user), {false, "Get a user"});
-    router.add("PATCH", "/api/v1/users/{id}", bind(ctx, Role::admin, update_user),
+    router.add("GET", "/api/v1/users", route(ctx, Role::admin, list_users), {false, "List users of the workspace"});
+    router.add("POST", "/api/v1/users", route(ctx, Role::admin, create_user), {true, "Create a user"});
+    router.add("GET", "/api/v1/users/{id}", route(ctx, Role::admin, get_user), {false, "Get a user"});
+    router.add("PATCH", "/api/v1/users/{id}", route(ctx, Role::admin, update_user),
                {true, "Update a user's name, role, password or disabled flag"});
-    router.add("DELETE", "/api/v1/users/{id}", bind(ctx, Role::admin, delete_user), {false, "Delete a user"});
+    router.add("DELETE", "/api/v1/users/{id}", route(ctx, Role::admin, delete_user), {false, "Delete a user"});
 }
 
 void register_api_key_routes(http::Router& router, ApiContext& ctx) {
-    router.add("GET", "/api/v1/api-keys", bind(ctx, Role::admin, list_keys), {false, "List API keys"});
-    router.add("POST", "/api/v1/api-keys", bind(ctx, Role::admin, create_key),
+    router.add("GET", "/api/v1/api-keys", route(ctx, Role::admin, list_keys), {false, "List API keys"});
+    router.add("POST", "/api/v1/api-keys", route(ctx, Role::admin, create_key),
                {false, "Create an API key (the key is shown only in this answer)"});
-    router.add("DELETE", "/api/v1/api-keys/{id}", bind(ctx, Role::admin, revoke_key), {false, "Revoke an API key"});
+    router.add("DELETE", "/api/v1/api-keys/{id}", route(ctx, Role::admin, revoke_key), {false, "Revoke an API key"});
 }
 
 }  // namespace va::api

@@ -82,12 +82,22 @@ nlohmann::json to_json(const PhoneNumber& phone);
 nlohmann::json to_json(const Call& call);
 nlohmann::json to_json(const CallTurn& turn);
 
+// A new user from a request body {email, password, name?} with the given role: validated, password hashed
+// (slow: call from offloaded routes). Not stored.
+Result<User> new_user(const nlohmann::json& body, const std::string& workspace_id, Role role);
+
 // --- authentication and authorization ----------------------------------------------------------------------------
 Result<Principal> authenticate(ApiContext& ctx, const http::Request& request);
 
 using AuthedHandler = std::function<Result<http::Response>(http::Request&, const Principal&)>;
 // Authenticates, checks the role, runs the handler, and maps any Error to its response.
 http::Handler authed(ApiContext& ctx, Role need, AuthedHandler handler);
+// authed() for handlers of the form f(ctx, request, principal).
+template <class F>
+http::Handler route(ApiContext& ctx, Role need, F f) {
+    return authed(ctx, need, [&ctx, f](http::Request& r, const Principal& who) { return f(ctx, r, who); });
+}
+
 // For public routes: maps an Error result to its response.
 http::Handler unauthenticated(std::function<Result<http::Response>(http::Request&)> handler);
 

@@ -7,6 +7,7 @@
 #include "core/util/encoding.hpp"
 #include "core/util/ids.hpp"
 #include "core/util/log.hpp"
+#include "core/util/strings.hpp"
 #include "core/util/time.hpp"
 #include "daemon/api/api.hpp"
 
@@ -20,18 +21,13 @@ constexpr std::int64_t kTouchIntervalMs = 60'000;  // last_used_at is a hint, no
 
 Error unauthenticated_error(std::string message) { return make_error(ErrorCode::unauthenticated, std::move(message)); }
 
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 }  // namespace
 
 Result<Principal> authenticate(ApiContext& ctx, const http::Request& request) {
     auto header = request.header("authorization");
     if (header.empty()) return unauthenticated_error("missing Authorization: Bearer token");
     auto space = header.find(' ');
-    if (space == std::string_view::npos || lower(std::string(header.substr(0, space))) != "bearer")
+    if (space == std::string_view::npos || to_lower(std::string(header.substr(0, space))) != "bearer")
         return unauthenticated_error("Authorization must use the Bearer scheme");
     std::string token(header.substr(space + 1));
     while (!token.empty() && token.front() == ' ') token.erase(0, 1);
@@ -80,6 +76,18 @@ Result<Principal> authenticate(ApiContext& ctx, const http::Request& request) {
     return who;
 }
 
+namespace {
+
+// The one place a handler's Error becomes its response; internal errors are logged (redacted), never sent.
+http::Response finish(const http::Request& request, Result<http::Response> result) {
+    if (result) return std::move(result).value();
+    if (result.error().code == ErrorCode::internal)
+        spdlog::error("{} {}: {}", request.method, request.route, redact(result.error().message));
+    return error_response(result.error());
+}
+
+}  // namespace
+
 http::Handler authed(ApiContext& ctx, Role need, AuthedHandler handler) {
     return [&ctx, need, handler = std::move(handler)](http::Request& request) {
         auto who = authenticate(ctx, request);
@@ -87,26 +95,12 @@ http::Handler authed(ApiContext& ctx, Role need, AuthedHandler handler) {
         if (!role_allows(who->role, need))
             return error_response(make_error(ErrorCode::forbidden, std::string("this needs the ") + to_string(need) +
                                                                        " role or higher"));
-        auto result = handler(request, *who);
-        if (!result) {
-            if (result.error().code == ErrorCode::internal)
-                spdlog::error("{} {}: {}", request.method, request.route, redact(result.error().message));
-            return error_response(result.error());
-        }
-        return std::move(result).value();
+        return finish(request, handler(request, *who));
     };
 }
 
 http::Handler unauthenticated(std::function<Result<http::Response>(http::Request&)> handler) {
-    return [handler = std::move(handler)](http::Request& request) {
-        auto result = handler(request);
-        if (!result) {
-            if (result.error().code == ErrorCode::internal)
-                spdlog::error("{} {}: {}", request.method, request.route, redact(result.error().message));
-            return error_response(result.error());
-        }
-        return std::move(result).value();
-    };
+    return [handler = std::move(handler)](http::Request& request) { return finish(request, handler(request)); };
 }
 
 namespace {
@@ -147,15 +141,6 @@ Result<http::Response> bootstrap(ApiContext& ctx, http::Request& request) {
         return make_error(ErrorCode::forbidden, "bootstrap is only allowed from the daemon's own machine");
     auto body = json_body(request);
     if (!body) return body.take_error();
-    auto email = required_string(*body, "email", 254);
-    if (!email) return email.take_error();
-    auto password = required_string(*body, "password", 1024);
-    if (!password) return password.take_error();
-    auto name = optional_string(*body, "name", "", 200);
-    if (!name) return name.take_error();
-    if (email->find('@') == std::string::npos) return invalid_field("email", "must be an email address");
-    if (auto policy = check_password_policy(*password); !policy) return policy.take_error();
-
     auto users = ctx.store.count_users();
     if (!users) return users.take_error();
     if (*users > 0) return make_error(ErrorCode::conflict, "already bootstrapped: log in instead");
@@ -163,18 +148,9 @@ Result<http::Response> bootstrap(ApiContext& ctx, http::Request& request) {
     if (!workspaces) return workspaces.take_error();
     if (workspaces->items.empty()) return make_error(ErrorCode::internal, "no workspace exists to bootstrap into");
     // The first workspace is the oldest: lists are newest first.
-    const Workspace& first = workspaces->items.back();
-
-    auto hash = hash_password(*password);
-    if (!hash) return hash.take_error();
-    User user;
-    user.id = new_id("usr");
-    user.workspace_id = first.id;
-    user.email = lower(*email);
-    user.name = *name;
-    user.role = "owner";
-    user.password_hash = *hash;
-    user.created_at = user.updated_at = now_ms();
+    auto created_user = new_user(*body, workspaces->items.back().id, Role::owner);
+    if (!created_user) return created_user.take_error();
+    User& user = *created_user;
     // Two concurrent bootstraps: the loser's email or the count check conflicts; both are reported as 409.
     if (auto created = ctx.store.create_user(user); !created) return created.take_error();
     if (auto count = ctx.store.count_users(); count && *count > 1) {
@@ -194,7 +170,7 @@ Result<http::Response> login(ApiContext& ctx, http::Request& request) {
     if (!email) return email.take_error();
     auto password = required_string(*body, "password", 1024);
     if (!password) return password.take_error();
-    std::string account = lower(*email);
+    std::string account = to_lower(*email);
     auto now = now_ms();
     // Every attempt costs a token from both buckets; a success refunds the account's so a user who mistyped
     // a few times is not locked out once in.

@@ -1,6 +1,7 @@
 #include <charconv>
 
 #include "core/auth/api_key.hpp"
+#include "core/util/strings.hpp"
 #include "core/util/time.hpp"
 #include "daemon/api/api.hpp"
 
@@ -58,9 +59,7 @@ Result<json> json_body(const http::Request& request) {
     auto semi = type.find(';');
     auto media = type.substr(0, semi);
     while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-    std::string lower(media);
-    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower != "application/json")
+    if (to_lower(media) != "application/json")
         return make_error(ErrorCode::unsupported_media_type, "request body must be application/json");
     json body = json::parse(request.body, nullptr, false);
     if (body.is_discarded()) return invalid_field("body", "malformed JSON");

@@ -12,11 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-template <class F>
-http::Handler bind(ApiContext& ctx, Role need, F f) {
-    return authed(ctx, need, [&ctx, f](http::Request& r, const Principal& who) { return f(ctx, r, who); });
-}
-
 std::string id_param(const http::Request& request) { return std::string(request.param("id")); }
 
 // --- agents ------------------------------------------------------------------------------------------------------
@@ -239,36 +234,36 @@ Result<http::Response> get_transcript(ApiContext& ctx, http::Request& request, c
 }  // namespace
 
 void register_agent_routes(http::Router& router, ApiContext& ctx) {
-    router.add("GET", "/api/v1/agents", bind(ctx, Role::viewer, list_agents),
+    router.add("GET", "/api/v1/agents", route(ctx, Role::viewer, list_agents),
                {false, "List agents (?name= finds one by name)"});
-    router.add("POST", "/api/v1/agents", bind(ctx, Role::member, create_agent),
+    router.add("POST", "/api/v1/agents", route(ctx, Role::member, create_agent),
                {false, "Create an agent from its definition"});
-    router.add("GET", "/api/v1/agents/{id}", bind(ctx, Role::viewer, get_agent), {false, "Get an agent"});
+    router.add("GET", "/api/v1/agents/{id}", route(ctx, Role::viewer, get_agent), {false, "Get an agent"});
     router.add("PUT", "/api/v1/agents/{id}",
-               bind(ctx, Role::member,
+               route(ctx, Role::member,
                     [](ApiContext& c, http::Request& r, const Principal& w) { return write_agent(c, r, w, false); }),
                {false, "Replace an agent's definition"});
     router.add("PATCH", "/api/v1/agents/{id}",
-               bind(ctx, Role::member,
+               route(ctx, Role::member,
                     [](ApiContext& c, http::Request& r, const Principal& w) { return write_agent(c, r, w, true); }),
                {false, "Merge a JSON merge patch into an agent's definition"});
-    router.add("DELETE", "/api/v1/agents/{id}", bind(ctx, Role::member, delete_agent), {false, "Delete an agent"});
+    router.add("DELETE", "/api/v1/agents/{id}", route(ctx, Role::member, delete_agent), {false, "Delete an agent"});
 }
 
 void register_phone_routes(http::Router& router, ApiContext& ctx) {
-    router.add("GET", "/api/v1/phones", bind(ctx, Role::viewer, list_phones), {false, "List phone numbers"});
-    router.add("POST", "/api/v1/phones", bind(ctx, Role::admin, create_phone), {false, "Add a phone number"});
-    router.add("GET", "/api/v1/phones/{id}", bind(ctx, Role::viewer, get_phone), {false, "Get a phone number"});
-    router.add("PATCH", "/api/v1/phones/{id}", bind(ctx, Role::admin, update_phone),
+    router.add("GET", "/api/v1/phones", route(ctx, Role::viewer, list_phones), {false, "List phone numbers"});
+    router.add("POST", "/api/v1/phones", route(ctx, Role::admin, create_phone), {false, "Add a phone number"});
+    router.add("GET", "/api/v1/phones/{id}", route(ctx, Role::viewer, get_phone), {false, "Get a phone number"});
+    router.add("PATCH", "/api/v1/phones/{id}", route(ctx, Role::admin, update_phone),
                {false, "Assign an agent to a number (agent_id, null to unassign) or relabel it"});
-    router.add("DELETE", "/api/v1/phones/{id}", bind(ctx, Role::admin, delete_phone), {false, "Remove a phone number"});
+    router.add("DELETE", "/api/v1/phones/{id}", route(ctx, Role::admin, delete_phone), {false, "Remove a phone number"});
 }
 
 void register_call_routes(http::Router& router, ApiContext& ctx) {
-    router.add("GET", "/api/v1/calls", bind(ctx, Role::viewer, list_calls),
+    router.add("GET", "/api/v1/calls", route(ctx, Role::viewer, list_calls),
                {false, "List calls (filters: agent_id, status, campaign_id, direction, since, until)"});
-    router.add("GET", "/api/v1/calls/{id}", bind(ctx, Role::viewer, get_call), {false, "Get a call"});
-    router.add("GET", "/api/v1/calls/{id}/transcript", bind(ctx, Role::viewer, get_transcript),
+    router.add("GET", "/api/v1/calls/{id}", route(ctx, Role::viewer, get_call), {false, "Get a call"});
+    router.add("GET", "/api/v1/calls/{id}/transcript", route(ctx, Role::viewer, get_transcript),
                {false, "A call's turns in order"});
 }
 

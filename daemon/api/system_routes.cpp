@@ -2,6 +2,7 @@
 // lists exactly the routes that exist.
 #include <mutex>
 
+#include "core/util/strings.hpp"
 #include "daemon/api/api.hpp"
 
 namespace va::api {
@@ -29,9 +30,7 @@ json openapi_document(const http::Router& router) {
         }
         if (!params.empty()) op["parameters"] = params;
         if (route.options.public_route || route.pattern.rfind("/api/v1/", 0) != 0) op["security"] = json::array();
-        std::string method = route.method;
-        for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        paths[route.pattern][method] = op;
+        paths[route.pattern][to_lower(route.method)] = op;
     }
     return {{"openapi", "3.0.3"},
             {"info", {{"title", "voiceagentd API"}, {"version", "1"}}},

@@ -79,7 +79,8 @@ Status bootstrap_if_empty(Store& store, const Config& config) {
     if (auto created = store.create_api_key(key); !created) return created.take_error();
     fs::path path = fs::path(config.storage.data_dir) / "admin.key";
     if (auto written = write_private_file(path, fresh.key + "\n"); !written) return written.take_error();
-    spdlog::info("first start: created workspace {} and an owner API key in {}", ws.id, fs::absolute(path).lexically_normal().string());
+    spdlog::info("first start: created workspace {} and an owner API key in {}", ws.id,
+                 fs::absolute(path).lexically_normal().string());
     return Ok{};
 }
 
@@ -175,7 +176,8 @@ int run_daemon(const Config& config) {
     std::string address = host + ":" + std::to_string(server.port());
     fs::path addr_file = fs::path(config.storage.data_dir) / "voiceagentd.addr";
     (void)write_private_file(addr_file, address + "\n");
-    spdlog::info("voiceagentd listening on http://{} (data in {})", address, fs::absolute(config.storage.data_dir).lexically_normal().string());
+    spdlog::info("voiceagentd listening on http://{} (data in {})", address,
+                 fs::absolute(config.storage.data_dir).lexically_normal().string());
 
     std::atomic<bool> exiting{false};
     std::thread signal_thread([&server, &exiting, signals] {

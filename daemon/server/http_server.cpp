@@ -18,6 +18,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/util/strings.hpp"
+
 namespace va::http {
 
 namespace net = boost::asio;
@@ -238,9 +240,7 @@ private:
         request->path = url_decode(std::string_view(request->target).substr(0, q));
         if (q != std::string::npos) request->query = parse_query(std::string_view(request->target).substr(q + 1));
         for (const auto& field : msg) {
-            std::string name(field.name_string());
-            for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            request->headers.emplace_back(std::move(name), std::string(field.value()));
+            request->headers.emplace_back(to_lower(field.name_string()), std::string(field.value()));
         }
         request->body = std::move(msg.body());
         request->remote_address = m_remote;
