@@ -148,6 +148,14 @@ std::string Client::resolve_token() {
     return "";
 }
 
+std::string Client::token() {
+    std::string token = resolve_token();
+    if (token.empty())
+        throw CliError(kAuth, "not logged in: run `vactl login`, pass --token, or run vactl from the daemon's "
+                              "directory so it can read var/admin.key");
+    return token;
+}
+
 bool Client::try_refresh() {
     if (m_token_source != "settings" || m_settings.refresh_token.empty()) return false;
     try {
@@ -167,13 +175,7 @@ json Client::request(const std::string& method, const std::string& path, const s
     http.set_read_timeout(60, 0);
     http.set_write_timeout(30, 0);
     httplib::Headers headers;
-    if (auth) {
-        std::string token = resolve_token();
-        if (token.empty())
-            throw CliError(kAuth, "not logged in: run `vactl login`, pass --token, or run vactl from the daemon's "
-                                  "directory so it can read var/admin.key");
-        headers.emplace("Authorization", "Bearer " + token);
-    }
+    if (auth) headers.emplace("Authorization", "Bearer " + token());
     std::string payload = body ? body->dump() : std::string();
     httplib::Result result = [&] {
         if (method == "GET") return http.Get(path, headers);

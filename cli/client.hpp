@@ -52,6 +52,8 @@ public:
                            const std::optional<nlohmann::json>& body = std::nullopt, bool auth = true);
 
     Settings& settings() { return m_settings; }
+    // The credential requests use (throws CliError(kAuth) when there is none), for WebSocket connections.
+    std::string token();
 
 private:
     std::string resolve_token();

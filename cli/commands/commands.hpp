@@ -26,6 +26,8 @@ void register_numbers(CLI::App& app, Context& ctx);
 void register_calls(CLI::App& app, Context& ctx);
 void register_users(CLI::App& app, Context& ctx);
 void register_keys(CLI::App& app, Context& ctx);
+// chat, calls watch, calls hangup (after register_calls).
+void register_live(CLI::App& app, Context& ctx);
 
 // An agent by id (agt_...) or by name.
 nlohmann::json resolve_agent(Client& client, const std::string& ref);

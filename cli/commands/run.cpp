@@ -19,6 +19,7 @@ int run_vactl(int argc, char** argv) {
     register_calls(app, ctx);
     register_users(app, ctx);
     register_keys(app, ctx);
+    register_live(app, ctx);
 
     try {
         app.parse(argc, argv);

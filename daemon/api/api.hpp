@@ -21,6 +21,11 @@
 #include "core/util/metrics.hpp"
 #include "daemon/server/router.hpp"
 
+namespace va {
+class CallManager;
+class EventBus;
+}  // namespace va
+
 namespace va::api {
 
 struct ApiContext {
@@ -31,6 +36,8 @@ struct ApiContext {
     RateLimiter login_by_address;
     RateLimiter login_by_account;
     std::function<bool()> draining;  // true while the server shuts down (readyz answers 503)
+    CallManager* calls = nullptr;
+    EventBus* events = nullptr;
 };
 
 // Who is calling, after authentication. `workspace_id` is the workspace the request acts in: the caller's own,
@@ -109,6 +116,8 @@ void register_api_key_routes(http::Router& router, ApiContext& ctx);
 void register_agent_routes(http::Router& router, ApiContext& ctx);
 void register_phone_routes(http::Router& router, ApiContext& ctx);
 void register_call_routes(http::Router& router, ApiContext& ctx);
+// Live calls: local and chat calls, hang-up, their media WebSocket, and the event WebSocket.
+void register_live_routes(http::Router& router, ApiContext& ctx);
 // /healthz, /readyz, /metrics and /api/v1/openapi.json (described from the router itself, so register it last).
 void register_system_routes(http::Router& router, ApiContext& ctx);
 

@@ -14,6 +14,9 @@
 #include "core/util/log.hpp"
 #include "core/util/time.hpp"
 #include "daemon/api/api.hpp"
+#include "daemon/calls/call_manager.hpp"
+#include "daemon/calls/event_bus.hpp"
+#include "providers/local/scripted_llm.hpp"
 #include "daemon/server/http_server.hpp"
 #include "daemon/server/process_metrics.hpp"
 
@@ -149,19 +152,28 @@ int run_daemon(const Config& config) {
     options.access_log = config.log.access_log;
     http::HttpServer server(options, router, metrics);
 
+    EventBus events;
+    CallManager calls(**store, events);
+    calls.add_llm("scripted", local::scripted_llm_factory());
+    metrics.gauge("voiceagent_live_calls", "Calls with a live media connection on this daemon.",
+                  [&calls] { return double(calls.live_calls()); });
+
     api::ApiContext ctx{**store,
                         std::move(jwt).value(),
                         config.auth,
                         metrics,
                         RateLimiter(config.auth.login_burst, config.auth.login_per_minute),
                         RateLimiter(config.auth.login_burst, config.auth.login_per_minute),
-                        [&server] { return server.draining(); }};
+                        [&server] { return server.draining(); },
+                        &calls,
+                        &events};
     api::register_auth_routes(router, ctx);
     api::register_workspace_routes(router, ctx);
     api::register_user_routes(router, ctx);
     api::register_api_key_routes(router, ctx);
     api::register_agent_routes(router, ctx);
     api::register_phone_routes(router, ctx);
+    api::register_live_routes(router, ctx);
     api::register_call_routes(router, ctx);
     api::register_system_routes(router, ctx);
 

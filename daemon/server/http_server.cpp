@@ -9,9 +9,11 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <deque>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -25,6 +27,7 @@ namespace va::http {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace bws = boost::beast::websocket;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -49,6 +52,7 @@ Response error_response(int status, const char* code, const std::string& message
 }  // namespace
 
 class Session;
+class WsSession;
 
 struct HttpServer::Impl {
     ServerOptions options;
@@ -65,6 +69,7 @@ struct HttpServer::Impl {
 
     std::mutex sessions_mutex;
     std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+    std::unordered_map<WsSession*, std::weak_ptr<WsSession>> ws_sessions;
 
     // Request metrics by (method, route, status): looked up once per combination, then lock-free updates.
     std::mutex metrics_mutex;
@@ -101,6 +106,140 @@ struct HttpServer::Impl {
     void finish_if_drained();
 };
 
+
+// One upgraded connection. Reads run continuously; writes are queued so handlers may send from any thread.
+class WsSession : public WsConnection, public std::enable_shared_from_this<WsSession> {
+public:
+    WsSession(beast::tcp_stream&& stream, std::unique_ptr<WsHandler> handler, std::string remote,
+              HttpServer::Impl& server)
+        : m_ws(std::move(stream)), m_handler(std::move(handler)), m_remote(std::move(remote)), m_server(server) {}
+
+    ~WsSession() override {
+        std::lock_guard lock(m_server.sessions_mutex);
+        m_server.ws_sessions.erase(this);
+        if (m_server.draining && m_server.sessions.empty() && m_server.ws_sessions.empty())
+            net::post(m_server.ioc, [impl = &m_server] { impl->finish_if_drained(); });
+    }
+
+    void start(bhttp::request<bhttp::string_body> upgrade) {
+        {
+            std::lock_guard lock(m_server.sessions_mutex);
+            m_server.ws_sessions.emplace(this, weak_from_this());
+        }
+        beast::get_lowest_layer(m_ws).expires_never();
+        m_ws.set_option(bws::stream_base::timeout::suggested(beast::role_type::server));
+        m_ws.set_option(bws::stream_base::decorator(
+            [](bws::response_type& res) { res.set(bhttp::field::server, "voiceagentd"); }));
+        m_ws.read_message_max(m_server.options.max_body_bytes);
+        auto req = std::make_shared<bhttp::request<bhttp::string_body>>(std::move(upgrade));
+        m_ws.async_accept(*req, [self = shared_from_this(), req](beast::error_code ec) {
+            if (ec) return self->finish();
+            self->m_open = true;
+            self->m_handler->on_open(self);
+            self->read();
+        });
+    }
+
+    void send_text(std::string message) override { enqueue(std::move(message), false); }
+    void send_binary(std::string message) override { enqueue(std::move(message), true); }
+
+    void close(int code, std::string reason) override {
+        net::post(m_ws.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+            if (!self->m_open || self->m_closing) return;
+            self->m_closing = true;
+            self->m_close_reason.code = static_cast<std::uint16_t>(code);
+            self->m_close_reason.reason = std::string_view(reason).substr(0, 123);  // a close frame's limit
+            if (!self->m_writing) self->do_close();
+        });
+    }
+
+    const std::string& remote_address() const override { return m_remote; }
+
+private:
+    void enqueue(std::string message, bool binary) {
+        net::post(m_ws.get_executor(), [self = shared_from_this(), message = std::move(message), binary]() mutable {
+            if (!self->m_open || self->m_closing) return;
+            self->m_queue.emplace_back(std::move(message), binary);
+            if (!self->m_writing) self->write_next();
+        });
+    }
+
+    void write_next() {
+        if (m_queue.empty()) {
+            m_writing = false;
+            if (m_closing) do_close();
+            return;
+        }
+        m_writing = true;
+        m_ws.binary(m_queue.front().second);
+        m_ws.async_write(net::buffer(m_queue.front().first), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->m_queue.pop_front();
+            if (ec) {
+                self->m_queue.clear();
+                self->m_writing = false;
+                return;
+            }
+            self->write_next();
+        });
+    }
+
+    void do_close() {
+        m_ws.async_close(m_close_reason, [self = shared_from_this()](beast::error_code) { self->finish(); });
+    }
+
+    void read() {
+        m_ws.async_read(m_buffer, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return self->finish();
+            std::string_view data(static_cast<const char*>(self->m_buffer.cdata().data()), self->m_buffer.size());
+            try {
+                if (self->m_ws.got_text()) self->m_handler->on_text(data);
+                else self->m_handler->on_binary(data);
+            } catch (const std::exception& e) {
+                spdlog::error("websocket handler failed: {}", e.what());
+                self->m_buffer.consume(self->m_buffer.size());
+                self->m_closing = true;
+                self->m_close_reason = bws::close_reason(bws::close_code::internal_error, "internal error");
+                if (!self->m_writing) self->do_close();
+                return;
+            }
+            self->m_buffer.consume(self->m_buffer.size());
+            self->read();
+        });
+    }
+
+    void finish() {
+        m_open = false;
+        if (m_handler && !m_finished) {
+            m_finished = true;
+            m_handler->on_close();
+        }
+    }
+
+public:
+    void drain() {
+        // The server is stopping: tell the peer we are going away.
+        if (m_open && !m_closing) {
+            m_closing = true;
+            m_close_reason = bws::close_reason(bws::close_code::going_away, "server shutting down");
+            if (!m_writing) do_close();
+        }
+    }
+    net::any_io_executor executor() { return m_ws.get_executor(); }
+
+private:
+    bws::stream<beast::tcp_stream> m_ws;
+    std::unique_ptr<WsHandler> m_handler;
+    std::string m_remote;
+    HttpServer::Impl& m_server;
+    beast::flat_buffer m_buffer;
+    std::deque<std::pair<std::string, bool>> m_queue;
+    bws::close_reason m_close_reason;
+    bool m_open = false;
+    bool m_writing = false;
+    bool m_closing = false;
+    bool m_finished = false;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket socket, HttpServer::Impl& server)
@@ -120,7 +259,7 @@ public:
         std::lock_guard lock(m_server.sessions_mutex);
         m_server.sessions.erase(this);
         // The last session of a draining server lets run() return.
-        if (m_server.draining && m_server.sessions.empty())
+        if (m_server.draining && m_server.sessions.empty() && m_server.ws_sessions.empty())
             net::post(m_server.ioc, [impl = &m_server] { impl->finish_if_drained(); });
     }
 
@@ -250,8 +389,9 @@ private:
         m_method = request->method;
         m_path = request->path;
 
-        // A WebSocket upgrade (media and event streams) would be dispatched here, before routing.
-        auto match = m_server.router.match(*request);
+        bool upgrade = bws::is_upgrade(msg);
+        auto match = m_server.router.match(*request, upgrade);
+        if (match.websocket) return upgrade_websocket(*match.websocket, *request);
         if (!match.handler) {
             if (match.path_known) {
                 auto r = error_response(405, "method_not_allowed",
@@ -275,6 +415,31 @@ private:
             return;
         }
         write(run_handler(*handler, *request), request->route);
+    }
+
+    // The accept function authenticates before the upgrade, so a refusal is a plain HTTP error response.
+    void upgrade_websocket(const WsAccept& accept, Request& request) {
+        Result<std::unique_ptr<WsHandler>> handler = make_error(ErrorCode::internal, "internal error");
+        try {
+            handler = accept(request);
+        } catch (const std::exception& e) {
+            spdlog::error("websocket accept {}: {}", request.route, e.what());
+        }
+        if (!handler) {
+            const Error& e = handler.error();
+            int status = e.code == ErrorCode::unauthenticated ? 401
+                         : e.code == ErrorCode::forbidden     ? 403
+                         : e.code == ErrorCode::not_found     ? 404
+                         : e.code == ErrorCode::conflict      ? 409
+                         : e.code == ErrorCode::invalid_request ? 400
+                                                                 : 500;
+            m_keep_alive = false;
+            return write(error_response(status, to_string(e.code), e.code == ErrorCode::internal ? "internal error" : e.message),
+                         request.route);
+        }
+        m_server.record(m_method, request.route, 101, 0.0);
+        auto ws = std::make_shared<WsSession>(std::move(m_stream), std::move(handler).value(), m_remote, m_server);
+        ws->start(m_parser->release());
     }
 
     static Response run_handler(const Handler& handler, Request& request) {
@@ -344,7 +509,7 @@ void HttpServer::Impl::do_accept() {
 
 void HttpServer::Impl::finish_if_drained() {
     std::lock_guard lock(sessions_mutex);
-    if (sessions.empty()) grace_timer.cancel();
+    if (sessions.empty() && ws_sessions.empty()) grace_timer.cancel();
 }
 
 HttpServer::HttpServer(ServerOptions options, const Router& router, MetricsRegistry& metrics)
@@ -399,6 +564,13 @@ void HttpServer::stop() {
                 if (auto s = weak.lock()) live.push_back(std::move(s));
         }
         for (auto& s : live) net::post(s->get_executor_for_drain(), [s] { s->drain(); });
+        std::vector<std::shared_ptr<WsSession>> sockets;
+        {
+            std::lock_guard lock(impl.sessions_mutex);
+            for (auto& [raw, weak] : impl.ws_sessions)
+                if (auto s = weak.lock()) sockets.push_back(std::move(s));
+        }
+        for (auto& s : sockets) net::post(s->executor(), [s] { s->drain(); });
         // After the grace period, whatever is still open is closed; run() returns once no work remains.
         impl.grace_timer.expires_after(std::chrono::milliseconds(impl.options.shutdown_grace_ms));
         impl.grace_timer.async_wait([&impl](beast::error_code) {
@@ -410,7 +582,7 @@ void HttpServer::stop() {
             }
             for (auto& s : rest) net::post(s->get_executor_for_drain(), [s] { s->close(); });
         });
-        if (live.empty()) impl.grace_timer.cancel();
+        if (live.empty() && sockets.empty()) impl.grace_timer.cancel();
     });
 }
 

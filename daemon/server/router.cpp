@@ -21,11 +21,16 @@ bool is_param(const std::string& segment) {
 }  // namespace
 
 void Router::add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
-    Route r{std::move(method), pattern, split_path(pattern), std::move(handler), std::move(options)};
+    Route r{std::move(method), pattern, split_path(pattern), std::move(handler), {}, std::move(options)};
     m_routes.push_back(std::move(r));
 }
 
-Router::Match Router::match(Request& request) const {
+void Router::add_websocket(std::string pattern, WsAccept accept, RouteOptions options) {
+    Route r{"GET", pattern, split_path(pattern), {}, std::move(accept), std::move(options)};
+    m_routes.push_back(std::move(r));
+}
+
+Router::Match Router::match(Request& request, bool upgrade) const {
     Match result;
     if (request.path.empty() || request.path.front() != '/') return result;
     auto parts = split_path(request.path);
@@ -37,6 +42,7 @@ Router::Match Router::match(Request& request) const {
             else ok = route.segments[i] == parts[i];
         }
         if (!ok) continue;
+        if (bool(route.accept) != upgrade) continue;
         if (route.method != request.method) {
             result.path_known = true;
             if (result.allowed.find(route.method) == std::string::npos)
@@ -47,7 +53,8 @@ Router::Match Router::match(Request& request) const {
             if (is_param(route.segments[i]))
                 request.params[route.segments[i].substr(1, route.segments[i].size() - 2)] = parts[i];
         request.route = route.pattern;
-        result.handler = &route.handler;
+        if (upgrade) result.websocket = &route.accept;
+        else result.handler = &route.handler;
         result.options = route.options;
         return result;
     }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/server/http.hpp"
+#include "daemon/server/websocket.hpp"
 
 namespace va::http {
 
@@ -23,15 +24,18 @@ struct RouteOptions {
 class Router {
 public:
     void add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+    // A WebSocket endpoint (GET with Upgrade: websocket).
+    void add_websocket(std::string pattern, WsAccept accept, RouteOptions options = {});
 
     struct Match {
         const Handler* handler = nullptr;
+        const WsAccept* websocket = nullptr;  // set instead of handler for WebSocket routes
         RouteOptions options;
         bool path_known = false;  // the path matched some route but not this method (405)
         std::string allowed;      // Allow header for 405
     };
-    // Fills request.params and request.route on success.
-    Match match(Request& request) const;
+    // Fills request.params and request.route on success. `upgrade` selects WebSocket routes.
+    Match match(Request& request, bool upgrade = false) const;
 
     struct RouteInfo {
         std::string method;
@@ -46,6 +50,7 @@ private:
         std::string pattern;
         std::vector<std::string> segments;
         Handler handler;
+        WsAccept accept;  // WebSocket routes have this instead of a handler
         RouteOptions options;
     };
     std::vector<Route> m_routes;

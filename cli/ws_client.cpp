@@ -1,0 +1,103 @@
+#include "cli/ws_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <httplib.h>
+
+#include "cli/client.hpp"
+
+namespace va::cli {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bws = boost::beast::websocket;
+using tcp = net::ip::tcp;
+
+struct WsClient::Impl {
+    net::io_context ioc;
+    bws::stream<tcp::socket> ws{ioc};
+};
+
+WsClient::WsClient(const std::string& url, const std::string& token) : m_impl(std::make_unique<Impl>()) {
+    auto scheme_end = url.find("://");
+    std::string rest = scheme_end == std::string::npos ? url : url.substr(scheme_end + 3);
+    auto slash = rest.find('/');
+    std::string hostport = rest.substr(0, slash);
+    std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
+    std::string host = hostport, port = "80";
+    if (!hostport.empty() && hostport.front() == '[') {
+        auto close = hostport.find(']');
+        host = hostport.substr(1, close - 1);
+        if (close + 1 < hostport.size()) port = hostport.substr(close + 2);
+    } else if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
+        host = hostport.substr(0, colon);
+        port = hostport.substr(colon + 1);
+    }
+    try {
+        tcp::resolver resolver(m_impl->ioc);
+        net::connect(m_impl->ws.next_layer(), resolver.resolve(host, port));
+        m_impl->ws.set_option(bws::stream_base::decorator([&token](bws::request_type& req) {
+            req.set(beast::http::field::authorization, "Bearer " + token);
+            req.set(beast::http::field::user_agent, "vactl");
+        }));
+        bws::response_type response;
+        beast::error_code ec;
+        m_impl->ws.handshake(response, hostport, target, ec);
+        if (ec) {
+            // Beast 1.74 does not hand back the refusing response; ask again over plain HTTP with the same upgrade
+            // headers, which the daemon answers with the same error before any upgrade.
+            httplib::Client http(host, std::stoi(port));
+            http.set_connection_timeout(5, 0);
+            auto refused = http.Get(target, {{"Authorization", "Bearer " + token},
+                                             {"Connection", "Upgrade"},
+                                             {"Upgrade", "websocket"},
+                                             {"Sec-WebSocket-Version", "13"},
+                                             {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+            int status = refused ? refused->status : 0;
+            std::string message = "cannot open " + target + ": " + (status ? "HTTP " + std::to_string(status) : ec.message());
+            if (refused) {
+                auto body = nlohmann::json::parse(refused->body, nullptr, false);
+                if (body.is_object() && body.contains("error")) message += ": " + body["error"].value("message", "");
+            }
+            int code = status == 401 || status == 403 ? kAuth : status == 404 ? kNotFound : kError;
+            throw CliError(code, message);
+        }
+    } catch (const boost::system::system_error& e) {
+        throw CliError(kError, "cannot reach server at " + hostport + ": " + e.code().message());
+    }
+}
+
+WsClient::~WsClient() {
+    beast::error_code ec;
+    if (m_impl->ws.is_open()) m_impl->ws.close(bws::close_code::normal, ec);
+}
+
+void WsClient::send_text(const std::string& message) {
+    beast::error_code ec;
+    m_impl->ws.text(true);
+    m_impl->ws.write(net::buffer(message), ec);
+    if (ec) throw CliError(kError, "connection lost: " + ec.message());
+}
+
+std::optional<std::string> WsClient::read() {
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    m_impl->ws.read(buffer, ec);
+    if (ec) {
+        m_close_reason = std::string(m_impl->ws.reason().reason.data(), m_impl->ws.reason().reason.size());
+        if (m_close_reason.empty() && ec != bws::error::closed) m_close_reason = ec.message();
+        return std::nullopt;
+    }
+    return beast::buffers_to_string(buffer.data());
+}
+
+void WsClient::close() {
+    beast::error_code ec;
+    if (m_impl->ws.is_open()) m_impl->ws.close(bws::close_code::normal, ec);
+}
+
+}  // namespace va::cli

@@ -1,0 +1,70 @@
+// The LLM provider interface: a stateless factory per provider kind builds a per-call LlmClient from the agent's
+// "llm" settings; each start() streams one reply (tokens, then possibly tool calls, then done) and can be
+// cancelled (barge-in). Callbacks may arrive on any thread; callers post them into their own strand.
+// Thread-safety: factories are immutable and shared; an LlmClient and its streams belong to one call.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/util/result.hpp"
+
+namespace va {
+
+struct ChatMessage {
+    std::string role;     // system | user | assistant | tool
+    std::string content;
+};
+
+struct ToolSpec {
+    std::string name;         // end_call, transfer_call, or an HTTP tool's name
+    std::string description;
+    nlohmann::json parameters = nlohmann::json::object();  // JSON schema of the arguments
+};
+
+struct ToolCall {
+    std::string name;
+    nlohmann::json arguments = nlohmann::json::object();
+};
+
+struct LlmRequest {
+    std::vector<ChatMessage> messages;
+    std::vector<ToolSpec> tools;
+};
+
+struct LlmCallbacks {
+    std::function<void(const std::string& token)> on_token;
+    std::function<void(const ToolCall& call)> on_tool_call;
+    std::function<void(Status status)> on_done;  // exactly once, unless cancelled first
+};
+
+class LlmStream {
+public:
+    virtual ~LlmStream() = default;
+    // After cancel() returns no further callback of this stream is made.
+    virtual void cancel() = 0;
+};
+
+class LlmClient {
+public:
+    virtual ~LlmClient() = default;
+    virtual std::unique_ptr<LlmStream> start(LlmRequest request, LlmCallbacks callbacks) = 0;
+};
+
+class LlmFactory {
+public:
+    virtual ~LlmFactory() = default;
+    // `agent` is the whole agent definition (the factory reads "llm", and e.g. "script" for the scripted LLM);
+    // `variables` fill {{placeholders}}.
+    virtual Result<std::unique_ptr<LlmClient>> create(const nlohmann::json& agent,
+                                                      const nlohmann::json& variables) const = 0;
+};
+
+// Replaces {{name}} with variables[name] (strings; others dumped); unknown placeholders are left as they are.
+std::string fill_placeholders(const std::string& text, const nlohmann::json& variables);
+
+}  // namespace va

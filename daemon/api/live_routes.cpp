@@ -1,0 +1,115 @@
+// Live calls over the API: creating local and chat calls, hanging up, the local media WebSocket and the event
+// WebSocket (live transcripts and status for a workspace or one call).
+#include <spdlog/spdlog.h>
+
+#include "daemon/api/api.hpp"
+#include "daemon/calls/call_manager.hpp"
+#include "daemon/calls/event_bus.hpp"
+
+namespace va::api {
+
+using nlohmann::json;
+
+namespace {
+
+// WebSocket clients that cannot set headers (browsers) may pass the token as ?token=; the access log never
+// records query strings.
+Result<Principal> authenticate_upgrade(ApiContext& ctx, http::Request& request) {
+    if (request.header("authorization").empty()) {
+        auto token = request.query.find("token");
+        if (token != request.query.end()) request.headers.emplace_back("authorization", "Bearer " + token->second);
+    }
+    return authenticate(ctx, request);
+}
+
+Result<http::Response> create_local(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto agent_ref = required_string(*body, "agent_id", 200);
+    if (!agent_ref) return agent_ref.take_error();
+    auto channel = optional_string(*body, "channel", "local", 16);
+    if (!channel) return channel.take_error();
+    json variables = json::object();
+    if (body->contains("variables")) {
+        if (!(*body)["variables"].is_object()) return invalid_field("variables", "must be an object");
+        variables = (*body)["variables"];
+    }
+    // An agent may be named by id or by name, as vactl does.
+    auto agent = ctx.store.get_agent(who.workspace_id, *agent_ref);
+    if (!agent && agent.error().code == ErrorCode::not_found) agent = ctx.store.find_agent_by_name(who.workspace_id, *agent_ref);
+    if (!agent) {
+        if (agent.error().code == ErrorCode::not_found) return invalid_field("agent_id", "no such agent in this workspace");
+        return agent.take_error();
+    }
+    auto call = ctx.calls->create_local_call(*agent, *channel, variables);
+    if (!call) return call.take_error();
+    return json_response(201, {{"call", to_json(*call)}, {"media_url", "/media/local/" + call->id}});
+}
+
+Result<http::Response> hangup(ApiContext& ctx, http::Request& request, const Principal& who) {
+    if (auto s = ctx.calls->hangup(who.workspace_id, std::string(request.param("id"))); !s) return s.take_error();
+    return json_response(202, {{"status", "hanging up"}});
+}
+
+// One event-stream subscriber: events go out as JSON text frames; the client sends nothing but may close.
+class EventStream final : public http::WsHandler {
+public:
+    EventStream(EventBus& bus, std::string workspace_id, std::string call_id)
+        : m_bus(bus), m_workspace(std::move(workspace_id)), m_call(std::move(call_id)) {}
+    ~EventStream() override { unsubscribe(); }
+
+    void on_open(std::shared_ptr<http::WsConnection> connection) override {
+        std::weak_ptr<http::WsConnection> weak = connection;
+        m_subscription = m_bus.subscribe(m_workspace, m_call, [weak](const CallEvent& e) {
+            if (auto c = weak.lock()) c->send_text(e.to_json_text());
+        });
+        connection->send_text(json{{"type", "subscribed"}, {"call_id", m_call.empty() ? json(nullptr) : json(m_call)}}.dump());
+    }
+    void on_text(std::string_view) override {}
+    void on_binary(std::string_view) override {}
+    void on_close() override { unsubscribe(); }
+
+private:
+    void unsubscribe() {
+        if (m_subscription) m_bus.unsubscribe(m_subscription);
+        m_subscription = 0;
+    }
+    EventBus& m_bus;
+    std::string m_workspace;
+    std::string m_call;
+    std::uint64_t m_subscription = 0;
+};
+
+}  // namespace
+
+void register_live_routes(http::Router& router, ApiContext& ctx) {
+    router.add("POST", "/api/v1/calls/local", route(ctx, Role::member, create_local),
+               {false, "Start a local test call: channel chat (text turns) or local (audio over /media/local)"});
+    router.add("POST", "/api/v1/calls/{id}/hangup", route(ctx, Role::member, hangup), {false, "End a live call"});
+    router.add_websocket(
+        "/media/local/{call_id}",
+        [&ctx](http::Request& request) -> Result<std::unique_ptr<http::WsHandler>> {
+            auto who = authenticate_upgrade(ctx, request);
+            if (!who) return who.take_error();
+            if (!role_allows(who->role, Role::member))
+                return make_error(ErrorCode::forbidden, "this needs the member role or higher");
+            return ctx.calls->attach_media(who->workspace_id, std::string(request.param("call_id")));
+        },
+        {false, "Media WebSocket of a local or chat call (JSON control and text; PCM16 binary frames for audio)"});
+    router.add_websocket(
+        "/api/v1/events",
+        [&ctx](http::Request& request) -> Result<std::unique_ptr<http::WsHandler>> {
+            auto who = authenticate_upgrade(ctx, request);
+            if (!who) return who.take_error();
+            std::string call_id;
+            if (auto it = request.query.find("call_id"); it != request.query.end() && !it->second.empty()) {
+                auto call = ctx.store.get_call(who->workspace_id, it->second);
+                if (!call) return call.take_error();
+                call_id = call->id;
+            }
+            return std::unique_ptr<http::WsHandler>(std::make_unique<EventStream>(*ctx.events, who->workspace_id, call_id));
+        },
+        {false, "Event WebSocket: call events of the workspace, or of one call with ?call_id="});
+}
+
+}  // namespace va::api

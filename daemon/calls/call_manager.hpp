@@ -1,0 +1,59 @@
+// Live calls of this daemon: creates local and chat calls, attaches their media WebSocket, keeps the registry of
+// live sessions (for hang-up from the API), and records every call's life in the Store and on the EventBus.
+// Thread-safety: all methods are safe from any thread; a session's own work runs on its connection's strand.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/providers/llm.hpp"
+#include "core/store/store.hpp"
+#include "daemon/calls/event_bus.hpp"
+#include "daemon/server/websocket.hpp"
+
+namespace va {
+
+
+class CallManager {
+public:
+    CallManager(Store& store, EventBus& events);
+
+    // Registers an LLM provider kind by the name agents use ("scripted", "openai").
+    void add_llm(std::string name, std::shared_ptr<LlmFactory> factory);
+
+    // Creates a call of channel "chat" (text turns) or "local" (audio) for `agent`, status queued until its media
+    // WebSocket connects. `variables` fill the agent's placeholders.
+    Result<Call> create_local_call(const Agent& agent, const std::string& channel, const nlohmann::json& variables);
+
+    // The media WebSocket of a local or chat call of `workspace_id`.
+    Result<std::unique_ptr<http::WsHandler>> attach_media(const std::string& workspace_id, const std::string& call_id);
+
+    // Ends a live call (API hang-up); not_found when it is not live here.
+    Status hangup(const std::string& workspace_id, const std::string& call_id);
+
+    std::size_t live_calls() const;
+
+    // Used by sessions.
+    Store& store() { return m_store; }
+    EventBus& events() { return m_events; }
+    Result<std::unique_ptr<LlmClient>> make_llm(const nlohmann::json& agent, const nlohmann::json& variables) const;
+    void publish(const Call& call, const std::string& type, nlohmann::json data);
+    void forget(const std::string& call_id);
+    bool take_hangup(const std::string& call_id);  // true once if the API asked this call to end
+
+private:
+    Store& m_store;
+    EventBus& m_events;
+    std::map<std::string, std::shared_ptr<LlmFactory>> m_llms;
+    mutable std::mutex m_mutex;
+    std::map<std::string, std::weak_ptr<http::WsConnection>> m_live;       // call id -> its media connection
+    std::map<std::string, nlohmann::json> m_pending_variables;             // created, not yet connected
+    std::set<std::string> m_hangups;                                        // API hang-ups not yet seen by the session
+};
+
+}  // namespace va

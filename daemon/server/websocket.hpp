@@ -1,0 +1,40 @@
+// Transport-neutral WebSocket endpoints, so media and event handlers never include Beast. A route's accept function
+// authenticates the upgrade request and returns a handler for the connection (or an Error, answered as HTTP before
+// any upgrade). The server then calls the handler's methods one at a time, in order, on the connection's strand.
+// Thread-safety: WsConnection's methods are safe from any thread (they queue onto the connection's strand); a
+// WsHandler is only ever called from that strand.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/util/result.hpp"
+#include "daemon/server/http.hpp"
+
+namespace va::http {
+
+class WsConnection {
+public:
+    virtual ~WsConnection() = default;
+    virtual void send_text(std::string message) = 0;
+    virtual void send_binary(std::string message) = 0;
+    // Sends a close frame with `code` (1000 normal, 1008 policy violation, 1011 internal error...) and a reason.
+    virtual void close(int code, std::string reason) = 0;
+    virtual const std::string& remote_address() const = 0;
+};
+
+class WsHandler {
+public:
+    virtual ~WsHandler() = default;
+    virtual void on_open(std::shared_ptr<WsConnection> connection) = 0;
+    virtual void on_text(std::string_view message) = 0;
+    virtual void on_binary(std::string_view message) = 0;
+    // The connection is gone (closed by either side, or failed); no further calls follow.
+    virtual void on_close() = 0;
+};
+
+using WsAccept = std::function<Result<std::unique_ptr<WsHandler>>(Request& request)>;
+
+}  // namespace va::http
