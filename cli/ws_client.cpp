@@ -83,7 +83,7 @@ void WsClient::send_text(const std::string& message) {
     if (ec) throw CliError(kError, "connection lost: " + ec.message());
 }
 
-std::optional<std::string> WsClient::read() {
+std::optional<WsClient::Message> WsClient::read_message() {
     beast::flat_buffer buffer;
     beast::error_code ec;
     m_impl->ws.read(buffer, ec);
@@ -92,7 +92,20 @@ std::optional<std::string> WsClient::read() {
         if (m_close_reason.empty() && ec != bws::error::closed) m_close_reason = ec.message();
         return std::nullopt;
     }
-    return beast::buffers_to_string(buffer.data());
+    return Message{!m_impl->ws.got_text(), beast::buffers_to_string(buffer.data())};
+}
+
+std::optional<std::string> WsClient::read() {
+    while (auto m = read_message())
+        if (!m->binary) return std::move(m->data);
+    return std::nullopt;
+}
+
+void WsClient::send_binary(const std::string& bytes) {
+    beast::error_code ec;
+    m_impl->ws.binary(true);
+    m_impl->ws.write(net::buffer(bytes), ec);
+    if (ec) throw CliError(kError, "connection lost: " + ec.message());
 }
 
 void WsClient::close() {

@@ -15,7 +15,15 @@ public:
     WsClient(const std::string& url, const std::string& token);
     ~WsClient();
     void send_text(const std::string& message);
-    // The next text message; nullopt when the server closed the connection (close_reason() says why).
+    void send_binary(const std::string& bytes);
+    struct Message {
+        bool binary = false;
+        std::string data;
+    };
+    // The next message of either kind; nullopt when the connection closed.
+    std::optional<Message> read_message();
+    // The next text message (binary ones are skipped); nullopt when the server closed the connection
+    // (close_reason() says why).
     std::optional<std::string> read();
     const std::string& close_reason() const { return m_close_reason; }
     void close();

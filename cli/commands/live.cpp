@@ -1,10 +1,15 @@
 #include <unistd.h>
 
+#include <chrono>
+#include <cstring>
 #include <iostream>
+#include <thread>
 
 #include "cli/commands/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/ws_client.hpp"
+#include "core/audio/resampler.hpp"
+#include "core/audio/wav.hpp"
 
 namespace va::cli {
 
@@ -62,6 +67,83 @@ int run_chat(Client& client, const std::string& agent, const json& variables) {
     return kOk;
 }
 
+// A voice call from WAV files (machines with no sound card): waits for the greeting, streams the input in real
+// time followed by a second of silence so the agent hears the end of the turn, records everything the agent says
+// until it has answered, then hangs up.
+int run_talk(Client& client, const std::string& agent, const json& variables, const std::string& input,
+             const std::string& output, const std::vector<std::string>& caller_lines) {
+    if (input.empty())
+        throw CliError(kUsage, "microphone and speaker mode (PortAudio) is not built yet: use --input FILE.wav "
+                               "[--output FILE.wav]");
+    auto wav = read_wav(input);
+    if (!wav) throw CliError(kError, wav.error().message);
+    std::vector<std::int16_t> caller(16000 / 2, 0);  // a breath before speaking, as a person would
+    Resampler resampler(wav->sample_rate, 16000);
+    resampler.process(to_mono(*wav), caller);
+    resampler.flush(caller);
+    caller.resize(caller.size() + 16000 * 3 / 2, 0);  // trailing silence ends the caller's turn
+
+    json body{{"agent_id", agent}, {"channel", "local"}, {"variables", variables}};
+    if (!caller_lines.empty()) body["caller_lines"] = caller_lines;
+    json created = client.request("POST", "/api/v1/calls/local", body);
+    WsClient ws(client.server() + created["media_url"].get<std::string>(), client.token());
+    std::vector<std::int16_t> heard;
+    json transcript = json::array();
+    std::string end_reason;
+    // Reads until the agent waits for the caller ("listening") after having spoken, or the call ends; records
+    // audio and turns.
+    auto read_turn = [&]() {
+        bool spoke = false;
+        while (auto m = ws.read_message()) {
+            if (m->binary) {
+                auto n = m->data.size() / 2;
+                auto old = heard.size();
+                heard.resize(old + n);
+                std::memcpy(heard.data() + old, m->data.data(), n * 2);
+                continue;
+            }
+            json msg = json::parse(m->data, nullptr, false);
+            std::string type = msg.is_object() ? msg.value("type", "") : "";
+            if (client.json_output()) std::cout << msg.dump() << std::endl;
+            spoke |= type == "agent";
+            if (type == "user" || type == "agent") {
+                transcript.push_back({{"role", type}, {"text", msg.value("text", "")}});
+                if (!client.json_output()) std::cout << type << ": " << msg.value("text", "") << std::endl;
+            }
+            if (type == "error" && !client.json_output()) std::cerr << "error: " << msg.value("message", "") << "\n";
+            if (type == "end") {
+                end_reason = msg.value("reason", "");
+                return false;
+            }
+            if (type == "listening" && spoke) return true;
+        }
+        return false;
+    };
+    bool live = read_turn();  // the greeting
+    if (live) {
+        auto next = std::chrono::steady_clock::now();
+        for (std::size_t i = 0; i < caller.size(); i += 320) {
+            std::size_t n = std::min<std::size_t>(320, caller.size() - i);
+            ws.send_binary(std::string(reinterpret_cast<const char*>(caller.data() + i), n * 2));
+            next += std::chrono::milliseconds(20);
+            std::this_thread::sleep_until(next);
+        }
+        live = read_turn();  // the answer
+    }
+    if (live) {
+        ws.send_text(json{{"type", "hangup"}}.dump());
+        read_turn();
+    }
+    if (!output.empty()) {
+        WavData out{16000, 1, heard};
+        if (auto s = write_wav(output, out); !s) throw CliError(kError, s.error().message);
+    }
+    if (!client.json_output())
+        std::cerr << "(call " << created["call"]["id"].get<std::string>() << " ended: " << end_reason << "; "
+                  << double(heard.size()) / 16000 << " s of agent audio" << (output.empty() ? "" : " in " + output) << ")\n";
+    return kOk;
+}
+
 std::string describe_event(const json& e) {
     const json& d = e.contains("data") ? e["data"] : json::object();
     std::string type = e.value("type", "");
@@ -87,6 +169,22 @@ void register_live(CLI::App& app, Context& ctx) {
     chat->callback([&ctx, a] {
         Client& client = ctx.get();
         run_chat(client, a->agent, parse_variables(a->vars));
+    });
+
+    struct TalkArgs {
+        std::string agent, input, output;
+        std::vector<std::string> vars, lines;
+    };
+    auto t = std::make_shared<TalkArgs>();
+    auto* talk = app.add_subcommand("talk", "Talk with an agent by voice (from and to WAV files here)");
+    talk->add_option("agent", t->agent, "agent id or name")->required();
+    talk->add_option("--input", t->input, "WAV file to speak as the caller (any rate; resampled to 16 kHz)");
+    talk->add_option("--output", t->output, "WAV file to record the agent into (16 kHz mono)");
+    talk->add_option("--var", t->vars, "NAME=VALUE for the agent's {{placeholders}} (repeatable)");
+    talk->add_option("--caller-line", t->lines, "what the caller says, for simulated recognition (repeatable)");
+    talk->callback([&ctx, t] {
+        Client& client = ctx.get();
+        run_talk(client, t->agent, parse_variables(t->vars), t->input, t->output, t->lines);
     });
 
     auto* calls = app.get_subcommand("calls");

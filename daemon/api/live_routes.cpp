@@ -41,7 +41,16 @@ Result<http::Response> create_local(ApiContext& ctx, http::Request& request, con
         if (agent.error().code == ErrorCode::not_found) return invalid_field("agent_id", "no such agent in this workspace");
         return agent.take_error();
     }
-    auto call = ctx.calls->create_local_call(*agent, *channel, variables);
+    std::vector<std::string> caller_lines;
+    if (body->contains("caller_lines")) {
+        const auto& lines = (*body)["caller_lines"];
+        if (!lines.is_array()) return invalid_field("caller_lines", "must be an array of strings");
+        for (const auto& l : lines) {
+            if (!l.is_string()) return invalid_field("caller_lines", "must be an array of strings");
+            caller_lines.push_back(l.get<std::string>());
+        }
+    }
+    auto call = ctx.calls->create_local_call(*agent, *channel, variables, std::move(caller_lines));
     if (!call) return call.take_error();
     return json_response(201, {{"call", to_json(*call)}, {"media_url", "/media/local/" + call->id}});
 }

@@ -16,6 +16,8 @@
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/event_bus.hpp"
+#include "providers/local/espeak_tts.hpp"
+#include "providers/local/pocketsphinx_stt.hpp"
 #include "providers/local/scripted_llm.hpp"
 #include "daemon/server/http_server.hpp"
 #include "daemon/server/process_metrics.hpp"
@@ -155,6 +157,9 @@ int run_daemon(const Config& config) {
     EventBus events;
     CallManager calls(**store, events);
     calls.add_llm("scripted", local::scripted_llm_factory());
+    calls.add_tts("espeak-ng", local::espeak_tts_factory());
+    calls.add_stt("pocketsphinx", local::pocketsphinx_stt_factory());
+    calls.add_stt("scripted", local::scripted_stt_factory());
     metrics.gauge("voiceagent_live_calls", "Calls with a live media connection on this daemon.",
                   [&calls] { return double(calls.live_calls()); });
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/providers/llm.hpp"
+#include "core/providers/speech.hpp"
 #include "core/store/store.hpp"
 #include "daemon/calls/event_bus.hpp"
 #include "daemon/server/websocket.hpp"
@@ -27,8 +28,16 @@ public:
     void add_llm(std::string name, std::shared_ptr<LlmFactory> factory);
 
     // Creates a call of channel "chat" (text turns) or "local" (audio) for `agent`, status queued until its media
-    // WebSocket connects. `variables` fill the agent's placeholders.
-    Result<Call> create_local_call(const Agent& agent, const std::string& channel, const nlohmann::json& variables);
+    // WebSocket connects. `variables` fill the agent's placeholders; `caller_lines` make recognition scripted
+    // (each detected utterance yields the next line, labelled simulated).
+    Result<Call> create_local_call(const Agent& agent, const std::string& channel, const nlohmann::json& variables,
+                                   std::vector<std::string> caller_lines = {});
+
+    // Speech providers by the names agents use.
+    void add_tts(std::string name, std::shared_ptr<TtsFactory> factory);
+    void add_stt(std::string name, std::shared_ptr<SttFactory> factory);
+    Result<std::unique_ptr<TtsClient>> make_tts(const nlohmann::json& agent) const;
+    Result<std::unique_ptr<SttClient>> make_stt(const nlohmann::json& agent, const std::vector<std::string>& lines) const;
 
     // The media WebSocket of a local or chat call of `workspace_id`.
     Result<std::unique_ptr<http::WsHandler>> attach_media(const std::string& workspace_id, const std::string& call_id);
@@ -53,7 +62,10 @@ private:
     mutable std::mutex m_mutex;
     std::map<std::string, std::weak_ptr<http::WsConnection>> m_live;       // call id -> its media connection
     std::map<std::string, nlohmann::json> m_pending_variables;             // created, not yet connected
-    std::set<std::string> m_hangups;                                        // API hang-ups not yet seen by the session
+    std::set<std::string> m_hangups;
+    std::map<std::string, std::vector<std::string>> m_caller_lines;
+    std::map<std::string, std::shared_ptr<TtsFactory>> m_tts;
+    std::map<std::string, std::shared_ptr<SttFactory>> m_stt;                                        // API hang-ups not yet seen by the session
 };
 
 }  // namespace va

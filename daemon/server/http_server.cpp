@@ -155,6 +155,29 @@ public:
 
     const std::string& remote_address() const override { return m_remote; }
 
+    void post(std::function<void()> fn) override {
+        net::post(m_ws.get_executor(), [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+    }
+
+    void post_after(int ms, std::function<void()> fn) override {
+        auto timer = std::make_shared<net::steady_timer>(m_ws.get_executor(), std::chrono::milliseconds(std::max(0, ms)));
+        timer->async_wait([self = shared_from_this(), timer, fn = std::move(fn)](beast::error_code ec) {
+            if (!ec) fn();
+        });
+    }
+
+    void run_blocking(std::function<void()> work, std::function<void()> then) override {
+        net::post(*m_server.workers, [self = shared_from_this(), work = std::move(work), then = std::move(then),
+                                      guard = net::make_work_guard(m_server.ioc)]() mutable {
+            try {
+                work();
+            } catch (const std::exception& e) {
+                spdlog::error("blocking work failed: {}", e.what());
+            }
+            net::post(self->m_ws.get_executor(), [self, then = std::move(then)] { then(); });
+        });
+    }
+
 private:
     void enqueue(std::string message, bool binary) {
         net::post(m_ws.get_executor(), [self = shared_from_this(), message = std::move(message), binary]() mutable {

@@ -23,6 +23,12 @@ public:
     // Sends a close frame with `code` (1000 normal, 1008 policy violation, 1011 internal error...) and a reason.
     virtual void close(int code, std::string reason) = 0;
     virtual const std::string& remote_address() const = 0;
+
+    // The connection's strand doubles as the session's execution context, so session code needs no locks.
+    virtual void post(std::function<void()> fn) = 0;                  // run on the strand
+    virtual void post_after(int ms, std::function<void()> fn) = 0;    // run on the strand after `ms`
+    // Runs `work` on the worker pool (blocking CPU work: synthesis, recognition), then `then` on the strand.
+    virtual void run_blocking(std::function<void()> work, std::function<void()> then) = 0;
 };
 
 class WsHandler {

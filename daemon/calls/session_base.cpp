@@ -1,0 +1,78 @@
+#include "daemon/calls/session_base.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/util/time.hpp"
+
+namespace va {
+
+using nlohmann::json;
+
+SessionBase::SessionBase(CallManager& manager, Call call, json agent, const json& variables,
+                         std::unique_ptr<LlmClient> llm)
+    : m_manager(manager),
+      m_call(std::move(call)),
+      m_agent(std::move(agent)),
+      m_conversation(m_agent, variables),
+      m_llm(std::move(llm)) {}
+
+void SessionBase::begin(std::shared_ptr<http::WsConnection> connection, json start_extra) {
+    m_connection = connection;
+    m_started = now_ms();
+    m_call.status = "in-progress";
+    m_call.started_at = m_call.answered_at = m_started;
+    if (auto s = m_manager.store().update_call(m_call); !s)
+        spdlog::error("call {}: cannot store its start: {}", m_call.id, s.error().message);
+    m_manager.publish(m_call, "call:started", {{"channel", m_call.channel}, {"agent_id", m_call.agent_id}});
+    m_manager.publish(m_call, "call:status", {{"status", m_call.status}});
+    json start{{"type", "start"}, {"call_id", m_call.id}, {"channel", m_call.channel}, {"agent", m_agent.value("name", "")}};
+    start.update(start_extra);
+    send(start);
+}
+
+void SessionBase::send(const json& message) {
+    if (auto c = m_connection.lock()) c->send_text(message.dump());
+}
+
+void SessionBase::store_turn(const std::string& role, const std::string& text, std::int64_t from, std::int64_t to,
+                             bool interrupted, const std::string& source) {
+    auto stored = m_manager.store().append_turn({m_call.id, 0, role, text, offset(from), offset(to), interrupted, source});
+    if (!stored) spdlog::error("call {}: cannot store a turn: {}", m_call.id, stored.error().message);
+}
+
+void SessionBase::publish_transcript(const std::string& role, const std::string& text, bool final,
+                                     const std::string& source) {
+    json data{{"role", role}, {"text", text}, {"final", final}};
+    if (!source.empty()) data["source"] = source;
+    m_manager.publish(m_call, "call:transcript", data);
+}
+
+json SessionBase::parse_control(std::string_view message) {
+    json in = json::parse(message, nullptr, false);
+    if (in.is_discarded() || !in.is_object() || !in.contains("type") || !in["type"].is_string()) {
+        send({{"type", "error"}, {"message", "expected a JSON object with a string \"type\""}});
+        return nullptr;
+    }
+    return in;
+}
+
+void SessionBase::end(const std::string& reason, int close_code) {
+    if (m_ended) return;
+    m_ended = true;
+    auto now = now_ms();
+    m_call.status = "completed";
+    m_call.ended_at = now;
+    m_call.end_reason = reason;
+    m_call.duration_s = double(now - m_started) / 1000.0;
+    m_call.metrics = json{{"turns", m_turn_metrics}}.dump();
+    if (auto s = m_manager.store().update_call(m_call); !s)
+        spdlog::error("call {}: cannot store its end: {}", m_call.id, s.error().message);
+    m_manager.publish(m_call, "call:status", {{"status", m_call.status}});
+    m_manager.publish(m_call, "call:ended", {{"reason", reason}, {"duration_s", m_call.duration_s}});
+    if (close_code) {
+        send({{"type", "end"}, {"reason", reason}});
+        if (auto c = m_connection.lock()) c->close(close_code, reason);
+    }
+}
+
+}  // namespace va

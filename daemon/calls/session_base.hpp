@@ -1,0 +1,56 @@
+// What every live call session shares, whatever carries it (chat text, local audio, later carrier media): the
+// call record's life (queued -> in-progress -> completed), transcript rows, events, and the JSON control messages
+// to the client. Sessions run on their connection's strand, so none of this locks.
+// Thread-safety: used from one strand only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/pipeline/conversation.hpp"
+#include "daemon/calls/call_manager.hpp"
+#include "daemon/server/websocket.hpp"
+
+namespace va {
+
+class SessionBase : public http::WsHandler {
+public:
+    SessionBase(CallManager& manager, Call call, nlohmann::json agent, const nlohmann::json& variables,
+                std::unique_ptr<LlmClient> llm);
+
+protected:
+    // Marks the call in progress and announces it; sends {"type":"start", ...extra}.
+    void begin(std::shared_ptr<http::WsConnection> connection, nlohmann::json start_extra);
+    // Completes the call once (status, duration, metrics, events); with a close code, tells the client and closes.
+    void end(const std::string& reason, int close_code);
+    void send(const nlohmann::json& message);
+    std::int64_t offset(std::int64_t t) const { return t - m_started; }
+    void store_turn(const std::string& role, const std::string& text, std::int64_t from, std::int64_t to,
+                    bool interrupted, const std::string& source);
+    void publish_transcript(const std::string& role, const std::string& text, bool final, const std::string& source);
+    // Parses a client control message; sends an error and returns null for anything malformed.
+    nlohmann::json parse_control(std::string_view message);
+    // The reason to record when the client went away without hanging up.
+    std::string disconnect_reason() { return m_manager.take_hangup(m_call.id) ? "api_hangup" : "caller_disconnected"; }
+
+    CallManager& m_manager;
+    Call m_call;
+    nlohmann::json m_agent;
+    Conversation m_conversation;
+    std::unique_ptr<LlmClient> m_llm;
+    std::weak_ptr<http::WsConnection> m_connection;
+    nlohmann::json m_turn_metrics = nlohmann::json::array();
+    std::int64_t m_started = 0;
+    bool m_ended = false;
+};
+
+// The chat session (text turns) and the local audio session (PCM16 frames both ways).
+std::unique_ptr<http::WsHandler> make_chat_session(CallManager& manager, Call call, nlohmann::json agent,
+                                                   const nlohmann::json& variables, std::unique_ptr<LlmClient> llm);
+std::unique_ptr<http::WsHandler> make_audio_session(CallManager& manager, Call call, nlohmann::json agent,
+                                                    const nlohmann::json& variables, std::unique_ptr<LlmClient> llm,
+                                                    std::vector<std::string> caller_lines);
+
+}  // namespace va

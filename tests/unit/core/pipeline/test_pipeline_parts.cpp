@@ -1,0 +1,44 @@
+#include <catch2/catch.hpp>
+
+#include "core/pipeline/conversation.hpp"
+#include "core/pipeline/sentences.hpp"
+
+using namespace va;
+using nlohmann::json;
+
+TEST_CASE("sentences complete as tokens stream in") {
+    SentenceSplitter s;
+    CHECK(s.push("Sure, I can ").empty());
+    CHECK(s.push("book that.").empty());  // no whitespace after the period yet: maybe "that.com"
+    auto first = s.push(" We have 3.5 hours free! Shall");
+    REQUIRE(first.size() == 2);
+    CHECK(first[0] == "Sure, I can book that.");
+    CHECK(first[1] == "We have 3.5 hours free!");
+    CHECK(s.push(" I reserve it?").empty());
+    CHECK(s.flush() == "Shall I reserve it?");
+    CHECK(s.flush().empty());
+}
+
+TEST_CASE("conversation builds the LLM request from prompt, greeting, turns and tools") {
+    json agent = {{"name", "a"},
+                  {"system_prompt", "You help {{name}}."},
+                  {"first_message", "Hi {{name}}!"},
+                  {"variables", {{"name", "there"}}},
+                  {"end_call_phrases", {"Goodbye"}},
+                  {"tools", {{{"type", "end_call"}}, {{"type", "transfer_call"}, {"to", "+15551234567"}}}}};
+    Conversation c(agent, merge_variables(agent, {{"name", "Asha"}}));
+    CHECK(c.greeting() == "Hi Asha!");
+    c.add_user("hello");
+    c.add_agent("How can I help?");
+    auto r = c.request();
+    REQUIRE(r.messages.size() == 4);
+    CHECK(r.messages[0].role == "system");
+    CHECK(r.messages[0].content == "You help Asha.");
+    CHECK(r.messages[1].content == "Hi Asha!");
+    CHECK(r.messages[2].role == "user");
+    REQUIRE(r.tools.size() == 2);
+    CHECK(r.tools[1].name == "transfer_call");
+    CHECK(c.ends_call("Thanks, goodbye!"));
+    CHECK_FALSE(c.ends_call("See you"));
+    CHECK(merge_variables(agent, json::object())["name"] == "there");
+}
