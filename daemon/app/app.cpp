@@ -19,6 +19,7 @@
 #include "providers/local/espeak_tts.hpp"
 #include "providers/local/pocketsphinx_stt.hpp"
 #include "providers/local/scripted_llm.hpp"
+#include "providers/local/tone_tts.hpp"
 #include "daemon/server/http_server.hpp"
 #include "daemon/server/process_metrics.hpp"
 
@@ -155,9 +156,10 @@ int run_daemon(const Config& config) {
     http::HttpServer server(options, router, metrics);
 
     EventBus events;
-    CallManager calls(**store, events);
+    CallManager calls(**store, events, metrics);
     calls.add_llm("scripted", local::scripted_llm_factory());
     calls.add_tts("espeak-ng", local::espeak_tts_factory());
+    calls.add_tts("tone", local::tone_tts_factory());
     calls.add_stt("pocketsphinx", local::pocketsphinx_stt_factory());
     calls.add_stt("scripted", local::scripted_stt_factory());
     metrics.gauge("voiceagent_live_calls", "Calls with a live media connection on this daemon.",

@@ -290,7 +290,7 @@ private:
         send({{"type", "agent"}, {"text", m_reply_text}});
         if (m_turn_started) {
             m_turn_metrics.push_back(m_metrics);
-            m_manager.publish(m_call, "call:metrics", m_metrics);
+            m_manager.record_turn(m_call, m_metrics);
             m_turn_started = 0;
         }
         if (!m_end_after_reply.empty()) return end(m_end_after_reply, 1000);

@@ -32,7 +32,23 @@ private:
 
 }  // namespace
 
-CallManager::CallManager(Store& store, EventBus& events) : m_store(store), m_events(events) {}
+CallManager::CallManager(Store& store, EventBus& events, MetricsRegistry& metrics)
+    : m_store(store), m_events(events), m_metrics(metrics) {
+    for (const char* stage : {"stt", "llm_first_token", "tts_first_audio", "voice_to_voice"})
+        m_metrics.describe_histogram(std::string("voiceagent_turn_") + stage + "_seconds",
+                                     std::string("Per voice turn: end of caller speech to ") + stage + ".",
+                                     latency_buckets_s());
+}
+
+void CallManager::record_turn(const Call& call, const json& turn) {
+    publish(call, "call:metrics", turn);
+    for (const char* stage : {"stt", "llm_first_token", "tts_first_audio", "voice_to_voice"}) {
+        std::string key = std::string(stage) + "_ms";
+        if (turn.contains(key) && turn[key].is_number())
+            m_metrics.histogram(std::string("voiceagent_turn_") + stage + "_seconds", {{"channel", call.channel}})
+                ->observe(turn[key].get<double>() / 1000.0);
+    }
+}
 
 void CallManager::add_llm(std::string name, std::shared_ptr<LlmFactory> factory) {
     m_llms[std::move(name)] = std::move(factory);

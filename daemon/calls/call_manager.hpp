@@ -14,6 +14,7 @@
 #include "core/providers/llm.hpp"
 #include "core/providers/speech.hpp"
 #include "core/store/store.hpp"
+#include "core/util/metrics.hpp"
 #include "daemon/calls/event_bus.hpp"
 #include "daemon/server/websocket.hpp"
 
@@ -22,7 +23,7 @@ namespace va {
 
 class CallManager {
 public:
-    CallManager(Store& store, EventBus& events);
+    CallManager(Store& store, EventBus& events, MetricsRegistry& metrics);
 
     // Registers an LLM provider kind by the name agents use ("scripted", "openai").
     void add_llm(std::string name, std::shared_ptr<LlmFactory> factory);
@@ -52,12 +53,16 @@ public:
     EventBus& events() { return m_events; }
     Result<std::unique_ptr<LlmClient>> make_llm(const nlohmann::json& agent, const nlohmann::json& variables) const;
     void publish(const Call& call, const std::string& type, nlohmann::json data);
+    // One voice turn's latencies ({"stt_ms", "llm_first_token_ms", "tts_first_audio_ms", "voice_to_voice_ms"}):
+    // a call:metrics event and the /metrics histograms.
+    void record_turn(const Call& call, const nlohmann::json& turn_metrics);
     void forget(const std::string& call_id);
     bool take_hangup(const std::string& call_id);  // true once if the API asked this call to end
 
 private:
     Store& m_store;
     EventBus& m_events;
+    MetricsRegistry& m_metrics;
     std::map<std::string, std::shared_ptr<LlmFactory>> m_llms;
     mutable std::mutex m_mutex;
     std::map<std::string, std::weak_ptr<http::WsConnection>> m_live;       // call id -> its media connection

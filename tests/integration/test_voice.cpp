@@ -150,6 +150,8 @@ TEST_CASE("voice: a spoken question is recognized and answered with speech, turn
     CHECK(sequence == std::vector<std::string>{"call:status", "call:started", "call:status", "call:transcript:agent",
                                                "call:transcript:user", "call:transcript:agent", "call:metrics",
                                                "call:status", "call:ended"});
+    auto scraped = api.get("/metrics").body;
+    CHECK(scraped.find(R"(voiceagent_turn_voice_to_voice_seconds_count{channel="local"} 1)") != std::string::npos);
     std::filesystem::remove_all(dir);
 }
 
