@@ -214,7 +214,7 @@ Status validate_config(const Config& c) {
     range("server.io_threads", c.server.io_threads, 1, 64);
     range("server.worker_threads", c.server.worker_threads, 1, 256);
     range("server.max_header_bytes", std::int64_t(c.server.max_header_bytes), 1024, 1024 * 1024);
-    range("server.max_body_bytes", std::int64_t(c.server.max_body_bytes), 1024, 1024LL * 1024 * 1024);
+    range("server.max_body_bytes", std::int64_t(c.server.max_body_bytes), 256, 1024LL * 1024 * 1024);
     range("server.read_timeout_ms", c.server.read_timeout_ms, 100, 3'600'000);
     range("server.idle_timeout_ms", c.server.idle_timeout_ms, 100, 3'600'000);
     range("server.shutdown_grace_ms", c.server.shutdown_grace_ms, 0, 600'000);

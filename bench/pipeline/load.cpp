@@ -1,7 +1,7 @@
 // Pipeline load generator: N concurrent local voice calls against a running voiceagentd whose agent uses
 // zero-cost providers (scripted STT via caller_lines, scripted LLM, tone TTS), so only the daemon's own pipeline
-// is measured. Each call waits for the greeting, speaks a 400 ms tone in real time, waits for the answer and hangs
-// up. Prints daemon-added voice-to-voice latency (p50, p99: from the daemon's end-of-speech decision to the first
+// is measured. Each call waits for the greeting, then streams 600 ms of silence, a 400 ms tone and 600 ms of
+// silence in real time, waits for the answer and hangs up. Prints daemon-added voice-to-voice latency (p50, p99: from the daemon's end-of-speech decision to the first
 // answer frame, which is all daemon work when the providers take no time), daemon CPU per call and RSS per call.
 // Usage: va_bench_pipeline BASE_URL API_KEY DAEMON_PID [CALLS]
 #include <sys/resource.h>
@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
                 connected.arrive_and_wait();
                 arrived = true;
                 auto next = Clock::now();
-                for (const auto* audio : {&tone, &silence})
+                // Like a microphone, the stream starts with the room's silence, from which the VAD learns its floor.
+                for (const auto* audio : {&silence, &tone, &silence})
                     for (std::size_t i = 0; i < audio->size(); i += 320) {
                         ws.send_binary(std::string(reinterpret_cast<const char*>(audio->data() + i), 640));
                         next += std::chrono::milliseconds(20);

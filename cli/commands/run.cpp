@@ -8,6 +8,8 @@ namespace va::cli {
 int run_vactl(int argc, char** argv) {
     CLI::App app{"vactl: manage voiceagentd (agents, numbers, calls, users, keys)"};
     app.require_subcommand(1);
+    // Global flags may come after the command too (vactl agents list -o json); subcommands inherit this.
+    app.fallthrough();
     Context ctx;
     app.add_option("--server", ctx.options.server, "daemon URL (default: settings, $VACTL_SERVER, http://127.0.0.1:8700)");
     app.add_option("--token", ctx.options.token, "access token or API key (default: settings, $VACTL_TOKEN, admin.key)");

@@ -133,6 +133,9 @@ int run_daemon(const Config& config) {
     jwt_options.secret = *secret;
     jwt_options.issuer = config.auth.issuer;
     jwt_options.audience = config.auth.audience;
+    // Tokens are issued and checked by daemons sharing a clock within seconds (NTP); a small leeway, never longer
+    // than the token's own life, keeps short-lived tokens short.
+    jwt_options.leeway_s = std::min(5, config.auth.access_ttl_s);
     auto jwt = JwtSigner::create(jwt_options);
     if (!jwt) {
         spdlog::critical("auth.jwt_secret: {}", jwt.error().message);

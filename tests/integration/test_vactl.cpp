@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "support/daemon_process.hpp"
 
@@ -13,29 +14,32 @@ using nlohmann::json;
 
 namespace {
 
+// vactl pointed at one daemon, with its own settings directory for the whole test (so login persists between
+// runs) and, unless told otherwise, the daemon's data directory for the admin.key fallback.
 struct Vactl {
     const DaemonProcess& daemon;
     std::string config_home = make_temp_dir("va-vactl");
     ~Vactl() { std::filesystem::remove_all(config_home); }
 
     ProcessResult run(std::vector<std::string> args, const std::string& input = "", bool use_admin_key = true) const {
-        std::vector<std::string> argv{VA_VACTL_PATH, "--server", daemon.base_url()};
+        std::vector<std::string> argv{"--server", daemon.base_url()};
         argv.insert(argv.end(), args.begin(), args.end());
-        std::map<std::string, std::string> env{{"XDG_CONFIG_HOME", config_home}};
-        env["VOICEAGENT_DATA_DIR"] = use_admin_key ? daemon.data_dir() : "/nonexistent";
-        return run_process(argv, env, input, 60);
+        Env env{{"XDG_CONFIG_HOME", config_home}};
+        if (use_admin_key) env["VOICEAGENT_DATA_DIR"] = daemon.data_dir();
+        return run_vactl(argv, env, input, 60);
     }
-    json run_json(std::vector<std::string> args) const {
+    json run_json(std::vector<std::string> args, const std::string& input = "") const {
         args.insert(args.begin(), {"-o", "json"});
-        auto r = run(args);
-        INFO("vactl " << args.back() << " stderr: " << r.err);
+        auto r = run(args, input);
+        std::string line;
+        for (const auto& a : args) line += " " + a;
+        INFO("vactl" << line << "\nexit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
         REQUIRE(r.exit_code == 0);
         auto parsed = json::parse(r.out, nullptr, false);
         REQUIRE_FALSE(parsed.is_discarded());
         return parsed;
     }
 };
-
 }  // namespace
 
 TEST_CASE("vactl: agents apply, list, get and delete with no login (admin.key)") {
@@ -87,8 +91,29 @@ TEST_CASE("vactl: agents apply, list, get and delete with no login (admin.key)")
     CHECK(me["kind"] == "api_key");
     CHECK(me["role"] == "owner");
 
-    CHECK(vactl.run({"agents", "delete", "receptionist"}).exit_code == 0);
+    auto bad_number = vactl.run({"numbers", "add", "12345", "--provider", "twilio"});
+    CHECK(bad_number.exit_code == 1);
+    CHECK(bad_number.err.find("error:") != std::string::npos);
+    CHECK(bad_number.err.find("number") != std::string::npos);
+    CHECK(vactl.run({"numbers", "remove", "+15559999999"}).exit_code == 4);
+
+    auto deleted = vactl.run_json({"agents", "delete", "receptionist"});
+    CHECK(deleted["deleted"] == created["id"]);
     CHECK(vactl.run_json({"agents", "list"})["items"].empty());
+    CHECK(vactl.run({"agents", "get", "receptionist"}).exit_code == 4);
+    CHECK(vactl.run({"agents", "delete", "receptionist"}).exit_code == 4);
+    auto empty_table = vactl.run({"agents", "list"});
+    CHECK(empty_table.exit_code == 0);
+    CHECK(empty_table.out.find("no agents") != std::string::npos);
+    // A token from the environment wins over admin.key, and a bad one is an auth failure.
+    CHECK(vactl.run({"whoami"}, "", true).exit_code == 0);
+    auto env_token = run_vactl({"--server", d.base_url(), "whoami"},
+                               {{"VACTL_TOKEN", "garbage"}, {"VOICEAGENT_DATA_DIR", d.data_dir()}});
+    CHECK(env_token.exit_code == 3);
+    // An unreachable server is a plain error, quickly.
+    auto down = run_vactl({"--server", "http://127.0.0.1:1", "--token", "x", "agents", "list"}, {}, "", 30);
+    CHECK(down.exit_code == 1);
+    CHECK_FALSE(down.timed_out);
 }
 
 TEST_CASE("vactl: users, keys, and the login flow with a private settings file") {
@@ -115,10 +140,41 @@ TEST_CASE("vactl: users, keys, and the login flow with a private settings file")
     struct stat st{};
     REQUIRE(stat(settings.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(stat((vactl.config_home + "/vactl").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    std::ifstream settings_in(settings);
+    auto saved = json::parse(settings_in, nullptr, false);
+    REQUIRE_FALSE(saved.is_discarded());
+    CHECK(saved["email"] == "ops@example.com");
+    CHECK(saved["server"] == d.base_url());
+    CHECK(saved["refresh_token"].is_string());
     auto me = vactl.run({"-o", "json", "whoami"}, "", false);  // saved token, no admin.key
     REQUIRE(me.exit_code == 0);
     CHECK(json::parse(me.out)["user"]["email"] == "ops@example.com");
     CHECK(vactl.run({"logout"}, "", false).exit_code == 0);
     CHECK(vactl.run({"whoami"}, "", false).exit_code == 3);
     CHECK(vactl.run({"login", "--email", "ops@example.com", "--password-stdin"}, "wrong-password\n", false).exit_code == 3);
+}
+
+TEST_CASE("vactl: global flags also work after the command, as in `vactl numbers list -o json`") {
+    DaemonProcess d;
+    Vactl vactl{d};
+    REQUIRE(vactl.run_json({"agents", "apply", "-f", std::string(VA_SOURCE_DIR) + "/examples/agents/receptionist.json"})
+                ["action"] == "created");
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"numbers", "list", "-o", "json"},
+             {"calls", "list", "-o", "json"},
+             {"whoami", "-o", "json"},
+             {"agents", "list", "--output", "json"},
+             {"agents", "get", "receptionist", "-o", "json"}}) {
+        std::string line;
+        for (const auto& a : args) line += " " + a;
+        auto r = vactl.run(args);
+        INFO("vactl" << line << "\nexit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
+        CHECK(r.exit_code == 0);
+        CHECK_FALSE(json::parse(r.out, nullptr, false).is_discarded());
+    }
+    auto calls = vactl.run({"calls", "list", "-o", "json"});
+    auto parsed = json::parse(calls.out, nullptr, false);
+    CHECK((parsed.is_object() && parsed["items"] == json::array()));
 }

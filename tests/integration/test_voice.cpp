@@ -202,7 +202,7 @@ TEST_CASE("voice: barge-in clears the agent and keeps only what was heard") {
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("voice: silence brings a reprompt, then the call ends; bad frames get errors") {
+TEST_CASE("voice: silence brings a reprompt and then the end, and bad frames get errors") {
     DaemonProcess d;
     Api api(d.base_url(), d.admin_key());
     json agent = {{"name", "quiet"},

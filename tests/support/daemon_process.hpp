@@ -1,5 +1,9 @@
-// Test support: runs the real voiceagentd (and vactl) as child processes on loopback with a fresh temporary data
-// directory, and a small JSON HTTP client for talking to it. Each DaemonProcess is owned by one test thread.
+// Test support: runs the real voiceagentd as a child process on loopback with a fresh temporary data directory,
+// and runs vactl (or any program) to completion with pipes and a timeout. A DaemonProcess is owned by one test
+// thread; its const accessors may be read from helper threads. When an assertion fails while a daemon lives, its
+// destructor prints the tail of the daemon's log to stderr, so a failing test shows what the daemon said. Create a
+// DaemonProcess on the test's own thread: the daemon is killed when the thread that started it exits (so a crashed
+// test binary leaves no daemon behind).
 #pragma once
 
 #include <sys/types.h>
@@ -8,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "support/http_client.hpp"
 
 namespace va::test {
 
@@ -16,10 +20,10 @@ using Env = std::map<std::string, std::string>;
 
 class DaemonProcess {
 public:
-    // Starts voiceagentd on 127.0.0.1:0 with `env` added to the environment and waits (up to 20 s) until it
-    // listens. `data_dir` empty means a new temporary directory, removed by the destructor.
-    explicit DaemonProcess(std::map<std::string, std::string> env = {}, std::vector<std::string> extra_args = {},
-                           std::string data_dir = "");
+    // Starts `voiceagentd --listen 127.0.0.1:0 --data-dir DIR extra_args...` with `env` added to the environment
+    // and waits (up to 20 s) for DIR/voiceagentd.addr; throws with the daemon's log when it does not come up.
+    // `data_dir` empty means a new temporary directory under /tmp, removed by the destructor.
+    explicit DaemonProcess(Env env = {}, std::vector<std::string> extra_args = {}, std::string data_dir = "");
     ~DaemonProcess();
     DaemonProcess(const DaemonProcess&) = delete;
     DaemonProcess& operator=(const DaemonProcess&) = delete;
@@ -27,12 +31,14 @@ public:
     const std::string& base_url() const { return m_base_url; }
     int port() const { return m_port; }
     const std::string& data_dir() const { return m_data_dir; }
-    std::string admin_key() const;
+    std::string admin_key() const;  // DIR/admin.key without its newline; empty when absent
     std::string log() const;
+    std::string log_tail(std::size_t lines = 40) const;
     bool alive() const;
     pid_t pid() const { return m_pid; }
 
-    // Sends `signal` and waits up to `timeout_s` for exit; returns the exit status (128+signal if killed).
+    // Sends `signal` and waits up to `timeout_s` for the exit; returns the exit status (128+signal when killed by
+    // one), or -1 when it had to be killed with SIGKILL after the timeout.
     int stop(int signal = 15, int timeout_s = 20);
 
 private:
@@ -41,69 +47,31 @@ private:
     std::string m_base_url;
     int m_port = 0;
     pid_t m_pid = -1;
+    int m_failures_at_start = 0;
+    // waitpid reaps once: the status is kept so alive() and stop() agree after the child has gone.
+    mutable bool m_reaped = false;
+    mutable int m_exit_status = -1;
 };
 
 struct ProcessResult {
-    int exit_code = -1;
+    int exit_code = -1;  // 128+signal when killed by one; -1 when killed for exceeding the timeout
     std::string out;
     std::string err;
+    bool timed_out = false;
 };
 
-// Runs a program to completion (killed after `timeout_s`), feeding `input` on stdin.
-ProcessResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
-                          const std::string& input = "", int timeout_s = 60);
+// Runs a program to completion (SIGKILL after `timeout_s`), with `env` added to the environment, `input` on
+// stdin and, when `cwd` is not empty, that working directory.
+ProcessResult run_process(const std::vector<std::string>& argv, const Env& env = {}, const std::string& input = "",
+                          int timeout_s = 60, const std::string& cwd = "");
 
+// Runs vactl with `args`. XDG_CONFIG_HOME and the working directory are a temporary directory unless `env` sets
+// XDG_CONFIG_HOME, so the developer's settings and ./var/admin.key are never read or written; VACTL_* and
+// VOICEAGENT_*_DIR variables of the developer's environment are cleared unless `env` sets them.
+ProcessResult run_vactl(const std::vector<std::string>& args, const Env& env = {}, const std::string& stdin_text = "",
+                        int timeout_s = 60);
+
+// A new directory /tmp/<prefix>-XXXXXX (mkdtemp); throws when it cannot be created.
 std::string make_temp_dir(const std::string& prefix);
-
-struct HttpResult {
-    int status = 0;
-    std::string body;
-    std::map<std::string, std::string> headers;  // names lower-cased
-    nlohmann::json json() const;                 // parsed body (discarded value when not JSON)
-};
-
-// Minimal JSON HTTP client over cpp-httplib (one connection per call).
-class Api {
-public:
-    Api(std::string base_url, std::string token = "") : m_base(std::move(base_url)), m_token(std::move(token)) {}
-    Api with_token(std::string token) const { return Api(m_base, std::move(token)); }
-    Api with_header(std::string name, std::string value) const {
-        Api copy = *this;
-        copy.m_extra[std::move(name)] = std::move(value);
-        return copy;
-    }
-
-    HttpResult get(const std::string& path) const;
-    HttpResult del(const std::string& path) const;
-    HttpResult post(const std::string& path, const nlohmann::json& body) const;
-    HttpResult put(const std::string& path, const nlohmann::json& body) const;
-    HttpResult patch(const std::string& path, const nlohmann::json& body) const;
-    HttpResult raw(const std::string& method, const std::string& path, const std::string& body,
-                   const std::string& content_type) const;
-
-private:
-    std::string m_base;
-    std::string m_token;
-    std::map<std::string, std::string> m_extra;
-};
-
-// A raw TCP connection to 127.0.0.1:port, for requests no well-behaved client would send.
-class RawConnection {
-public:
-    explicit RawConnection(int port);
-    ~RawConnection();
-    RawConnection(const RawConnection&) = delete;
-    RawConnection& operator=(const RawConnection&) = delete;
-    bool connected() const { return m_fd >= 0; }
-    void send(const std::string& bytes);
-    // What arrives until the peer closes or `timeout_ms` passes.
-    std::string read_all(int timeout_ms);
-
-private:
-    int m_fd = -1;
-};
-
-// Sends raw bytes on a new connection and returns what comes back until the peer closes or `timeout_ms` passes.
-std::string raw_exchange(int port, const std::string& bytes, int timeout_ms);
 
 }  // namespace va::test

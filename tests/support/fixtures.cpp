@@ -1,0 +1,46 @@
+#include "support/fixtures.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace va::test {
+
+using nlohmann::json;
+
+json example_agent(const std::string& file) {
+    std::string path = std::string(VA_SOURCE_DIR) + "/examples/agents/" + file;
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    return json::parse(in);
+}
+
+json bootstrap_owner(const DaemonProcess& daemon, const std::string& email, const std::string& password) {
+    auto r = Api(daemon.base_url()).post("/api/v1/auth/bootstrap", {{"email", email}, {"password", password}});
+    INFO("bootstrap answered " << r.status << ": " << r.body);
+    REQUIRE(r.status == 201);
+    return r.json();
+}
+
+std::string create_user_token(const DaemonProcess& daemon, const Api& admin, const std::string& email,
+                              const std::string& role) {
+    std::string password = "password-" + role;
+    auto created = admin.post("/api/v1/users", {{"email", email}, {"password", password}, {"role", role}});
+    INFO("POST /api/v1/users (" << role << ") answered " << created.status << ": " << created.body);
+    REQUIRE(created.status == 201);
+    auto login = Api(daemon.base_url()).post("/api/v1/auth/login", {{"email", email}, {"password", password}});
+    INFO("login answered " << login.status << ": " << login.body);
+    REQUIRE(login.status == 200);
+    return login.json()["access_token"];
+}
+
+std::string user_id_by_email(const Api& admin, const std::string& email) {
+    auto users = admin.get("/api/v1/users?limit=500").json();
+    if (users.is_discarded() || !users.contains("items")) return "";
+    for (const auto& u : users["items"])
+        if (u.value("email", "") == email) return u["id"];
+    return "";
+}
+
+}  // namespace va::test

@@ -1,0 +1,28 @@
+// Test support: the few setup steps most integration tests share (example agent files, bootstrap, users with a
+// role and a token). Stateless free functions; safe from any thread.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "support/daemon_process.hpp"
+
+namespace va::test {
+
+// examples/agents/<file> of the source tree, parsed.
+nlohmann::json example_agent(const std::string& file);
+
+// POST /api/v1/auth/bootstrap with `email` and `password`; the parsed 201 answer (REQUIREs the 201).
+nlohmann::json bootstrap_owner(const DaemonProcess& daemon, const std::string& email = "owner@example.com",
+                               const std::string& password = "owner-password");
+
+// Creates a user with `role` through `admin` (POST /users), logs them in and returns their access token.
+// The password is "password-<role>".
+std::string create_user_token(const DaemonProcess& daemon, const Api& admin, const std::string& email,
+                              const std::string& role);
+
+// The id of the user with `email` in the caller's workspace; empty when there is none.
+std::string user_id_by_email(const Api& admin, const std::string& email);
+
+}  // namespace va::test
