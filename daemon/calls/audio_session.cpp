@@ -168,33 +168,12 @@ private:
 
     void user_said(const Transcript& heard, std::int64_t speech_end, std::int64_t recognized_at) {
         m_reprompts = 0;
-        m_conversation.add_user(heard.text);
-        store_turn("user", heard.text, speech_end, recognized_at, false, heard.source);
-        publish_transcript("user", heard.text, true, heard.source);
-        send({{"type", "user"}, {"text", heard.text}, {"source", heard.source}});
         m_metrics = json{{"stt_ms", recognized_at - speech_end}};
         m_turn_started = speech_end;
-
-        std::string reply;
-        std::optional<ToolCall> tool;
-        std::int64_t first_token = 0;
-        Status status = Ok{};
-        auto stream = m_llm->start(m_conversation.request(),
-                                   {[&](const std::string& t) {
-                                        if (!first_token) first_token = now_ms();
-                                        reply += t;
-                                    },
-                                    [&](const ToolCall& c) { tool = c; }, [&](Status s) { status = std::move(s); }});
-        if (!status) {
-            m_manager.publish(m_call, "call:error", {{"message", status.error().message}});
-            return speak("Sorry, I am having trouble answering right now.", "", true);
-        }
-        m_metrics["llm_first_token_ms"] = first_token ? first_token - speech_end : 0;
-        std::string end_reason;
-        if (tool && tool->name == "end_call") end_reason = "agent_end_call";
-        if (tool && tool->name == "transfer_call") end_reason = "transferred:" + tool->arguments.value("to", std::string("unknown"));
-        if (end_reason.empty() && m_conversation.ends_call(reply)) end_reason = "agent_end_phrase";
-        speak(reply, end_reason, true);
+        auto reply = answer(heard.text, speech_end, recognized_at, heard.source);
+        if (!reply.status) return speak("Sorry, I am having trouble answering right now.", "", true);
+        m_metrics["llm_first_token_ms"] = reply.first_token_at ? reply.first_token_at - speech_end : 0;
+        speak(reply.text, reply.end_reason, true);
     }
 
     // --- agent side ------------------------------------------------------------------------------------------

@@ -48,32 +48,13 @@ public:
 private:
     void user_said(const std::string& text) {
         auto at = now_ms();
-        m_conversation.add_user(text);
-        store_turn("user", text, at, at, false, "text");
-        publish_transcript("user", text, true, "");
-        send({{"type", "user"}, {"text", text}});
-
-        std::string reply;
-        std::optional<ToolCall> tool;
-        std::int64_t first_token = 0;
-        Status result = Ok{};
-        auto stream = m_llm->start(m_conversation.request(),
-                                   {[&](const std::string& token) {
-                                        if (!first_token) first_token = now_ms();
-                                        reply += token;
-                                        send({{"type", "agent_delta"}, {"text", token}});
-                                    },
-                                    [&](const ToolCall& call) { tool = call; }, [&](Status s) { result = std::move(s); }});
-        if (!result) {
-            m_manager.publish(m_call, "call:error", {{"message", result.error().message}});
-            return send({{"type", "error"}, {"message", "the agent could not answer: " + result.error().message}});
-        }
-        m_turn_metrics.push_back({{"llm_first_token_ms", first_token ? first_token - at : 0}});
-        agent_said(reply, at, true);
-        if (tool && tool->name == "end_call") return end("agent_end_call", 1000);
-        if (tool && tool->name == "transfer_call")
-            return end("transferred:" + tool->arguments.value("to", std::string("unknown")), 1000);
-        if (m_conversation.ends_call(reply)) return end("agent_end_phrase", 1000);
+        auto reply = answer(text, at, at, "text",
+                            [this](const std::string& token) { send({{"type", "agent_delta"}, {"text", token}}); });
+        if (!reply.status)
+            return send({{"type", "error"}, {"message", "the agent could not answer: " + reply.status.error().message}});
+        m_turn_metrics.push_back({{"llm_first_token_ms", reply.first_token_at ? reply.first_token_at - at : 0}});
+        agent_said(reply.text, at, true);
+        if (!reply.end_reason.empty()) return end(reply.end_reason, 1000);
         send({{"type", "listening"}});
     }
 

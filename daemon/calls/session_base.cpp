@@ -56,6 +56,33 @@ json SessionBase::parse_control(std::string_view message) {
     return in;
 }
 
+SessionBase::Reply SessionBase::answer(const std::string& text, std::int64_t from, std::int64_t to,
+                                       const std::string& source, const std::function<void(const std::string&)>& on_token) {
+    m_conversation.add_user(text);
+    store_turn("user", text, from, to, false, source);
+    publish_transcript("user", text, true, source);
+    send({{"type", "user"}, {"text", text}, {"source", source}});
+
+    Reply reply;
+    std::optional<ToolCall> tool;
+    auto stream = m_llm->start(m_conversation.request(),
+                               {[&](const std::string& token) {
+                                    if (!reply.first_token_at) reply.first_token_at = now_ms();
+                                    reply.text += token;
+                                    if (on_token) on_token(token);
+                                },
+                                [&](const ToolCall& call) { tool = call; }, [&](Status s) { reply.status = std::move(s); }});
+    if (!reply.status) {
+        m_manager.publish(m_call, "call:error", {{"message", reply.status.error().message}});
+        return reply;
+    }
+    if (tool && tool->name == "end_call") reply.end_reason = "agent_end_call";
+    if (tool && tool->name == "transfer_call")
+        reply.end_reason = "transferred:" + tool->arguments.value("to", std::string("unknown"));
+    if (reply.end_reason.empty() && m_conversation.ends_call(reply.text)) reply.end_reason = "agent_end_phrase";
+    return reply;
+}
+
 void SessionBase::end(const std::string& reason, int close_code) {
     if (m_ended) return;
     m_ended = true;

@@ -4,6 +4,7 @@
 // Thread-safety: used from one strand only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -32,6 +33,16 @@ protected:
     void publish_transcript(const std::string& role, const std::string& text, bool final, const std::string& source);
     // Parses a client control message; sends an error and returns null for anything malformed.
     nlohmann::json parse_control(std::string_view message);
+    struct Reply {
+        std::string text;
+        std::string end_reason;  // set when the reply ends the call (end_call, transfer_call, an end-call phrase)
+        std::int64_t first_token_at = 0;
+        Status status = Ok{};
+    };
+    // The caller said `text` (between `from` and `to`): it joins the conversation, is stored and announced, and
+    // the LLM answers; `on_token` sees each streamed token. A failed answer is announced as call:error.
+    Reply answer(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
+                 const std::function<void(const std::string&)>& on_token = {});
     // The reason to record when the client went away without hanging up.
     std::string disconnect_reason() { return m_manager.take_hangup(m_call.id) ? "api_hangup" : "caller_disconnected"; }
 

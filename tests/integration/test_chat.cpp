@@ -9,6 +9,7 @@
 #include "cli/client.hpp"
 #include "cli/ws_client.hpp"
 #include "support/daemon_process.hpp"
+#include "support/fixtures.hpp"
 
 using namespace va::test;
 using va::cli::WsClient;
@@ -16,10 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-json receptionist() {
-    std::ifstream in(std::string(VA_SOURCE_DIR) + "/examples/agents/receptionist.json");
-    return json::parse(in);
-}
+json receptionist() { return example_agent("receptionist.json"); }
 
 // Reads messages until one of `type` arrives (returned) or the connection closes (null).
 json read_until(WsClient& ws, const std::string& type, std::vector<json>* seen = nullptr) {

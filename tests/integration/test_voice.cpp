@@ -15,6 +15,7 @@
 #include "core/audio/vad.hpp"
 #include "core/audio/wav.hpp"
 #include "support/daemon_process.hpp"
+#include "support/fixtures.hpp"
 
 using namespace va::test;
 using va::cli::WsClient;
@@ -22,10 +23,7 @@ using nlohmann::json;
 
 namespace {
 
-json receptionist() {
-    std::ifstream in(std::string(VA_SOURCE_DIR) + "/examples/agents/receptionist.json");
-    return json::parse(in);
-}
+json receptionist() { return example_agent("receptionist.json"); }
 
 std::vector<std::int16_t> espeak_16k(const std::string& text, const std::string& dir) {
     std::string path = dir + "/say.wav";
