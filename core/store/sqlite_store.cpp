@@ -103,10 +103,14 @@ public:
 
     Status exec(const char* sql) {
         char* err = nullptr;
-        if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-            std::string message = err ? err : "unknown error";
+        int rc = sqlite3_exec(m_db, sql, nullptr, nullptr, &err);
+        if (rc != SQLITE_OK) {
+            std::string message = std::string("sqlite: ") + (err ? err : sqlite3_errstr(rc));
             sqlite3_free(err);
-            return make_error(ErrorCode::internal, std::string("sqlite: ") + message);
+            // A writer holding the lock past busy_timeout is load, not a bug: let callers retry.
+            if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+                return make_error(ErrorCode::unavailable, message);
+            return make_error(ErrorCode::internal, message);
         }
         return Ok{};
     }
@@ -266,6 +270,8 @@ public:
     public:
         Lease(SqliteStore& store, Connection* conn) : m_store(store), m_conn(conn) {}
         ~Lease() { m_store.release(m_conn); }
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
         Connection* operator->() const { return m_conn; }
         Connection& operator*() const { return *m_conn; }
 
@@ -678,13 +684,15 @@ Status migrate(Connection& conn) {
                            "description TEXT NOT NULL, applied_at INTEGER NOT NULL)");
         !s)
         return s;
-    auto current = SqliteStore::run_on(
-        conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [](Statement& s) -> Result<int> {
-            auto row = s.step();
-            if (!row) return row.take_error();
-            return static_cast<int>(s.integer(0));
-        });
+    auto read_version = [&conn]() -> Result<int> {
+        return SqliteStore::run_on(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                                   [](Statement& s) -> Result<int> {
+                                       auto row = s.step();
+                                       if (!row) return row.take_error();
+                                       return static_cast<int>(s.integer(0));
+                                   });
+    };
+    auto current = read_version();
     if (!current) return current.take_error();
     if (*current > sqlite_schema_version())
         return make_error(ErrorCode::unprocessable,
@@ -694,6 +702,14 @@ Status migrate(Connection& conn) {
     for (const auto& m : sqlite::migrations()) {
         if (m.version <= *current) continue;
         if (auto s = conn.exec("BEGIN IMMEDIATE"); !s) return s;
+        // Another process may have migrated between our read and taking the write lock: look again under it.
+        auto locked = read_version();
+        if (!locked || *locked >= m.version) {
+            (void)conn.exec("ROLLBACK");
+            if (!locked) return locked.take_error();
+            *current = *locked;
+            continue;
+        }
         Status applied = conn.exec(m.sql);
         if (applied) {
             applied = SqliteStore::run_on(

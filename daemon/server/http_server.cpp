@@ -161,6 +161,16 @@ public:
 
     void post_after(int ms, std::function<void()> fn) override {
         auto timer = std::make_shared<net::steady_timer>(m_ws.get_executor(), std::chrono::milliseconds(std::max(0, ms)));
+        // Timers hold the session alive; they are cancelled when the connection ends (finish), so a long one (the
+        // maximum call length) does not keep a finished call's memory for minutes.
+        net::dispatch(m_ws.get_executor(), [self = shared_from_this(), timer] {
+            if (!self->m_open) {
+                timer->cancel();
+                return;
+            }
+            std::erase_if(self->m_timers, [](const std::weak_ptr<net::steady_timer>& t) { return t.expired(); });
+            self->m_timers.push_back(timer);
+        });
         timer->async_wait([self = shared_from_this(), timer, fn = std::move(fn)](beast::error_code ec) {
             if (!ec) fn();
         });
@@ -232,6 +242,9 @@ private:
 
     void finish() {
         m_open = false;
+        for (auto& weak : m_timers)
+            if (auto timer = weak.lock()) timer->cancel();
+        m_timers.clear();
         if (m_handler && !m_finished) {
             m_finished = true;
             m_handler->on_close();
@@ -256,6 +269,7 @@ private:
     HttpServer::Impl& m_server;
     beast::flat_buffer m_buffer;
     std::deque<std::pair<std::string, bool>> m_queue;
+    std::vector<std::weak_ptr<net::steady_timer>> m_timers;
     bws::close_reason m_close_reason;
     bool m_open = false;
     bool m_writing = false;

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <utility>
+#include <vector>
+
 #include "core/auth/jwt.hpp"
 #include "core/util/encoding.hpp"
 
@@ -70,9 +73,63 @@ TEST_CASE("jwt: alg none and every other algorithm are refused (RFC 8725 3.1)") 
         CHECK(reason(s.verify(forge({{"alg", alg}, {"typ", "JWT"}}, good_payload()), kNow)) == "token algorithm not allowed");
     CHECK(reason(s.verify(forge({{"typ", "JWT"}}, good_payload()), kNow)) == "token algorithm not allowed");
     CHECK(reason(s.verify(forge({{"alg", json::array({"HS256"})}}, good_payload()), kNow)) == "token algorithm not allowed");
-    CHECK_FALSE(s.verify(forge({{"alg", "HS256"}, {"crit", json::array({"exp"})}}, good_payload()), kNow));
-    CHECK_FALSE(s.verify(forge({{"alg", "HS256"}, {"jku", "https://attacker/keys"}}, good_payload()), kNow));
-    CHECK_FALSE(s.verify(forge({{"alg", "HS256"}, {"typ", "at+jwt"}}, good_payload()), kNow));
+    CHECK(reason(s.verify(forge({{"alg", "HS256"}, {"typ", "at+jwt"}}, good_payload()), kNow)) == "token type not allowed");
+    CHECK(reason(s.verify(forge({{"alg", "HS256"}, {"typ", 1}}, good_payload()), kNow)) == "token type not allowed");
+}
+
+TEST_CASE("jwt: crit and key-locating header parameters are refused even when correctly signed") {
+    auto s = signer();
+    const std::vector<std::pair<std::string, json>> params{
+        {"crit", json::array({"exp"})}, {"jku", "https://attacker.example/keys"}, {"jwk", {{"kty", "oct"}, {"k", "AA"}}},
+        {"x5u", "https://attacker.example/cert"}, {"x5c", json::array({"MIIB"})}, {"kid", "../../dev/null"},
+        {"x5t", "abc"}, {"cty", "JWT"}, {"zip", "DEF"}};
+    for (const auto& [name, value] : params) {
+        INFO(name);
+        json header{{"alg", "HS256"}, {"typ", "JWT"}};
+        header[name] = value;
+        CHECK(reason(s.verify(forge(header, good_payload()), kNow)) == "token header parameter not allowed");
+    }
+}
+
+TEST_CASE("jwt: each malformation is refused with its reason") {
+    auto s = signer();
+    auto token = s.sign(claims());
+    auto first = token.find('.');
+    auto second = token.rfind('.');
+    const std::string three_segments = "token is not a JWS compact serialization (three segments)";
+    CHECK(reason(s.verify(token.substr(0, second), kNow)) == three_segments);  // two segments
+    CHECK(reason(s.verify(token + "." + token.substr(second + 1), kNow)) == three_segments);  // four segments
+    CHECK(reason(s.verify("*" + token.substr(1), kNow)) == "token header is not base64url");
+    CHECK(reason(s.verify(token.substr(0, first) + "=" + token.substr(first), kNow)) == "token header is not base64url");
+    CHECK(reason(s.verify(token + "=", kNow)) == "token signature is not base64url");
+    CHECK(reason(s.verify(token.substr(0, second + 1) + "+/", kNow)) == "token signature is not base64url");
+    CHECK(reason(s.verify(base64url_encode("{\"alg\":") + token.substr(first), kNow)) == "token header is not a JSON object");
+    CHECK(reason(s.verify(base64url_encode("\"HS256\"") + token.substr(first), kNow)) == "token header is not a JSON object");
+    // A payload that is validly signed JSON, but an array: refused after the signature check.
+    CHECK(reason(s.verify(forge({{"alg", "HS256"}}, json::array({good_payload()})), kNow)) ==
+          "token payload is not a JSON object");
+    // A payload that is signed but not JSON at all.
+    std::string input = base64url_encode(R"({"alg":"HS256"})") + "." + base64url_encode("sub=usr_1");
+    CHECK(reason(s.verify(input + "." + base64url_encode(hmac_sha256(kSecret, input)), kNow)) ==
+          "token payload is not a JSON object");
+}
+
+TEST_CASE("jwt: nbf is optional, leeway applies to nbf and iat") {
+    auto s = signer();
+    auto no_nbf = good_payload();
+    no_nbf.erase("nbf");
+    CHECK(s.verify(forge({{"alg", "HS256"}}, no_nbf), kNow));
+    auto slightly_early = claims();
+    slightly_early.not_before = kNow + 20;
+    CHECK(s.verify(s.sign(slightly_early), kNow));  // within the 30 s leeway
+    auto slightly_future = claims();
+    slightly_future.issued_at = kNow + 20;
+    CHECK(s.verify(s.sign(slightly_future), kNow));
+    slightly_future.issued_at = kNow + 31;
+    CHECK(reason(s.verify(s.sign(slightly_future), kNow)) == "token issued in the future");
+    auto no_sub = good_payload();
+    no_sub.erase("sub");
+    CHECK(reason(s.verify(forge({{"alg", "HS256"}}, no_sub), kNow)) == "token has no subject");
 }
 
 TEST_CASE("jwt: tampering with payload or signature is detected") {
