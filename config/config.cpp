@@ -219,9 +219,13 @@ Status validate_config(const Config& c) {
     range("server.idle_timeout_ms", c.server.idle_timeout_ms, 100, 3'600'000);
     range("server.shutdown_grace_ms", c.server.shutdown_grace_ms, 0, 600'000);
     range("server.port", c.server.port, 0, 65535);
-    if (!c.server.public_base_url.empty() && c.server.public_base_url.rfind("http://", 0) != 0 &&
-        c.server.public_base_url.rfind("https://", 0) != 0)
-        p.push_back({"server.public_base_url", "must start with http:// or https://"});
+    if (const auto& url = c.server.public_base_url; !url.empty()) {
+        std::size_t scheme_end = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;
+        bool has_host = scheme_end && url.size() > scheme_end && url[scheme_end] != '/';
+        bool no_space = url.find_first_of(" \t\r\n") == std::string::npos;
+        if (!has_host || !no_space)
+            p.push_back({"server.public_base_url", "must be an http:// or https:// URL with a host"});
+    }
     if (c.storage.data_dir.empty()) p.push_back({"storage.data_dir", "must not be empty"});
     if (c.storage.backend != "sqlite") p.push_back({"storage.backend", "must be sqlite (the only backend built in)"});
     range("storage.busy_timeout_ms", c.storage.busy_timeout_ms, 0, 600'000);
@@ -252,6 +256,10 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
     std::string file = path;
     if (file.empty() && std::filesystem::exists("voiceagentd.toml")) file = "voiceagentd.toml";
     if (!file.empty()) {
+        // toml++ reports an unreadable file as a parse error at line 0; say what actually happened instead.
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(file, ec))
+            return config_error({{file, std::filesystem::exists(file, ec) ? "not a regular file" : "no such file"}});
         toml::table doc;
         try {
             doc = toml::parse_file(file);

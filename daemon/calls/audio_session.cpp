@@ -1,8 +1,9 @@
 // A local audio call: PCM16 mono 16 kHz binary frames both ways over /media/local/{id}, with JSON control
 // messages. Turn taking from the VAD; recognition of each utterance on the worker pool; the reply split into
 // sentences, each synthesized on the worker pool and resampled to 16 kHz; output paced in real time in 20 ms
-// frames. Barge-in (caller speech for interruption.min_speech_ms while the agent speaks) drops queued audio, tells
-// the client to clear, and keeps in the conversation only the part of the reply that was played.
+// frames. Barge-in (caller speech for interruption.min_speech_ms while the agent speaks, or recognized words that
+// are not backchannels such as "okay") drops queued audio, tells the client to clear, and keeps in the
+// conversation only the part of the reply that was played; a backchannel alone does not interrupt.
 // Protocol: out {"type":"start","sample_rate":16000,"encoding":"pcm16","channels":1,...}, binary agent audio,
 // {"type":"clear"} on barge-in, {"type":"user"|"agent","text":...}, {"type":"listening"} when the agent has
 // finished speaking, {"type":"end","reason":...}; in binary caller audio, {"type":"hangup"}, {"type":"mark","name"}
@@ -15,6 +16,7 @@
 #include "core/audio/resampler.hpp"
 #include "core/audio/vad.hpp"
 #include "core/pipeline/sentences.hpp"
+#include "core/util/strings.hpp"
 #include "core/util/time.hpp"
 #include "daemon/calls/session_base.hpp"
 
@@ -45,6 +47,8 @@ public:
         m_reprompt = silence.value("reprompt", std::string("Are you still there?"));
         m_max_reprompts = silence.value("max_reprompts", 2);
         m_max_call_ms = std::int64_t(m_agent.value("max_call_s", 600)) * 1000;
+        for (const auto& b : interruption.value("backchannels", json::array({"okay", "ok", "uh-huh", "mm-hmm", "yeah", "right"})))
+            if (b.is_string()) m_backchannels.push_back(to_lower(b.get<std::string>()));
     }
 
     void on_open(std::shared_ptr<http::WsConnection> connection) override {
@@ -131,6 +135,12 @@ private:
 
     // --- caller side -----------------------------------------------------------------------------------------
 
+    bool is_backchannel(const std::string& text) const {
+        std::string said = to_lower(text);
+        while (!said.empty() && (said.back() == '.' || said.back() == '!' || said.back() == ' ')) said.pop_back();
+        return std::find(m_backchannels.begin(), m_backchannels.end(), said) != m_backchannels.end();
+    }
+
     struct Utterance {
         std::vector<std::int16_t> audio;
         std::int64_t ended_at;
@@ -157,7 +167,13 @@ private:
                 auto recognized_at = now_ms();
                 if (!*result) {
                     m_manager.publish(m_call, "call:error", {{"message", result->error().message}});
+                } else if (!(*result)->text.empty() && m_reply_active && is_backchannel((*result)->text)) {
+                    // "okay", "uh-huh" while the agent talks: the caller is listening, not taking the turn.
+                    m_manager.publish(m_call, "call:transcript", {{"role", "user"}, {"text", (*result)->text},
+                                                                  {"final", true}, {"backchannel", true}});
                 } else if (!(*result)->text.empty()) {
+                    // Words beyond backchannels while the agent speaks interrupt it, however short they were.
+                    if (m_reply_active) barge_in();
                     user_said(**result, utterance->ended_at, recognized_at);
                 } else if (!m_reply_active) {
                     listen();  // nothing understood: keep waiting, the silence timer still runs
@@ -328,6 +344,7 @@ private:
     int m_max_reprompts = 2;
     int m_reprompts = 0;
     std::int64_t m_max_call_ms = 600000;
+    std::vector<std::string> m_backchannels;
 
     std::deque<std::int16_t> m_preroll;
     std::vector<std::int16_t> m_utterance;

@@ -250,3 +250,62 @@ TEST_CASE("voice: vactl talk with --input and --output produces a spoken answer"
     CHECK(va::level_dbfs(answer->samples) > -40);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("voice: a backchannel while the agent speaks does not interrupt it, other words do") {
+    DaemonProcess d;
+    Api api(d.base_url(), d.admin_key());
+    auto agent = receptionist();
+    agent["name"] = "patient";
+    agent["interruption"]["min_speech_ms"] = 5000;  // the VAD alone never interrupts here: only words decide
+    REQUIRE(api.post("/api/v1/agents", agent).status == 201);
+    std::string dir = make_temp_dir("va-backchannel");
+    auto burst = espeak_16k("okay", dir);
+    burst.resize(burst.size() + 16000 * 7 / 10, 0);  // the caller stops: the VAD ends the utterance
+    auto created = api.post("/api/v1/calls/local", {{"agent_id", "patient"}, {"channel", "local"},
+                                                    {"caller_lines", {"okay", "what are your hours", "goodbye"}}}).json();
+    std::string id = created["call"]["id"];
+    WsClient media(d.base_url() + created["media_url"].get<std::string>(), d.admin_key());
+    Received got;
+    REQUIRE(read_until(media, "start", got).is_object());
+    while (got.audio_samples < 8000) {
+        auto m = media.read_message();
+        REQUIRE(m);
+        if (m->binary) got.audio_samples += m->data.size() / 2;
+    }
+    std::vector<std::int16_t> lead(16000 / 2, 0);
+    send_realtime(media, lead);
+    send_realtime(media, burst);  // "okay" during the greeting
+    Received after;
+    auto listening = read_until(media, "listening", after);
+    REQUIRE(listening.is_object());
+    for (auto& t : after.types()) CHECK(t != "clear");
+    // Now real words while the agent answers something: they interrupt.
+    send_realtime(media, burst);  // recognized as "what are your hours"
+    auto user = read_until(media, "user", after);
+    REQUIRE(user.is_object());
+    CHECK(user["text"] == "what are your hours");
+    Received reply;
+    while (reply.audio_samples < 8000) {  // the answer has started playing
+        auto m = media.read_message();
+        REQUIRE(m);
+        if (m->binary) reply.audio_samples += m->data.size() / 2;
+    }
+    send_realtime(media, burst);  // recognized as "goodbye": not a backchannel, so it interrupts
+    REQUIRE(read_until(media, "clear", reply).is_object());
+    auto bye = read_until(media, "user", reply);
+    REQUIRE(bye.is_object());
+    CHECK(bye["text"] == "goodbye");
+    read_until(media, "end", reply);
+    wait_for_call(api, id, "completed");
+    auto turns = api.get("/api/v1/calls/" + id + "/transcript").json()["items"];
+    REQUIRE(turns.size() >= 2);
+    CHECK(turns[0]["role"] == "agent");
+    CHECK(turns[0]["interrupted"] == false);
+    CHECK(turns[0]["text"] == agent["first_message"]);  // the whole greeting was played
+    CHECK(turns[1]["text"] == "what are your hours");  // the backchannel is not a turn
+    REQUIRE(turns.size() >= 4);
+    CHECK(turns[2]["role"] == "agent");
+    CHECK(turns[2]["interrupted"] == true);
+    CHECK(turns[3]["text"] == "goodbye");
+    std::filesystem::remove_all(dir);
+}

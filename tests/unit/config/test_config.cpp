@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <sstream>
+#include <vector>
 
 #include "config/config.hpp"
 
@@ -28,6 +31,65 @@ bool names(const Error& e, const std::string& field) {
     for (const auto& d : e.details)
         if (d.field == field) return true;
     return false;
+}
+
+std::string example_path() { return std::string(VA_SOURCE_DIR) + "/config/voiceagentd.example.toml"; }
+
+// Every key of the configuration: its environment variable and a valid, non-default value with how to see it.
+struct KnownKey {
+    std::string key;
+    std::string env;
+    std::string value;
+    std::function<bool(const Config&)> took_effect;
+};
+
+std::vector<KnownKey> known_keys() {
+    return {
+        {"server.listen", "VOICEAGENT_SERVER_LISTEN", "[::1]:9100",
+         [](const Config& c) { return c.server.host == "::1" && c.server.port == 9100; }},
+        {"server.io_threads", "VOICEAGENT_SERVER_IO_THREADS", "7", [](const Config& c) { return c.server.io_threads == 7; }},
+        {"server.worker_threads", "VOICEAGENT_SERVER_WORKER_THREADS", "9",
+         [](const Config& c) { return c.server.worker_threads == 9; }},
+        {"server.max_header_bytes", "VOICEAGENT_SERVER_MAX_HEADER_BYTES", "32768",
+         [](const Config& c) { return c.server.max_header_bytes == 32768; }},
+        {"server.max_body_bytes", "VOICEAGENT_SERVER_MAX_BODY_BYTES", "4096",
+         [](const Config& c) { return c.server.max_body_bytes == 4096; }},
+        {"server.read_timeout_ms", "VOICEAGENT_SERVER_READ_TIMEOUT_MS", "2500",
+         [](const Config& c) { return c.server.read_timeout_ms == 2500; }},
+        {"server.idle_timeout_ms", "VOICEAGENT_SERVER_IDLE_TIMEOUT_MS", "3500",
+         [](const Config& c) { return c.server.idle_timeout_ms == 3500; }},
+        {"server.shutdown_grace_ms", "VOICEAGENT_SERVER_SHUTDOWN_GRACE_MS", "4500",
+         [](const Config& c) { return c.server.shutdown_grace_ms == 4500; }},
+        {"server.public_base_url", "VOICEAGENT_SERVER_PUBLIC_BASE_URL", "https://va.example.com",
+         [](const Config& c) { return c.server.public_base_url == "https://va.example.com"; }},
+        {"storage.data_dir", "VOICEAGENT_STORAGE_DATA_DIR", "/srv/va",
+         [](const Config& c) { return c.storage.data_dir == "/srv/va" && c.sqlite_path() == "/srv/va/voiceagent.db"; }},
+        {"storage.backend", "VOICEAGENT_STORAGE_BACKEND", "sqlite", [](const Config& c) { return c.storage.backend == "sqlite"; }},
+        {"storage.sqlite_path", "VOICEAGENT_STORAGE_SQLITE_PATH", "/db/va.sqlite",
+         [](const Config& c) { return c.sqlite_path() == "/db/va.sqlite"; }},
+        {"storage.busy_timeout_ms", "VOICEAGENT_STORAGE_BUSY_TIMEOUT_MS", "1234",
+         [](const Config& c) { return c.storage.busy_timeout_ms == 1234; }},
+        {"auth.jwt_secret", "VOICEAGENT_AUTH_JWT_SECRET", std::string(48, 'z'),
+         [](const Config& c) { return c.auth.jwt_secret == std::string(48, 'z'); }},
+        {"auth.issuer", "VOICEAGENT_AUTH_ISSUER", "me", [](const Config& c) { return c.auth.issuer == "me"; }},
+        {"auth.audience", "VOICEAGENT_AUTH_AUDIENCE", "them", [](const Config& c) { return c.auth.audience == "them"; }},
+        {"auth.access_ttl_s", "VOICEAGENT_AUTH_ACCESS_TTL_S", "60", [](const Config& c) { return c.auth.access_ttl_s == 60; }},
+        {"auth.refresh_ttl_s", "VOICEAGENT_AUTH_REFRESH_TTL_S", "3600",
+         [](const Config& c) { return c.auth.refresh_ttl_s == 3600; }},
+        {"auth.login_burst", "VOICEAGENT_AUTH_LOGIN_BURST", "2.5", [](const Config& c) { return c.auth.login_burst == 2.5; }},
+        {"auth.login_per_minute", "VOICEAGENT_AUTH_LOGIN_PER_MINUTE", "30",
+         [](const Config& c) { return c.auth.login_per_minute == 30.0; }},
+        {"log.level", "VOICEAGENT_LOG_LEVEL", "debug", [](const Config& c) { return c.log.level == "debug"; }},
+        {"log.format", "VOICEAGENT_LOG_FORMAT", "json", [](const Config& c) { return c.log.format == "json"; }},
+        {"log.access_log", "VOICEAGENT_LOG_ACCESS_LOG", "false", [](const Config& c) { return !c.log.access_log; }},
+    };
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
 }
 
 }  // namespace
@@ -151,19 +213,207 @@ TEST_CASE("config: listen parsing") {
     CHECK_FALSE(parse_listen("::1:80"));
 }
 
+TEST_CASE("config: every key is settable from its environment variable") {
+    for (const auto& k : known_keys()) {
+        INFO(k.env << "=" << k.value);
+        auto c = load_config("", {{k.env, k.value}}, {});
+        REQUIRE(c);
+        CHECK(k.took_effect(*c));
+    }
+}
+
+TEST_CASE("config: every validation error names its key") {
+    const std::vector<std::pair<std::string, std::string>> bad{
+        {"server.listen", "localhost"},           {"server.listen", "127.0.0.1:65536"},
+        {"server.listen", "[::1]"},               {"server.io_threads", "0"},
+        {"server.io_threads", "65"},              {"server.worker_threads", "0"},
+        {"server.worker_threads", "257"},         {"server.max_header_bytes", "0"},
+        {"server.max_header_bytes", "-1"},        {"server.max_header_bytes", "100000000"},
+        {"server.max_body_bytes", "0"},           {"server.max_body_bytes", "-5"},
+        {"server.max_body_bytes", "1999999999"},  {"server.read_timeout_ms", "0"},
+        {"server.idle_timeout_ms", "0"},          {"server.idle_timeout_ms", "-100"},
+        {"server.shutdown_grace_ms", "-1"},       {"server.public_base_url", "ftp://example.com"},
+        {"server.public_base_url", "http://"},    {"server.public_base_url", "example.com"},
+        {"server.public_base_url", "https://a b"}, {"storage.data_dir", ""},
+        {"storage.backend", "mongodb"},           {"storage.busy_timeout_ms", "-1"},
+        {"auth.jwt_secret", "short"},             {"auth.jwt_secret", std::string(31, 'x')},
+        {"auth.issuer", ""},                      {"auth.audience", ""},
+        {"auth.access_ttl_s", "0"},               {"auth.refresh_ttl_s", "0"},
+        {"auth.login_burst", "0"},                {"auth.login_per_minute", "0"},
+        {"auth.login_per_minute", "-3"},          {"log.level", "loud"},
+        {"log.level", "INFO"},                    {"log.format", "xml"},
+        {"log.access_log", "maybe"},              {"server.io_threads", "two"},
+        {"server.io_threads", "2.5"},             {"auth.login_burst", "lots"},
+    };
+    for (const auto& [key, value] : bad) {
+        std::string env;
+        for (const auto& k : known_keys())
+            if (k.key == key) env = k.env;
+        REQUIRE_FALSE(env.empty());
+        INFO(env << "=" << value);
+        auto c = load_config("", {{env, value}}, {});
+        REQUIRE_FALSE(c);
+        CHECK(c.error().code == ErrorCode::invalid_request);
+        REQUIRE(c.error().details.size() == 1);
+        CHECK(c.error().details[0].field == key);
+        CHECK(c.error().message.rfind("invalid configuration: " + key + ": ", 0) == 0);
+    }
+    CHECK(load_config("", {{"VOICEAGENT_SERVER_IO_THREADS", "65"}}, {}).error().message ==
+          "invalid configuration: server.io_threads: must be between 1 and 64");
+}
+
+TEST_CASE("config: all problems are collected into one error") {
+    auto c = load_config("", {{"VOICEAGENT_SERVER_IO_THREADS", "0"},
+                              {"VOICEAGENT_LOG_LEVEL", "loud"},
+                              {"VOICEAGENT_AUTH_ACCESS_TTL_S", "x"},
+                              {"VOICEAGENT_NOPE", "1"}},
+                         {});
+    REQUIRE_FALSE(c);
+    CHECK(c.error().details.size() == 4);
+    CHECK(names(c.error(), "server.io_threads"));
+    CHECK(names(c.error(), "log.level"));
+    CHECK(names(c.error(), "auth.access_ttl_s"));
+    CHECK(names(c.error(), "VOICEAGENT_NOPE"));
+    CHECK(c.error().message.find("; ") != std::string::npos);
+}
+
+TEST_CASE("config: wrong types in the file name the key and both types") {
+    TempFile file(R"(
+[server]
+io_threads = 2.0
+listen = 8700
+[log]
+access_log = "yes"
+[auth]
+login_burst = "5"
+issuer = false
+)");
+    auto c = load_config(file.path, {}, {});
+    REQUIRE_FALSE(c);
+    const auto& m = c.error().message;
+    CHECK(m.find("server.io_threads: expected an integer, got float") != std::string::npos);
+    CHECK(m.find("server.listen: expected a string, got integer") != std::string::npos);
+    CHECK(m.find("log.access_log: expected a boolean, got string") != std::string::npos);
+    CHECK(m.find("auth.login_burst: expected a number, got string") != std::string::npos);
+    CHECK(m.find("auth.issuer: expected a string, got boolean") != std::string::npos);
+    CHECK(c.error().details.size() == 5);
+}
+
+TEST_CASE("config: unknown keys, sections and variables are refused; VOICEAGENT_TEST_* is ignored") {
+    TempFile file("[server]\nio_thread = 2\n");
+    auto c = load_config(file.path, {}, {});
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message == "invalid configuration: server.io_thread: unknown key");
+    TempFile top("listen = \"127.0.0.1:1\"\n");
+    CHECK_FALSE(load_config(top.path, {}, {}));
+    TempFile nested("[server.tls]\ncert = \"x\"\n");
+    auto n = load_config(nested.path, {}, {});
+    REQUIRE_FALSE(n);
+    CHECK(names(n.error(), "server.tls"));
+    auto e = load_config("", {{"VOICEAGENT_LOG_LEVL", "info"}}, {});
+    REQUIRE_FALSE(e);
+    CHECK(e.error().message.find("VOICEAGENT_LOG_LEVL") != std::string::npos);
+    CHECK(load_config("", {{"VOICEAGENT_TEST_WHATEVER", "x"}, {"VOICEAGENT_TEST_", "y"}}, {}));
+    CHECK(load_config("", {{"PATH", "/usr/bin"}, {"HOME", "/root"}}, {}));  // not ours: not checked
+}
+
+TEST_CASE("config: flags override the environment, which overrides the file") {
+    TempFile file("[server]\nlisten = \"127.0.0.1:1000\"\n[storage]\ndata_dir = \"/file\"\n");
+    std::map<std::string, std::string> env{{"VOICEAGENT_SERVER_LISTEN", "127.0.0.1:2000"}};
+    auto from_env = load_config(file.path, env, {});
+    REQUIRE(from_env);
+    CHECK(from_env->server.port == 2000);
+    CHECK(from_env->storage.data_dir == "/file");
+    ConfigOverrides flags;
+    flags.listen = "0.0.0.0:3000";
+    auto from_flag = load_config(file.path, env, flags);
+    REQUIRE(from_flag);
+    CHECK(from_flag->server.host == "0.0.0.0");
+    CHECK(from_flag->server.port == 3000);
+    flags.listen = "bad";
+    auto bad_flag = load_config(file.path, env, flags);
+    REQUIRE_FALSE(bad_flag);
+    CHECK(names(bad_flag.error(), "server.listen"));
+}
+
+TEST_CASE("config: an explicit file that does not exist names the file") {
+    auto missing = load_config("/nonexistent/dir/voiceagentd.toml", {}, {});
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == ErrorCode::invalid_request);
+    CHECK(missing.error().message ==
+          "invalid configuration: /nonexistent/dir/voiceagentd.toml: no such file");
+    auto dir = load_config("/tmp", {}, {});
+    REQUIRE_FALSE(dir);
+    CHECK(names(dir.error(), "/tmp"));
+}
+
+TEST_CASE("config: ./voiceagentd.toml is read when no file is named") {
+    auto old_cwd = fs::current_path();
+    char tmpl[] = "/tmp/va-config-dir-XXXXXX";
+    REQUIRE(mkdtemp(tmpl));
+    fs::path dir = tmpl;
+    std::ofstream(dir / "voiceagentd.toml") << "[server]\nio_threads = 6\n";
+    fs::current_path(dir);
+    auto c = load_config("", {}, {});
+    fs::current_path(old_cwd);
+    fs::remove_all(dir);
+    REQUIRE(c);
+    CHECK(c->server.io_threads == 6);
+    CHECK(c->source == "voiceagentd.toml");
+}
+
+TEST_CASE("config: sqlite_path defaults into the data directory") {
+    Config c;
+    c.storage.data_dir = "/var/lib/voiceagent";
+    CHECK(c.sqlite_path() == "/var/lib/voiceagent/voiceagent.db");
+    c.storage.data_dir = "/var/lib/voiceagent/";
+    CHECK(c.sqlite_path() == "/var/lib/voiceagent/voiceagent.db");
+    c.storage.sqlite_path = "/elsewhere/x.db";
+    CHECK(c.sqlite_path() == "/elsewhere/x.db");
+}
+
 TEST_CASE("config: the shipped example loads and equals the defaults") {
-    auto example = load_config(std::string(VA_SOURCE_DIR) + "/config/voiceagentd.example.toml", {}, {});
+    auto example = load_config(example_path(), {}, {});
     REQUIRE(example);
-    auto defaults = load_config("", {}, {});
-    REQUIRE(defaults);
-    CHECK(example->server.port == defaults->server.port);
-    CHECK(example->server.host == defaults->server.host);
-    CHECK(example->server.io_threads == defaults->server.io_threads);
-    CHECK(example->server.max_body_bytes == defaults->server.max_body_bytes);
-    CHECK(example->server.max_header_bytes == defaults->server.max_header_bytes);
-    CHECK(example->server.read_timeout_ms == defaults->server.read_timeout_ms);
-    CHECK(example->storage.data_dir == defaults->storage.data_dir);
-    CHECK(example->auth.refresh_ttl_s == defaults->auth.refresh_ttl_s);
-    CHECK(example->auth.login_per_minute == defaults->auth.login_per_minute);
-    CHECK(example->log.access_log == defaults->log.access_log);
+    const Config d;  // the compiled-in defaults
+    const Config& e = *example;
+    CHECK(e.server.host == d.server.host);
+    CHECK(e.server.port == d.server.port);
+    CHECK(e.server.io_threads == d.server.io_threads);
+    CHECK(e.server.worker_threads == d.server.worker_threads);
+    CHECK(e.server.max_header_bytes == d.server.max_header_bytes);
+    CHECK(e.server.max_body_bytes == d.server.max_body_bytes);
+    CHECK(e.server.read_timeout_ms == d.server.read_timeout_ms);
+    CHECK(e.server.idle_timeout_ms == d.server.idle_timeout_ms);
+    CHECK(e.server.shutdown_grace_ms == d.server.shutdown_grace_ms);
+    CHECK(e.server.public_base_url == d.server.public_base_url);
+    CHECK(e.storage.data_dir == d.storage.data_dir);
+    CHECK(e.storage.backend == d.storage.backend);
+    CHECK(e.storage.sqlite_path == d.storage.sqlite_path);
+    CHECK(e.storage.busy_timeout_ms == d.storage.busy_timeout_ms);
+    CHECK(e.auth.jwt_secret == d.auth.jwt_secret);
+    CHECK(e.auth.issuer == d.auth.issuer);
+    CHECK(e.auth.audience == d.auth.audience);
+    CHECK(e.auth.access_ttl_s == d.auth.access_ttl_s);
+    CHECK(e.auth.refresh_ttl_s == d.auth.refresh_ttl_s);
+    CHECK(e.auth.login_burst == d.auth.login_burst);
+    CHECK(e.auth.login_per_minute == d.auth.login_per_minute);
+    CHECK(e.log.level == d.log.level);
+    CHECK(e.log.format == d.log.format);
+    CHECK(e.log.access_log == d.log.access_log);
+    CHECK(e.source == example_path());
+    // The defaults themselves are valid.
+    CHECK(validate_config(d));
+}
+
+TEST_CASE("config: the example documents every key and its environment variable") {
+    const std::string text = read_text(example_path());
+    REQUIRE_FALSE(text.empty());
+    for (const auto& k : known_keys()) {
+        INFO(k.key);
+        auto dot = k.key.find('.');
+        CHECK(text.find("[" + k.key.substr(0, dot) + "]") != std::string::npos);
+        CHECK(text.find("\n" + k.key.substr(dot + 1) + " = ") != std::string::npos);
+        CHECK(text.find(k.env) != std::string::npos);
+    }
 }

@@ -51,17 +51,16 @@ TEST_CASE("rate limiter: keys are independent and reset forgets one") {
     CHECK(limiter.acquire("ip:10.0.0.1", kStart) > 0);  // reset touched only its key
 }
 
-TEST_CASE("rate limiter: pruning idle buckets never grants more than a full bucket would") {
-    RateLimiter limiter(2, 6);
+TEST_CASE("rate limiter: pruning forgets only buckets that have refilled completely") {
+    RateLimiter limiter(2, 6);  // full again 20 s after emptying
     CHECK(limiter.acquire("a", kStart) == 0);
     CHECK(limiter.acquire("a", kStart) == 0);
-    CHECK(limiter.acquire("b", kStart) == 0);
-    CHECK(limiter.acquire("b", kStart) == 0);
-    // "b" is active again soon after; "a" stays idle for an hour and is pruned.
-    CHECK(limiter.acquire("b", kStart + 61'000) == 0);  // a prune runs here; b still has history
+    CHECK(limiter.acquire("b", kStart + 50'000) == 0);
+    CHECK(limiter.acquire("b", kStart + 50'000) == 0);
+    // A prune runs at kStart + 61 s: "a" (idle 61 s) goes, "b" (emptied 11 s ago, 1.1 tokens) must stay.
     CHECK(limiter.acquire("b", kStart + 61'000) == 0);
-    CHECK(limiter.acquire("b", kStart + 61'000) > 0);
-    CHECK(limiter.acquire("a", kStart + 3'600'000) == 0);
-    CHECK(limiter.acquire("a", kStart + 3'600'000) == 0);
-    CHECK(limiter.acquire("a", kStart + 3'600'000) > 0);
+    CHECK(limiter.acquire("b", kStart + 61'000) == 9);
+    CHECK(limiter.acquire("a", kStart + 61'000) == 0);
+    CHECK(limiter.acquire("a", kStart + 61'000) == 0);
+    CHECK(limiter.acquire("a", kStart + 61'000) > 0);
 }

@@ -1,11 +1,14 @@
-// The Store contract: behaviour every backend must show. A backend's test file defines
-// `std::unique_ptr<va::Store> make_contract_store()` (a fresh, empty store) and includes this header once; the
-// TEST_CASEs below then run against that backend.
+// The Store contract: behaviour every backend must show. A backend's test calls
+// `contract::run_store_contract(factory)` from one TEST_CASE, where `factory` returns a fresh, empty store; each
+// behaviour is a SECTION, so Catch re-enters the test case once per behaviour and every one gets its own store.
+// Several backends can therefore run the same contract inside one test binary.
+// Thread-safety: the helpers are called from the Catch thread; only `concurrent_use` starts threads of its own.
 #pragma once
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -13,11 +16,13 @@
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
 
-std::unique_ptr<va::Store> make_contract_store();
-
 namespace contract {
 
 using namespace va;
+
+using StoreFactory = std::function<std::unique_ptr<Store>()>;
+
+// --- fixtures ----------------------------------------------------------------------------------------------------
 
 inline Workspace workspace(Store& s, const std::string& name = "ws") {
     Workspace ws{new_id("ws"), name, now_ms()};
@@ -49,12 +54,34 @@ inline Agent agent(Store& s, const Workspace& ws, const std::string& name) {
     return a;
 }
 
+inline PhoneNumber phone(Store& s, const Workspace& ws, const std::string& number, const std::string& agent_id = "") {
+    PhoneNumber p{new_id("phn"), ws.id, number, "twilio", agent_id, "main", now_ms(), now_ms()};
+    REQUIRE(s.create_phone(p));
+    return p;
+}
+
+inline ApiKey api_key(Store& s, const Workspace& ws, const std::string& hash, const std::string& user_id = "") {
+    ApiKey k;
+    k.id = new_id("key");
+    k.workspace_id = ws.id;
+    k.user_id = user_id;
+    k.name = "ci";
+    k.role = "member";
+    k.prefix = "vak_abcd";
+    k.key_hash = hash;
+    k.created_at = now_ms();
+    REQUIRE(s.create_api_key(k));
+    return k;
+}
+
 inline Call call(Store& s, const Workspace& ws, const std::string& agent_id, const std::string& status = "completed",
-                 const std::string& direction = "outbound", std::int64_t created_at = 0) {
+                 const std::string& direction = "outbound", std::int64_t created_at = 0,
+                 const std::string& campaign_id = "") {
     Call c;
     c.id = new_id("call");
     c.workspace_id = ws.id;
     c.agent_id = agent_id;
+    c.campaign_id = campaign_id;
     c.direction = direction;
     c.channel = "twilio";
     c.from_number = "+15550000001";
@@ -65,261 +92,552 @@ inline Call call(Store& s, const Workspace& ws, const std::string& agent_id, con
     return c;
 }
 
-}  // namespace contract
+// Walks every page of `list(PageRequest)` and returns the ids in the order seen, checking the page sizes.
+template <class List>
+std::vector<std::string> walk_pages(List list, int limit, int* pages_out = nullptr) {
+    std::vector<std::string> seen;
+    PageRequest req{limit, ""};
+    int pages = 0;
+    while (true) {
+        auto page = list(req);
+        REQUIRE(page);
+        ++pages;
+        REQUIRE(pages < 1000);  // a cursor that never ends is a bug, not a long list
+        CHECK(static_cast<int>(page->items.size()) <= limit);
+        for (auto& item : page->items) seen.push_back(item.id);
+        if (page->next_cursor.empty()) break;
+        CHECK(page->items.size() == static_cast<std::size_t>(limit));
+        CHECK(page->next_cursor == page->items.back().id);
+        req.cursor = page->next_cursor;
+    }
+    if (pages_out) *pages_out = pages;
+    return seen;
+}
 
-TEST_CASE("store contract: workspaces round trip and page", "[store]") {
-    auto s = make_contract_store();
-    auto a = contract::workspace(*s, "alpha");
-    auto got = s->get_workspace(a.id);
+inline ErrorCode code_of(const Status& s) { return s ? ErrorCode::internal : s.error().code; }
+
+// --- behaviours --------------------------------------------------------------------------------------------------
+
+inline void workspaces(Store& s) {
+    auto a = workspace(s, "alpha");
+    auto got = s.get_workspace(a.id);
     REQUIRE(got);
     CHECK(got->name == "alpha");
     CHECK(got->created_at == a.created_at);
-    CHECK(s->get_workspace("ws_missing").error().code == va::ErrorCode::not_found);
-    CHECK(s->create_workspace(a).error().code == va::ErrorCode::conflict);
-    CHECK(*s->count_users() == 0);
+    CHECK(s.get_workspace("ws_missing").error().code == ErrorCode::not_found);
+    REQUIRE_FALSE(s.create_workspace(a));
+    CHECK(s.create_workspace(a).error().code == ErrorCode::conflict);
+    CHECK(*s.count_users() == 0);
+
+    std::vector<std::string> ids{a.id};
+    for (int i = 0; i < 4; ++i) ids.push_back(workspace(s, "w" + std::to_string(i)).id);
+    int pages = 0;
+    auto seen = walk_pages([&](const PageRequest& r) { return s.list_workspaces(r); }, 2, &pages);
+    CHECK(pages == 3);
+    CHECK(seen == std::vector<std::string>(ids.rbegin(), ids.rend()));
 }
 
-TEST_CASE("store contract: users are unique by email, scoped by workspace", "[store]") {
-    auto s = make_contract_store();
-    auto a = contract::workspace(*s, "a");
-    auto b = contract::workspace(*s, "b");
-    auto u = contract::user(*s, a, "Alice@Example.com", "admin");
-    CHECK(*s->count_users() == 1);
-    REQUIRE(s->find_user_by_email("alice@example.COM"));
-    CHECK(s->find_user_by_email("alice@example.com")->id == u.id);
-    CHECK(s->get_user(a.id, u.id)->email == "alice@example.com");
-    CHECK(s->get_user(b.id, u.id).error().code == va::ErrorCode::not_found);
-    CHECK(s->get_user_by_id(u.id)->role == "admin");
+inline void users(Store& s) {
+    auto a = workspace(s, "a");
+    auto b = workspace(s, "b");
+    auto u = user(s, a, "Alice@Example.com", "admin");
+    CHECK(*s.count_users() == 1);
+    REQUIRE(s.find_user_by_email("alice@example.COM"));
+    CHECK(s.find_user_by_email("alice@example.com")->id == u.id);
+    CHECK(s.find_user_by_email("bob@example.com").error().code == ErrorCode::not_found);
+    auto stored = s.get_user(a.id, u.id);
+    REQUIRE(stored);
+    CHECK(stored->email == "alice@example.com");
+    CHECK(stored->name == "Name");
+    CHECK(stored->password_hash == "$argon2id$fake");
+    CHECK_FALSE(stored->disabled);
+    CHECK(stored->created_at == u.created_at);
+    CHECK(s.get_user(b.id, u.id).error().code == ErrorCode::not_found);
+    CHECK(s.get_user_by_id(u.id)->role == "admin");
+    CHECK(s.get_user_by_id("usr_missing").error().code == ErrorCode::not_found);
 
-    va::User dup = u;
-    dup.id = va::new_id("usr");
+    User dup = u;
+    dup.id = new_id("usr");
     dup.workspace_id = b.id;
-    auto conflict = s->create_user(dup);
+    auto conflict = s.create_user(dup);
     REQUIRE_FALSE(conflict);
-    CHECK(conflict.error().code == va::ErrorCode::conflict);
+    CHECK(conflict.error().code == ErrorCode::conflict);
     CHECK(conflict.error().message.find("alice@example.com") != std::string::npos);
 
     u.name = "Alice B";
     u.role = "viewer";
     u.disabled = true;
-    REQUIRE(s->update_user(u));
-    auto updated = s->get_user(a.id, u.id);
+    u.password_hash.clear();
+    REQUIRE(s.update_user(u));
+    auto updated = s.get_user(a.id, u.id);
     CHECK(updated->name == "Alice B");
     CHECK(updated->role == "viewer");
     CHECK(updated->disabled);
+    CHECK(updated->password_hash.empty());
+    CHECK(updated->updated_at >= u.created_at);
 
-    va::User other = u;
+    auto carol = user(s, a, "carol@example.com");
+    carol.email = "ALICE@example.com";  // taking someone else's email is a conflict on update too
+    CHECK(code_of(s.update_user(carol)) == ErrorCode::conflict);
+    carol.email = "Carol2@Example.com";
+    REQUIRE(s.update_user(carol));
+    CHECK(s.get_user(a.id, carol.id)->email == "carol2@example.com");
+
+    User other = u;
     other.workspace_id = b.id;
-    CHECK(s->update_user(other).error().code == va::ErrorCode::not_found);
-    CHECK(s->delete_user(b.id, u.id).error().code == va::ErrorCode::not_found);
-    REQUIRE(s->delete_user(a.id, u.id));
-    CHECK(s->get_user(a.id, u.id).error().code == va::ErrorCode::not_found);
+    CHECK(code_of(s.update_user(other)) == ErrorCode::not_found);
+    CHECK(code_of(s.delete_user(b.id, u.id)) == ErrorCode::not_found);
+    CHECK(s.list_users(b.id, {})->items.empty());
+    CHECK(s.list_users(a.id, {})->items.size() == 2);
+    REQUIRE(s.delete_user(a.id, u.id));
+    CHECK(s.get_user(a.id, u.id).error().code == ErrorCode::not_found);
+    CHECK(s.find_user_by_email("alice@example.com").error().code == ErrorCode::not_found);
+    CHECK(code_of(s.delete_user(a.id, u.id)) == ErrorCode::not_found);
+    CHECK(*s.count_users() == 1);
 }
 
-TEST_CASE("store contract: API keys by hash, revocation scoped by workspace", "[store]") {
-    auto s = make_contract_store();
-    auto a = contract::workspace(*s, "a");
-    auto b = contract::workspace(*s, "b");
-    va::ApiKey k;
-    k.id = va::new_id("key");
-    k.workspace_id = a.id;
-    k.name = "ci";
-    k.role = "member";
-    k.prefix = "vak_abcd";
-    k.key_hash = "hash-1";
-    k.created_at = va::now_ms();
-    REQUIRE(s->create_api_key(k));
-    auto found = s->find_api_key_by_hash("hash-1");
+inline void api_keys(Store& s) {
+    auto a = workspace(s, "a");
+    auto b = workspace(s, "b");
+    auto k = api_key(s, a, "hash-1");
+    auto found = s.find_api_key_by_hash("hash-1");
     REQUIRE(found);
+    CHECK(found->id == k.id);
+    CHECK(found->workspace_id == a.id);
     CHECK(found->user_id.empty());
+    CHECK(found->prefix == "vak_abcd");
+    CHECK(found->role == "member");
     CHECK(found->revoked_at == 0);
-    REQUIRE(s->touch_api_key(k.id, 1234));
-    CHECK(s->find_api_key_by_hash("hash-1")->last_used_at == 1234);
-    CHECK(s->list_api_keys(a.id, {})->items.size() == 1);
-    CHECK(s->list_api_keys(b.id, {})->items.empty());
-    CHECK(s->revoke_api_key(b.id, k.id, 99).error().code == va::ErrorCode::not_found);
-    REQUIRE(s->revoke_api_key(a.id, k.id, 99));
-    CHECK(s->find_api_key_by_hash("hash-1")->revoked_at == 99);
-    CHECK(s->find_api_key_by_hash("nope").error().code == va::ErrorCode::not_found);
+    CHECK(found->last_used_at == 0);
+    REQUIRE(s.touch_api_key(k.id, 1234));
+    CHECK(s.find_api_key_by_hash("hash-1")->last_used_at == 1234);
+
+    auto u = user(s, a, "owner@example.com", "owner");
+    auto k2 = api_key(s, a, "hash-2", u.id);
+    CHECK(s.find_api_key_by_hash("hash-2")->user_id == u.id);
+    ApiKey dup = k2;
+    dup.id = new_id("key");
+    CHECK(code_of(s.create_api_key(dup)) == ErrorCode::conflict);
+
+    auto listed = s.list_api_keys(a.id, {});
+    REQUIRE(listed->items.size() == 2);
+    CHECK(listed->items[0].id == k2.id);  // newest first
+    CHECK(s.list_api_keys(b.id, {})->items.empty());
+    CHECK(code_of(s.revoke_api_key(b.id, k.id, 99)) == ErrorCode::not_found);
+    CHECK(s.find_api_key_by_hash("hash-1")->revoked_at == 0);
+    REQUIRE(s.revoke_api_key(a.id, k.id, 99));
+    CHECK(s.find_api_key_by_hash("hash-1")->revoked_at == 99);
+    CHECK(s.find_api_key_by_hash("hash-2")->revoked_at == 0);
+    CHECK(code_of(s.revoke_api_key(a.id, "key_missing", 99)) == ErrorCode::not_found);
+    CHECK(s.find_api_key_by_hash("nope").error().code == ErrorCode::not_found);
 }
 
-TEST_CASE("store contract: refresh tokens rotate once and families revoke together", "[store]") {
-    auto s = make_contract_store();
-    auto ws = contract::workspace(*s);
-    auto u = contract::user(*s, ws, "r@example.com");
-    va::RefreshToken t1{va::new_id("rft"), "fam-1", u.id, "h1", 1, 1000000, 0, ""};
-    REQUIRE(s->create_refresh_token(t1));
-    va::RefreshToken t2{va::new_id("rft"), "fam-1", u.id, "h2", 2, 1000000, 0, ""};
-    REQUIRE(s->rotate_refresh_token(t1.id, t2, 50));
-    auto old = s->find_refresh_token_by_hash("h1");
+inline void refresh_tokens(Store& s) {
+    auto ws = workspace(s);
+    auto u = user(s, ws, "r@example.com");
+    RefreshToken t1{new_id("rft"), "fam-1", u.id, "h1", 1, 1000000, 0, ""};
+    REQUIRE(s.create_refresh_token(t1));
+    auto got = s.find_refresh_token_by_hash("h1");
+    REQUIRE(got);
+    CHECK(got->id == t1.id);
+    CHECK(got->family_id == "fam-1");
+    CHECK(got->user_id == u.id);
+    CHECK(got->expires_at == 1000000);
+    CHECK(got->revoked_at == 0);
+    CHECK(got->replaced_by.empty());
+    RefreshToken same_hash{new_id("rft"), "fam-9", u.id, "h1", 1, 1000000, 0, ""};
+    CHECK(code_of(s.create_refresh_token(same_hash)) == ErrorCode::conflict);
+
+    RefreshToken t2{new_id("rft"), "fam-1", u.id, "h2", 2, 1000000, 0, ""};
+    REQUIRE(s.rotate_refresh_token(t1.id, t2, 50));
+    auto old = s.find_refresh_token_by_hash("h1");
     CHECK(old->revoked_at == 50);
     CHECK(old->replaced_by == t2.id);
-    va::RefreshToken t3{va::new_id("rft"), "fam-1", u.id, "h3", 3, 1000000, 0, ""};
-    CHECK(s->rotate_refresh_token(t1.id, t3, 60).error().code == va::ErrorCode::conflict);
-    CHECK(s->find_refresh_token_by_hash("h3").error().code == va::ErrorCode::not_found);  // nothing half-done
-    REQUIRE(s->revoke_refresh_family("fam-1", 70));
-    CHECK(s->find_refresh_token_by_hash("h2")->revoked_at == 70);
-    va::RefreshToken t4{va::new_id("rft"), "fam-2", u.id, "h4", 4, 1000000, 0, ""};
-    REQUIRE(s->create_refresh_token(t4));
-    REQUIRE(s->revoke_user_refresh_tokens(u.id, 80));
-    CHECK(s->find_refresh_token_by_hash("h4")->revoked_at == 80);
+    auto next = s.find_refresh_token_by_hash("h2");
+    REQUIRE(next);
+    CHECK(next->revoked_at == 0);
+    CHECK(next->family_id == "fam-1");
+
+    // Reuse of a rotated token: refused, and nothing of the failed rotation is left behind.
+    RefreshToken t3{new_id("rft"), "fam-1", u.id, "h3", 3, 1000000, 0, ""};
+    CHECK(code_of(s.rotate_refresh_token(t1.id, t3, 60)) == ErrorCode::conflict);
+    CHECK(s.find_refresh_token_by_hash("h3").error().code == ErrorCode::not_found);
+    CHECK(s.find_refresh_token_by_hash("h1")->replaced_by == t2.id);
+
+    RefreshToken t4{new_id("rft"), "fam-2", u.id, "h4", 4, 1000000, 0, ""};
+    REQUIRE(s.create_refresh_token(t4));
+    REQUIRE(s.revoke_refresh_family("fam-1", 70));
+    CHECK(s.find_refresh_token_by_hash("h2")->revoked_at == 70);
+    CHECK(s.find_refresh_token_by_hash("h1")->revoked_at == 50);  // an earlier revocation keeps its time
+    CHECK(s.find_refresh_token_by_hash("h4")->revoked_at == 0);   // other families are untouched
+    // A revoked token cannot be rotated either.
+    RefreshToken t5{new_id("rft"), "fam-1", u.id, "h5", 5, 1000000, 0, ""};
+    CHECK(code_of(s.rotate_refresh_token(t2.id, t5, 75)) == ErrorCode::conflict);
+
+    auto other = user(s, ws, "other@example.com");
+    RefreshToken t6{new_id("rft"), "fam-3", other.id, "h6", 6, 1000000, 0, ""};
+    REQUIRE(s.create_refresh_token(t6));
+    REQUIRE(s.revoke_user_refresh_tokens(u.id, 80));
+    CHECK(s.find_refresh_token_by_hash("h4")->revoked_at == 80);
+    CHECK(s.find_refresh_token_by_hash("h6")->revoked_at == 0);
 }
 
-TEST_CASE("store contract: agents are unique by name per workspace and versioned", "[store]") {
-    auto s = make_contract_store();
-    auto a = contract::workspace(*s, "a");
-    auto b = contract::workspace(*s, "b");
-    auto agent = contract::agent(*s, a, "receptionist");
-    contract::agent(*s, b, "receptionist");  // same name, other workspace: fine
-    va::Agent dup = agent;
-    dup.id = va::new_id("agt");
-    auto conflict = s->create_agent(dup);
+inline void agents(Store& s) {
+    auto a = workspace(s, "a");
+    auto b = workspace(s, "b");
+    auto ag = agent(s, a, "receptionist");
+    agent(s, b, "receptionist");  // same name, other workspace: fine
+    auto got = s.get_agent(a.id, ag.id);
+    REQUIRE(got);
+    CHECK(got->name == "receptionist");
+    CHECK(got->definition == ag.definition);
+    CHECK(got->version == 1);
+    CHECK(got->created_at == ag.created_at);
+
+    Agent dup = ag;
+    dup.id = new_id("agt");
+    auto conflict = s.create_agent(dup);
     REQUIRE_FALSE(conflict);
-    CHECK(conflict.error().code == va::ErrorCode::conflict);
+    CHECK(conflict.error().code == ErrorCode::conflict);
     CHECK(conflict.error().message.find("receptionist") != std::string::npos);
 
-    CHECK(s->find_agent_by_name(a.id, "receptionist")->id == agent.id);
-    CHECK(s->get_agent(b.id, agent.id).error().code == va::ErrorCode::not_found);
+    CHECK(s.find_agent_by_name(a.id, "receptionist")->id == ag.id);
+    CHECK(s.find_agent_by_name(a.id, "nobody").error().code == ErrorCode::not_found);
+    CHECK(s.find_agent_by_name(b.id, "receptionist")->id != ag.id);
+    CHECK(s.get_agent(b.id, ag.id).error().code == ErrorCode::not_found);
 
-    agent.name = "front-desk";
-    agent.definition = R"({"name":"front-desk"})";
-    auto updated = s->update_agent(agent);
+    ag.name = "front-desk";
+    ag.definition = R"({"name":"front-desk"})";
+    auto updated = s.update_agent(ag);
     REQUIRE(updated);
     CHECK(updated->version == 2);
     CHECK(updated->name == "front-desk");
-    CHECK(updated->definition == agent.definition);
-    CHECK(updated->created_at == agent.created_at);
-    va::Agent foreign = agent;
+    CHECK(updated->definition == ag.definition);
+    CHECK(updated->created_at == ag.created_at);
+    CHECK(updated->updated_at >= ag.created_at);
+    CHECK(s.get_agent(a.id, ag.id)->version == 2);
+    CHECK(s.find_agent_by_name(a.id, "receptionist").error().code == ErrorCode::not_found);
+    CHECK(s.update_agent(ag)->version == 3);
+
+    // Renaming onto a taken name is a conflict, and leaves the agent as it was.
+    auto second = agent(s, a, "sales");
+    second.name = "front-desk";
+    auto clash = s.update_agent(second);
+    REQUIRE_FALSE(clash);
+    CHECK(clash.error().code == ErrorCode::conflict);
+    CHECK(clash.error().message.find("front-desk") != std::string::npos);
+    CHECK(s.get_agent(a.id, second.id)->name == "sales");
+    CHECK(s.get_agent(a.id, second.id)->version == 1);
+
+    Agent foreign = ag;
     foreign.workspace_id = b.id;
-    CHECK(s->update_agent(foreign).error().code == va::ErrorCode::not_found);
-    CHECK(s->delete_agent(b.id, agent.id).error().code == va::ErrorCode::not_found);
-    REQUIRE(s->delete_agent(a.id, agent.id));
-    CHECK(s->get_agent(a.id, agent.id).error().code == va::ErrorCode::not_found);
+    CHECK(s.update_agent(foreign).error().code == ErrorCode::not_found);
+    CHECK(s.get_agent(a.id, ag.id)->name == "front-desk");
+    CHECK(code_of(s.delete_agent(b.id, ag.id)) == ErrorCode::not_found);
+    REQUIRE(s.delete_agent(a.id, ag.id));
+    CHECK(s.get_agent(a.id, ag.id).error().code == ErrorCode::not_found);
+    CHECK(code_of(s.delete_agent(a.id, ag.id)) == ErrorCode::not_found);
+    Agent gone = ag;
+    CHECK(s.update_agent(gone).error().code == ErrorCode::not_found);
 }
 
-TEST_CASE("store contract: pagination walks every item once, newest first", "[store]") {
-    auto s = make_contract_store();
-    auto ws = contract::workspace(*s);
+inline void pagination(Store& s) {
+    auto ws = workspace(s);
+    auto other = workspace(s, "other");
+    agent(s, other, "noise");
     std::vector<std::string> ids;
-    for (int i = 0; i < 7; ++i) ids.push_back(contract::agent(*s, ws, "agent-" + std::to_string(i)).id);
-    std::vector<std::string> seen;
-    va::PageRequest req{3, ""};
+    for (int i = 0; i < 7; ++i) ids.push_back(agent(s, ws, "agent-" + std::to_string(i)).id);
     int pages = 0;
-    while (true) {
-        auto page = s->list_agents(ws.id, req);
-        REQUIRE(page);
-        ++pages;
-        for (auto& a : page->items) seen.push_back(a.id);
-        if (page->next_cursor.empty()) break;
-        req.cursor = page->next_cursor;
-    }
+    auto seen = walk_pages([&](const PageRequest& r) { return s.list_agents(ws.id, r); }, 3, &pages);
     CHECK(pages == 3);
-    std::vector<std::string> expected(ids.rbegin(), ids.rend());
-    CHECK(seen == expected);
-    CHECK(s->list_agents(ws.id, {7, ""})->next_cursor.empty());
-    CHECK(s->list_agents(ws.id, {0, ""})->items.size() == 1);  // limits are clamped to 1..500
+    CHECK(seen == std::vector<std::string>(ids.rbegin(), ids.rend()));
+    CHECK(s.list_agents(ws.id, {7, ""})->next_cursor.empty());
+    CHECK(s.list_agents(ws.id, {7, ""})->items.size() == 7);
+    CHECK(s.list_agents(ws.id, {6, ""})->next_cursor == ids[1]);
+    CHECK(s.list_agents(ws.id, {0, ""})->items.size() == 1);       // limits are clamped to 1..500
+    CHECK(s.list_agents(ws.id, {-5, ""})->items.size() == 1);
+    CHECK(s.list_agents(ws.id, {100000, ""})->items.size() == 7);  // ...and a huge one is not an error
+    CHECK(s.list_agents(ws.id, {50, ids[0]})->items.empty());      // cursor at the oldest: nothing older
+
+    // Users, keys and phones page the same way.
+    std::vector<std::string> users_made, keys_made, phones_made;
+    for (int i = 0; i < 5; ++i) {
+        users_made.push_back(user(s, ws, "u" + std::to_string(i) + "@example.com").id);
+        keys_made.push_back(api_key(s, ws, "key-hash-" + std::to_string(i)).id);
+        phones_made.push_back(phone(s, ws, "+1555000000" + std::to_string(i)).id);
+    }
+    CHECK(walk_pages([&](const PageRequest& r) { return s.list_users(ws.id, r); }, 2) ==
+          std::vector<std::string>(users_made.rbegin(), users_made.rend()));
+    CHECK(walk_pages([&](const PageRequest& r) { return s.list_api_keys(ws.id, r); }, 2) ==
+          std::vector<std::string>(keys_made.rbegin(), keys_made.rend()));
+    CHECK(walk_pages([&](const PageRequest& r) { return s.list_phones(ws.id, r); }, 4) ==
+          std::vector<std::string>(phones_made.rbegin(), phones_made.rend()));
 }
 
-TEST_CASE("store contract: phone numbers are unique instance-wide and lose a deleted agent", "[store]") {
-    auto s = make_contract_store();
-    auto a = contract::workspace(*s, "a");
-    auto b = contract::workspace(*s, "b");
-    auto agent = contract::agent(*s, a, "x");
-    va::PhoneNumber p{va::new_id("phn"), a.id, "+15551234567", "twilio", agent.id, "main", va::now_ms(), va::now_ms()};
-    REQUIRE(s->create_phone(p));
-    va::PhoneNumber dup = p;
-    dup.id = va::new_id("phn");
+inline void phones(Store& s) {
+    auto a = workspace(s, "a");
+    auto b = workspace(s, "b");
+    auto ag = agent(s, a, "x");
+    auto p = phone(s, a, "+15551234567", ag.id);
+    auto got = s.get_phone(a.id, p.id);
+    REQUIRE(got);
+    CHECK(got->number == "+15551234567");
+    CHECK(got->provider == "twilio");
+    CHECK(got->agent_id == ag.id);
+    CHECK(got->label == "main");
+    auto bare = phone(s, a, "+15557654321");
+    CHECK(s.get_phone(a.id, bare.id)->agent_id.empty());
+
+    PhoneNumber dup = p;
+    dup.id = new_id("phn");
     dup.workspace_id = b.id;
     dup.agent_id.clear();
-    CHECK(s->create_phone(dup).error().code == va::ErrorCode::conflict);
-    CHECK(s->find_phone_by_number("+15551234567")->workspace_id == a.id);
-    CHECK(s->get_phone(b.id, p.id).error().code == va::ErrorCode::not_found);
+    auto conflict = s.create_phone(dup);
+    REQUIRE_FALSE(conflict);
+    CHECK(conflict.error().code == ErrorCode::conflict);
+    CHECK(conflict.error().message.find("+15551234567") != std::string::npos);
+    CHECK(s.find_phone_by_number("+15551234567")->workspace_id == a.id);
+    CHECK(s.find_phone_by_number("+19999999999").error().code == ErrorCode::not_found);
+    CHECK(s.get_phone(b.id, p.id).error().code == ErrorCode::not_found);
+
     p.label = "sales";
     p.agent_id.clear();
-    auto updated = s->update_phone(p);
+    auto updated = s.update_phone(p);
     REQUIRE(updated);
     CHECK(updated->label == "sales");
     CHECK(updated->agent_id.empty());
-    p.agent_id = agent.id;
-    REQUIRE(s->update_phone(p));
-    REQUIRE(s->delete_agent(a.id, agent.id));
-    CHECK(s->get_phone(a.id, p.id)->agent_id.empty());
-    CHECK(s->delete_phone(b.id, p.id).error().code == va::ErrorCode::not_found);
-    REQUIRE(s->delete_phone(a.id, p.id));
-    CHECK(s->list_phones(a.id, {})->items.empty());
+    CHECK(updated->created_at == p.created_at);
+    PhoneNumber foreign = p;
+    foreign.workspace_id = b.id;
+    foreign.label = "stolen";
+    CHECK(s.update_phone(foreign).error().code == ErrorCode::not_found);
+    CHECK(s.get_phone(a.id, p.id)->label == "sales");
+
+    p.agent_id = ag.id;
+    REQUIRE(s.update_phone(p));
+    CHECK(s.get_phone(a.id, p.id)->agent_id == ag.id);
+    REQUIRE(s.delete_agent(a.id, ag.id));
+    CHECK(s.get_phone(a.id, p.id)->agent_id.empty());  // the number survives, unassigned
+    CHECK(code_of(s.delete_phone(b.id, p.id)) == ErrorCode::not_found);
+    REQUIRE(s.delete_phone(a.id, p.id));
+    CHECK(code_of(s.delete_phone(a.id, p.id)) == ErrorCode::not_found);
+    CHECK(s.list_phones(a.id, {})->items.size() == 1);
+    phone(s, b, "+15551234567");  // a released number can be registered again, by anyone
 }
 
-TEST_CASE("store contract: calls filter, update and keep ordered turns", "[store]") {
-    auto s = make_contract_store();
-    auto a = contract::workspace(*s, "a");
-    auto b = contract::workspace(*s, "b");
-    auto c1 = contract::call(*s, a, "agt_1", "completed", "outbound", 1000);
-    auto c2 = contract::call(*s, a, "agt_2", "failed", "inbound", 2000);
-    auto c3 = contract::call(*s, a, "agt_1", "no-answer", "outbound", 3000);
-    contract::call(*s, b, "agt_1");
+inline void calls(Store& s) {
+    auto a = workspace(s, "a");
+    auto b = workspace(s, "b");
+    auto c1 = call(s, a, "agt_1", "completed", "outbound", 1000, "cmp_1");
+    auto c2 = call(s, a, "agt_2", "failed", "inbound", 2000);
+    auto c3 = call(s, a, "agt_1", "no-answer", "outbound", 3000, "cmp_1");
+    call(s, b, "agt_1");
 
-    auto count = [&](va::CallFilter f) { return s->list_calls(a.id, f, {})->items.size(); };
-    CHECK(count({}) == 3);
-    CHECK(count({"agt_1", "", "", "", 0, 0}) == 2);
-    CHECK(count({"", "failed", "", "", 0, 0}) == 1);
-    CHECK(count({"", "", "", "outbound", 0, 0}) == 2);
-    CHECK(count({"", "", "", "", 2000, 0}) == 2);
-    CHECK(count({"", "", "", "", 0, 2000}) == 1);
-    CHECK(count({"agt_1", "", "", "", 2000, 0}) == 1);
-    CHECK(s->get_call(b.id, c1.id).error().code == va::ErrorCode::not_found);
+    auto got = s.get_call(a.id, c1.id);
+    REQUIRE(got);
+    CHECK(got->agent_id == "agt_1");
+    CHECK(got->campaign_id == "cmp_1");
+    CHECK(got->phone_id.empty());
+    CHECK(got->provider_call_id.empty());
+    CHECK(got->channel == "twilio");
+    CHECK(got->from_number == "+15550000001");
+    CHECK(got->to_number == "+15550000002");
+    CHECK(got->created_at == 1000);
+
+    auto ids = [&](CallFilter f) {
+        std::vector<std::string> out;
+        auto page = s.list_calls(a.id, f, {});
+        REQUIRE(page);
+        for (auto& c : page->items) out.push_back(c.id);
+        return out;
+    };
+    using V = std::vector<std::string>;
+    CHECK(ids({}) == V{c3.id, c2.id, c1.id});
+    CHECK(ids({"agt_1", "", "", "", 0, 0}) == V{c3.id, c1.id});
+    CHECK(ids({"", "failed", "", "", 0, 0}) == V{c2.id});
+    CHECK(ids({"", "", "cmp_1", "", 0, 0}) == V{c3.id, c1.id});
+    CHECK(ids({"", "", "", "outbound", 0, 0}) == V{c3.id, c1.id});
+    CHECK(ids({"", "", "", "inbound", 0, 0}) == V{c2.id});
+    CHECK(ids({"", "", "", "", 2000, 0}) == V{c3.id, c2.id});
+    CHECK(ids({"", "", "", "", 0, 2000}) == V{c1.id});
+    CHECK(ids({"", "", "", "", 1000, 3000}) == V{c2.id, c1.id});
+    CHECK(ids({"agt_1", "", "", "", 2000, 0}) == V{c3.id});
+    CHECK(ids({"agt_1", "completed", "cmp_1", "outbound", 1000, 1001}) == V{c1.id});
+    CHECK(ids({"agt_2", "completed", "", "", 0, 0}).empty());
+    CHECK(s.list_calls(b.id, {}, {})->items.size() == 1);
+    CHECK(s.get_call(b.id, c1.id).error().code == ErrorCode::not_found);
+    CHECK(s.get_call(a.id, "call_missing").error().code == ErrorCode::not_found);
 
     c2.status = "completed";
     c2.duration_s = 12.5;
     c2.end_reason = "caller_hangup";
+    c2.summary = "asked about opening hours";
+    c2.provider_call_id = "CA123";
+    c2.phone_id = "phn_1";
+    c2.started_at = 2001;
+    c2.answered_at = 2002;
+    c2.ended_at = 2003;
     c2.metrics = R"({"llm_first_token_ms":120})";
-    REQUIRE(s->update_call(c2));
-    auto got = s->get_call(a.id, c2.id);
-    CHECK(got->status == "completed");
-    CHECK(got->duration_s == Approx(12.5));
-    CHECK(got->metrics == c2.metrics);
+    REQUIRE(s.update_call(c2));
+    auto updated = s.get_call(a.id, c2.id);
+    REQUIRE(updated);
+    CHECK(updated->status == "completed");
+    CHECK(updated->duration_s == Approx(12.5));
+    CHECK(updated->end_reason == "caller_hangup");
+    CHECK(updated->summary == c2.summary);
+    CHECK(updated->provider_call_id == "CA123");
+    CHECK(updated->phone_id == "phn_1");
+    CHECK(updated->started_at == 2001);
+    CHECK(updated->answered_at == 2002);
+    CHECK(updated->ended_at == 2003);
+    CHECK(updated->metrics == c2.metrics);
+    CHECK(updated->created_at == 2000);
+    Call foreign = c2;
+    foreign.workspace_id = b.id;
+    foreign.status = "canceled";
+    CHECK(code_of(s.update_call(foreign)) == ErrorCode::not_found);
+    CHECK(s.get_call(a.id, c2.id)->status == "completed");
+    Call missing = c2;
+    missing.id = "call_missing";
+    CHECK(code_of(s.update_call(missing)) == ErrorCode::not_found);
 
-    auto t1 = s->append_turn({c3.id, 0, "agent", "Hello", 0, 900, false, "llm"});
-    auto t2 = s->append_turn({c3.id, 0, "user", "Hi", 1000, 1500, false, "stt"});
-    auto t3 = s->append_turn({c3.id, 0, "agent", "How can I", 1600, 2000, true, "llm"});
+    // Paging with a filter: the cursor and the filter combine, no gaps or repeats.
+    std::vector<std::string> matching;
+    for (int i = 0; i < 7; ++i) {
+        matching.push_back(call(s, a, "agt_page", "completed", "outbound", 5000 + i).id);
+        call(s, a, "agt_other", "completed", "outbound", 5000 + i);
+    }
+    CallFilter by_agent{"agt_page", "", "", "", 0, 0};
+    int pages = 0;
+    auto seen = walk_pages([&](const PageRequest& r) { return s.list_calls(a.id, by_agent, r); }, 3, &pages);
+    CHECK(pages == 3);
+    CHECK(seen == std::vector<std::string>(matching.rbegin(), matching.rend()));
+}
+
+inline void turns(Store& s) {
+    auto a = workspace(s, "a");
+    auto c = call(s, a, "agt_1");
+    auto t1 = s.append_turn({c.id, 0, "agent", "Hello", 0, 900, false, "llm"});
+    auto t2 = s.append_turn({c.id, 0, "user", "Hi", 1000, 1500, false, "stt"});
+    auto t3 = s.append_turn({c.id, 0, "agent", "How can I", 1600, 2000, true, "llm"});
     REQUIRE(t1);
     REQUIRE(t2);
     REQUIRE(t3);
     CHECK(t1->seq == 1);
+    CHECK(t2->seq == 2);
     CHECK(t3->seq == 3);
-    auto turns = s->list_turns(c3.id);
-    REQUIRE(turns->size() == 3);
-    CHECK((*turns)[1].text == "Hi");
-    CHECK((*turns)[2].interrupted);
-    CHECK(s->append_turn({"call_missing", 0, "user", "x", 0, 0, false, ""}).error().code == va::ErrorCode::not_found);
+    CHECK(t3->text == "How can I");
+    auto listed = s.list_turns(c.id);
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 3);
+    CHECK((*listed)[0].role == "agent");
+    CHECK((*listed)[0].source == "llm");
+    CHECK((*listed)[0].ended_ms == 900);
+    CHECK((*listed)[1].text == "Hi");
+    CHECK((*listed)[1].started_ms == 1000);
+    CHECK_FALSE((*listed)[1].interrupted);
+    CHECK((*listed)[2].interrupted);
+    CHECK((*listed)[2].call_id == c.id);
+
+    // An explicit seq is kept; the next assigned one follows the highest so far; a taken seq is a conflict.
+    auto explicit_seq = s.append_turn({c.id, 10, "system", "note", 0, 0, false, ""});
+    REQUIRE(explicit_seq);
+    CHECK(explicit_seq->seq == 10);
+    CHECK(s.append_turn({c.id, 0, "user", "after", 0, 0, false, ""})->seq == 11);
+    auto taken = s.append_turn({c.id, 2, "user", "again", 0, 0, false, ""});
+    REQUIRE_FALSE(taken);
+    CHECK(taken.error().code == ErrorCode::conflict);
+    CHECK(s.list_turns(c.id)->size() == 5);
+    CHECK(s.list_turns(c.id)->back().seq == 11);
+
+    // Each call numbers its own turns.
+    auto other = call(s, a, "agt_1");
+    CHECK(s.append_turn({other.id, 0, "user", "x", 0, 0, false, ""})->seq == 1);
+    CHECK(s.list_turns("call_missing")->empty());
+    CHECK(s.append_turn({"call_missing", 0, "user", "x", 0, 0, false, ""}).error().code == ErrorCode::not_found);
 }
 
-TEST_CASE("store contract: deleting nothing and concurrent use", "[store]") {
-    auto s = make_contract_store();
-    auto ws = contract::workspace(*s);
-    auto c = contract::call(*s, ws, "agt_1");
+// A call keeps the id of an agent that no longer exists: history outlives configuration.
+inline void call_history_survives_agent_deletion(Store& s) {
+    auto ws = workspace(s);
+    auto ag = agent(s, ws, "temp");
+    auto c = call(s, ws, ag.id);
+    REQUIRE(s.append_turn({c.id, 0, "user", "x", 0, 0, false, ""}));
+    REQUIRE(s.delete_agent(ws.id, ag.id));
+    auto got = s.get_call(ws.id, c.id);
+    REQUIRE(got);
+    CHECK(got->agent_id == ag.id);
+    CHECK(s.list_calls(ws.id, {ag.id, "", "", "", 0, 0}, {})->items.size() == 1);
+    CHECK(s.list_turns(c.id)->size() == 1);
+}
+
+inline void concurrent_use(Store& s) {
+    constexpr int kThreads = 4;
+    constexpr int kEach = 200;
+    auto ws = workspace(s);
+    auto c = call(s, ws, "agt_1");
+    auto u = user(s, ws, "rot@example.com");
+    RefreshToken root{new_id("rft"), "fam-race", u.id, "race-0", 1, 1000000, 0, ""};
+    REQUIRE(s.create_refresh_token(root));
     std::atomic<int> failures{0};
+    std::atomic<int> rotations{0};
     std::vector<std::thread> threads;
-    for (int t = 0; t < 4; ++t) {
+    for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
-            for (int i = 0; i < 100; ++i) {
-                va::Agent a;
-                a.id = va::new_id("agt");
+            for (int i = 0; i < kEach; ++i) {
+                Agent a;
+                a.id = new_id("agt");
                 a.workspace_id = ws.id;
                 a.name = "t" + std::to_string(t) + "-" + std::to_string(i);
                 a.definition = "{}";
-                a.created_at = a.updated_at = va::now_ms();
-                if (!s->create_agent(a)) ++failures;
-                if (!s->get_agent(ws.id, a.id)) ++failures;
-                if (!s->append_turn({c.id, 0, "user", "x", 0, 0, false, ""})) ++failures;
+                a.created_at = a.updated_at = now_ms();
+                if (!s.create_agent(a)) ++failures;
+                if (!s.get_agent(ws.id, a.id)) ++failures;
+                if (!s.find_agent_by_name(ws.id, a.name)) ++failures;
+                if (!s.append_turn({c.id, 0, "user", "x", 0, 0, false, ""})) ++failures;
+                if (i % 20 == 0 && !s.list_agents(ws.id, {10, ""})) ++failures;
             }
+            // Every thread races to rotate the same token: exactly one may win.
+            RefreshToken next{new_id("rft"), "fam-race", u.id, "race-" + std::to_string(t + 1), 2, 1000000, 0, ""};
+            auto r = s.rotate_refresh_token(root.id, next, 5);
+            if (r) ++rotations;
+            else if (r.error().code != ErrorCode::conflict) ++failures;
         });
     }
     for (auto& t : threads) t.join();
     CHECK(failures == 0);
-    auto turns = s->list_turns(c.id);
-    REQUIRE(turns->size() == 400);
+    CHECK(rotations == 1);
+    auto listed = s.list_turns(c.id);
+    REQUIRE(listed);
+    REQUIRE(listed->size() == static_cast<std::size_t>(kThreads * kEach));
     std::set<std::int64_t> seqs;
-    for (auto& t : *turns) seqs.insert(t.seq);
-    CHECK(seqs.size() == 400);
-    CHECK(*seqs.rbegin() == 400);
+    for (auto& turn : *listed) seqs.insert(turn.seq);
+    CHECK(seqs.size() == static_cast<std::size_t>(kThreads * kEach));
+    CHECK(*seqs.rbegin() == kThreads * kEach);
+    auto all = walk_pages([&](const PageRequest& r) { return s.list_agents(ws.id, r); }, 500);
+    CHECK(all.size() == static_cast<std::size_t>(kThreads * kEach));
+    CHECK(std::set<std::string>(all.begin(), all.end()).size() == all.size());
 }
+
+// --- the runner --------------------------------------------------------------------------------------------------
+
+inline void run_store_contract(const StoreFactory& make_store) {
+    auto with_fresh_store = [&](void (*behaviour)(Store&)) {
+        auto store = make_store();
+        REQUIRE(store);
+        behaviour(*store);
+    };
+    SECTION("workspaces round trip and page") { with_fresh_store(workspaces); }
+    SECTION("users are unique by email, scoped by workspace") { with_fresh_store(users); }
+    SECTION("API keys by hash, revocation scoped by workspace") { with_fresh_store(api_keys); }
+    SECTION("refresh tokens rotate once and families revoke together") { with_fresh_store(refresh_tokens); }
+    SECTION("agents are unique by name per workspace and versioned") { with_fresh_store(agents); }
+    SECTION("pagination walks every item once, newest first") { with_fresh_store(pagination); }
+    SECTION("phone numbers are unique instance-wide and lose a deleted agent") { with_fresh_store(phones); }
+    SECTION("calls filter, page and update") { with_fresh_store(calls); }
+    SECTION("turns are ordered and numbered per call") { with_fresh_store(turns); }
+    SECTION("call history survives agent deletion") { with_fresh_store(call_history_survives_agent_deletion); }
+    SECTION("concurrent use from several threads") { with_fresh_store(concurrent_use); }
+}
+
+}  // namespace contract
