@@ -243,7 +243,7 @@ private:
         }
         if (!m_pacing) {
             m_pacing = true;
-            m_next_frame_at = now_ms();
+            if (auto conn = m_conn.lock()) m_next_frame_at = conn->monotonic_ms();
             pace(++m_pacer);
         }
     }
@@ -255,7 +255,7 @@ private:
         if (!conn) return;
         if (m_out.empty()) {
             if (m_synthesizing || !m_sentences.empty()) {
-                m_next_frame_at = now_ms() + 20;
+                m_next_frame_at = conn->monotonic_ms() + 20;
                 return conn->post_after(20, [this, pacer] { pace(pacer); });
             }
             m_pacing = false;
@@ -274,7 +274,7 @@ private:
         conn->send_binary(std::move(frame));
         m_reply_sent += n;
         m_next_frame_at += 20;
-        conn->post_after(int(std::max<std::int64_t>(0, m_next_frame_at - now_ms())), [this, pacer] { pace(pacer); });
+        conn->post_after(int(std::max<std::int64_t>(0, m_next_frame_at - conn->monotonic_ms())), [this, pacer] { pace(pacer); });
     }
 
     void finish_reply() {

@@ -176,6 +176,10 @@ public:
         });
     }
 
+    std::int64_t monotonic_ms() const override {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+    }
+
     void run_blocking(std::function<void()> work, std::function<void()> then) override {
         net::post(*m_server.workers, [self = shared_from_this(), work = std::move(work), then = std::move(then),
                                       guard = net::make_work_guard(m_server.ioc)]() mutable {

@@ -5,6 +5,7 @@
 // WsHandler is only ever called from that strand.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +28,8 @@ public:
     // The connection's strand doubles as the session's execution context, so session code needs no locks.
     virtual void post(std::function<void()> fn) = 0;                  // run on the strand
     virtual void post_after(int ms, std::function<void()> fn) = 0;    // run on the strand after `ms`
+    // Milliseconds of a monotonic clock, the one post_after counts in (so pacing can use absolute deadlines).
+    virtual std::int64_t monotonic_ms() const = 0;
     // Runs `work` on the worker pool (blocking CPU work: synthesis, recognition), then `then` on the strand.
     virtual void run_blocking(std::function<void()> work, std::function<void()> then) = 0;
 };

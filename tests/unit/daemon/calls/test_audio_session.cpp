@@ -1,0 +1,242 @@
+// Pipeline tests of the local audio session, deterministic: a fake connection runs the session's strand, timers and
+// blocking work on a virtual clock, and zero-cost providers (scripted recognition, scripted LLM, tone TTS) stand in
+// for speech. Each test states the sequence of messages the client must see for given inputs.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <deque>
+#include <map>
+
+#include "core/store/store.hpp"
+#include "core/util/ids.hpp"
+#include "core/util/time.hpp"
+#include "daemon/calls/call_manager.hpp"
+#include "providers/local/pocketsphinx_stt.hpp"
+#include "providers/local/scripted_llm.hpp"
+#include "providers/local/tone_tts.hpp"
+
+using namespace va;
+using nlohmann::json;
+
+namespace {
+
+class FakeConnection final : public http::WsConnection {
+public:
+    std::vector<json> messages;       // text frames, in order
+    std::vector<std::string> log;     // "agent_audio" runs and message types, in order
+    std::size_t audio_frames = 0;
+    bool closed = false;
+    std::string close_reason;
+    std::int64_t now = 0;             // virtual milliseconds
+
+    void send_text(std::string message) override {
+        auto m = json::parse(message);
+        messages.push_back(m);
+        log.push_back(m.value("type", ""));
+    }
+    void send_binary(std::string message) override {
+        CHECK(message.size() == 640);  // always whole 20 ms frames
+        ++audio_frames;
+        if (log.empty() || log.back() != "audio") log.push_back("audio");
+    }
+    void close(int, std::string reason) override {
+        closed = true;
+        close_reason = std::move(reason);
+    }
+    const std::string& remote_address() const override { return m_remote; }
+    std::int64_t monotonic_ms() const override { return now; }
+    void post(std::function<void()> fn) override { m_ready.push_back(std::move(fn)); }
+    void post_after(int ms, std::function<void()> fn) override { m_timers.emplace(now + std::max(0, ms), std::move(fn)); }
+    void run_blocking(std::function<void()> work, std::function<void()> then) override {
+        work();
+        m_ready.push_back(std::move(then));
+    }
+
+    void drain() {
+        while (!m_ready.empty()) {
+            auto fn = std::move(m_ready.front());
+            m_ready.pop_front();
+            fn();
+        }
+    }
+    // Advances virtual time by `ms`, running whatever falls due, in order.
+    void advance(std::int64_t ms) {
+        std::int64_t until = now + ms;
+        drain();
+        while (!m_timers.empty() && m_timers.begin()->first <= until) {
+            auto it = m_timers.begin();
+            now = it->first;
+            auto fn = std::move(it->second);
+            m_timers.erase(it);
+            fn();
+            drain();
+        }
+        now = until;
+    }
+
+private:
+    std::string m_remote = "127.0.0.1";
+    std::deque<std::function<void()>> m_ready;
+    std::multimap<std::int64_t, std::function<void()>> m_timers;
+};
+
+struct Harness {
+    std::unique_ptr<Store> store = std::move(open_sqlite_store({":memory:", 1000, 1})).value();
+    EventBus events;
+    MetricsRegistry metrics;
+    CallManager calls{*store, events, metrics};
+    std::shared_ptr<FakeConnection> conn = std::make_shared<FakeConnection>();
+    std::unique_ptr<http::WsHandler> session;
+    std::string call_id;
+    std::string workspace_id;
+
+    Harness(json agent, std::vector<std::string> caller_lines) {
+        calls.add_llm("scripted", local::scripted_llm_factory());
+        calls.add_tts("tone", local::tone_tts_factory());
+        calls.add_stt("scripted", local::scripted_stt_factory());
+        Workspace ws{new_id("ws"), "w", now_ms()};
+        REQUIRE(store->create_workspace(ws));
+        workspace_id = ws.id;
+        agent["tts"] = {{"provider", "tone"}};
+        Agent a{new_id("agt"), ws.id, agent.value("name", "a"), agent.dump(), 1, now_ms(), now_ms()};
+        REQUIRE(store->create_agent(a));
+        auto call = calls.create_local_call(a, "local", json::object(), std::move(caller_lines));
+        REQUIRE(call);
+        call_id = call->id;
+        auto handler = calls.attach_media(ws.id, call_id);
+        REQUIRE(handler);
+        session = std::move(handler).value();
+        session->on_open(conn);
+        conn->advance(0);
+    }
+
+    // Feeds caller audio in 20 ms frames, letting virtual time run with it.
+    void speak_frames(int ms, double amplitude) {
+        std::string frame(640, '\0');
+        for (int t = 0; t < ms; t += 20) {
+            for (int i = 0; i < 320; ++i) {
+                auto s = static_cast<std::int16_t>(amplitude * std::sin(2 * M_PI * 300.0 * (t * 16 + i) / 16000.0));
+                std::memcpy(frame.data() + 2 * i, &s, 2);
+            }
+            session->on_binary(frame);
+            conn->advance(20);
+        }
+    }
+    void talk(int ms) { speak_frames(ms, 8000); }
+    void silence(int ms) { speak_frames(ms, 0); }
+
+    std::vector<CallTurn> turns() { return store->list_turns(call_id).value(); }
+    // The n-th text message of `type` the client received (null when there is none).
+    json message(const std::string& type, int n = 0) {
+        for (const auto& m : conn->messages)
+            if (m.value("type", "") == type && n-- == 0) return m;
+        return nullptr;
+    }
+    Call call() { return store->get_call(workspace_id, call_id).value(); }
+};
+
+// The tone TTS plays 60 ms per word: this greeting lasts 2.4 s.
+const std::string kGreeting =
+    "Hello there and thank you for calling the clinic where we are always happy to help with bookings and "
+    "questions about our opening hours and services so please tell me what you need today and I will do my best";
+
+json agent_with(json extra) {
+    json a = {{"name", "a"},
+              {"first_message", kGreeting},
+              {"stt", {{"provider", "scripted"}, {"endpointing_ms", 300}}},
+              {"interruption", {{"enabled", true}, {"min_speech_ms", 200}}},
+              {"silence", {{"timeout_ms", 3000}, {"reprompt", "Are you there?"}, {"max_reprompts", 1}}},
+              {"script",
+               {{"intents", {{{"name", "hours"}, {"keywords", {"hours"}}, {"reply", "We open at nine. We close at six."}},
+                             {{"name", "bye"}, {"keywords", {"bye"}}, {"reply", "Goodbye!"}, {"tool", {{"name", "end_call"}}}}}},
+                {"fallback", "Sorry?"}}}};
+    if (extra.is_object()) a.update(extra);
+    return a;
+}
+
+}  // namespace
+
+TEST_CASE("audio session: a normal turn") {
+    Harness h(agent_with(json::object()), {"what are your hours"});
+    h.silence(3000);  // the greeting plays out while the caller is quiet
+    CHECK(h.conn->log == std::vector<std::string>{"start", "audio", "agent", "listening"});
+    h.silence(400);
+    h.talk(600);
+    h.silence(1500);
+    std::vector<std::string> expected{"start", "audio", "agent", "listening", "user", "audio", "agent", "listening"};
+    CHECK(h.conn->log == expected);
+    CHECK(h.message("user")["text"] == "what are your hours");
+    CHECK(h.message("user")["source"] == "simulated");
+    CHECK(h.message("agent", 1)["text"] == "We open at nine. We close at six.");
+    auto turns = h.turns();
+    REQUIRE(turns.size() == 3);
+    CHECK(turns[1].role == "user");
+    CHECK_FALSE(turns[2].interrupted);
+}
+
+TEST_CASE("audio session: barge-in clears, drops the rest and keeps what was heard") {
+    Harness h(agent_with(json::object()), {"what are your hours"});
+    h.silence(600);  // part of the greeting has played
+    CHECK(h.conn->audio_frames > 10);
+    h.talk(600);  // the caller talks over it
+    REQUIRE(std::find(h.conn->log.begin(), h.conn->log.end(), "clear") != h.conn->log.end());
+    auto frames_at_clear = h.conn->audio_frames;
+    h.silence(200);
+    CHECK(h.conn->audio_frames == frames_at_clear);  // the interrupted turn's audio never resumes
+    h.silence(1500);
+    std::vector<std::string> expected{"start", "audio", "clear", "user", "audio", "agent", "listening"};
+    CHECK(h.conn->log == expected);
+    auto turns = h.turns();
+    REQUIRE(turns.size() == 3);
+    CHECK(turns[0].role == "agent");
+    CHECK(turns[0].interrupted);
+    CHECK(turns[0].text.size() < kGreeting.size());
+    CHECK_FALSE(turns[0].text.empty());
+    CHECK(kGreeting.rfind(turns[0].text, 0) == 0);
+    CHECK(turns[1].text == "what are your hours");
+    CHECK(turns[2].text == "We open at nine. We close at six.");
+}
+
+TEST_CASE("audio session: a backchannel does not interrupt") {
+    Harness h(agent_with({{"interruption", {{"enabled", true}, {"min_speech_ms", 5000}}}}), {"okay"});
+    h.silence(300);
+    h.talk(200);  // "okay" while the greeting plays
+    h.silence(3000);
+    std::vector<std::string> expected{"start", "audio", "agent", "listening"};
+    CHECK(h.conn->log == expected);
+    auto turns = h.turns();
+    REQUIRE(turns.size() == 1);  // the greeting alone: "okay" is no turn
+    CHECK_FALSE(turns[0].interrupted);
+    CHECK(turns[0].text == kGreeting);
+}
+
+TEST_CASE("audio session: silence brings a reprompt, then a hang-up") {
+    Harness h(agent_with(json::object()), {});
+    h.silence(3000);  // greeting
+    h.silence(3500);  // timeout: reprompt
+    h.silence(4000);  // timeout again: max_reprompts reached
+    std::vector<std::string> expected{"start", "audio", "agent", "listening", "audio", "agent", "listening", "end"};
+    CHECK(h.conn->log == expected);
+    CHECK(h.message("agent", 1)["text"] == "Are you there?");
+    CHECK(h.conn->closed);
+    CHECK(h.conn->close_reason == "silence_timeout");
+    h.session->on_close();
+    CHECK(h.call().end_reason == "silence_timeout");
+    CHECK(h.call().status == "completed");
+}
+
+TEST_CASE("audio session: the end_call tool ends the call after the goodbye is played") {
+    Harness h(agent_with(json::object()), {"bye"});
+    h.silence(3000);
+    h.talk(500);
+    h.silence(2000);
+    std::vector<std::string> expected{"start", "audio", "agent", "listening", "user", "audio", "agent", "end"};
+    CHECK(h.conn->log == expected);
+    CHECK(h.conn->close_reason == "agent_end_call");
+    h.session->on_close();
+    auto call = h.call();
+    CHECK(call.end_reason == "agent_end_call");
+    auto metrics = json::parse(call.metrics);
+    REQUIRE(metrics["turns"].size() == 1);
+    CHECK(metrics["turns"][0].contains("voice_to_voice_ms"));
+}
