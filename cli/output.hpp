@@ -1,46 +1,37 @@
-// vactl output: aligned tables for people, pretty JSON for scripts, and the shared helpers commands use to list,
-// show and resolve objects. Thread-safety: single-threaded use.
+// vactl output: aligned tables and "key: value" blocks for people, pretty JSON for scripts. Pure formatting (no
+// network), so commands share one look. Thread-safety: functions are reentrant; they write to the given stream.
 #pragma once
 
 #include <functional>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "cli/client.hpp"
-
 namespace va::cli {
 
+// One column of a table (or one line of a field block): a header and how to render an item's cell.
 struct Column {
     std::string header;
     std::function<std::string(const nlohmann::json&)> value;
 };
 
-// A column reading one field (strings as they are, null as "-", times shortened).
+// A column reading one field: strings as they are, null or absent as "-", fields ending in "_at" as short times.
 Column field(std::string header, std::string key);
 
-void print_json(const nlohmann::json& value);
-void print_table(const std::vector<Column>& columns, const nlohmann::json& items);
-// "2026-11-24T03:34:04.123Z" -> "2026-11-24 03:34:04"; null -> "-".
+// Pretty JSON, 2-space indent, nlohmann's key order.
+void print_json(const nlohmann::json& value, std::ostream& out = std::cout);
+// Header row then one row per item, columns as wide as their widest cell, two spaces apart.
+void print_table(const std::vector<Column>& columns, const nlohmann::json& items, std::ostream& out = std::cout);
+// "header: value" lines with the values aligned, for one object.
+void print_fields(const std::vector<Column>& columns, const nlohmann::json& object, std::ostream& out = std::cout);
+
+// "2026-11-24T03:34:04.123Z" -> "2026-11-24 03:34:04"; null -> "-"; other strings unchanged.
 std::string format_time(const nlohmann::json& value);
-std::string text(const nlohmann::json& value);  // a scalar as display text, "-" for null
-
-struct ListOptions {
-    int limit = 0;       // 0 = server default
-    bool all = false;    // follow next_cursor to the end
-};
-
-// GETs a list (one page, or all pages), then prints it as JSON or as a table ("no <noun>" when empty).
-void list_command(Client& client, const std::string& path, const ListOptions& options,
-                  const std::vector<Column>& columns, const std::string& noun);
-
-// Prints one object: JSON, or "key: value" lines for the given columns.
-void show_object(Client& client, const nlohmann::json& object, const std::vector<Column>& columns);
-
-// Resolves an id or a name/number to an object of a list endpoint: arguments starting with `id_prefix` are ids;
-// others are matched on `key` across the list (all pages). Throws CliError(kNotFound) when nothing matches.
-nlohmann::json resolve(Client& client, const std::string& list_path, const std::string& id_prefix,
-                       const std::string& key, const std::string& ref, const std::string& noun);
+// Milliseconds from the start of a call as "mm:ss.d" ("01:02.3"); "--:--.-" when not a number.
+std::string format_offset(const nlohmann::json& ms);
+// A scalar as display text: strings bare, null "-", others as JSON.
+std::string display(const nlohmann::json& value);
 
 }  // namespace va::cli

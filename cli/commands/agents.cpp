@@ -1,9 +1,8 @@
-#include <fstream>
+// agents list|get|create|apply|delete. `apply` makes agent files declarative: create or replace by name.
 #include <iostream>
-#include <sstream>
 
 #include "cli/commands/commands.hpp"
-#include "cli/output.hpp"
+#include "cli/commands/common.hpp"
 
 namespace va::cli {
 
@@ -17,98 +16,76 @@ const std::vector<Column>& agent_columns() {
     return columns;
 }
 
-json read_definition(const std::string& file) {
-    std::stringstream text;
-    if (file == "-") {
-        text << std::cin.rdbuf();
-    } else {
-        std::ifstream in(file);
-        if (!in) throw CliError(kError, "cannot read " + file);
-        text << in.rdbuf();
-    }
-    json definition = json::parse(text.str(), nullptr, false);
-    if (definition.is_discarded()) throw CliError(kError, file + " is not valid JSON");
-    if (!definition.is_object()) throw CliError(kError, file + " must hold a JSON object (an agent definition)");
-    return definition;
-}
+std::string agent_path(const std::string& id) { return "/api/v1/agents/" + url_encode(id); }
 
 }  // namespace
-
-// Agents are addressed by id (agt_...) or by name, which is unique in a workspace.
-json resolve_agent(Client& client, const std::string& ref) {
-    if (ref.rfind("agt_", 0) == 0) return client.request("GET", "/api/v1/agents/" + url_encode(ref));
-    json page = client.request("GET", "/api/v1/agents?name=" + url_encode(ref));
-    if (page["items"].empty()) throw CliError(kNotFound, "agent " + ref + " not found");
-    return page["items"][0];
-}
 
 void register_agents(CLI::App& app, Context& ctx) {
     auto* agents = app.add_subcommand("agents", "Manage agent definitions");
     agents->require_subcommand(1);
 
     auto list_options = std::make_shared<ListOptions>();
-    auto* list = agents->add_subcommand("list", "List agents");
-    list->add_option("--limit", list_options->limit, "page size (1-500)");
-    list->add_flag("--all", list_options->all, "fetch every page");
+    auto* list = agents->add_subcommand("list", "List agents, newest first");
+    add_list_options(list, *list_options);
     list->callback([&ctx, list_options] {
         list_command(ctx.get(), "/api/v1/agents", *list_options, agent_columns(), "agents");
     });
 
+    // Each subcommand parses its own positional, so one shared string per kind of argument is enough.
     auto ref = std::make_shared<std::string>();
-    auto* get = agents->add_subcommand("get", "Show an agent (by id or name)");
-    get->add_option("agent", *ref, "agent id or name")->required();
+    auto* get = agents->add_subcommand("get", "Show an agent and its definition");
+    get->add_option("agent", *ref, "agent id (agt_...) or name")->required();
     get->callback([&ctx, ref] {
         Client& client = ctx.get();
-        json agent = resolve_agent(client, *ref);
+        json agent = client.request("GET", agent_path(resolve_id(client, kAgentLookup, *ref)));
         if (client.json_output()) return print_json(agent);
-        show_object(client, agent, agent_columns());
-        std::cout << "definition:\n" << agent["definition"].dump(2) << "\n";
+        print_fields({field("id", "id"), field("name", "name"), field("version", "version"),
+                      field("created", "created_at"), field("updated", "updated_at")},
+                     agent);
+        std::cout << "definition:\n" << agent.value("definition", json::object()).dump(2) << "\n";
     });
 
     auto file = std::make_shared<std::string>();
     auto* create = agents->add_subcommand("create", "Create an agent from a JSON definition file");
-    create->add_option("-f,--file", *file, "definition file ('-' for stdin)")->required();
+    create->add_option("-f,--file", *file, "definition file ('-' reads stdin)")->required();
     create->callback([&ctx, file] {
         Client& client = ctx.get();
-        json agent = client.request("POST", "/api/v1/agents", read_definition(*file));
-        if (client.json_output()) return print_json(agent);
-        std::cout << "agent " << agent.value("name", "") << " created (" << agent.value("id", "") << ")\n";
+        json agent = client.request("POST", "/api/v1/agents", read_json_file(*file));
+        report(client, agent, "agent " + agent.value("name", "") + " created");
     });
 
-    auto* apply = agents->add_subcommand("apply", "Create or update an agent by its name (idempotent)");
-    apply->add_option("-f,--file", *file, "definition file ('-' for stdin)")->required();
+    auto* apply = agents->add_subcommand("apply", "Create the agent, or replace the one with the same name");
+    apply->add_option("-f,--file", *file, "definition file ('-' reads stdin)")->required();
     apply->callback([&ctx, file] {
         Client& client = ctx.get();
-        json definition = read_definition(*file);
-        if (!definition.contains("name") || !definition["name"].is_string())
-            throw CliError(kError, *file + ": the definition needs a \"name\"");
-        std::string name = definition["name"];
-        json existing = client.request("GET", "/api/v1/agents?name=" + url_encode(name));
+        json definition = read_json_file(*file);
+        auto name = definition.find("name");
+        if (name == definition.end() || !name->is_string() || name->get<std::string>().empty())
+            throw CliError(kError, "the definition needs a \"name\"");
+        // Looked up by the server's exact-name filter only: an "agt_..." name is still a name here.
+        std::string path = with_query("/api/v1/agents", "name", name->get<std::string>());
+        json existing = client.request("GET", path);
         json agent;
         std::string action;
-        if (existing["items"].empty()) {
+        const json items = existing.value("items", json::array());
+        if (items.empty()) {
             agent = client.request("POST", "/api/v1/agents", definition);
             action = "created";
         } else {
-            agent = client.request("PUT", "/api/v1/agents/" + existing["items"][0]["id"].get<std::string>(), definition);
+            agent = client.request("PUT", agent_path(items[0].value("id", "")), definition);
             action = "updated";
         }
-        if (client.json_output()) {
-            agent["action"] = action;
-            return print_json(agent);
-        }
-        std::cout << "agent " << name << " " << action << " (" << agent.value("id", "") << ", version "
-                  << agent.value("version", 0) << ")\n";
+        agent["action"] = action;
+        report(client, agent, "agent " + name->get<std::string>() + " " + action);
     });
 
-    auto* remove = agents->add_subcommand("delete", "Delete an agent (by id or name)");
-    remove->add_option("agent", *ref, "agent id or name")->required();
+    auto* remove = agents->add_subcommand("delete", "Delete an agent");
+    remove->add_option("agent", *ref, "agent id (agt_...) or name")->required();
     remove->callback([&ctx, ref] {
         Client& client = ctx.get();
-        json agent = resolve_agent(client, *ref);
-        client.request("DELETE", "/api/v1/agents/" + agent["id"].get<std::string>());
-        if (client.json_output()) return print_json(json{{"deleted", agent["id"]}});
-        std::cout << "agent " << agent.value("name", "") << " deleted\n";
+        std::string id = resolve_id(client, kAgentLookup, *ref);
+        client.request("DELETE", agent_path(id));
+        report(client, json{{"deleted", id}}, "agent " + *ref + " deleted");
     });
 }
 

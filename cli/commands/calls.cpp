@@ -1,32 +1,19 @@
-#include <cstdio>
+// calls list|show: call history and transcripts (live commands are in live.cpp).
 #include <iostream>
 
 #include "cli/commands/commands.hpp"
-#include "cli/output.hpp"
+#include "cli/commands/common.hpp"
 
 namespace va::cli {
 
 using nlohmann::json;
-
-namespace {
-
-std::string offset(const json& ms) {
-    if (!ms.is_number()) return "--:--.-";
-    auto v = ms.get<std::int64_t>();
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%02lld:%02lld.%lld", static_cast<long long>(v / 60000),
-                  static_cast<long long>(v / 1000 % 60), static_cast<long long>(v / 100 % 10));
-    return buf;
-}
-
-}  // namespace
 
 void register_calls(CLI::App& app, Context& ctx) {
     auto* calls = app.add_subcommand("calls", "List calls and read their transcripts");
     calls->require_subcommand(1);
 
     struct Filters {
-        std::string agent, status, since, until, direction;
+        std::string agent, status, direction, since, until;
         ListOptions list;
     };
     auto f = std::make_shared<Filters>();
@@ -34,26 +21,21 @@ void register_calls(CLI::App& app, Context& ctx) {
     list->add_option("--agent", f->agent, "agent id or name");
     list->add_option("--status", f->status, "queued, ringing, in-progress, completed, busy, no-answer, failed, canceled");
     list->add_option("--direction", f->direction, "inbound or outbound");
-    list->add_option("--since", f->since, "RFC 3339 time, inclusive");
-    list->add_option("--until", f->until, "RFC 3339 time, exclusive");
-    list->add_option("--limit", f->list.limit, "page size (1-500)");
-    list->add_flag("--all", f->list.all, "fetch every page");
+    list->add_option("--since", f->since, "created at or after this RFC 3339 time");
+    list->add_option("--until", f->until, "created before this RFC 3339 time");
+    add_list_options(list, f->list);
     list->callback([&ctx, f] {
         Client& client = ctx.get();
-        std::string query;
-        auto add = [&](const char* key, const std::string& value) {
-            if (!value.empty()) query += (query.empty() ? "?" : "&") + std::string(key) + "=" + url_encode(value);
-        };
-        add("agent_id", f->agent.empty() ? "" : resolve_agent(client, f->agent)["id"].get<std::string>());
-        add("status", f->status);
-        add("direction", f->direction);
-        add("since", f->since);
-        add("until", f->until);
-        static const std::vector<Column> columns{field("ID", "id"),         field("STATUS", "status"),
-                                                 field("DIRECTION", "direction"), field("FROM", "from"),
-                                                 field("TO", "to"),         field("CREATED", "created_at"),
-                                                 field("DURATION_S", "duration_s")};
-        list_command(client, "/api/v1/calls" + query, f->list, columns, "calls");
+        std::string path = "/api/v1/calls";
+        if (!f->agent.empty()) path = with_query(path, "agent_id", resolve_id(client, kAgentLookup, f->agent));
+        path = with_query(path, "status", f->status);
+        path = with_query(path, "direction", f->direction);
+        path = with_query(path, "since", f->since);
+        path = with_query(path, "until", f->until);
+        static const std::vector<Column> columns{
+            field("ID", "id"), field("STATUS", "status"), field("DIRECTION", "direction"), field("CHANNEL", "channel"),
+            field("FROM", "from"), field("TO", "to"), field("CREATED", "created_at"), field("DURATION_S", "duration_s")};
+        list_command(client, path, f->list, columns, "calls");
     });
 
     auto id = std::make_shared<std::string>();
@@ -61,23 +43,27 @@ void register_calls(CLI::App& app, Context& ctx) {
     show->add_option("call", *id, "call id")->required();
     show->callback([&ctx, id] {
         Client& client = ctx.get();
-        json call = client.request("GET", "/api/v1/calls/" + url_encode(*id));
-        json transcript = client.request("GET", "/api/v1/calls/" + url_encode(*id) + "/transcript");
+        std::string path = "/api/v1/calls/" + url_encode(*id);
+        json call = client.request("GET", path);
+        json transcript = client.request("GET", path + "/transcript");
+        json turns = transcript.value("items", json::array());
         if (client.json_output()) {
-            call["transcript"] = transcript["items"];
+            call["transcript"] = turns;
             return print_json(call);
         }
-        static const std::vector<Column> columns{
-            field("id", "id"),           field("status", "status"),         field("direction", "direction"),
-            field("channel", "channel"), field("from", "from"),             field("to", "to"),
-            field("agent", "agent_id"),  field("started", "started_at"),    field("ended", "ended_at"),
-            field("duration_s", "duration_s"), field("end_reason", "end_reason")};
-        show_object(client, call, columns);
-        std::cout << "\ntranscript:\n";
-        if (transcript["items"].empty()) std::cout << "  (no turns)\n";
-        for (const auto& turn : transcript["items"]) {
-            std::cout << "  [" << offset(turn["started_ms"]) << "] " << turn.value("role", "") << ": "
-                      << turn.value("text", "") << (turn.value("interrupted", false) ? " (interrupted)" : "") << "\n";
+        print_fields({field("id", "id"), field("status", "status"), field("direction", "direction"),
+                      field("channel", "channel"), field("from", "from"), field("to", "to"),
+                      field("agent", "agent_id"), field("created", "created_at"), field("started", "started_at"),
+                      field("ended", "ended_at"), field("duration_s", "duration_s"), field("end_reason", "end_reason"),
+                      field("summary", "summary")},
+                     call);
+        std::cout << "\n";
+        if (turns.empty()) std::cout << "(no transcript)\n";
+        for (const auto& turn : turns) {
+            if (!turn.is_object()) continue;
+            std::cout << "[" << format_offset(turn.value("started_ms", json())) << "] " << turn.value("role", "")
+                      << ": " << turn.value("text", "") << (turn.value("interrupted", false) ? " (interrupted)" : "")
+                      << "\n";
         }
     });
 }

@@ -1,10 +1,10 @@
-// vactl's command groups. Each register_* adds its subcommands to the app; their callbacks run with the shared
-// Client (created after parsing, so global flags apply). Thread-safety: single-threaded use.
+// vactl's command modules. Each register_* adds one noun's subcommands to the app; callbacks run after parsing
+// with the shared Client (created on first use, so global flags given after the command apply too). A command
+// fails by throwing CliError, which run() turns into the message and exit code. Thread-safety: single-threaded.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
-#include <functional>
 #include <memory>
 
 #include "cli/client.hpp"
@@ -20,22 +20,18 @@ struct Context {
     }
 };
 
-void register_auth(CLI::App& app, Context& ctx);
-void register_agents(CLI::App& app, Context& ctx);
-void register_numbers(CLI::App& app, Context& ctx);
-void register_calls(CLI::App& app, Context& ctx);
-void register_users(CLI::App& app, Context& ctx);
-void register_keys(CLI::App& app, Context& ctx);
-// chat, calls watch, calls hangup (after register_calls).
-void register_live(CLI::App& app, Context& ctx);
+// --server, --token, -o/--output, --version; call before the register_* functions, which inherit fallthrough.
+void add_global_options(CLI::App& app, Context& ctx);
 
-// An agent by id (agt_...) or by name.
-nlohmann::json resolve_agent(Client& client, const std::string& ref);
+void register_auth(CLI::App& app, Context& ctx);     // login, logout, whoami
+void register_agents(CLI::App& app, Context& ctx);   // agents list|get|create|apply|delete
+void register_numbers(CLI::App& app, Context& ctx);  // numbers list|add|assign|unassign|remove
+void register_calls(CLI::App& app, Context& ctx);    // calls list|show
+void register_users(CLI::App& app, Context& ctx);    // users list|add|update|delete
+void register_keys(CLI::App& app, Context& ctx);     // keys list|create|revoke
+void register_live(CLI::App& app, Context& ctx);     // chat, talk, calls watch|hangup (after register_calls)
 
-// Reads a password: the first line of stdin with --password-stdin, else a prompt without echo.
-std::string read_password(bool from_stdin, const std::string& prompt);
-
-// The whole program: parse, run, print errors, return the exit code.
-int run_vactl(int argc, char** argv);
+// Parses and runs the command; prints errors; returns the exit code (docs/vactl.md).
+int run(CLI::App& app, Context& ctx, int argc, const char* const* argv);
 
 }  // namespace va::cli
