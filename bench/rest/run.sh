@@ -8,20 +8,8 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 
-scripts/deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release --target voiceagentd va_bench_seed >/dev/null
-data=$(mktemp -d /tmp/va-bench-rest.XXXXXX)
-cleanup() { [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$data"; }
-trap cleanup EXIT
-
-VOICEAGENT_LOG_ACCESS_LOG=false VOICEAGENT_LOG_LEVEL=warn \
-  build/release/daemon/voiceagentd --listen 127.0.0.1:0 --data-dir "$data" &
-pid=$!
-for _ in $(seq 100); do [[ -s "$data/voiceagentd.addr" ]] && break; sleep 0.1; done
-addr=$(cat "$data/voiceagentd.addr")
-key=$(cat "$data/admin.key")
-base="http://$addr"
+source bench/daemon.sh
+bench_start_daemon va_bench_seed
 auth="Authorization: Bearer $key"
 
 agent=$(curl -sf -X POST "$base/api/v1/agents" -H "$auth" -H 'Content-Type: application/json' \
