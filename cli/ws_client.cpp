@@ -8,6 +8,10 @@
 
 #include <httplib.h>
 
+#include <deque>
+#include <optional>
+#include <thread>
+
 #include "cli/client.hpp"
 
 namespace va::cli {
@@ -20,6 +24,66 @@ using tcp = net::ip::tcp;
 struct WsClient::Impl {
     net::io_context ioc;
     bws::stream<tcp::socket> ws{ioc};
+
+    // Duplex mode: everything below is touched only on io_thread.
+    std::thread io_thread;
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+    beast::flat_buffer read_buffer;
+    std::deque<std::pair<bool, std::string>> outbox;  // (binary, payload)
+    bool writing = false;
+    bool closing = false;
+    std::function<void(Message)> on_message;
+    std::function<void(std::string)> on_closed;
+
+    void read_next() {
+        ws.async_read(read_buffer, [this](beast::error_code ec, std::size_t) {
+            if (ec) {
+                std::string reason(ws.reason().reason.data(), ws.reason().reason.size());
+                if (reason.empty() && ec != bws::error::closed) reason = ec.message();
+                outbox.clear();
+                work.reset();
+                if (on_closed) on_closed(std::move(reason));
+                on_closed = nullptr;
+                return;
+            }
+            Message m{!ws.got_text(), beast::buffers_to_string(read_buffer.data())};
+            read_buffer.consume(read_buffer.size());
+            on_message(std::move(m));
+            read_next();
+        });
+    }
+
+    void enqueue(bool binary, std::string payload) {
+        if (closing) return;
+        outbox.emplace_back(binary, std::move(payload));
+        if (!writing) write_next();
+    }
+
+    void write_next() {
+        if (outbox.empty()) {
+            writing = false;
+            return;
+        }
+        writing = true;
+        ws.binary(outbox.front().first);
+        ws.async_write(net::buffer(outbox.front().second), [this](beast::error_code ec, std::size_t) {
+            outbox.pop_front();
+            if (ec) {
+                outbox.clear();
+                writing = false;
+                return;  // the read side reports the end
+            }
+            write_next();
+        });
+    }
+
+    void start_close() {
+        if (closing || !ws.is_open()) return;
+        closing = true;
+        outbox.clear();
+        if (writing) return;  // a close frame may not overlap a write; the read side will see the socket end
+        ws.async_close(bws::close_code::normal, [](beast::error_code) {});
+    }
 };
 
 WsClient::WsClient(const std::string& url, const std::string& token) : m_impl(std::make_unique<Impl>()) {
@@ -72,8 +136,36 @@ WsClient::WsClient(const std::string& url, const std::string& token) : m_impl(st
 }
 
 WsClient::~WsClient() {
+    if (m_impl->io_thread.joinable()) {
+        net::post(m_impl->ioc, [impl = m_impl.get()] {
+            impl->start_close();
+            impl->work.reset();
+        });
+        m_impl->io_thread.join();
+        return;
+    }
     beast::error_code ec;
     if (m_impl->ws.is_open()) m_impl->ws.close(bws::close_code::normal, ec);
+}
+
+void WsClient::start_duplex(std::function<void(Message)> on_message, std::function<void(std::string)> on_closed) {
+    m_impl->on_message = std::move(on_message);
+    m_impl->on_closed = std::move(on_closed);
+    m_impl->work.emplace(net::make_work_guard(m_impl->ioc));
+    // Bounds the closing handshake, so a peer that never answers the close frame cannot hang vactl.
+    bws::stream_base::timeout timeouts{std::chrono::seconds(5), bws::stream_base::none(), false};
+    m_impl->ws.set_option(timeouts);
+    m_impl->ioc.restart();
+    net::post(m_impl->ioc, [impl = m_impl.get()] { impl->read_next(); });
+    m_impl->io_thread = std::thread([impl = m_impl.get()] { impl->ioc.run(); });
+}
+
+void WsClient::post_text(std::string message) {
+    net::post(m_impl->ioc, [impl = m_impl.get(), m = std::move(message)]() mutable { impl->enqueue(false, std::move(m)); });
+}
+
+void WsClient::post_binary(std::string bytes) {
+    net::post(m_impl->ioc, [impl = m_impl.get(), b = std::move(bytes)]() mutable { impl->enqueue(true, std::move(b)); });
 }
 
 void WsClient::send_text(const std::string& message) {
@@ -109,6 +201,10 @@ void WsClient::send_binary(const std::string& bytes) {
 }
 
 void WsClient::close() {
+    if (m_impl->io_thread.joinable()) {
+        net::post(m_impl->ioc, [impl = m_impl.get()] { impl->start_close(); });
+        return;
+    }
     beast::error_code ec;
     if (m_impl->ws.is_open()) m_impl->ws.close(bws::close_code::normal, ec);
 }

@@ -1,7 +1,9 @@
-// A small blocking WebSocket client for vactl (chat calls, event streams). Beast stays inside ws_client.cpp.
-// Thread-safety: one thread uses an instance (reads and writes are sequential).
+// A small WebSocket client for vactl (chat calls, event streams, voice calls). Beast stays inside ws_client.cpp.
+// Thread-safety: until start_duplex() one thread uses an instance (blocking reads and writes, in turn). After it,
+// messages arrive on the client's own I/O thread and post_text/post_binary/close may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +29,13 @@ public:
     std::optional<std::string> read();
     const std::string& close_reason() const { return m_close_reason; }
     void close();
+
+    // Full duplex for live audio: reading continues on an I/O thread owned by this client, which calls
+    // `on_message` for each message and `on_closed` once (with the close reason) when the connection ends.
+    // The blocking calls above must not be used afterwards.
+    void start_duplex(std::function<void(Message)> on_message, std::function<void(std::string)> on_closed);
+    void post_text(std::string message);
+    void post_binary(std::string bytes);
 
 private:
     struct Impl;

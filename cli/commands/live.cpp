@@ -1,13 +1,19 @@
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <deque>
+#include <mutex>
 #include <cstring>
 #include <iostream>
 #include <thread>
 
 #include "cli/commands/commands.hpp"
 #include "cli/output.hpp"
+#include "cli/sound_device.hpp"
 #include "cli/ws_client.hpp"
+#include "core/audio/echo_canceller.hpp"
 #include "core/audio/resampler.hpp"
 #include "core/audio/wav.hpp"
 
@@ -70,11 +76,8 @@ int run_chat(Client& client, const std::string& agent, const json& variables) {
 // A voice call from WAV files (machines with no sound card): waits for the greeting, streams the input in real
 // time followed by a second of silence so the agent hears the end of the turn, records everything the agent says
 // until it has answered, then hangs up.
-int run_talk(Client& client, const std::string& agent, const json& variables, const std::string& input,
-             const std::string& output, const std::vector<std::string>& caller_lines) {
-    if (input.empty())
-        throw CliError(kUsage, "microphone and speaker mode (PortAudio) is not built yet: use --input FILE.wav "
-                               "[--output FILE.wav]");
+int run_talk_files(Client& client, const std::string& agent, const json& variables, const std::string& input,
+                   const std::string& output, const std::vector<std::string>& caller_lines) {
     auto wav = read_wav(input);
     if (!wav) throw CliError(kError, wav.error().message);
     std::vector<std::int16_t> caller(16000 / 2, 0);  // a breath before speaking, as a person would
@@ -144,6 +147,116 @@ int run_talk(Client& client, const std::string& agent, const json& variables, co
     return kOk;
 }
 
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) { g_interrupted = true; }
+
+// A voice call through the microphone and speaker. One loop paced by the sound device: each 20 ms it plays the
+// next frame of agent audio (or silence), captures a frame, removes the echo of what it just played, and sends the
+// rest to the daemon. Messages arrive on the WebSocket's own thread: audio is queued for the speaker, "clear"
+// empties the queue (barge-in), transcripts are printed. Ctrl-C asks the daemon to hang up and waits for its end.
+int run_talk_live(Client& client, const std::string& agent, const json& variables, const std::string& output,
+                  const std::vector<std::string>& caller_lines) {
+    constexpr int kRate = 16000;
+    constexpr std::size_t kFrame = kRate / 50;
+    SoundDevice device(kRate, kFrame);
+    EchoCanceller aec(kRate);
+
+    json body{{"agent_id", agent}, {"channel", "local"}, {"variables", variables}};
+    if (!caller_lines.empty()) body["caller_lines"] = caller_lines;
+    json created = client.request("POST", "/api/v1/calls/local", body);
+    std::string call_id = created["call"]["id"];
+    WsClient ws(client.server() + created["media_url"].get<std::string>(), client.token());
+
+    std::mutex mutex;
+    std::deque<std::int16_t> playback;  // agent audio not yet played
+    std::atomic<bool> ended{false};
+    std::string end_reason;
+    bool json_out = client.json_output();
+    bool interim_shown = false;  // an interim line is on screen (overwritten with \r)
+    ws.start_duplex(
+        [&](WsClient::Message m) {
+            if (m.binary) {
+                std::lock_guard lock(mutex);
+                auto* p = reinterpret_cast<const std::int16_t*>(m.data.data());
+                playback.insert(playback.end(), p, p + m.data.size() / 2);
+                return;
+            }
+            json msg = json::parse(m.data, nullptr, false);
+            std::string type = msg.is_object() ? msg.value("type", "") : "";
+            if (json_out) {
+                std::cout << msg.dump() << std::endl;
+            } else if (type == "interim") {
+                std::cout << "\r\033[Kuser (hearing): " << msg.value("text", "") << std::flush;
+                interim_shown = true;
+            } else if (type == "user" || type == "agent") {
+                if (interim_shown) std::cout << "\r\033[K";
+                interim_shown = false;
+                std::cout << type << ": " << msg.value("text", "") << std::endl;
+            } else if (type == "error") {
+                std::cerr << "error: " << msg.value("message", "") << std::endl;
+            }
+            if (type == "clear") {
+                std::lock_guard lock(mutex);
+                playback.clear();
+            }
+            if (type == "end") {
+                std::lock_guard lock(mutex);
+                end_reason = msg.value("reason", "");
+            }
+        },
+        [&](std::string reason) {
+            {
+                std::lock_guard lock(mutex);
+                if (end_reason.empty()) end_reason = reason.empty() ? "connection closed" : reason;
+            }
+            ended = true;
+        });
+
+    struct sigaction action {}, previous{};
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous);
+    g_interrupted = false;
+    if (!json_out) std::cerr << "voice call " << call_id << " on " << device.description() << " (Ctrl-C hangs up)\n";
+
+    std::vector<std::int16_t> played(kFrame), captured(kFrame), cleaned(kFrame), recorded;
+    bool hangup_sent = false;
+    auto start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point hangup_deadline{};
+    for (std::int64_t frame = 0; !ended; ++frame) {
+        if (g_interrupted && !hangup_sent) {
+            ws.post_text(json{{"type", "hangup"}}.dump());
+            hangup_sent = true;
+            hangup_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+        }
+        if (hangup_sent && std::chrono::steady_clock::now() > hangup_deadline) break;  // the daemon is gone
+        {
+            std::lock_guard lock(mutex);
+            std::size_t n = std::min(kFrame, playback.size());
+            std::copy_n(playback.begin(), n, played.begin());
+            std::fill(played.begin() + std::ptrdiff_t(n), played.end(), std::int16_t{0});
+            playback.erase(playback.begin(), playback.begin() + std::ptrdiff_t(n));
+        }
+        if (!output.empty()) recorded.insert(recorded.end(), played.begin(), played.end());
+        device.write(played);
+        device.read(captured);
+        aec.process(captured, played, cleaned);
+        ws.post_binary(std::string(reinterpret_cast<const char*>(cleaned.data()), kFrame * 2));
+        // Real devices pace this loop; a virtual one (ALSA's null or file plugins) may not, and flooding the daemon
+        // with faster-than-real-time audio would break turn taking. The slack leaves a real device's clock alone.
+        std::this_thread::sleep_until(start + std::chrono::milliseconds(20 * frame) - std::chrono::milliseconds(100));
+    }
+    sigaction(SIGINT, &previous, nullptr);
+    ws.close();
+    if (!output.empty()) {
+        WavData out{kRate, 1, recorded};
+        if (auto s = write_wav(output, out); !s) throw CliError(kError, s.error().message);
+    }
+    std::lock_guard lock(mutex);
+    if (!json_out) std::cerr << "(call " << call_id << " ended: " << end_reason << ")\n";
+    return kOk;
+}
+
 std::string describe_event(const json& e) {
     const json& d = e.contains("data") ? e["data"] : json::object();
     std::string type = e.value("type", "");
@@ -176,15 +289,16 @@ void register_live(CLI::App& app, Context& ctx) {
         std::vector<std::string> vars, lines;
     };
     auto t = std::make_shared<TalkArgs>();
-    auto* talk = app.add_subcommand("talk", "Talk with an agent by voice (from and to WAV files here)");
+    auto* talk = app.add_subcommand("talk", "Talk with an agent by voice (microphone and speaker, or WAV files)");
     talk->add_option("agent", t->agent, "agent id or name")->required();
     talk->add_option("--input", t->input, "WAV file to speak as the caller (any rate; resampled to 16 kHz)");
-    talk->add_option("--output", t->output, "WAV file to record the agent into (16 kHz mono)");
+    talk->add_option("--output", t->output, "WAV file to record what the agent said into (16 kHz mono)");
     talk->add_option("--var", t->vars, "NAME=VALUE for the agent's {{placeholders}} (repeatable)");
     talk->add_option("--caller-line", t->lines, "what the caller says, for simulated recognition (repeatable)");
     talk->callback([&ctx, t] {
         Client& client = ctx.get();
-        run_talk(client, t->agent, parse_variables(t->vars), t->input, t->output, t->lines);
+        if (t->input.empty()) run_talk_live(client, t->agent, parse_variables(t->vars), t->output, t->lines);
+        else run_talk_files(client, t->agent, parse_variables(t->vars), t->input, t->output, t->lines);
     });
 
     auto* calls = app.get_subcommand("calls");

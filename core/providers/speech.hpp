@@ -47,6 +47,9 @@ public:
     virtual ~SttClient() = default;
     virtual int sample_rate() const = 0;  // the PCM16 rate push() expects
     virtual void push(std::span<const std::int16_t> samples) = 0;
+    // What the recognizer has heard so far in this utterance: interim words that may still change. Empty when it
+    // has nothing yet or gives no interim results.
+    virtual std::string partial() { return {}; }
     // Ends the utterance and returns what was said (empty text when nothing was recognized).
     virtual Result<Transcript> finish() = 0;
     // Drops the current utterance (caller noise, a cancelled turn).

@@ -31,6 +31,8 @@ constexpr std::size_t kFrame = kRate / 50;  // 20 ms
 // Audio before the VAD decided speech started, kept for the recognizer: as long as the VAD's noise-floor window,
 // because speech at the very start of a stream is only detected once the floor has seen a quieter frame.
 constexpr std::size_t kPreroll = kRate * 3 / 2;
+// How much new caller audio the recognizer gets at a time during an utterance (each piece may yield interim words).
+constexpr std::size_t kInterimChunk = kRate * 3 / 10;
 
 class AudioSession final : public SessionBase {
 public:
@@ -79,7 +81,7 @@ public:
                 m_stt = std::move(*stt).value();
                 if (!m_conversation.greeting().empty()) speak(m_conversation.greeting(), "", false);
                 else listen();
-                process_utterances();
+                process_stt();
             });
     }
 
@@ -102,21 +104,23 @@ public:
         if (m_vad.speaking()) {
             if (!m_in_utterance) {
                 m_in_utterance = true;
+                m_utterance_first = true;
                 ++m_silence_generation;  // the caller is talking: no reprompt
                 m_utterance.assign(m_preroll.begin(), m_preroll.end());
+                m_preroll.clear();
             }
             m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
             if (m_reply_active && m_barge_in && m_vad.speech_ms() >= m_min_speech_ms) barge_in();
+            // The recognizer hears the utterance as it goes, for interim words (and word barge-in).
+            if (m_utterance_first || m_utterance.size() >= kInterimChunk) queue_stt(false);
         } else {
             m_preroll.insert(m_preroll.end(), samples.begin(), samples.end());
             while (m_preroll.size() > kPreroll) m_preroll.pop_front();
         }
         if (event == Vad::Event::speech_end && m_in_utterance) {
-            if (!m_utterance.empty()) m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
+            if (m_utterance_first) m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
             m_in_utterance = false;
-            m_pending_utterances.push_back({std::move(m_utterance), now_ms()});
-            m_utterance.clear();
-            process_utterances();
+            queue_stt(true);
         }
     }
 
@@ -141,45 +145,79 @@ private:
         return std::find(m_backchannels.begin(), m_backchannels.end(), said) != m_backchannels.end();
     }
 
-    struct Utterance {
+    // A piece of the caller's utterance for the recognizer: the first opens the utterance, the last closes it.
+    struct SttJob {
         std::vector<std::int16_t> audio;
-        std::int64_t ended_at;
+        bool first = false;
+        bool last = false;
+        std::int64_t ended_at = 0;
+    };
+    struct SttOutcome {
+        std::string partial;
+        Result<Transcript> final = make_error(ErrorCode::internal, "");
     };
 
-    // One recognition at a time, in order, on the worker pool.
-    void process_utterances() {
-        if (m_recognizing || !m_stt || m_pending_utterances.empty() || m_ended) return;
-        m_recognizing = true;
-        auto utterance = std::make_shared<Utterance>(std::move(m_pending_utterances.front()));
-        m_pending_utterances.pop_front();
-        auto result = std::make_shared<Result<Transcript>>(make_error(ErrorCode::internal, ""));
+    void queue_stt(bool last) {
+        m_stt_jobs.push_back({std::move(m_utterance), m_utterance_first, last, last ? now_ms() : 0});
+        m_utterance.clear();
+        m_utterance_first = false;
+        process_stt();
+    }
+
+    // One recognizer call at a time, in order, on the worker pool.
+    void process_stt() {
+        if (m_recognizing || !m_stt || m_stt_jobs.empty() || m_ended) return;
         auto conn = m_conn.lock();
         if (!conn) return;
+        m_recognizing = true;
+        auto job = std::make_shared<SttJob>(std::move(m_stt_jobs.front()));
+        m_stt_jobs.pop_front();
+        auto outcome = std::make_shared<SttOutcome>();
         conn->run_blocking(
-            [stt = m_stt.get(), utterance, result] {
-                stt->reset();
-                stt->push(utterance->audio);
-                *result = stt->finish();
+            [stt = m_stt.get(), job, outcome] {
+                if (job->first) stt->reset();
+                stt->push(job->audio);
+                if (job->last) outcome->final = stt->finish();
+                else outcome->partial = stt->partial();
             },
-            [this, utterance, result] {
+            [this, job, outcome] {
                 m_recognizing = false;
                 if (m_ended) return;
-                auto recognized_at = now_ms();
-                if (!*result) {
-                    m_manager.publish(m_call, "call:error", {{"message", result->error().message}});
-                } else if (!(*result)->text.empty() && m_reply_active && is_backchannel((*result)->text)) {
-                    // "okay", "uh-huh" while the agent talks: the caller is listening, not taking the turn.
-                    m_manager.publish(m_call, "call:transcript", {{"role", "user"}, {"text", (*result)->text},
-                                                                  {"final", true}, {"backchannel", true}});
-                } else if (!(*result)->text.empty()) {
-                    // Words beyond backchannels while the agent speaks interrupt it, however short they were.
-                    if (m_reply_active) barge_in();
-                    user_said(**result, utterance->ended_at, recognized_at);
-                } else if (!m_reply_active) {
-                    listen();  // nothing understood: keep waiting, the silence timer still runs
+                if (job->last) {
+                    m_last_partial.clear();
+                    recognized(outcome->final, job->ended_at);
+                } else {
+                    heard_partial(outcome->partial);
                 }
-                process_utterances();
+                process_stt();
             });
+    }
+
+    void heard_partial(const std::string& text) {
+        if (text.empty() || text == m_last_partial) return;
+        m_last_partial = text;
+        json interim{{"role", "user"}, {"text", text}, {"final", false}};
+        if (!m_caller_lines.empty()) interim["source"] = "simulated";
+        m_manager.publish(m_call, "call:transcript", interim);
+        send({{"type", "interim"}, {"text", text}});
+        // Words beyond backchannels interrupt the agent as soon as they are heard, however short the speech.
+        if (m_reply_active && m_barge_in && !is_backchannel(text)) barge_in();
+    }
+
+    void recognized(const Result<Transcript>& result, std::int64_t speech_end) {
+        auto recognized_at = now_ms();
+        if (!result) {
+            m_manager.publish(m_call, "call:error", {{"message", result.error().message}});
+        } else if (!result->text.empty() && m_reply_active && is_backchannel(result->text)) {
+            // "okay", "uh-huh" while the agent talks: the caller is listening, not taking the turn.
+            m_manager.publish(m_call, "call:transcript", {{"role", "user"}, {"text", result->text},
+                                                          {"final", true}, {"backchannel", true}});
+        } else if (!result->text.empty()) {
+            if (m_reply_active) barge_in();
+            user_said(*result, speech_end, recognized_at);
+        } else if (!m_reply_active) {
+            listen();  // nothing understood: keep waiting, the silence timer still runs
+        }
     }
 
     void user_said(const Transcript& heard, std::int64_t speech_end, std::int64_t recognized_at) {
@@ -349,8 +387,10 @@ private:
     std::deque<std::int16_t> m_preroll;
     std::vector<std::int16_t> m_utterance;
     bool m_in_utterance = false;
-    std::deque<Utterance> m_pending_utterances;
+    bool m_utterance_first = false;
+    std::deque<SttJob> m_stt_jobs;
     bool m_recognizing = false;
+    std::string m_last_partial;
 
     int m_turn = 0;
     bool m_reply_active = false;

@@ -34,10 +34,29 @@ public:
         cmd_ln_free_r(m_config);
     }
     int sample_rate() const override { return 16000; }
-    void push(std::span<const std::int16_t> samples) override { m_audio.insert(m_audio.end(), samples.begin(), samples.end()); }
-    void reset() override { m_audio.clear(); }
+
+    // Live decoding gives the interim words; the final result decodes the whole utterance again in one pass, whose
+    // cepstral mean normalization over the full utterance recognizes markedly better than the live estimate.
+    void push(std::span<const std::int16_t> samples) override {
+        m_audio.insert(m_audio.end(), samples.begin(), samples.end());
+        if (!m_live) m_live = ps_start_utt(m_ps) >= 0;
+        if (m_live) ps_process_raw(m_ps, samples.data(), samples.size(), FALSE, FALSE);
+    }
+
+    std::string partial() override {
+        if (!m_live) return {};
+        std::int32_t score = 0;
+        const char* hyp = ps_get_hyp(m_ps, &score);
+        return hyp ? hyp : "";
+    }
+
+    void reset() override {
+        end_live();
+        m_audio.clear();
+    }
 
     Result<Transcript> finish() override {
+        end_live();
         Transcript t;
         t.source = "pocketsphinx";
         if (m_audio.empty()) return t;
@@ -53,9 +72,15 @@ public:
     }
 
 private:
+    void end_live() {
+        if (m_live) ps_end_utt(m_ps);
+        m_live = false;
+    }
+
     ps_decoder_t* m_ps;
     cmd_ln_t* m_config;
     std::vector<std::int16_t> m_audio;
+    bool m_live = false;
 };
 
 class PocketsphinxFactory final : public SttFactory {
@@ -104,23 +129,37 @@ public:
     }
 };
 
+// Simulated recognition: each utterance yields the next scripted line. Interim results reveal the line a word
+// per piece of audio pushed, so interim events and word barge-in can be exercised deterministically.
 class ScriptedStt final : public SttClient {
 public:
     explicit ScriptedStt(std::vector<std::string> lines) : m_lines(std::move(lines)) {}
     int sample_rate() const override { return 16000; }
-    void push(std::span<const std::int16_t>) override {}
-    void reset() override {}
+    void push(std::span<const std::int16_t>) override { ++m_pieces; }
+    void reset() override { m_pieces = 0; }
+    std::string partial() override {
+        if (m_next >= m_lines.size() || m_pieces == 0) return {};
+        const std::string& line = m_lines[m_next];
+        std::size_t end = 0;
+        for (std::size_t words = 0; words < m_pieces && end != std::string::npos;) {
+            end = line.find(' ', end + (words ? 1 : 0));
+            ++words;
+        }
+        return line.substr(0, end);
+    }
     Result<Transcript> finish() override {
         Transcript t;
         t.source = "simulated";
         t.confidence = 1.0;
         if (m_next < m_lines.size()) t.text = m_lines[m_next++];
+        m_pieces = 0;
         return t;
     }
 
 private:
     std::vector<std::string> m_lines;
     std::size_t m_next = 0;
+    std::size_t m_pieces = 0;
 };
 
 class ScriptedSttFactory final : public SttFactory {

@@ -136,18 +136,30 @@ TEST_CASE("voice: a spoken question is recognized and answered with speech, turn
     CHECK(turns[2]["role"] == "agent");
     CHECK(turns[1]["started_ms"].get<int>() > 0);
 
+    // Interim user words (final:false) come while the caller speaks, before the final user turn; a run of them
+    // counts once here.
     std::vector<std::string> sequence;
+    std::vector<std::string> interim;
     while (sequence.empty() || sequence.back() != "call:ended") {
         auto text = events.read();
         REQUIRE(text);
         json e = json::parse(*text);
         std::string entry = e["type"];
-        if (entry == "call:transcript") entry += ":" + e["data"]["role"].get<std::string>();
-        sequence.push_back(entry);
+        if (entry == "call:transcript") {
+            entry += ":" + e["data"]["role"].get<std::string>();
+            if (!e["data"].value("final", true)) {
+                entry += ":interim";
+                interim.push_back(e["data"]["text"]);
+            }
+        }
+        if (sequence.empty() || entry != sequence.back() || entry.find(":interim") == std::string::npos)
+            sequence.push_back(entry);
     }
     CHECK(sequence == std::vector<std::string>{"call:status", "call:started", "call:status", "call:transcript:agent",
-                                               "call:transcript:user", "call:transcript:agent", "call:metrics",
-                                               "call:status", "call:ended"});
+                                               "call:transcript:user:interim", "call:transcript:user",
+                                               "call:transcript:agent", "call:metrics", "call:status", "call:ended"});
+    REQUIRE_FALSE(interim.empty());
+    CHECK(std::string("what are your hours").rfind(interim.front().substr(0, 4), 0) == 0);
     auto scraped = api.get("/metrics").body;
     CHECK(scraped.find(R"(voiceagent_turn_voice_to_voice_seconds_count{channel="local"} 1)") != std::string::npos);
     std::filesystem::remove_all(dir);
@@ -307,5 +319,48 @@ TEST_CASE("voice: a backchannel while the agent speaks does not interrupt it, ot
     CHECK(turns[2]["role"] == "agent");
     CHECK(turns[2]["interrupted"] == true);
     CHECK(turns[3]["text"] == "goodbye");
+    std::filesystem::remove_all(dir);
+}
+
+// The microphone and speaker path through PortAudio, on a machine with no sound card: ALSA's file plugin stands in
+// for the devices (capture reads a raw file, playback writes one), so vactl's real device code, echo canceller and
+// duplex WebSocket run end to end. Ctrl-C then hangs the call up.
+TEST_CASE("voice: vactl talk through the sound device hears the caller and plays the answer") {
+    DaemonProcess d;
+    Api api(d.base_url(), d.admin_key());
+    REQUIRE(api.post("/api/v1/agents", receptionist()).status == 201);
+    std::string dir = make_temp_dir("va-talk-live");
+    // The caller waits through the greeting, asks, then stays quiet.
+    std::vector<std::int16_t> mic(16000 * 8, 0);
+    auto question = espeak_16k("what are your hours", dir);
+    mic.insert(mic.end(), question.begin(), question.end());
+    mic.resize(mic.size() + 16000 * 30, 0);
+    {
+        std::ofstream raw(dir + "/mic.raw", std::ios::binary);
+        raw.write(reinterpret_cast<const char*>(mic.data()), std::streamsize(mic.size() * 2));
+        std::ofstream asoundrc(dir + "/.asoundrc");
+        asoundrc << "pcm.!default {\n type asym\n"
+                 << " playback.pcm { type file slave.pcm \"null\" file \"" << dir << "/speaker.raw\" format \"raw\" }\n"
+                 << " capture.pcm { type file slave.pcm \"null\" file \"/dev/null\" infile \"" << dir
+                 << "/mic.raw\" format \"raw\" }\n}\n";
+    }
+    auto talk = run_process_interrupting(
+        {VA_VACTL_PATH, "--server", d.base_url(), "talk", "receptionist", "--output", dir + "/heard.wav"},
+        {{"HOME", dir}, {"XDG_CONFIG_HOME", dir}, {"VOICEAGENT_DATA_DIR", d.data_dir()}},
+        "agent: We are open Monday to Friday", 90);
+    INFO(talk.out << talk.err);
+    CHECK(talk.interrupted);
+    REQUIRE(talk.exit_code == 0);
+    CHECK(talk.out.find("user: what are your hours") != std::string::npos);
+    CHECK(talk.err.find("ended: caller_hangup") != std::string::npos);
+    // What reached the speaker: the greeting and the start of the answer, as real audio.
+    auto heard = va::read_wav(dir + "/heard.wav");
+    REQUIRE(heard);
+    CHECK(va::level_dbfs(heard->samples) > -40);
+    std::ifstream speaker(dir + "/speaker.raw", std::ios::binary | std::ios::ate);
+    CHECK(speaker.tellg() > 16000 * 2 * 4);
+    auto calls = api.get("/api/v1/calls?limit=1").json()["items"];
+    REQUIRE(calls.size() == 1);
+    wait_for_call(api, calls[0]["id"], "completed");
     std::filesystem::remove_all(dir);
 }

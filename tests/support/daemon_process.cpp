@@ -227,7 +227,8 @@ int DaemonProcess::stop(int signal, int timeout_s) {
 
 namespace {
 
-ProcessResult run_image(const ExecImage& image, const std::string& input, int timeout_s, const std::string& cwd) {
+ProcessResult run_image(const ExecImage& image, const std::string& input, int timeout_s, const std::string& cwd,
+                        const std::string& interrupt_on = "") {
     // A child that exits without reading its stdin must not kill the test binary with SIGPIPE.
     signal(SIGPIPE, SIG_IGN);
     int in_pipe[2], out_pipe[2], err_pipe[2];
@@ -273,6 +274,10 @@ ProcessResult run_image(const ExecImage& image, const std::string& input, int ti
                 (i == 0 ? result.out : result.err).append(buf, static_cast<std::size_t>(n));
             }
         }
+        if (!interrupt_on.empty() && !result.interrupted && result.out.find(interrupt_on) != std::string::npos) {
+            kill(pid, SIGINT);
+            result.interrupted = true;
+        }
         if (in_fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
             ssize_t n = write(in_fd, input.data() + written, input.size() - written);
             if (n > 0) written += static_cast<std::size_t>(n);
@@ -308,6 +313,11 @@ ProcessResult run_image(const ExecImage& image, const std::string& input, int ti
 ProcessResult run_process(const std::vector<std::string>& argv, const Env& env, const std::string& input,
                           int timeout_s, const std::string& cwd) {
     return run_image(ExecImage(argv, env, {}), input, timeout_s, cwd);
+}
+
+ProcessResult run_process_interrupting(const std::vector<std::string>& argv, const Env& env,
+                                      const std::string& interrupt_on, int timeout_s) {
+    return run_image(ExecImage(argv, env, {}), "", timeout_s, "", interrupt_on);
 }
 
 ProcessResult run_vactl(const std::vector<std::string>& args, const Env& env, const std::string& stdin_text,

@@ -58,12 +58,17 @@ struct ProcessResult {
     std::string out;
     std::string err;
     bool timed_out = false;
+    bool interrupted = false;  // SIGINT was sent (run_process_interrupting)
 };
 
 // Runs a program to completion (SIGKILL after `timeout_s`), with `env` added to the environment, `input` on
 // stdin and, when `cwd` is not empty, that working directory.
 ProcessResult run_process(const std::vector<std::string>& argv, const Env& env = {}, const std::string& input = "",
                           int timeout_s = 60, const std::string& cwd = "");
+
+// Like run_process, and sends SIGINT (a user's Ctrl-C) once the program's stdout contains `interrupt_on`.
+ProcessResult run_process_interrupting(const std::vector<std::string>& argv, const Env& env,
+                                      const std::string& interrupt_on, int timeout_s = 60);
 
 // Runs vactl with `args`. XDG_CONFIG_HOME and the working directory are a temporary directory unless `env` sets
 // XDG_CONFIG_HOME, so the developer's settings and ./var/admin.key are never read or written; VACTL_* and

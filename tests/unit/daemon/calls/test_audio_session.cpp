@@ -163,8 +163,12 @@ TEST_CASE("audio session: a normal turn") {
     h.silence(400);
     h.talk(600);
     h.silence(1500);
-    std::vector<std::string> expected{"start", "audio", "agent", "listening", "user", "audio", "agent", "listening"};
+    // Interim words arrive while the caller speaks (a word per 300 ms piece in simulated recognition).
+    std::vector<std::string> expected{"start", "audio", "agent", "listening", "interim", "interim", "interim",
+                                      "user", "audio", "agent", "listening"};
     CHECK(h.conn->log == expected);
+    CHECK(h.message("interim")["text"] == "what");
+    CHECK(h.message("interim", 2)["text"] == "what are your");
     CHECK(h.message("user")["text"] == "what are your hours");
     CHECK(h.message("user")["source"] == "simulated");
     CHECK(h.message("agent", 1)["text"] == "We open at nine. We close at six.");
@@ -184,7 +188,9 @@ TEST_CASE("audio session: barge-in clears, drops the rest and keeps what was hea
     h.silence(200);
     CHECK(h.conn->audio_frames == frames_at_clear);  // the interrupted turn's audio never resumes
     h.silence(1500);
-    std::vector<std::string> expected{"start", "audio", "clear", "user", "audio", "agent", "listening"};
+    // The first interim word already interrupts the agent.
+    std::vector<std::string> expected{"start", "audio", "interim", "clear", "interim", "interim",
+                                      "user", "audio", "agent", "listening"};
     CHECK(h.conn->log == expected);
     auto turns = h.turns();
     REQUIRE(turns.size() == 3);
@@ -202,12 +208,26 @@ TEST_CASE("audio session: a backchannel does not interrupt") {
     h.silence(300);
     h.talk(200);  // "okay" while the greeting plays
     h.silence(3000);
-    std::vector<std::string> expected{"start", "audio", "agent", "listening"};
+    std::vector<std::string> expected{"start", "audio", "interim", "audio", "agent", "listening"};
     CHECK(h.conn->log == expected);
     auto turns = h.turns();
     REQUIRE(turns.size() == 1);  // the greeting alone: "okay" is no turn
     CHECK_FALSE(turns[0].interrupted);
     CHECK(turns[0].text == kGreeting);
+}
+
+TEST_CASE("audio session: interim words interrupt before the speech is long enough for the VAD to") {
+    Harness h(agent_with({{"interruption", {{"enabled", true}, {"min_speech_ms", 5000}}}}), {"stop please"});
+    h.silence(300);
+    h.talk(100);  // far shorter than min_speech_ms: only the words can interrupt
+    std::vector<std::string> expected{"start", "audio", "interim", "clear"};
+    CHECK(h.conn->log == expected);
+    CHECK(h.message("interim")["text"] == "stop");
+    h.silence(1500);
+    CHECK(h.message("user")["text"] == "stop please");
+    auto turns = h.turns();
+    REQUIRE(turns.size() >= 2);
+    CHECK(turns[0].interrupted);
 }
 
 TEST_CASE("audio session: silence brings a reprompt, then a hang-up") {
@@ -230,7 +250,7 @@ TEST_CASE("audio session: the end_call tool ends the call after the goodbye is p
     h.silence(3000);
     h.talk(500);
     h.silence(2000);
-    std::vector<std::string> expected{"start", "audio", "agent", "listening", "user", "audio", "agent", "end"};
+    std::vector<std::string> expected{"start", "audio", "agent", "listening", "interim", "user", "audio", "agent", "end"};
     CHECK(h.conn->log == expected);
     CHECK(h.conn->close_reason == "agent_end_call");
     h.session->on_close();
