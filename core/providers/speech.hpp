@@ -45,7 +45,7 @@ struct Transcript {
 class SttClient {
 public:
     virtual ~SttClient() = default;
-    virtual int sample_rate() const = 0;  // the PCM16 rate push() expects
+    virtual int sample_rate() const = 0;  // the PCM16 rate push() expects; 0 takes any rate as it comes
     virtual void push(std::span<const std::int16_t> samples) = 0;
     // What the recognizer has heard so far in this utterance: interim words that may still change. Empty when it
     // has nothing yet or gives no interim results.

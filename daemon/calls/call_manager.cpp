@@ -1,5 +1,6 @@
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/session_base.hpp"
+#include "daemon/media/local_codec.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -147,8 +148,8 @@ Result<std::unique_ptr<http::WsHandler>> CallManager::attach_media(const std::st
     }
     auto session = call->channel == "chat"
                        ? make_chat_session(*this, *call, definition, merged, std::move(llm).value())
-                       : make_audio_session(*this, *call, definition, merged, std::move(llm).value(),
-                                            std::move(caller_lines));
+                       : make_voice_session(*this, *call, definition, merged, std::move(llm).value(),
+                                            std::move(caller_lines), make_local_codec());
     return std::unique_ptr<http::WsHandler>(std::make_unique<RegisteringHandler>(
         std::move(session), [this, call_id](std::shared_ptr<http::WsConnection> c) {
             std::lock_guard lock(m_mutex);

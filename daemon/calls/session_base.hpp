@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/pipeline/conversation.hpp"
+#include "core/pipeline/media_codec.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/server/websocket.hpp"
 
@@ -26,7 +27,8 @@ protected:
     void begin(std::shared_ptr<http::WsConnection> connection, nlohmann::json start_extra);
     // Completes the call once (status, duration, metrics, events); with a close code, tells the client and closes.
     void end(const std::string& reason, int close_code);
-    void send(const nlohmann::json& message);
+    // A JSON control message to the client (transports without control messages drop it).
+    virtual void send(const nlohmann::json& message);
     std::int64_t offset(std::int64_t t) const { return t - m_started; }
     void store_turn(const std::string& role, const std::string& text, std::int64_t from, std::int64_t to,
                     bool interrupted, const std::string& source);
@@ -57,11 +59,13 @@ protected:
     bool m_ended = false;
 };
 
-// The chat session (text turns) and the local audio session (PCM16 frames both ways).
+// The chat session (text turns).
 std::unique_ptr<http::WsHandler> make_chat_session(CallManager& manager, Call call, nlohmann::json agent,
                                                    const nlohmann::json& variables, std::unique_ptr<LlmClient> llm);
-std::unique_ptr<http::WsHandler> make_audio_session(CallManager& manager, Call call, nlohmann::json agent,
+// A voice call over `codec`'s transport.
+std::unique_ptr<http::WsHandler> make_voice_session(CallManager& manager, Call call, nlohmann::json agent,
                                                     const nlohmann::json& variables, std::unique_ptr<LlmClient> llm,
-                                                    std::vector<std::string> caller_lines);
+                                                    std::vector<std::string> caller_lines,
+                                                    std::unique_ptr<MediaCodec> codec);
 
 }  // namespace va

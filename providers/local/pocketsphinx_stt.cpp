@@ -134,7 +134,7 @@ public:
 class ScriptedStt final : public SttClient {
 public:
     explicit ScriptedStt(std::vector<std::string> lines) : m_lines(std::move(lines)) {}
-    int sample_rate() const override { return 16000; }
+    int sample_rate() const override { return 0; }  // never listens, so never needs resampled audio
     void push(std::span<const std::int16_t>) override { ++m_pieces; }
     void reset() override { m_pieces = 0; }
     std::string partial() override {

@@ -1,17 +1,16 @@
-// A local audio call: PCM16 mono 16 kHz binary frames both ways over /media/local/{id}, with JSON control
-// messages. Turn taking from the VAD; recognition of each utterance on the worker pool; the reply split into
-// sentences, each synthesized on the worker pool and resampled to 16 kHz; output paced in real time in 20 ms
-// frames. Barge-in (caller speech for interruption.min_speech_ms while the agent speaks, or recognized words that
-// are not backchannels such as "okay") drops queued audio, tells the client to clear, and keeps in the
-// conversation only the part of the reply that was played; a backchannel alone does not interrupt.
-// Protocol: out {"type":"start","sample_rate":16000,"encoding":"pcm16","channels":1,...}, binary agent audio,
-// {"type":"clear"} on barge-in, {"type":"user"|"agent","text":...}, {"type":"listening"} when the agent has
-// finished speaking, {"type":"end","reason":...}; in binary caller audio, {"type":"hangup"}, {"type":"mark","name"}
-// (echoed back).
+// A voice call over any media transport (local PCM16, Twilio, Exotel: the MediaCodec turns its messages into
+// caller audio and events, and encodes what the agent sends). Turn taking from the VAD; streaming recognition on
+// the worker pool (interim words, then a final result at the end of the utterance); the reply split into
+// sentences, each synthesized on the worker pool and resampled to the transport's rate; output paced in real time
+// in the transport's chunks. Barge-in (caller speech for interruption.min_speech_ms while the agent speaks, or
+// recognized words that are not backchannels such as "okay") drops queued audio, tells the transport to clear,
+// and keeps in the conversation only the part of the reply that was played; a backchannel alone does not
+// interrupt. DTMF digits reach the conversation as a caller turn.
 #include <spdlog/spdlog.h>
 
 #include <cstring>
 #include <deque>
+#include <optional>
 
 #include "core/audio/resampler.hpp"
 #include "core/audio/vad.hpp"
@@ -26,21 +25,20 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kRate = 16000;
-constexpr std::size_t kFrame = kRate / 50;  // 20 ms
-// Audio before the VAD decided speech started, kept for the recognizer: as long as the VAD's noise-floor window,
-// because speech at the very start of a stream is only detected once the floor has seen a quieter frame.
-constexpr std::size_t kPreroll = kRate * 3 / 2;
+// Audio before the VAD decided speech started, kept for the recognizer, in milliseconds: as long as the VAD's
+// noise-floor window, because speech at the very start of a stream is only detected once the floor has seen a
+// quieter frame.
+constexpr int kPrerollMs = 1500;
 // How much new caller audio the recognizer gets at a time during an utterance (each piece may yield interim words).
-constexpr std::size_t kInterimChunk = kRate * 3 / 10;
+constexpr int kInterimMs = 300;
 
-class AudioSession final : public SessionBase {
+class VoiceSession final : public SessionBase, private MediaSink {
 public:
-    AudioSession(CallManager& manager, Call call, json agent, const json& variables, std::unique_ptr<LlmClient> llm,
-                 std::vector<std::string> caller_lines)
+    VoiceSession(CallManager& manager, Call call, json agent, const json& variables, std::unique_ptr<LlmClient> llm,
+                 std::vector<std::string> caller_lines, std::unique_ptr<MediaCodec> codec)
         : SessionBase(manager, std::move(call), std::move(agent), variables, std::move(llm)),
           m_caller_lines(std::move(caller_lines)),
-          m_vad(vad_options(m_agent)) {
+          m_codec(std::move(codec)) {
         const json interruption = m_agent.value("interruption", json::object());
         m_barge_in = interruption.value("enabled", true);
         m_min_speech_ms = interruption.value("min_speech_ms", 300);
@@ -55,13 +53,100 @@ public:
 
     void on_open(std::shared_ptr<http::WsConnection> connection) override {
         m_conn = connection;
-        json extra{{"sample_rate", kRate}, {"encoding", "pcm16"}, {"channels", 1}};
+        m_connection = connection;
+        if (m_codec->starts_on_open()) start_call({});
+    }
+
+    void on_text(std::string_view message) override {
+        if (!m_ended) m_codec->parse(message, false, *this);
+    }
+
+    void on_binary(std::string_view message) override {
+        if (!m_ended) m_codec->parse(message, true, *this);
+    }
+
+    void on_close() override {
+        if (!m_ended && m_live) end(disconnect_reason(), 0);
+        else if (!m_ended) end("caller_disconnected", 0);
+        m_manager.forget(m_call.id);
+    }
+
+private:
+    // --- the transport ---------------------------------------------------------------------------------------
+
+    void on_media_start(const json& info) override {
+        if (m_live) return on_media_error("a second start message was ignored");
+        start_call(info);
+    }
+
+    void on_media_audio(std::span<const std::int16_t> samples) override {
+        if (!m_live) return;
+        auto event = m_vad->process(samples);
+        if (m_vad->speaking()) {
+            if (!m_in_utterance) {
+                m_in_utterance = true;
+                m_utterance_first = true;
+                ++m_silence_generation;  // the caller is talking: no reprompt
+                m_utterance.assign(m_preroll.begin(), m_preroll.end());
+                m_preroll.clear();
+            }
+            m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
+            if (m_reply_active && m_barge_in && m_vad->speech_ms() >= m_min_speech_ms) barge_in();
+            // The recognizer hears the utterance as it goes, for interim words (and word barge-in).
+            if (m_utterance_first || m_utterance.size() >= samples_of(kInterimMs)) queue_stt(false);
+        } else {
+            m_preroll.insert(m_preroll.end(), samples.begin(), samples.end());
+            while (m_preroll.size() > samples_of(kPrerollMs)) m_preroll.pop_front();
+        }
+        if (event == Vad::Event::speech_end && m_in_utterance) {
+            if (m_utterance_first) m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
+            m_in_utterance = false;
+            queue_stt(true);
+        }
+    }
+
+    // A key press is a caller turn of its own ("5", "#"), so agents can offer menus.
+    void on_media_dtmf(const std::string& digit) override {
+        if (!m_live || !m_tts) return;
+        m_manager.publish(m_call, "call:dtmf", {{"digit", digit}});
+        if (m_reply_active) barge_in();
+        auto at = now_ms();
+        user_said({digit, 1.0, "dtmf"}, at, at);
+    }
+
+    void on_media_mark(const std::string& name) override { send({{"type", "mark"}, {"name", name}}); }
+
+    void on_media_stop(const std::string& reason) override { end(reason, 1000); }
+
+    void on_media_error(const std::string& message) override {
+        spdlog::warn("call {}: media: {}", m_call.id, message);
+        send({{"type", "error"}, {"message", message}});
+    }
+
+    void send(const json& message) override {
+        auto conn = m_conn.lock();
+        if (!conn) return;
+        if (auto text = m_codec->control(message)) conn->send_text(std::move(*text));
+    }
+
+    std::size_t samples_of(int ms) const { return std::size_t(m_rate) * std::size_t(ms) / 1000; }
+
+    // The stream is up: the call starts, the providers are built off the strand (model loading takes a moment),
+    // then the agent greets the caller.
+    void start_call(const json& info) {
+        auto connection = m_conn.lock();
+        if (!connection) return;
+        m_live = true;
+        m_rate = m_codec->sample_rate();
+        m_chunk = m_codec->chunk_samples();
+        m_vad.emplace(vad_options(m_agent, m_rate));
+        json extra{{"sample_rate", m_rate}, {"encoding", "pcm16"}, {"channels", 1}};
         if (!m_caller_lines.empty()) extra["recognition"] = "simulated";
+        if (info.is_object() && !info.empty()) extra["stream"] = info;
         begin(connection, extra);
         connection->post_after(int(m_max_call_ms), [this] {
             if (!m_ended) end("max_duration", 1000);
         });
-        // Model loading takes a moment: build the providers off the strand.
         auto tts = std::make_shared<Result<std::unique_ptr<TtsClient>>>(make_error(ErrorCode::internal, ""));
         auto stt = std::make_shared<Result<std::unique_ptr<SttClient>>>(make_error(ErrorCode::internal, ""));
         connection->run_blocking(
@@ -79,60 +164,17 @@ public:
                 }
                 m_tts = std::move(*tts).value();
                 m_stt = std::move(*stt).value();
+                int stt_rate = m_stt->sample_rate();
+                m_stt_resampler.emplace(m_rate, stt_rate > 0 ? stt_rate : m_rate);
                 if (!m_conversation.greeting().empty()) speak(m_conversation.greeting(), "", false);
                 else listen();
                 process_stt();
             });
     }
 
-    void on_text(std::string_view message) override {
-        if (m_ended) return;
-        json in = parse_control(message);
-        if (in.is_null()) return;
-        std::string type = in["type"];
-        if (type == "hangup") return end("caller_hangup", 1000);
-        if (type == "mark") return send({{"type", "mark"}, {"name", in.value("name", json(nullptr))}});
-        send({{"type", "error"}, {"message", "unknown message type \"" + type + "\" (expected hangup or mark)"}});
-    }
-
-    void on_binary(std::string_view message) override {
-        if (m_ended) return;
-        if (message.size() % 2 != 0)
-            return send({{"type", "error"}, {"message", "audio frames must be whole PCM16 samples (even byte count)"}});
-        std::span<const std::int16_t> samples(reinterpret_cast<const std::int16_t*>(message.data()), message.size() / 2);
-        auto event = m_vad.process(samples);
-        if (m_vad.speaking()) {
-            if (!m_in_utterance) {
-                m_in_utterance = true;
-                m_utterance_first = true;
-                ++m_silence_generation;  // the caller is talking: no reprompt
-                m_utterance.assign(m_preroll.begin(), m_preroll.end());
-                m_preroll.clear();
-            }
-            m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
-            if (m_reply_active && m_barge_in && m_vad.speech_ms() >= m_min_speech_ms) barge_in();
-            // The recognizer hears the utterance as it goes, for interim words (and word barge-in).
-            if (m_utterance_first || m_utterance.size() >= kInterimChunk) queue_stt(false);
-        } else {
-            m_preroll.insert(m_preroll.end(), samples.begin(), samples.end());
-            while (m_preroll.size() > kPreroll) m_preroll.pop_front();
-        }
-        if (event == Vad::Event::speech_end && m_in_utterance) {
-            if (m_utterance_first) m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
-            m_in_utterance = false;
-            queue_stt(true);
-        }
-    }
-
-    void on_close() override {
-        if (!m_ended) end(disconnect_reason(), 0);
-        m_manager.forget(m_call.id);
-    }
-
-private:
-    static VadOptions vad_options(const json& agent) {
+    static VadOptions vad_options(const json& agent, int rate) {
         VadOptions o;
-        o.sample_rate = kRate;
+        o.sample_rate = rate;
         if (agent.contains("stt") && agent["stt"].is_object()) o.end_ms = agent["stt"].value("endpointing_ms", o.end_ms);
         return o;
     }
@@ -174,9 +216,19 @@ private:
         m_stt_jobs.pop_front();
         auto outcome = std::make_shared<SttOutcome>();
         conn->run_blocking(
-            [stt = m_stt.get(), job, outcome] {
-                if (job->first) stt->reset();
-                stt->push(job->audio);
+            [stt = m_stt.get(), resampler = &*m_stt_resampler, job, outcome] {
+                if (job->first) {
+                    stt->reset();
+                    resampler->reset();
+                }
+                if (resampler->passthrough()) {
+                    stt->push(job->audio);
+                } else {
+                    std::vector<std::int16_t> audio;
+                    resampler->process(job->audio, audio);
+                    if (job->last) resampler->flush(audio);
+                    stt->push(audio);
+                }
                 if (job->last) outcome->final = stt->finish();
                 else outcome->partial = stt->partial();
             },
@@ -273,7 +325,7 @@ private:
             if (!m_metrics.contains("tts_first_audio_ms") && m_turn_started)
                 m_metrics["tts_first_audio_ms"] = now_ms() - m_turn_started;
             std::vector<std::int16_t> pcm;
-            Resampler resampler(audio->format.sample_rate, kRate);
+            Resampler resampler(audio->format.sample_rate, m_rate);
             resampler.process(audio->samples, pcm);
             resampler.flush(pcm);
             m_out.insert(m_out.end(), pcm.begin(), pcm.end());
@@ -299,19 +351,23 @@ private:
             m_pacing = false;
             return finish_reply();
         }
-        std::size_t n = std::min(kFrame, m_out.size());
-        std::string frame(kFrame * 2, '\0');
-        for (std::size_t i = 0; i < n; ++i) {
-            std::int16_t s = m_out.front();
-            m_out.pop_front();
-            std::memcpy(frame.data() + 2 * i, &s, 2);
+        // A chunk goes out whole; only the reply's last one is padded with silence.
+        if (m_out.size() < m_chunk && (m_synthesizing || !m_sentences.empty())) {
+            m_next_frame_at = conn->monotonic_ms() + 20;
+            return conn->post_after(20, [this, pacer] { pace(pacer); });
         }
+        std::size_t n = std::min(m_chunk, m_out.size());
+        std::vector<std::int16_t> chunk(m_chunk, 0);
+        std::copy_n(m_out.begin(), n, chunk.begin());
+        m_out.erase(m_out.begin(), m_out.begin() + std::ptrdiff_t(n));
         if (!m_metrics.contains("voice_to_voice_ms") && m_turn_started) {
             m_metrics["voice_to_voice_ms"] = now_ms() - m_turn_started;
         }
-        conn->send_binary(std::move(frame));
+        auto message = m_codec->audio(chunk);
+        if (message.binary) conn->send_binary(std::move(message.data));
+        else conn->send_text(std::move(message.data));
         m_reply_sent += n;
-        m_next_frame_at += 20;
+        m_next_frame_at += std::int64_t(m_chunk) * 1000 / m_rate;
         conn->post_after(int(std::max<std::int64_t>(0, m_next_frame_at - conn->monotonic_ms())), [this, pacer] { pace(pacer); });
     }
 
@@ -339,7 +395,8 @@ private:
         m_out.clear();
         m_sentences.clear();
         m_end_after_reply.clear();
-        send({{"type", "clear"}});
+        if (auto conn = m_conn.lock())
+            if (auto clear = m_codec->clear()) conn->send_text(std::move(*clear));
         std::string heard = heard_part();
         if (m_reply_remember && !heard.empty()) m_conversation.add_agent(heard);
         store_turn("agent", heard, m_reply_from, now_ms(), true, "llm");
@@ -371,10 +428,15 @@ private:
     }
 
     std::vector<std::string> m_caller_lines;
+    std::unique_ptr<MediaCodec> m_codec;
     std::weak_ptr<http::WsConnection> m_conn;
+    bool m_live = false;  // the stream has started
+    int m_rate = 16000;
+    std::size_t m_chunk = 320;
     std::unique_ptr<TtsClient> m_tts;
     std::unique_ptr<SttClient> m_stt;
-    Vad m_vad;
+    std::optional<Resampler> m_stt_resampler;  // transport rate -> recognizer rate (a copy when they match)
+    std::optional<Vad> m_vad;
     bool m_barge_in = true;
     int m_min_speech_ms = 300;
     int m_silence_ms = 8000;
@@ -413,10 +475,11 @@ private:
 
 }  // namespace
 
-std::unique_ptr<http::WsHandler> make_audio_session(CallManager& manager, Call call, json agent, const json& variables,
-                                                    std::unique_ptr<LlmClient> llm, std::vector<std::string> caller_lines) {
-    return std::make_unique<AudioSession>(manager, std::move(call), std::move(agent), variables, std::move(llm),
-                                          std::move(caller_lines));
+std::unique_ptr<http::WsHandler> make_voice_session(CallManager& manager, Call call, json agent, const json& variables,
+                                                    std::unique_ptr<LlmClient> llm, std::vector<std::string> caller_lines,
+                                                    std::unique_ptr<MediaCodec> codec) {
+    return std::make_unique<VoiceSession>(manager, std::move(call), std::move(agent), variables, std::move(llm),
+                                          std::move(caller_lines), std::move(codec));
 }
 
 }  // namespace va

@@ -1,0 +1,57 @@
+// How one transport carries a voice call's audio and control over its WebSocket (the local protocol, Twilio Media
+// Streams, Exotel AgentStream): incoming messages are parsed into events for the call session, outgoing audio,
+// clear and marks are encoded as the transport wants them. Codecs are pure: strings in, strings out, no I/O, so
+// the session and each protocol are tested apart.
+// Thread-safety: one codec per call, used from the call's strand only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace va {
+
+// What the session hears from the transport.
+class MediaSink {
+public:
+    virtual ~MediaSink() = default;
+    // The stream is set up: the codec now knows its rate. `info` has carrier ids and custom parameters.
+    virtual void on_media_start(const nlohmann::json& info) = 0;
+    virtual void on_media_audio(std::span<const std::int16_t> pcm) = 0;  // PCM16 at the codec's rate
+    virtual void on_media_dtmf(const std::string& digit) = 0;
+    virtual void on_media_mark(const std::string& name) = 0;
+    // The far end ended the stream (the caller hung up, or the client asked to hang up).
+    virtual void on_media_stop(const std::string& reason) = 0;
+    // A message that could not be understood; the call goes on.
+    virtual void on_media_error(const std::string& message) = 0;
+};
+
+struct MediaMessage {
+    bool binary = false;
+    std::string data;
+};
+
+class MediaCodec {
+public:
+    virtual ~MediaCodec() = default;
+    virtual std::string channel() const = 0;  // the call's channel: local, twilio, exotel
+    // PCM16 rate of the call audio (0 until on_media_start for transports that announce it).
+    virtual int sample_rate() const = 0;
+    // Outbound audio goes out in chunks of this many samples (the last one padded with silence).
+    virtual std::size_t chunk_samples() const { return std::size_t(sample_rate() / 50); }
+    // Whether the stream is live as soon as the WebSocket opens (no start message to wait for).
+    virtual bool starts_on_open() const { return false; }
+
+    virtual void parse(std::string_view message, bool binary, MediaSink& sink) = 0;
+    virtual MediaMessage audio(std::span<const std::int16_t> pcm) = 0;
+    virtual std::optional<std::string> clear() = 0;
+    virtual std::optional<std::string> mark(const std::string& name) = 0;
+    // The session's JSON control messages (turns, listening, end...): only the local protocol carries them.
+    virtual std::optional<std::string> control(const nlohmann::json& message) { (void)message; return std::nullopt; }
+};
+
+}  // namespace va
