@@ -97,6 +97,22 @@ std::vector<Key> keys(Raw& raw) {
         {"auth", "refresh_ttl_s", Kind::integer, integer([](Config& c) -> int& { return c.auth.refresh_ttl_s; })},
         {"auth", "login_burst", Kind::number, number([](Config& c) -> double& { return c.auth.login_burst; })},
         {"auth", "login_per_minute", Kind::number, number([](Config& c) -> double& { return c.auth.login_per_minute; })},
+        {"twilio", "account_sid", Kind::string, str([](Config& c) -> std::string& { return c.twilio.account_sid; })},
+        {"twilio", "auth_token", Kind::string, str([](Config& c) -> std::string& { return c.twilio.auth_token; })},
+        {"twilio", "api_base_url", Kind::string, str([](Config& c) -> std::string& { return c.twilio.api_base_url; })},
+        {"exotel", "account_sid", Kind::string, str([](Config& c) -> std::string& { return c.exotel.account_sid; })},
+        {"exotel", "api_key", Kind::string, str([](Config& c) -> std::string& { return c.exotel.api_key; })},
+        {"exotel", "api_token", Kind::string, str([](Config& c) -> std::string& { return c.exotel.api_token; })},
+        {"exotel", "subdomain", Kind::string, str([](Config& c) -> std::string& { return c.exotel.subdomain; })},
+        {"exotel", "api_base_url", Kind::string, str([](Config& c) -> std::string& { return c.exotel.api_base_url; })},
+        {"exotel", "mode", Kind::string, str([](Config& c) -> std::string& { return c.exotel.mode; })},
+        {"exotel", "flow_url", Kind::string, str([](Config& c) -> std::string& { return c.exotel.flow_url; })},
+        {"exotel", "sample_rate", Kind::integer, integer([](Config& c) -> int& { return c.exotel.sample_rate; })},
+        {"exotel", "allowed_sources", Kind::string,
+         str([](Config& c) -> std::string& { return c.exotel.allowed_sources; })},
+        {"recordings", "enabled", Kind::boolean, boolean([](Config& c) -> bool& { return c.recordings.enabled; })},
+        {"recordings", "retention_days", Kind::integer,
+         integer([](Config& c) -> int& { return c.recordings.retention_days; })},
         {"log", "level", Kind::string, str([](Config& c) -> std::string& { return c.log.level; })},
         {"log", "format", Kind::string, str([](Config& c) -> std::string& { return c.log.format; })},
         {"log", "access_log", Kind::boolean, boolean([](Config& c) -> bool& { return c.log.access_log; })},
@@ -238,6 +254,22 @@ Status validate_config(const Config& c) {
     if (!(c.auth.login_burst >= 1 && c.auth.login_burst <= 10'000)) p.push_back({"auth.login_burst", "must be between 1 and 10000"});
     if (!(c.auth.login_per_minute > 0 && c.auth.login_per_minute <= 100'000))
         p.push_back({"auth.login_per_minute", "must be above 0 and at most 100000"});
+    auto http_url = [&p](const char* key, const std::string& url) {
+        if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+            p.push_back({key, "must be an http:// or https:// URL"});
+    };
+    http_url("twilio.api_base_url", c.twilio.api_base_url);
+    http_url("exotel.api_base_url", c.exotel.api_base_url);
+    if (!c.twilio.account_sid.empty() && c.twilio.auth_token.empty())
+        p.push_back({"twilio.auth_token", "must be set when twilio.account_sid is"});
+    if (!c.exotel.account_sid.empty() && (c.exotel.api_key.empty() || c.exotel.api_token.empty()))
+        p.push_back({"exotel.api_key", "exotel.api_key and exotel.api_token must be set when exotel.account_sid is"});
+    if (c.exotel.mode != "connect" && c.exotel.mode != "flow") p.push_back({"exotel.mode", "must be connect or flow"});
+    if (c.exotel.mode == "flow" && !c.exotel.account_sid.empty() && c.exotel.flow_url.empty())
+        p.push_back({"exotel.flow_url", "must be set in flow mode"});
+    if (c.exotel.sample_rate != 8000 && c.exotel.sample_rate != 16000 && c.exotel.sample_rate != 24000)
+        p.push_back({"exotel.sample_rate", "must be 8000, 16000 or 24000"});
+    range("recordings.retention_days", c.recordings.retention_days, 0, 36'500);
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (std::find(std::begin(levels), std::end(levels), c.log.level) == std::end(levels))
         p.push_back({"log.level", "must be one of trace, debug, info, warn, error, critical, off"});

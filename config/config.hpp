@@ -50,8 +50,34 @@ struct LogConfig {
     bool access_log = true;
 };
 
+struct TwilioConfig {
+    std::string account_sid;               // empty = Twilio calls are not configured
+    std::string auth_token;                // signs webhooks and authenticates REST calls
+    std::string api_base_url = "https://api.twilio.com";  // a fake on loopback in tests
+};
+
+struct ExotelConfig {
+    std::string account_sid;               // empty = Exotel calls are not configured
+    std::string api_key;
+    std::string api_token;
+    std::string subdomain = "api.exotel.com";  // api.in.exotel.com for the Mumbai cluster
+    std::string api_base_url;              // overrides https://<subdomain> (a fake in tests)
+    std::string mode = "connect";          // connect (Connect Voice AI, StreamUrl) | flow (Url of an app)
+    std::string flow_url;                  // flow mode: http://my.exotel.com/<sid>/exoml/start_voice/<app_id>
+    int sample_rate = 16000;               // 8000 | 16000 | 24000, asked for in sample-rate
+    std::string allowed_sources;           // comma-separated IPs allowed on Exotel webhooks and media; empty = any
+};
+
+struct RecordingConfig {
+    bool enabled = true;
+    int retention_days = 30;               // 0 keeps recordings forever
+};
+
 struct Config {
     ServerConfig server;
+    TwilioConfig twilio;
+    ExotelConfig exotel;
+    RecordingConfig recordings;
     StorageConfig storage;
     AuthConfig auth;
     LogConfig log;

@@ -174,8 +174,20 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
 )SQL";
 
+// Idempotency-Key of POST /calls/outbound: a retried request finds the call its first attempt created.
+constexpr const char* kIdempotency = R"SQL(
+CREATE TABLE idempotency_keys (
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  call_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, key)
+);
+)SQL";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitial},
+    {2, "idempotency keys", kIdempotency},
 };
 
 }  // namespace

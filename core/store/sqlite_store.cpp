@@ -605,6 +605,9 @@ public:
     Result<Call> get_call(const std::string& ws, const std::string& id) override {
         return one<Call>("SELECT " CALL_COLS " FROM calls WHERE workspace_id = ? AND id = ?", read_call, "call", ws, id);
     }
+    Result<Call> find_call(const std::string& id) override {
+        return one<Call>("SELECT " CALL_COLS " FROM calls WHERE id = ?", read_call, "call", id);
+    }
     Result<Page<Call>> list_calls(const std::string& ws, const CallFilter& f, const PageRequest& req) override {
         int limit = clamp_limit(req.limit);
         return page<Call>("SELECT " CALL_COLS " FROM calls WHERE workspace_id = ? AND (? = '' OR id < ?) "
@@ -624,6 +627,26 @@ public:
                          c.channel, c.from_number, c.to_number, c.status, Nullable{c.provider_call_id}, c.end_reason,
                          c.summary, c.metrics.empty() ? "{}" : c.metrics, c.started_at, c.answered_at, c.ended_at,
                          c.duration_s, c.workspace_id, c.id);
+    }
+    Result<std::string> claim_idempotency_key(const std::string& ws, const std::string& key, const std::string& call_id,
+                                              std::int64_t at) override {
+        return transaction<std::string>([&](Connection& conn) -> Result<std::string> {
+            auto existing = run_on(
+                conn, "SELECT call_id FROM idempotency_keys WHERE workspace_id = ? AND key = ?",
+                [](Statement& s) -> Result<std::string> {
+                    auto row = s.step();
+                    if (!row) return row.take_error();
+                    return *row ? s.text(0) : std::string();
+                },
+                ws, key);
+            if (!existing) return existing.take_error();
+            if (!existing->empty()) return *existing;
+            auto inserted = run_on(
+                conn, "INSERT INTO idempotency_keys (workspace_id, key, call_id, created_at) VALUES (?, ?, ?, ?)",
+                [](Statement& s) { return finish_write(s, "idempotency key already used"); }, ws, key, call_id, at);
+            if (!inserted) return inserted.take_error();
+            return call_id;
+        });
     }
     Result<CallTurn> append_turn(const CallTurn& turn) override {
         return transaction<CallTurn>([&](Connection& conn) -> Result<CallTurn> {

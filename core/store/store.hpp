@@ -199,9 +199,15 @@ public:
     // Calls and their turns.
     virtual Status create_call(const Call& call) = 0;
     virtual Result<Call> get_call(const std::string& workspace_id, const std::string& id) = 0;
+    // Instance-wide, for carrier webhooks and media sockets (which name a call, not a workspace).
+    virtual Result<Call> find_call(const std::string& id) = 0;
     virtual Result<Page<Call>> list_calls(const std::string& workspace_id, const CallFilter& filter,
                                           const PageRequest& page) = 0;
     virtual Status update_call(const Call& call) = 0;  // every mutable field, by (workspace_id, id)
+    // Records that `key` (an Idempotency-Key) created `call_id`; when the key is already taken, returns the call id
+    // it was first used for (and records nothing).
+    virtual Result<std::string> claim_idempotency_key(const std::string& workspace_id, const std::string& key,
+                                                      const std::string& call_id, std::int64_t at) = 0;
     virtual Result<CallTurn> append_turn(const CallTurn& turn) = 0;  // assigns seq when 0; returns the stored turn
     virtual Result<std::vector<CallTurn>> list_turns(const std::string& call_id) = 0;  // ordered by seq
 

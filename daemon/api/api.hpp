@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,7 @@
 
 namespace va {
 class CallManager;
+class Carriers;
 class EventBus;
 }  // namespace va
 
@@ -38,6 +40,7 @@ struct ApiContext {
     std::function<bool()> draining;  // true while the server shuts down (readyz answers 503)
     CallManager* calls = nullptr;
     EventBus* events = nullptr;
+    Carriers* carriers = nullptr;
 };
 
 // Who is calling, after authentication. `workspace_id` is the workspace the request acts in: the caller's own,
@@ -76,6 +79,10 @@ Result<std::string> required_string(const nlohmann::json& body, const char* fiel
 Result<std::string> optional_string(const nlohmann::json& body, const char* field, std::string fallback = {},
                                     std::size_t max_len = 1024);
 
+// {"variables": {...}} (an empty object when absent); {"caller_lines": ["...", ...]} (empty when absent).
+Result<nlohmann::json> optional_object(const nlohmann::json& body, const char* field);
+Result<std::vector<std::string>> optional_strings(const nlohmann::json& body, const char* field);
+
 // --- record shapes -----------------------------------------------------------------------------------------------
 nlohmann::json time_json(std::int64_t epoch_ms);  // null when 0
 nlohmann::json to_json(const Workspace& ws);
@@ -92,6 +99,9 @@ nlohmann::json to_json(const CallTurn& turn);
 // A new user from a request body {email, password, name?} with the given role: validated, password hashed
 // (slow: call from offloaded routes). Not stored.
 Result<User> new_user(const nlohmann::json& body, const std::string& workspace_id, Role role);
+
+// The agent named by the body's "agent_id" (an id or a name, as vactl accepts); 422-style field error when absent.
+Result<Agent> resolve_agent(ApiContext& ctx, const std::string& workspace_id, const nlohmann::json& body);
 
 // --- authentication and authorization ----------------------------------------------------------------------------
 Result<Principal> authenticate(ApiContext& ctx, const http::Request& request);
@@ -118,6 +128,8 @@ void register_phone_routes(http::Router& router, ApiContext& ctx);
 void register_call_routes(http::Router& router, ApiContext& ctx);
 // Live calls: local and chat calls, hang-up, their media WebSocket, and the event WebSocket.
 void register_live_routes(http::Router& router, ApiContext& ctx);
+// Carrier calls: POST /calls/outbound, Twilio and Exotel webhooks and media WebSockets.
+void register_telephony_routes(http::Router& router, ApiContext& ctx);
 // /healthz, /readyz, /metrics and /api/v1/openapi.json (described from the router itself, so register it last).
 void register_system_routes(http::Router& router, ApiContext& ctx);
 

@@ -200,4 +200,32 @@ json to_json(const CallTurn& t) {
             {"source", nullable(t.source)}};
 }
 
+Result<json> optional_object(const json& body, const char* field) {
+    if (!body.contains(field)) return json::object();
+    if (!body[field].is_object()) return invalid_field(field, "must be an object");
+    return body[field];
+}
+
+Result<std::vector<std::string>> optional_strings(const json& body, const char* field) {
+    std::vector<std::string> out;
+    if (!body.contains(field)) return out;
+    const json& list = body[field];
+    if (!list.is_array()) return invalid_field(field, "must be an array of strings");
+    for (const auto& item : list) {
+        if (!item.is_string()) return invalid_field(field, "must be an array of strings");
+        out.push_back(item.get<std::string>());
+    }
+    return out;
+}
+
+Result<Agent> resolve_agent(ApiContext& ctx, const std::string& workspace_id, const json& body) {
+    auto ref = required_string(body, "agent_id", 200);
+    if (!ref) return ref.take_error();
+    auto agent = ctx.store.get_agent(workspace_id, *ref);
+    if (!agent && agent.error().code == ErrorCode::not_found) agent = ctx.store.find_agent_by_name(workspace_id, *ref);
+    if (!agent && agent.error().code == ErrorCode::not_found)
+        return invalid_field("agent_id", "no such agent in this workspace");
+    return agent;
+}
+
 }  // namespace va::api

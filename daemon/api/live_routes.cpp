@@ -4,6 +4,7 @@
 
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_manager.hpp"
+#include "daemon/calls/carriers.hpp"
 #include "daemon/calls/event_bus.hpp"
 
 namespace va::api {
@@ -25,38 +26,32 @@ Result<Principal> authenticate_upgrade(ApiContext& ctx, http::Request& request) 
 Result<http::Response> create_local(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto body = json_body(request);
     if (!body) return body.take_error();
-    auto agent_ref = required_string(*body, "agent_id", 200);
-    if (!agent_ref) return agent_ref.take_error();
+    auto agent = resolve_agent(ctx, who.workspace_id, *body);
+    if (!agent) return agent.take_error();
     auto channel = optional_string(*body, "channel", "local", 16);
     if (!channel) return channel.take_error();
-    json variables = json::object();
-    if (body->contains("variables")) {
-        if (!(*body)["variables"].is_object()) return invalid_field("variables", "must be an object");
-        variables = (*body)["variables"];
-    }
-    // An agent may be named by id or by name, as vactl does.
-    auto agent = ctx.store.get_agent(who.workspace_id, *agent_ref);
-    if (!agent && agent.error().code == ErrorCode::not_found) agent = ctx.store.find_agent_by_name(who.workspace_id, *agent_ref);
-    if (!agent) {
-        if (agent.error().code == ErrorCode::not_found) return invalid_field("agent_id", "no such agent in this workspace");
-        return agent.take_error();
-    }
-    std::vector<std::string> caller_lines;
-    if (body->contains("caller_lines")) {
-        const auto& lines = (*body)["caller_lines"];
-        if (!lines.is_array()) return invalid_field("caller_lines", "must be an array of strings");
-        for (const auto& l : lines) {
-            if (!l.is_string()) return invalid_field("caller_lines", "must be an array of strings");
-            caller_lines.push_back(l.get<std::string>());
-        }
-    }
-    auto call = ctx.calls->create_local_call(*agent, *channel, variables, std::move(caller_lines));
+    auto variables = optional_object(*body, "variables");
+    if (!variables) return variables.take_error();
+    auto caller_lines = optional_strings(*body, "caller_lines");
+    if (!caller_lines) return caller_lines.take_error();
+    auto call = ctx.calls->create_local_call(*agent, *channel, *variables, std::move(caller_lines).value());
     if (!call) return call.take_error();
     return json_response(201, {{"call", to_json(*call)}, {"media_url", "/media/local/" + call->id}});
 }
 
 Result<http::Response> hangup(ApiContext& ctx, http::Request& request, const Principal& who) {
-    if (auto s = ctx.calls->hangup(who.workspace_id, std::string(request.param("id"))); !s) return s.take_error();
+    std::string id(request.param("id"));
+    auto s = ctx.calls->hangup(who.workspace_id, id);
+    if (!s && s.error().code == ErrorCode::conflict && ctx.carriers) {
+        // A carrier call that is still ringing has no stream to close: the carrier cancels it.
+        auto call = ctx.store.get_call(who.workspace_id, id);
+        if (!call) return call.take_error();
+        if (call->ended_at != 0 || (call->channel != "twilio" && call->channel != "exotel")) return s.take_error();
+        if (auto c = ctx.carriers->hangup(*call); !c) return c.take_error();
+        ctx.calls->carrier_ended(id, "canceled", 0);
+        return json_response(202, {{"status", "hanging up"}});
+    }
+    if (!s) return s.take_error();
     return json_response(202, {{"status", "hanging up"}});
 }
 
@@ -94,7 +89,8 @@ private:
 void register_live_routes(http::Router& router, ApiContext& ctx) {
     router.add("POST", "/api/v1/calls/local", route(ctx, Role::member, create_local),
                {false, "Start a local test call: channel chat (text turns) or local (audio over /media/local)"});
-    router.add("POST", "/api/v1/calls/{id}/hangup", route(ctx, Role::member, hangup), {false, "End a live call"});
+    router.add("POST", "/api/v1/calls/{id}/hangup", route(ctx, Role::member, hangup),
+               {true, "End a live call (a ringing carrier call is canceled through the carrier)"});
     router.add_websocket(
         "/media/local/{call_id}",
         [&ctx](http::Request& request) -> Result<std::unique_ptr<http::WsHandler>> {

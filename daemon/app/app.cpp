@@ -15,6 +15,8 @@
 #include "core/util/time.hpp"
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_manager.hpp"
+#include "daemon/calls/carriers.hpp"
+#include "core/util/encoding.hpp"
 #include "daemon/calls/event_bus.hpp"
 #include "providers/local/espeak_tts.hpp"
 #include "providers/local/pocketsphinx_stt.hpp"
@@ -167,6 +169,8 @@ int run_daemon(const Config& config) {
     calls.add_stt("scripted", local::scripted_stt_factory());
     metrics.gauge("voiceagent_live_calls", "Calls with a live media connection on this daemon.",
                   [&calls] { return double(calls.live_calls()); });
+    // Per-call carrier tokens are keyed by a secret derived from the JWT secret, so they survive restarts.
+    Carriers carriers(config, **store, calls, hex_encode(hmac_sha256(*secret, "voiceagent carrier tokens")));
 
     api::ApiContext ctx{**store,
                         std::move(jwt).value(),
@@ -176,7 +180,8 @@ int run_daemon(const Config& config) {
                         RateLimiter(config.auth.login_burst, config.auth.login_per_minute),
                         [&server] { return server.draining(); },
                         &calls,
-                        &events};
+                        &events,
+                        &carriers};
     api::register_auth_routes(router, ctx);
     api::register_workspace_routes(router, ctx);
     api::register_user_routes(router, ctx);
@@ -185,6 +190,7 @@ int run_daemon(const Config& config) {
     api::register_phone_routes(router, ctx);
     api::register_live_routes(router, ctx);
     api::register_call_routes(router, ctx);
+    api::register_telephony_routes(router, ctx);
     api::register_system_routes(router, ctx);
 
     try {
@@ -196,6 +202,7 @@ int run_daemon(const Config& config) {
     std::string host = config.server.host.find(':') != std::string::npos ? "[" + config.server.host + "]"
                                                                           : config.server.host;
     std::string address = host + ":" + std::to_string(server.port());
+    carriers.set_base_url("http://" + address);
     fs::path addr_file = fs::path(config.storage.data_dir) / "voiceagentd.addr";
     (void)write_private_file(addr_file, address + "\n");
     spdlog::info("voiceagentd listening on http://{} (data in {})", address,

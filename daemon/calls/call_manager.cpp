@@ -14,21 +14,31 @@ using nlohmann::json;
 
 namespace {
 
-// Forwards to the session, registering its connection with the manager when it opens.
+// Forwards to the session, registering with the manager when the connection opens a way to end the call from
+// outside (an API hang-up): a function that runs the session's stop() on its strand while the session lives.
 class RegisteringHandler final : public http::WsHandler {
 public:
-    RegisteringHandler(std::unique_ptr<http::WsHandler> session, std::function<void(std::shared_ptr<http::WsConnection>)> on_open)
+    using Register = std::function<void(CallManager::SessionPost)>;
+    RegisteringHandler(std::unique_ptr<SessionBase> session, Register on_open)
         : m_session(std::move(session)), m_register(std::move(on_open)) {}
     void on_open(std::shared_ptr<http::WsConnection> c) override {
-        m_register(c);
+        std::weak_ptr<http::WsConnection> weak_conn = c;
+        std::weak_ptr<bool> alive = m_alive;
+        SessionBase* session = m_session.get();
+        m_register([weak_conn, alive, session](std::function<void(SessionBase*)> fn) {
+            auto conn = weak_conn.lock();
+            if (!conn) return fn(nullptr);
+            conn->post([alive, session, fn = std::move(fn)] { fn(alive.lock() ? session : nullptr); });
+        });
         m_session->on_open(std::move(c));
     }
     void on_text(std::string_view m) override { m_session->on_text(m); }
     void on_binary(std::string_view m) override { m_session->on_binary(m); }
     void on_close() override { m_session->on_close(); }
 private:
-    std::unique_ptr<http::WsHandler> m_session;
-    std::function<void(std::shared_ptr<http::WsConnection>)> m_register;
+    std::unique_ptr<SessionBase> m_session;
+    Register m_register;
+    std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
 };
 
 }  // namespace
@@ -88,23 +98,36 @@ Result<std::unique_ptr<LlmClient>> CallManager::make_llm(const json& agent, cons
 Result<Call> CallManager::create_local_call(const Agent& agent, const std::string& channel, const json& variables,
                                             std::vector<std::string> caller_lines) {
     if (channel != "chat" && channel != "local") return invalid_field("channel", "must be chat or local");
+    CallSpec spec;
+    spec.channel = channel;
+    spec.from = "local";
+    spec.to = agent.name;
+    spec.variables = variables;
+    spec.caller_lines = std::move(caller_lines);
+    return create_call(agent, std::move(spec));
+}
+
+Result<Call> CallManager::create_call(const Agent& agent, CallSpec spec) {
     json definition = json::parse(agent.definition, nullptr, false);
+    json variables = spec.variables.is_object() ? spec.variables : json::object();
     if (auto llm = make_llm(definition, merge_variables(definition, variables)); !llm) return llm.take_error();
     Call call;
-    call.id = new_id("call");
+    call.id = spec.id.empty() ? new_id("call") : spec.id;
     call.workspace_id = agent.workspace_id;
     call.agent_id = agent.id;
-    call.direction = "inbound";
-    call.channel = channel;
-    call.from_number = "local";
-    call.to_number = agent.name;
-    call.status = "queued";
+    call.phone_id = spec.phone_id;
+    call.direction = spec.direction;
+    call.channel = spec.channel;
+    call.from_number = spec.from;
+    call.to_number = spec.to;
+    call.provider_call_id = spec.provider_call_id;
+    call.status = spec.status;
     call.created_at = now_ms();
     if (auto s = m_store.create_call(call); !s) return s.take_error();
     {
         std::lock_guard lock(m_mutex);
-        m_pending_variables[call.id] = variables.is_object() ? variables : json::object();
-        if (!caller_lines.empty()) m_caller_lines[call.id] = std::move(caller_lines);
+        m_pending_variables[call.id] = std::move(variables);
+        if (!spec.caller_lines.empty()) m_caller_lines[call.id] = std::move(spec.caller_lines);
     }
     publish(call, "call:status", {{"status", call.status}});
     return call;
@@ -115,18 +138,32 @@ Result<std::unique_ptr<http::WsHandler>> CallManager::attach_media(const std::st
     auto call = m_store.get_call(workspace_id, call_id);
     if (!call) return call.take_error();
     if (call->channel != "chat" && call->channel != "local") return not_found("local call");
+    auto codec = call->channel == "local" ? make_local_codec() : nullptr;
+    return attach(std::move(call).value(), std::move(codec));
+}
+
+Result<std::unique_ptr<http::WsHandler>> CallManager::attach_carrier_media(const std::string& call_id,
+                                                                           std::unique_ptr<MediaCodec> codec) {
+    auto call = m_store.find_call(call_id);
+    if (!call) return call.take_error();
+    if (call->channel != codec->channel()) return not_found("call");
+    return attach(std::move(call).value(), std::move(codec));
+}
+
+Result<std::unique_ptr<http::WsHandler>> CallManager::attach(Call call, std::unique_ptr<MediaCodec> codec) {
+    const std::string call_id = call.id;
     json variables;
     {
         std::lock_guard lock(m_mutex);
         if (m_live.count(call_id)) return make_error(ErrorCode::conflict, "this call already has its media connection");
         auto pending = m_pending_variables.find(call_id);
-        if (pending == m_pending_variables.end() || call->status != "queued")
+        if (pending == m_pending_variables.end() || call.ended_at != 0)
             return make_error(ErrorCode::conflict, "this call has already ended");
         variables = pending->second;
         m_pending_variables.erase(pending);
         m_live[call_id];  // reserved until the connection registers
     }
-    auto agent = m_store.get_agent(workspace_id, call->agent_id);
+    auto agent = m_store.get_agent(call.workspace_id, call.agent_id);
     if (!agent) {
         forget(call_id);
         return make_error(ErrorCode::conflict, "the call's agent no longer exists");
@@ -146,21 +183,34 @@ Result<std::unique_ptr<http::WsHandler>> CallManager::attach_media(const std::st
             m_caller_lines.erase(it);
         }
     }
-    auto session = call->channel == "chat"
-                       ? make_chat_session(*this, *call, definition, merged, std::move(llm).value())
-                       : make_voice_session(*this, *call, definition, merged, std::move(llm).value(),
-                                            std::move(caller_lines), make_local_codec());
+    auto session = codec ? make_voice_session(*this, call, definition, merged, std::move(llm).value(),
+                                              std::move(caller_lines), std::move(codec))
+                         : make_chat_session(*this, call, definition, merged, std::move(llm).value());
     return std::unique_ptr<http::WsHandler>(std::make_unique<RegisteringHandler>(
-        std::move(session), [this, call_id](std::shared_ptr<http::WsConnection> c) {
+        std::move(session), [this, call_id](SessionPost post) {
             std::lock_guard lock(m_mutex);
-            m_live[call_id] = c;
+            m_live[call_id] = std::move(post);
         }));
+}
+
+bool CallManager::is_live(const std::string& call_id) const {
+    std::lock_guard lock(m_mutex);
+    auto it = m_live.find(call_id);
+    return it != m_live.end() && it->second;
+}
+
+void CallManager::set_transfer(std::string channel, TransferFn fn) { m_transfers[std::move(channel)] = std::move(fn); }
+
+Status CallManager::transfer(const Call& call, const std::string& number) const {
+    auto it = m_transfers.find(call.channel);
+    if (it == m_transfers.end()) return Ok{};  // local calls: nobody to hand over to, the call just ends
+    return it->second(call, number);
 }
 
 Status CallManager::hangup(const std::string& workspace_id, const std::string& call_id) {
     auto call = m_store.get_call(workspace_id, call_id);
     if (!call) return call.take_error();
-    std::shared_ptr<http::WsConnection> connection;
+    SessionPost post;
     {
         std::lock_guard lock(m_mutex);
         auto pending = m_pending_variables.find(call_id);
@@ -176,21 +226,46 @@ Status CallManager::hangup(const std::string& workspace_id, const std::string& c
             return Ok{};
         }
         auto it = m_live.find(call_id);
-        if (it != m_live.end()) connection = it->second.lock();
+        if (it != m_live.end()) post = it->second;
     }
-    if (!connection) return make_error(ErrorCode::conflict, "the call is not live");
-    {
-        std::lock_guard lock(m_mutex);
-        m_hangups.insert(call_id);
-    }
-    connection->send_text(json{{"type", "end"}, {"reason", "api_hangup"}}.dump());
-    connection->close(1000, "api_hangup");
+    if (!post) return make_error(ErrorCode::conflict, "the call is not live");
+    post([](SessionBase* session) {
+        if (session) session->stop("api_hangup");
+    });
     return Ok{};
 }
 
-bool CallManager::take_hangup(const std::string& call_id) {
-    std::lock_guard lock(m_mutex);
-    return m_hangups.erase(call_id) > 0;
+void CallManager::carrier_ended(const std::string& call_id, const std::string& status, double duration_s) {
+    SessionPost post;
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto it = m_live.find(call_id); it != m_live.end()) post = it->second;
+        m_pending_variables.erase(call_id);  // a call that never streamed cannot start any more
+    }
+    // Runs after the session's own last write (on its strand), or at once when it is gone, so the carrier's
+    // figures are never overwritten by the session's.
+    auto record = [this, call_id, status, duration_s](SessionBase* session) {
+        if (session && session->carrier_ended(status, duration_s)) return;
+        auto call = m_store.find_call(call_id);
+        if (!call) return;
+        bool was_open = call->ended_at == 0;
+        if (was_open) {
+            call->status = status;
+            call->ended_at = now_ms();
+            if (call->end_reason.empty()) call->end_reason = status == "completed" ? "completed" : status;
+        } else if (call->status == "completed" && status != "completed") {
+            call->status = status;
+        }
+        if (duration_s >= 0) call->duration_s = duration_s;
+        if (auto s = m_store.update_call(*call); !s)
+            spdlog::error("call {}: cannot store the carrier's status: {}", call_id, s.error().message);
+        if (was_open) {
+            publish(*call, "call:status", {{"status", call->status}});
+            publish(*call, "call:ended", {{"reason", call->end_reason}, {"duration_s", call->duration_s}});
+        }
+    };
+    if (post) post(std::move(record));
+    else record(nullptr);
 }
 
 void CallManager::forget(const std::string& call_id) {

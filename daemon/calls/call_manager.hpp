@@ -3,6 +3,7 @@
 // Thread-safety: all methods are safe from any thread; a session's own work runs on its connection's strand.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/pipeline/media_codec.hpp"
 #include "core/providers/llm.hpp"
 #include "core/providers/speech.hpp"
 #include "core/store/store.hpp"
@@ -20,6 +22,7 @@
 
 namespace va {
 
+class SessionBase;
 
 class CallManager {
 public:
@@ -34,6 +37,31 @@ public:
     Result<Call> create_local_call(const Agent& agent, const std::string& channel, const nlohmann::json& variables,
                                    std::vector<std::string> caller_lines = {});
 
+    // Any call: a carrier call (channel twilio or exotel) waits for its media stream as a local call waits for
+    // its WebSocket.
+    struct CallSpec {
+        std::string id;                  // empty = a new id
+        std::string channel;             // chat | local | twilio | exotel
+        std::string direction = "inbound";
+        std::string from, to;
+        std::string phone_id;
+        std::string provider_call_id;
+        std::string status = "queued";
+        nlohmann::json variables = nlohmann::json::object();
+        std::vector<std::string> caller_lines;
+    };
+    Result<Call> create_call(const Agent& agent, CallSpec spec);
+
+    // The media stream of a carrier call (by id alone: carriers do not know workspaces), carried by `codec`.
+    Result<std::unique_ptr<http::WsHandler>> attach_carrier_media(const std::string& call_id,
+                                                                  std::unique_ptr<MediaCodec> codec);
+
+    // A call the agent hands to a person: the carrier's part, run on the worker pool before the media stream
+    // closes (Twilio must get its new TwiML first). Set by the telephony layer; none for local calls.
+    using TransferFn = std::function<Status(const Call& call, const std::string& number)>;
+    void set_transfer(std::string channel, TransferFn fn);
+    Status transfer(const Call& call, const std::string& number) const;
+
     // Speech providers by the names agents use.
     void add_tts(std::string name, std::shared_ptr<TtsFactory> factory);
     void add_stt(std::string name, std::shared_ptr<SttFactory> factory);
@@ -42,6 +70,17 @@ public:
 
     // The media WebSocket of a local or chat call of `workspace_id`.
     Result<std::unique_ptr<http::WsHandler>> attach_media(const std::string& workspace_id, const std::string& call_id);
+
+    // The carrier reports the call over (a status callback): `status` is completed, busy, no-answer, failed or
+    // canceled, `duration_s` its own measure of the conversation (negative when unknown). A live session ends
+    // with it; otherwise the stored call is completed or corrected.
+    void carrier_ended(const std::string& call_id, const std::string& status, double duration_s);
+
+    // Runs a function on a live call's strand with its session (null when the session is already gone).
+    using SessionPost = std::function<void(std::function<void(SessionBase*)>)>;
+
+    // Whether the call has a live media stream on this daemon.
+    bool is_live(const std::string& call_id) const;
 
     // Ends a live call (API hang-up); not_found when it is not live here.
     Status hangup(const std::string& workspace_id, const std::string& call_id);
@@ -57,20 +96,21 @@ public:
     // a call:metrics event and the /metrics histograms.
     void record_turn(const Call& call, const nlohmann::json& turn_metrics);
     void forget(const std::string& call_id);
-    bool take_hangup(const std::string& call_id);  // true once if the API asked this call to end
 
 private:
+    Result<std::unique_ptr<http::WsHandler>> attach(Call call, std::unique_ptr<MediaCodec> codec);
+
     Store& m_store;
     EventBus& m_events;
     MetricsRegistry& m_metrics;
     std::map<std::string, std::shared_ptr<LlmFactory>> m_llms;
     mutable std::mutex m_mutex;
-    std::map<std::string, std::weak_ptr<http::WsConnection>> m_live;       // call id -> its media connection
+    std::map<std::string, SessionPost> m_live;  // call id -> runs a function on its session's strand
     std::map<std::string, nlohmann::json> m_pending_variables;             // created, not yet connected
-    std::set<std::string> m_hangups;
     std::map<std::string, std::vector<std::string>> m_caller_lines;
     std::map<std::string, std::shared_ptr<TtsFactory>> m_tts;
-    std::map<std::string, std::shared_ptr<SttFactory>> m_stt;                                        // API hang-ups not yet seen by the session
+    std::map<std::string, std::shared_ptr<SttFactory>> m_stt;
+    std::map<std::string, TransferFn> m_transfers;                                        // API hang-ups not yet seen by the session
 };
 
 }  // namespace va

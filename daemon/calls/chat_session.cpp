@@ -41,7 +41,7 @@ public:
     }
 
     void on_close() override {
-        if (!m_ended) end(disconnect_reason(), 0);
+        if (!m_ended) end("caller_disconnected", 0);
         m_manager.forget(m_call.id);
     }
 
@@ -68,7 +68,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<http::WsHandler> make_chat_session(CallManager& manager, Call call, json agent, const json& variables,
+std::unique_ptr<SessionBase> make_chat_session(CallManager& manager, Call call, json agent, const json& variables,
                                                    std::unique_ptr<LlmClient> llm) {
     return std::make_unique<ChatSession>(manager, std::move(call), std::move(agent), variables, std::move(llm));
 }

@@ -21,13 +21,20 @@ void SessionBase::begin(std::shared_ptr<http::WsConnection> connection, json sta
     m_started = now_ms();
     m_call.status = "in-progress";
     m_call.started_at = m_call.answered_at = m_started;
-    if (auto s = m_manager.store().update_call(m_call); !s)
+    if (auto s = save(); !s)
         spdlog::error("call {}: cannot store its start: {}", m_call.id, s.error().message);
     m_manager.publish(m_call, "call:started", {{"channel", m_call.channel}, {"agent_id", m_call.agent_id}});
     m_manager.publish(m_call, "call:status", {{"status", m_call.status}});
     json start{{"type", "start"}, {"call_id", m_call.id}, {"channel", m_call.channel}, {"agent", m_agent.value("name", "")}};
     start.update(start_extra);
     send(start);
+}
+
+Status SessionBase::save() {
+    // The carrier's call id may have been stored after this session took its copy (a dial answered quickly).
+    if (m_call.provider_call_id.empty())
+        if (auto stored = m_manager.store().find_call(m_call.id)) m_call.provider_call_id = stored->provider_call_id;
+    return m_manager.store().update_call(m_call);
 }
 
 void SessionBase::send(const json& message) {
@@ -83,6 +90,14 @@ SessionBase::Reply SessionBase::answer(const std::string& text, std::int64_t fro
     return reply;
 }
 
+bool SessionBase::carrier_ended(const std::string& status, double duration_s) {
+    if (m_ended) return false;
+    m_carrier_duration_s = duration_s;
+    if (status != "completed") m_carrier_status = status;
+    end("caller_hangup", 1000);
+    return true;
+}
+
 void SessionBase::end(const std::string& reason, int close_code) {
     if (m_ended) return;
     m_ended = true;
@@ -90,9 +105,11 @@ void SessionBase::end(const std::string& reason, int close_code) {
     m_call.status = "completed";
     m_call.ended_at = now;
     m_call.end_reason = reason;
-    m_call.duration_s = double(now - m_started) / 1000.0;
+    m_call.duration_s = m_started ? double(now - m_started) / 1000.0 : 0.0;  // 0: the stream never started
+    if (m_carrier_duration_s >= 0) m_call.duration_s = m_carrier_duration_s;
+    if (!m_carrier_status.empty()) m_call.status = m_carrier_status;
     m_call.metrics = json{{"turns", m_turn_metrics}}.dump();
-    if (auto s = m_manager.store().update_call(m_call); !s)
+    if (auto s = save(); !s)
         spdlog::error("call {}: cannot store its end: {}", m_call.id, s.error().message);
     m_manager.publish(m_call, "call:status", {{"status", m_call.status}});
     m_manager.publish(m_call, "call:ended", {{"reason", reason}, {"duration_s", m_call.duration_s}});

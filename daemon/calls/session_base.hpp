@@ -22,11 +22,18 @@ public:
     SessionBase(CallManager& manager, Call call, nlohmann::json agent, const nlohmann::json& variables,
                 std::unique_ptr<LlmClient> llm);
 
+    // Ends the call from outside (an API hang-up), on the session's strand.
+    virtual void stop(const std::string& reason) { end(reason, 1000); }
+    // The carrier says the call is over with `status` after `duration_s` (negative: unknown). False when this
+    // session has already ended (the caller then corrects the stored call).
+    bool carrier_ended(const std::string& status, double duration_s);
+
 protected:
     // Marks the call in progress and announces it; sends {"type":"start", ...extra}.
     void begin(std::shared_ptr<http::WsConnection> connection, nlohmann::json start_extra);
     // Completes the call once (status, duration, metrics, events); with a close code, tells the client and closes.
     void end(const std::string& reason, int close_code);
+    Status save();  // writes m_call
     // A JSON control message to the client (transports without control messages drop it).
     virtual void send(const nlohmann::json& message);
     std::int64_t offset(std::int64_t t) const { return t - m_started; }
@@ -45,8 +52,6 @@ protected:
     // the LLM answers; `on_token` sees each streamed token. A failed answer is announced as call:error.
     Reply answer(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
                  const std::function<void(const std::string&)>& on_token = {});
-    // The reason to record when the client went away without hanging up.
-    std::string disconnect_reason() { return m_manager.take_hangup(m_call.id) ? "api_hangup" : "caller_disconnected"; }
 
     CallManager& m_manager;
     Call m_call;
@@ -57,13 +62,15 @@ protected:
     nlohmann::json m_turn_metrics = nlohmann::json::array();
     std::int64_t m_started = 0;
     bool m_ended = false;
+    double m_carrier_duration_s = -1;  // the carrier's figure, when it told us before the stream ended
+    std::string m_carrier_status;
 };
 
 // The chat session (text turns).
-std::unique_ptr<http::WsHandler> make_chat_session(CallManager& manager, Call call, nlohmann::json agent,
+std::unique_ptr<SessionBase> make_chat_session(CallManager& manager, Call call, nlohmann::json agent,
                                                    const nlohmann::json& variables, std::unique_ptr<LlmClient> llm);
 // A voice call over `codec`'s transport.
-std::unique_ptr<http::WsHandler> make_voice_session(CallManager& manager, Call call, nlohmann::json agent,
+std::unique_ptr<SessionBase> make_voice_session(CallManager& manager, Call call, nlohmann::json agent,
                                                     const nlohmann::json& variables, std::unique_ptr<LlmClient> llm,
                                                     std::vector<std::string> caller_lines,
                                                     std::unique_ptr<MediaCodec> codec);

@@ -66,8 +66,8 @@ public:
     }
 
     void on_close() override {
-        if (!m_ended && m_live) end(disconnect_reason(), 0);
-        else if (!m_ended) end("caller_disconnected", 0);
+        // The caller's side went away without a stop message (a dropped connection).
+        if (!m_ended) end("caller_disconnected", 0);
         m_manager.forget(m_call.id);
     }
 
@@ -382,8 +382,28 @@ private:
             m_manager.record_turn(m_call, m_metrics);
             m_turn_started = 0;
         }
+        if (m_end_after_reply.rfind("transferred:", 0) == 0) return hand_over(m_end_after_reply);
         if (!m_end_after_reply.empty()) return end(m_end_after_reply, 1000);
         listen();
+    }
+
+    // transfer_call: the carrier connects the caller to the number (Twilio needs its new instructions before the
+    // stream closes, or the call would simply end), then the stream closes.
+    void hand_over(const std::string& reason) {
+        auto conn = m_conn.lock();
+        if (!conn) return;
+        std::string number = reason.substr(std::string("transferred:").size());
+        auto status = std::make_shared<Status>(Ok{});
+        conn->run_blocking([this, number, status] { *status = m_manager.transfer(m_call, number); },
+                           [this, reason, status] {
+                               if (m_ended) return;
+                               if (!*status) {
+                                   m_manager.publish(m_call, "call:error",
+                                                     {{"message", "transfer failed: " + status->error().message}});
+                                   return end("transfer_failed", 1000);
+                               }
+                               end(reason, 1000);
+                           });
     }
 
     // The caller talked over the agent: stop, and remember only what was heard.
@@ -475,7 +495,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<http::WsHandler> make_voice_session(CallManager& manager, Call call, json agent, const json& variables,
+std::unique_ptr<SessionBase> make_voice_session(CallManager& manager, Call call, json agent, const json& variables,
                                                     std::unique_ptr<LlmClient> llm, std::vector<std::string> caller_lines,
                                                     std::unique_ptr<MediaCodec> codec) {
     return std::make_unique<VoiceSession>(manager, std::move(call), std::move(agent), variables, std::move(llm),

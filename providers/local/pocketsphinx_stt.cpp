@@ -164,8 +164,12 @@ private:
 
 class ScriptedSttFactory final : public SttFactory {
 public:
-    Result<std::unique_ptr<SttClient>> create(const nlohmann::json&, const std::vector<std::string>& lines) const override {
-        return std::unique_ptr<SttClient>(std::make_unique<ScriptedStt>(lines));
+    Result<std::unique_ptr<SttClient>> create(const nlohmann::json& agent, const std::vector<std::string>& lines) const override {
+        std::vector<std::string> script = lines;
+        if (script.empty() && agent.contains("stt") && agent["stt"].is_object() && agent["stt"].contains("script"))
+            for (const auto& line : agent["stt"]["script"])
+                if (line.is_string()) script.push_back(line.get<std::string>());
+        return std::unique_ptr<SttClient>(std::make_unique<ScriptedStt>(std::move(script)));
     }
 };
 

@@ -25,17 +25,7 @@ namespace {
 
 json receptionist() { return example_agent("receptionist.json"); }
 
-std::vector<std::int16_t> espeak_16k(const std::string& text, const std::string& dir) {
-    std::string path = dir + "/say.wav";
-    REQUIRE(std::system(("espeak-ng -w " + path + " '" + text + "' >/dev/null 2>&1").c_str()) == 0);
-    auto wav = va::read_wav(path);
-    REQUIRE(wav);
-    va::Resampler r(wav->sample_rate, 16000);
-    std::vector<std::int16_t> out;
-    r.process(va::to_mono(*wav), out);
-    r.flush(out);
-    return out;
-}
+std::vector<std::int16_t> espeak_16k(const std::string& text, const std::string& dir) { return espeak_pcm(text, 16000, dir); }
 
 void send_realtime(WsClient& ws, const std::vector<std::int16_t>& audio) {
     auto next = std::chrono::steady_clock::now();
@@ -69,16 +59,6 @@ json read_until(WsClient& ws, const std::string& type, Received& got) {
         if (msg.value("type", "") == type) return msg;
     }
     return nullptr;
-}
-
-json wait_for_call(const Api& api, const std::string& id, const std::string& status) {
-    json call;
-    for (int i = 0; i < 200; ++i) {
-        call = api.get("/api/v1/calls/" + id).json();
-        if (call["status"] == status) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    return call;
 }
 
 }  // namespace

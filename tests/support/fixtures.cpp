@@ -1,5 +1,13 @@
 #include "support/fixtures.hpp"
 
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#include "core/audio/resampler.hpp"
+#include "core/audio/wav.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -41,6 +49,29 @@ std::string user_id_by_email(const Api& admin, const std::string& email) {
     for (const auto& u : users["items"])
         if (u.value("email", "") == email) return u["id"];
     return "";
+}
+
+nlohmann::json wait_for_call(const Api& api, const std::string& id, const std::string& status) {
+    nlohmann::json call;
+    for (int i = 0; i < 200; ++i) {
+        call = api.get("/api/v1/calls/" + id).json();
+        if (call["status"] == status) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return call;
+}
+
+std::vector<std::int16_t> espeak_pcm(const std::string& text, int rate, const std::string& dir) {
+    std::string path = dir + "/say.wav";
+    if (std::system(("espeak-ng -w " + path + " '" + text + "' >/dev/null 2>&1").c_str()) != 0)
+        throw std::runtime_error("espeak-ng failed");
+    auto wav = va::read_wav(path);
+    if (!wav) throw std::runtime_error(wav.error().message);
+    va::Resampler r(wav->sample_rate, rate);
+    std::vector<std::int16_t> out;
+    r.process(va::to_mono(*wav), out);
+    r.flush(out);
+    return out;
 }
 
 }  // namespace va::test

@@ -2,7 +2,9 @@
 // role and a token). Stateless free functions; safe from any thread.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,5 +26,11 @@ std::string create_user_token(const DaemonProcess& daemon, const Api& admin, con
 
 // The id of the user with `email` in the caller's workspace; empty when there is none.
 std::string user_id_by_email(const Api& admin, const std::string& email);
+
+// Polls GET /calls/{id} until its status is `status` (about 5 s at most); the last answer.
+nlohmann::json wait_for_call(const Api& api, const std::string& id, const std::string& status);
+
+// `text` spoken by espeak-ng, mono PCM16 resampled to `rate` (the WAV is written in `dir`).
+std::vector<std::int16_t> espeak_pcm(const std::string& text, int rate, const std::string& dir);
 
 }  // namespace va::test

@@ -467,6 +467,12 @@ inline void calls(Store& s) {
     CHECK(s.list_calls(b.id, {}, {})->items.size() == 1);
     CHECK(s.get_call(b.id, c1.id).error().code == ErrorCode::not_found);
     CHECK(s.get_call(a.id, "call_missing").error().code == ErrorCode::not_found);
+    CHECK(s.find_call(c1.id)->workspace_id == a.id);  // carriers name the call alone
+    CHECK(s.find_call("call_missing").error().code == ErrorCode::not_found);
+    // An Idempotency-Key is claimed once per workspace; a retry gets the first call back.
+    CHECK(s.claim_idempotency_key(a.id, "k1", c1.id, 1).value() == c1.id);
+    CHECK(s.claim_idempotency_key(a.id, "k1", "call_other", 2).value() == c1.id);
+    CHECK(s.claim_idempotency_key(b.id, "k1", "call_b", 3).value() == "call_b");
 
     c2.status = "completed";
     c2.duration_s = 12.5;

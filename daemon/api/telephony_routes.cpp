@@ -1,0 +1,191 @@
+// Carrier calls over the API: POST /calls/outbound dials through the number's carrier; Twilio's voice and status
+// webhooks and its media WebSocket, each verified with X-Twilio-Signature against the public URL the carrier was
+// given (server.public_base_url behind a proxy). Webhooks with a bad signature get 403; a media socket with one is
+// accepted and closed with 1008, as carriers expect of a refused stream.
+#include <spdlog/spdlog.h>
+
+#include "core/util/ids.hpp"
+#include "core/util/time.hpp"
+#include "daemon/api/api.hpp"
+#include "daemon/calls/call_manager.hpp"
+#include "daemon/calls/carriers.hpp"
+#include "providers/twilio/media_codec.hpp"
+#include "providers/twilio/signature.hpp"
+
+namespace va::api {
+
+using nlohmann::json;
+
+namespace {
+
+// Accepts the upgrade only to close it at once with a reason: carriers treat a refused handshake as a network
+// fault and retry, a 1008 close as a decision.
+class RefusedStream final : public http::WsHandler {
+public:
+    explicit RefusedStream(std::string reason) : m_reason(std::move(reason)) {}
+    void on_open(std::shared_ptr<http::WsConnection> c) override { c->close(1008, m_reason); }
+    void on_text(std::string_view) override {}
+    void on_binary(std::string_view) override {}
+    void on_close() override {}
+
+private:
+    std::string m_reason;
+};
+
+http::Response xml_response(std::string xml) {
+    http::Response r;
+    r.status = 200;
+    r.content_type = "text/xml";
+    r.body = std::move(xml);
+    return r;
+}
+
+Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto agent = resolve_agent(ctx, who.workspace_id, *body);
+    if (!agent) return agent.take_error();
+    auto to = required_string(*body, "to", 32);
+    if (!to) return to.take_error();
+    if (to->size() < 3 || (*to)[0] != '+' || to->find_first_not_of("0123456789", 1) != std::string::npos)
+        return invalid_field("to", "must be an E.164 number such as +15551234567");
+    auto from = optional_string(*body, "from", "", 32);
+    if (!from) return from.take_error();
+    auto phone_id = optional_string(*body, "phone_id", "", 64);
+    if (!phone_id) return phone_id.take_error();
+    auto variables = optional_object(*body, "variables");
+    if (!variables) return variables.take_error();
+    auto caller_lines = optional_strings(*body, "caller_lines");
+    if (!caller_lines) return caller_lines.take_error();
+
+    Result<PhoneNumber> phone = make_error(ErrorCode::not_found, "");
+    if (!phone_id->empty()) {
+        phone = ctx.store.get_phone(who.workspace_id, *phone_id);
+        if (!phone && phone.error().code == ErrorCode::not_found)
+            return invalid_field("phone_id", "no such number in this workspace");
+    } else if (!from->empty()) {
+        phone = ctx.store.find_phone_by_number(*from);
+        if ((!phone && phone.error().code == ErrorCode::not_found) || (phone && phone->workspace_id != who.workspace_id))
+            return invalid_field("from", "not a number of this workspace (add it with POST /api/v1/phones)");
+    } else {
+        return invalid_field("from", "give the number to call from (from) or its id (phone_id)");
+    }
+    if (!phone) return phone.take_error();
+
+    // A retried request with the same Idempotency-Key gets the call its first attempt created.
+    // The key is claimed for the new call's id before anything is dialed, so two concurrent retries cannot both dial.
+    std::string key(request.header("idempotency-key"));
+    if (key.size() > 200) return invalid_field("Idempotency-Key", "must be at most 200 characters");
+    std::string call_id = new_id("call");
+    if (!key.empty()) {
+        auto claimed = ctx.store.claim_idempotency_key(who.workspace_id, key, call_id, now_ms());
+        if (!claimed) return claimed.take_error();
+        if (*claimed != call_id) {
+            auto existing = ctx.store.get_call(who.workspace_id, *claimed);
+            if (!existing && existing.error().code == ErrorCode::not_found)
+                return make_error(ErrorCode::conflict, "a request with this Idempotency-Key is still in progress");
+            if (!existing) return existing.take_error();
+            auto r = json_response(202, json{{"call", to_json(*existing)}});
+            r.set_header("Idempotent-Replayed", "true");
+            return r;
+        }
+    }
+    Carriers::Dial dial{call_id, *to, *phone, *variables, std::move(caller_lines).value()};
+    auto call = ctx.carriers->dial(*agent, dial);
+    if (!call) return call.take_error();
+    return json_response(202, json{{"call", to_json(*call)}});
+}
+
+// --- Twilio ------------------------------------------------------------------------------------------------------
+
+bool twilio_signed(ApiContext& ctx, const http::Request& request, const twilio::Params& params, const std::string& url) {
+    return twilio::verify_signature(ctx.carriers->twilio().auth_token, url, params, request.body,
+                                    request.header("x-twilio-signature"));
+}
+
+Result<twilio::Params> twilio_webhook(ApiContext& ctx, const http::Request& request) {
+    if (!ctx.carriers->twilio_enabled()) return not_found("Twilio is not configured in this daemon");
+    auto params = twilio::parse_form(request.body);
+    if (!twilio_signed(ctx, request, params, ctx.carriers->http_base() + request.target))
+        return make_error(ErrorCode::forbidden, "X-Twilio-Signature does not match this request");
+    return params;
+}
+
+std::string param(const twilio::Params& params, const char* name) {
+    for (const auto& [k, v] : params)
+        if (k == name) return v;
+    return {};
+}
+
+// An inbound call: the number's agent answers through a media stream.
+Result<http::Response> twilio_voice(ApiContext& ctx, http::Request& request) {
+    auto params = twilio_webhook(ctx, request);
+    if (!params) return params.take_error();
+    std::string to = param(*params, "To"), from = param(*params, "From"), sid = param(*params, "CallSid");
+    auto reject = [&](const std::string& why) {
+        spdlog::warn("Twilio call {} to {} rejected: {}", sid, to, why);
+        return xml_response("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Reject/></Response>");
+    };
+    auto phone = ctx.store.find_phone_by_number(to);
+    if (!phone) return reject("the number is not registered here");
+    if (phone->provider != "twilio") return reject("the number belongs to " + phone->provider);
+    if (phone->agent_id.empty()) return reject("the number has no agent");
+    auto agent = ctx.store.get_agent(phone->workspace_id, phone->agent_id);
+    if (!agent) return reject("the number's agent is gone");
+    CallManager::CallSpec spec;
+    spec.channel = "twilio";
+    spec.direction = "inbound";
+    spec.from = from;
+    spec.to = to;
+    spec.phone_id = phone->id;
+    spec.provider_call_id = sid;
+    spec.status = "ringing";
+    auto call = ctx.calls->create_call(*agent, std::move(spec));
+    if (!call) return call.take_error();
+    return xml_response(twilio::connect_stream_twiml(ctx.carriers->twilio_stream_url(call->id), {{"call_id", call->id}}));
+}
+
+Result<http::Response> twilio_status(ApiContext& ctx, http::Request& request) {
+    auto params = twilio_webhook(ctx, request);
+    if (!params) return params.take_error();
+    auto call = ctx.store.find_call(std::string(request.param("call_id")));
+    if (!call || call->channel != "twilio") return not_found("call");
+    std::string sid = param(*params, "CallSid");
+    if (!call->provider_call_id.empty() && !sid.empty() && sid != call->provider_call_id)
+        return invalid_field("CallSid", "does not belong to this call");
+    std::string status = param(*params, "CallStatus");
+    if (status == "completed" || status == "busy" || status == "no-answer" || status == "failed" || status == "canceled") {
+        double duration = -1;
+        if (std::string d = param(*params, "CallDuration"); !d.empty() && d.find_first_not_of("0123456789") == std::string::npos)
+            duration = std::stod(d);
+        ctx.calls->carrier_ended(call->id, status, duration);
+    } else if (status == "ringing" && call->status == "queued") {
+        call->status = "ringing";
+        if (auto s = ctx.store.update_call(*call); !s) return s.take_error();
+        ctx.calls->publish(*call, "call:status", {{"status", "ringing"}});
+    }
+    return empty_response(204);
+}
+
+}  // namespace
+
+void register_telephony_routes(http::Router& router, ApiContext& ctx) {
+    router.add("POST", "/api/v1/calls/outbound", route(ctx, Role::member, outbound),
+               {true, "Dial a number through the carrier of the number it comes from (Idempotency-Key honoured)"});
+    router.add("POST", "/api/v1/webhooks/twilio/voice", unauthenticated([&ctx](http::Request& r) { return twilio_voice(ctx, r); }),
+               {false, "Twilio voice webhook (X-Twilio-Signature): TwiML connecting the number's agent"});
+    router.add("POST", "/api/v1/webhooks/twilio/status/{call_id}",
+               unauthenticated([&ctx](http::Request& r) { return twilio_status(ctx, r); }),
+               {false, "Twilio status callback (X-Twilio-Signature)"});
+    router.add_websocket(
+        "/media/twilio/{call_id}",
+        [&ctx](http::Request& request) -> Result<std::unique_ptr<http::WsHandler>> {
+            if (!ctx.carriers->twilio_enabled()) return not_found("Twilio is not configured in this daemon");
+            if (!twilio_signed(ctx, request, {}, ctx.carriers->ws_base() + request.target))
+                return std::unique_ptr<http::WsHandler>(std::make_unique<RefusedStream>("bad X-Twilio-Signature"));
+            return ctx.calls->attach_carrier_media(std::string(request.param("call_id")), twilio::make_media_codec());
+        },
+        {false, "Twilio Media Streams WebSocket of a call (X-Twilio-Signature)"});
+}
+
+}  // namespace va::api

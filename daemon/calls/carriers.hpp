@@ -1,0 +1,67 @@
+// The daemon's side of telephony: dialing out through a carrier, hanging up and transferring live carrier calls,
+// the URLs carriers are given (webhooks, media streams) with their per-call tokens, and the carrier settings.
+// Webhook and media endpoints (daemon/api/telephony_routes.cpp) use it to authenticate and route requests.
+// Thread-safety: immutable after set_base_url (called once, before the server accepts requests); dial, hangup and
+// transfer block on carrier REST calls and belong on the worker pool.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "core/store/store.hpp"
+#include "daemon/calls/call_manager.hpp"
+#include "providers/twilio/rest_client.hpp"
+
+namespace va {
+
+class Carriers {
+public:
+    Carriers(const Config& config, Store& store, CallManager& calls, std::string token_secret);
+
+    // The daemon's own address, used when server.public_base_url is empty (tests on port 0).
+    void set_base_url(const std::string& url);
+    std::string http_base() const { return m_http_base; }
+    std::string ws_base() const { return m_ws_base; }
+
+    bool twilio_enabled() const { return !m_twilio.account_sid.empty(); }
+    const twilio::Account& twilio() const { return m_twilio; }
+    const ExotelConfig& exotel() const { return m_exotel; }
+
+    // Exotel signs nothing: every URL we hand it carries this token (an HMAC of the call id).
+    std::string call_token(const std::string& call_id) const;
+    bool check_call_token(const std::string& call_id, std::string_view token) const;
+
+    struct Dial {
+        std::string call_id;  // the new call's id (chosen by the caller for idempotency); empty = a new one
+        std::string to;
+        PhoneNumber from;  // the workspace's number the call comes from; its provider picks the carrier
+        nlohmann::json variables = nlohmann::json::object();
+        std::vector<std::string> caller_lines;  // simulated recognition (tests, vactl calls simulate)
+    };
+    // Creates the call and asks the carrier to place it. A refused dial leaves the call failed, with the reason.
+    Result<Call> dial(const Agent& agent, const Dial& dial);
+    // The carrier side of a hang-up, for a call that has no live stream here (still ringing).
+    Status hangup(const Call& call);
+    Status transfer(const Call& call, const std::string& number);
+
+    std::string twilio_stream_url(const std::string& call_id) const { return m_ws_base + "/media/twilio/" + call_id; }
+    std::string twilio_status_url(const std::string& call_id) const {
+        return m_http_base + "/api/v1/webhooks/twilio/status/" + call_id;
+    }
+
+private:
+    Result<Call> dial_twilio(Call call);
+
+    Store& m_store;
+    CallManager& m_calls;
+    std::string m_token_secret;
+    std::string m_public_base;
+    std::string m_http_base, m_ws_base;
+    twilio::Account m_twilio;
+    ExotelConfig m_exotel;
+};
+
+}  // namespace va

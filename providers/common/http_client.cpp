@@ -1,0 +1,113 @@
+#include "providers/common/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <mutex>
+
+#include "core/util/strings.hpp"
+
+namespace va {
+
+namespace {
+
+void global_init() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+    static_cast<std::string*>(user)->append(data, size * n);
+    return size * n;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+    std::string_view line(data, size * n);
+    auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+        std::string name = to_lower(std::string(line.substr(0, colon)));
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+        while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+        static_cast<HttpResult*>(user)->headers.emplace_back(std::move(name), std::string(value));
+    }
+    return size * n;
+}
+
+std::string escape(const std::string& s) {
+    std::string out;
+    static const char* hex = "0123456789ABCDEF";
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += char(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string HttpResult::header(const std::string& lower_name) const {
+    for (const auto& [k, v] : headers)
+        if (k == lower_name) return v;
+    return {};
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+    std::string out;
+    for (const auto& [k, v] : fields) {
+        if (!out.empty()) out += '&';
+        out += escape(k) + "=" + escape(v);
+    }
+    return out;
+}
+
+Result<HttpResult> http_request(const HttpRequest& request) {
+    global_init();
+    std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+    if (!curl) return make_error(ErrorCode::internal, "libcurl could not start a request");
+    HttpResult result;
+    curl_slist* headers = nullptr;
+    for (const auto& [k, v] : request.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip for larger bodies
+    std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl_slist_free_all);
+    CURL* h = curl.get();
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.get());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, long(request.timeout_ms));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, long(std::min(request.timeout_ms, 5000)));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &result);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (request.method != "GET" && request.method != "HEAD") {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, long(request.body.size()));
+    }
+    if (!request.basic_user.empty()) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, request.basic_user.c_str());
+        curl_easy_setopt(h, CURLOPT_PASSWORD, request.basic_password.c_str());
+    }
+    CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) {
+        auto code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::timeout : ErrorCode::unavailable;
+        return make_error(code, std::string("HTTP request to ") + request.url.substr(0, request.url.find('?')) +
+                                    " failed: " + curl_easy_strerror(rc));
+    }
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    result.status = int(status);
+    return result;
+}
+
+}  // namespace va

@@ -1,0 +1,36 @@
+// Blocking outbound HTTP for provider clients (carrier REST calls, webhooks), on libcurl. Calls block: the daemon
+// runs them on its worker pool, never on an I/O thread. Every request has a deadline; connection failures and
+// timeouts come back as transient errors, HTTP error statuses as responses (the caller maps them).
+// Thread-safety: the functions are safe from any thread (each call uses its own curl handle).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/util/result.hpp"
+
+namespace va {
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    std::string basic_user, basic_password;  // HTTP Basic when basic_user is set
+    int timeout_ms = 10000;
+};
+
+struct HttpResult {
+    int status = 0;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+    std::string header(const std::string& lower_name) const;
+};
+
+Result<HttpResult> http_request(const HttpRequest& request);
+
+// application/x-www-form-urlencoded, in the given order.
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+
+}  // namespace va

@@ -1,0 +1,85 @@
+// A protocol-faithful fake of Twilio for tests, benchmarks and `vactl calls simulate`: its REST API
+// (Calls.json with HTTP Basic, call updates for hang-up and <Dial> transfers, Twilio's error bodies and
+// injectable faults), and the carrier's part of each call: status callbacks signed with X-Twilio-Signature, and a
+// MediaCaller that connects to the <Connect><Stream> URL from the TwiML (signed too) and plays the caller's
+// script. Inbound calls start from place_inbound(), which posts the signed voice webhook as Twilio would.
+// Thread-safety: all public methods are safe from any thread. Calls run on the fake's own threads.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/util/result.hpp"
+#include "providers/fake/media_caller.hpp"
+
+namespace va::fake {
+
+struct FakeCall {
+    std::string sid;
+    std::string direction;  // outbound-api | inbound
+    std::string to, from;
+    std::string twiml;
+    std::vector<std::string> statuses_sent;  // status callbacks delivered, in order (CallStatus values)
+    std::vector<int> callback_answers;        // the daemon's HTTP status for each
+    std::string transferred_to;               // the number of a <Dial> the bot redirected the call to
+    bool hung_up_by_api = false;              // Status=completed through REST
+    CallerResult caller;                      // what the person heard and did
+    bool ended = false;
+};
+
+class TwilioFake {
+public:
+    struct Options {
+        std::string account_sid = "AC00000000000000000000000000000001";
+        std::string auth_token = "fake-twilio-auth-token";
+        int port = 0;                   // 0: any free port on 127.0.0.1
+        CallerScript script;            // what the callee says on outbound calls
+        int ring_ms = 100;              // between ringing and answer
+    };
+    explicit TwilioFake(Options options);
+    ~TwilioFake();
+    TwilioFake(const TwilioFake&) = delete;
+    TwilioFake& operator=(const TwilioFake&) = delete;
+
+    int port() const { return m_port; }
+    std::string base_url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+    const Options& options() const { return m_options; }
+    void set_script(CallerScript script);
+
+    // The next `count` REST requests fail with `status` and Twilio's error body (401 20003, 429 20429, 500...).
+    void fail_next(int status, int count = 1);
+    int rest_requests() const;
+
+    // An inbound call to `to`: posts the signed voice webhook to `voice_url`, then streams to the TwiML's URL.
+    // Returns the call's SID; the call runs in the background (wait_for_end).
+    Result<std::string> place_inbound(const std::string& voice_url, const std::string& from, const std::string& to,
+                                      CallerScript script);
+
+    // Waits until the call has ended (stream closed, final status callback sent) or the timeout passes.
+    std::optional<FakeCall> wait_for_end(const std::string& sid, std::chrono::milliseconds timeout);
+    std::vector<FakeCall> calls() const;
+    std::optional<FakeCall> wait_for_any_call(std::chrono::milliseconds timeout);
+
+private:
+    struct Impl;
+    Options m_options;
+    int m_port = 0;
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Finds <Stream url="..."> and its <Parameter name value/> in TwiML (XML entities decoded).
+struct StreamTwiml {
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> parameters;
+    std::string dial;  // the number of a <Dial>, when that is what the TwiML does
+};
+StreamTwiml parse_twiml(const std::string& xml);
+
+}  // namespace va::fake

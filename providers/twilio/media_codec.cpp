@@ -1,0 +1,110 @@
+#include "providers/twilio/media_codec.hpp"
+
+#include <vector>
+
+#include "core/audio/g711.hpp"
+#include "core/util/encoding.hpp"
+
+namespace va::twilio {
+
+using nlohmann::json;
+
+namespace {
+
+std::string text_of(const json& object, const char* key) {
+    if (!object.is_object() || !object.contains(key)) return {};
+    const json& v = object[key];
+    return v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : std::string();
+}
+
+class TwilioCodec final : public MediaCodec {
+public:
+    std::string channel() const override { return "twilio"; }
+    int sample_rate() const override { return 8000; }
+
+    void parse(std::string_view message, bool binary, MediaSink& sink) override {
+        if (binary) return sink.on_media_error("binary frame: Twilio media messages are JSON text");
+        json in = json::parse(message, nullptr, false);
+        if (in.is_discarded() || !in.is_object()) return sink.on_media_error("malformed JSON message");
+        std::string event = text_of(in, "event");
+        if (event == "connected") return;
+        if (event == "start") {
+            const json& start = in.contains("start") ? in["start"] : json::object();
+            m_stream_sid = text_of(start, "streamSid");
+            if (m_stream_sid.empty()) m_stream_sid = text_of(in, "streamSid");
+            if (m_stream_sid.empty()) return sink.on_media_error("start without a streamSid");
+            json info{{"stream_sid", m_stream_sid}, {"call_sid", text_of(start, "callSid")},
+                      {"account_sid", text_of(start, "accountSid")}};
+            if (start.contains("customParameters") && start["customParameters"].is_object())
+                info["custom_parameters"] = start["customParameters"];
+            return sink.on_media_start(info);
+        }
+        if (m_stream_sid.empty()) return sink.on_media_error("\"" + event + "\" before start");
+        if (event == "media") {
+            const json& media = in.contains("media") ? in["media"] : json();
+            std::string track = text_of(media, "track");
+            if (!track.empty() && track != "inbound" && track != "inbound_track") return;
+            auto bytes = base64_decode(text_of(media, "payload"));
+            if (!bytes) return sink.on_media_error("media payload is not valid base64");
+            m_pcm.resize(bytes->size());
+            g711::decode_ulaw({reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size()}, m_pcm);
+            return sink.on_media_audio(m_pcm);
+        }
+        if (event == "dtmf") {
+            std::string digit = text_of(in.contains("dtmf") ? in["dtmf"] : json(), "digit");
+            if (digit.empty()) return sink.on_media_error("dtmf without a digit");
+            return sink.on_media_dtmf(digit);
+        }
+        if (event == "mark") return sink.on_media_mark(text_of(in.contains("mark") ? in["mark"] : json(), "name"));
+        if (event == "stop") return sink.on_media_stop("caller_hangup");
+        sink.on_media_error("unknown event \"" + event + "\"");
+    }
+
+    MediaMessage audio(std::span<const std::int16_t> pcm) override {
+        std::string bytes(pcm.size(), '\0');
+        g711::encode_ulaw(pcm, {reinterpret_cast<std::uint8_t*>(bytes.data()), bytes.size()});
+        return {false, json{{"event", "media"}, {"streamSid", m_stream_sid}, {"media", {{"payload", base64_encode(bytes)}}}}.dump()};
+    }
+    std::optional<std::string> clear() override { return json{{"event", "clear"}, {"streamSid", m_stream_sid}}.dump(); }
+    std::optional<std::string> mark(const std::string& name) override {
+        return json{{"event", "mark"}, {"streamSid", m_stream_sid}, {"mark", {{"name", name}}}}.dump();
+    }
+
+private:
+    std::string m_stream_sid;
+    std::vector<std::int16_t> m_pcm;
+};
+
+}  // namespace
+
+std::unique_ptr<MediaCodec> make_media_codec() { return std::make_unique<TwilioCodec>(); }
+
+std::string xml_escape(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&apos;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string connect_stream_twiml(const std::string& stream_url,
+                                 const std::vector<std::pair<std::string, std::string>>& parameters) {
+    std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Connect><Stream url=\"" +
+                      xml_escape(stream_url) + "\">";
+    for (const auto& [name, value] : parameters)
+        xml += "<Parameter name=\"" + xml_escape(name) + "\" value=\"" + xml_escape(value) + "\"/>";
+    return xml + "</Stream></Connect></Response>";
+}
+
+std::string dial_twiml(const std::string& number) {
+    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial>" + xml_escape(number) + "</Dial></Response>";
+}
+
+}  // namespace va::twilio

@@ -1,0 +1,104 @@
+#include <catch2/catch.hpp>
+
+#include "core/audio/g711.hpp"
+#include "core/util/encoding.hpp"
+#include "providers/twilio/media_codec.hpp"
+
+using namespace va;
+using nlohmann::json;
+
+namespace {
+
+struct Recorder : MediaSink {
+    std::vector<std::string> log;
+    json start;
+    std::vector<std::int16_t> audio;
+    void on_media_start(const json& info) override {
+        log.push_back("start");
+        start = info;
+    }
+    void on_media_audio(std::span<const std::int16_t> pcm) override {
+        log.push_back("audio");
+        audio.insert(audio.end(), pcm.begin(), pcm.end());
+    }
+    void on_media_dtmf(const std::string& d) override { log.push_back("dtmf:" + d); }
+    void on_media_mark(const std::string& n) override { log.push_back("mark:" + n); }
+    void on_media_stop(const std::string& r) override { log.push_back("stop:" + r); }
+    void on_media_error(const std::string& m) override { log.push_back("error:" + m); }
+};
+
+const char* kStart = R"({"event":"start","sequenceNumber":"1","streamSid":"MZ1",
+ "start":{"accountSid":"AC1","streamSid":"MZ1","callSid":"CA1","tracks":["inbound"],
+          "customParameters":{"call_id":"c_123"},
+          "mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}}})";
+
+}  // namespace
+
+TEST_CASE("twilio media: the documented messages are understood") {
+    auto codec = twilio::make_media_codec();
+    Recorder r;
+    CHECK(codec->sample_rate() == 8000);
+    CHECK(codec->chunk_samples() == 160);
+    codec->parse(R"({"event":"connected","protocol":"Call","version":"1.0.0"})", false, r);
+    codec->parse(kStart, false, r);
+    std::vector<std::int16_t> tone(160);
+    for (std::size_t i = 0; i < tone.size(); ++i) tone[i] = std::int16_t((i % 20) * 800 - 8000);
+    std::string ulaw(160, '\0');
+    g711::encode_ulaw(tone, {reinterpret_cast<std::uint8_t*>(ulaw.data()), ulaw.size()});
+    json media{{"event", "media"}, {"sequenceNumber", "2"}, {"streamSid", "MZ1"},
+               {"media", {{"track", "inbound"}, {"chunk", "1"}, {"timestamp", "5"}, {"payload", base64_encode(ulaw)}}}};
+    codec->parse(media.dump(), false, r);
+    codec->parse(R"({"event":"dtmf","sequenceNumber":"5","streamSid":"MZ1","dtmf":{"track":"inbound_track","digit":"1"}})", false, r);
+    codec->parse(R"({"event":"mark","sequenceNumber":"4","streamSid":"MZ1","mark":{"name":"m1"}})", false, r);
+    codec->parse(R"({"event":"stop","sequenceNumber":"6","streamSid":"MZ1","stop":{"accountSid":"AC1","callSid":"CA1"}})", false, r);
+    CHECK(r.log == std::vector<std::string>{"start", "audio", "dtmf:1", "mark:m1", "stop:caller_hangup"});
+    CHECK(r.start["stream_sid"] == "MZ1");
+    CHECK(r.start["call_sid"] == "CA1");
+    CHECK(r.start["custom_parameters"]["call_id"] == "c_123");
+    REQUIRE(r.audio.size() == 160);
+    for (std::size_t i = 0; i < 160; ++i) CHECK(r.audio[i] == g711::ulaw_to_linear(std::uint8_t(ulaw[i])));
+}
+
+TEST_CASE("twilio media: what the agent sends is JSON text with the stream id") {
+    auto codec = twilio::make_media_codec();
+    Recorder r;
+    codec->parse(kStart, false, r);
+    std::vector<std::int16_t> pcm(160, 1000);
+    auto out = codec->audio(pcm);
+    CHECK_FALSE(out.binary);
+    json m = json::parse(out.data);
+    CHECK(m["event"] == "media");
+    CHECK(m["streamSid"] == "MZ1");
+    auto bytes = base64_decode(m["media"]["payload"].get<std::string>());
+    REQUIRE(bytes);
+    CHECK(bytes->size() == 160);
+    CHECK(json::parse(*codec->clear()) == json{{"event", "clear"}, {"streamSid", "MZ1"}});
+    CHECK(json::parse(*codec->mark("x")) == json{{"event", "mark"}, {"streamSid", "MZ1"}, {"mark", {{"name", "x"}}}});
+    CHECK_FALSE(codec->control(json{{"type", "listening"}}));  // Twilio has no such messages
+}
+
+TEST_CASE("twilio media: bad input is reported and the stream goes on") {
+    auto codec = twilio::make_media_codec();
+    Recorder r;
+    codec->parse(R"({"event":"media","media":{"payload":"AAAA"}})", false, r);  // before start
+    codec->parse(kStart, false, r);
+    codec->parse("not json", false, r);
+    codec->parse(std::string(10, '\x01'), true, r);
+    codec->parse(R"({"event":"media","streamSid":"MZ1","media":{"payload":"@@not base64@@"}})", false, r);
+    codec->parse(R"({"event":"bogus","streamSid":"MZ1"})", false, r);
+    codec->parse(R"({"event":"media","streamSid":"MZ1","media":{"track":"outbound","payload":"AAAA"}})", false, r);
+    codec->parse(R"({"event":"media","streamSid":"MZ1","media":{"payload":"AAAA"}})", false, r);
+    REQUIRE(r.log.size() == 7);
+    CHECK(r.log[0].rfind("error:", 0) == 0);
+    CHECK(r.log[1] == "start");
+    for (int i = 2; i < 6; ++i) CHECK(r.log[std::size_t(i)].rfind("error:", 0) == 0);
+    CHECK(r.log[6] == "audio");
+}
+
+TEST_CASE("twilio twiml: connect stream with parameters, escaped") {
+    auto xml = twilio::connect_stream_twiml("wss://h.example/media/twilio/c1", {{"call_id", "c1"}, {"token", "a&b\"c"}});
+    CHECK(xml == "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Connect><Stream "
+                 "url=\"wss://h.example/media/twilio/c1\"><Parameter name=\"call_id\" value=\"c1\"/><Parameter "
+                 "name=\"token\" value=\"a&amp;b&quot;c\"/></Stream></Connect></Response>");
+    CHECK(twilio::dial_twiml("+15551234567").find("<Dial>+15551234567</Dial>") != std::string::npos);
+}
