@@ -12,5 +12,6 @@ int main(int argc, char** argv) {
     va::cli::register_users(app, ctx);
     va::cli::register_keys(app, ctx);
     va::cli::register_live(app, ctx);
+    va::cli::register_telephony(app, ctx);
     return va::cli::run(app, ctx, argc, argv);
 }

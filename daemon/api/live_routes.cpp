@@ -2,6 +2,9 @@
 // WebSocket (live transcripts and status for a workspace or one call).
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
@@ -55,6 +58,29 @@ Result<http::Response> hangup(ApiContext& ctx, http::Request& request, const Pri
     return json_response(202, {{"status", "hanging up"}});
 }
 
+Result<http::Response> get_recording(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto call = ctx.store.get_call(who.workspace_id, std::string(request.param("id")));
+    if (!call) return call.take_error();
+    std::string path = ctx.calls->recording_path(call->id);
+    std::ifstream in(path, std::ios::binary);
+    if (path.empty() || !in) return not_found("recording");
+    http::Response r;
+    r.content_type = "audio/wav";
+    r.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    r.set_header("Content-Disposition", "attachment; filename=\"" + call->id + ".wav\"");
+    return r;
+}
+
+Result<http::Response> delete_recording(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto call = ctx.store.get_call(who.workspace_id, std::string(request.param("id")));
+    if (!call) return call.take_error();
+    if (ctx.calls->is_live(call->id)) return make_error(ErrorCode::conflict, "the call is still being recorded");
+    std::string path = ctx.calls->recording_path(call->id);
+    std::error_code ec;
+    if (path.empty() || !std::filesystem::remove(path, ec)) return not_found("recording");
+    return empty_response(204);
+}
+
 // One event-stream subscriber: events go out as JSON text frames; the client sends nothing but may close.
 class EventStream final : public http::WsHandler {
 public:
@@ -89,6 +115,10 @@ private:
 void register_live_routes(http::Router& router, ApiContext& ctx) {
     router.add("POST", "/api/v1/calls/local", route(ctx, Role::member, create_local),
                {false, "Start a local test call: channel chat (text turns) or local (audio over /media/local)"});
+    router.add("GET", "/api/v1/calls/{id}/recording", route(ctx, Role::viewer, get_recording),
+               {true, "The call's recording: stereo WAV, caller left, agent right"});
+    router.add("DELETE", "/api/v1/calls/{id}/recording", route(ctx, Role::member, delete_recording),
+               {false, "Delete the call's recording"});
     router.add("POST", "/api/v1/calls/{id}/hangup", route(ctx, Role::member, hangup),
                {true, "End a live call (a ringing carrier call is canceled through the carrier)"});
     router.add_websocket(

@@ -96,6 +96,50 @@ Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const P
     return json_response(202, json{{"call", to_json(*call)}});
 }
 
+// A carrier call whose caller is a fake run by the client (vactl calls simulate): the same media endpoint, codec
+// and session as a real call. Offline recognition cannot hear Twilio's 8 kHz audio, so a Twilio simulation of an
+// agent on pocketsphinx recognizes the caller's lines as text (simulated recognition), and says so.
+Result<http::Response> simulate(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    auto agent = resolve_agent(ctx, who.workspace_id, *body);
+    if (!agent) return agent.take_error();
+    auto carrier = required_string(*body, "carrier", 16);
+    if (!carrier) return carrier.take_error();
+    if (*carrier != "twilio" && *carrier != "exotel") return invalid_field("carrier", "must be twilio or exotel");
+    auto variables = optional_object(*body, "variables");
+    if (!variables) return variables.take_error();
+    auto lines = optional_strings(*body, "caller_lines");
+    if (!lines) return lines.take_error();
+    json definition = json::parse(agent->definition, nullptr, false);
+    std::string stt = definition.contains("stt") && definition["stt"].is_object()
+                          ? definition["stt"].value("provider", "pocketsphinx") : "pocketsphinx";
+    bool simulated_recognition = *carrier == "twilio" && stt == "pocketsphinx" && !lines->empty();
+    CallManager::CallSpec spec;
+    spec.channel = *carrier;
+    spec.direction = "inbound";
+    spec.from = "+10000000000";
+    spec.to = "simulated";
+    spec.status = "ringing";
+    spec.variables = *variables;
+    if (simulated_recognition) spec.caller_lines = *lines;
+    auto call = ctx.calls->create_call(*agent, std::move(spec));
+    if (!call) return call.take_error();
+    ctx.carriers->mark_simulated(call->id);
+    json out{{"call", to_json(*call)}, {"recognition", simulated_recognition ? "simulated" : stt}};
+    if (*carrier == "twilio") {
+        std::string url = ctx.carriers->twilio_stream_url(call->id);
+        out["stream_url"] = url;
+        out["sample_rate"] = 8000;
+        out["headers"] = {{"X-Twilio-Signature", twilio::signature(ctx.carriers->simulation_key(call->id), url, {})}};
+    } else {
+        out["stream_url"] = ctx.carriers->exotel_stream_url(call->id);
+        out["sample_rate"] = ctx.carriers->exotel().sample_rate;
+        out["headers"] = json::object();
+    }
+    return json_response(201, out);
+}
+
 // --- Twilio ------------------------------------------------------------------------------------------------------
 
 bool twilio_signed(ApiContext& ctx, const http::Request& request, const twilio::Params& params, const std::string& url) {
@@ -170,6 +214,8 @@ Result<http::Response> twilio_status(ApiContext& ctx, http::Request& request) {
 }  // namespace
 
 void register_telephony_routes(http::Router& router, ApiContext& ctx) {
+    router.add("POST", "/api/v1/calls/simulate", route(ctx, Role::member, simulate),
+               {false, "A carrier call whose caller the client plays over the carrier's media protocol (vactl calls simulate)"});
     router.add("POST", "/api/v1/calls/outbound", route(ctx, Role::member, outbound),
                {true, "Dial a number through the carrier of the number it comes from (Idempotency-Key honoured)"});
     router.add("POST", "/api/v1/webhooks/twilio/voice", unauthenticated([&ctx](http::Request& r) { return twilio_voice(ctx, r); }),
@@ -180,10 +226,14 @@ void register_telephony_routes(http::Router& router, ApiContext& ctx) {
     router.add_websocket(
         "/media/twilio/{call_id}",
         [&ctx](http::Request& request) -> Result<std::unique_ptr<http::WsHandler>> {
-            if (!ctx.carriers->twilio_enabled()) return not_found("Twilio is not configured in this daemon");
-            if (!twilio_signed(ctx, request, {}, ctx.carriers->ws_base() + request.target))
-                return std::unique_ptr<http::WsHandler>(std::make_unique<RefusedStream>("bad X-Twilio-Signature"));
-            return ctx.calls->attach_carrier_media(std::string(request.param("call_id")), twilio::make_media_codec());
+            std::string call_id(request.param("call_id"));
+            std::string url = ctx.carriers->ws_base() + request.target;
+            bool ok = ctx.carriers->is_simulated(call_id)
+                          ? twilio::verify_signature(ctx.carriers->simulation_key(call_id), url, {}, "",
+                                                     request.header("x-twilio-signature"))
+                          : ctx.carriers->twilio_enabled() && twilio_signed(ctx, request, {}, url);
+            if (!ok) return std::unique_ptr<http::WsHandler>(std::make_unique<RefusedStream>("bad X-Twilio-Signature"));
+            return ctx.calls->attach_carrier_media(call_id, twilio::make_media_codec());
         },
         {false, "Twilio Media Streams WebSocket of a call (X-Twilio-Signature)"});
 }

@@ -169,6 +169,9 @@ int run_daemon(const Config& config) {
     calls.add_stt("scripted", local::scripted_stt_factory());
     metrics.gauge("voiceagent_live_calls", "Calls with a live media connection on this daemon.",
                   [&calls] { return double(calls.live_calls()); });
+    calls.set_recordings((fs::path(config.storage.data_dir) / "recordings").string(), config.recordings.enabled,
+                         config.recordings.retention_days);
+    if (config.recordings.enabled) calls.sweep_recordings();
     // Per-call carrier tokens are keyed by a secret derived from the JWT secret, so they survive restarts.
     Carriers carriers(config, **store, calls, hex_encode(hmac_sha256(*secret, "voiceagent carrier tokens")));
 

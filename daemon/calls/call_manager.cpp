@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <filesystem>
+
 #include "core/pipeline/conversation.hpp"
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
@@ -124,12 +127,15 @@ Result<Call> CallManager::create_call(const Agent& agent, CallSpec spec) {
     call.status = spec.status;
     call.created_at = now_ms();
     if (auto s = m_store.create_call(call); !s) return s.take_error();
+    bool sweep = false;
     {
         std::lock_guard lock(m_mutex);
+        sweep = m_recordings_enabled && call.created_at - m_last_sweep_ms > 3'600'000;
         m_pending_variables[call.id] = std::move(variables);
         if (!spec.caller_lines.empty()) m_caller_lines[call.id] = std::move(spec.caller_lines);
     }
     publish(call, "call:status", {{"status", call.status}});
+    if (sweep) sweep_recordings();
     return call;
 }
 
@@ -191,6 +197,40 @@ Result<std::unique_ptr<http::WsHandler>> CallManager::attach(Call call, std::uni
             std::lock_guard lock(m_mutex);
             m_live[call_id] = std::move(post);
         }));
+}
+
+void CallManager::set_recordings(std::string dir, bool enabled, int retention_days) {
+    m_recordings_dir = std::move(dir);
+    m_recordings_enabled = enabled;
+    m_retention_days = retention_days;
+    if (enabled) {
+        std::error_code ec;
+        std::filesystem::create_directories(m_recordings_dir, ec);
+        if (ec) spdlog::error("cannot create the recordings directory {}: {}", m_recordings_dir, ec.message());
+    }
+}
+
+std::string CallManager::recording_path(const std::string& call_id) const {
+    if (m_recordings_dir.empty() || call_id.find_first_of("/\\.") != std::string::npos) return {};
+    return m_recordings_dir + "/" + call_id + ".wav";
+}
+
+std::size_t CallManager::sweep_recordings() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_last_sweep_ms = now_ms();
+    }
+    if (m_retention_days <= 0 || m_recordings_dir.empty()) return 0;
+    namespace fs = std::filesystem;
+    auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24) * m_retention_days;
+    std::size_t removed = 0;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(m_recordings_dir, ec)) {
+        if (!entry.is_regular_file(ec) || entry.path().extension() != ".wav") continue;
+        if (entry.last_write_time(ec) < cutoff && fs::remove(entry.path(), ec)) ++removed;
+    }
+    if (removed) spdlog::info("removed {} recordings older than {} days", removed, m_retention_days);
+    return removed;
 }
 
 bool CallManager::is_live(const std::string& call_id) const {

@@ -87,6 +87,13 @@ public:
 
     std::size_t live_calls() const;
 
+    // Recordings: <dir>/<call id>.wav, kept `retention_days` (0: forever). Old ones are swept at start-up and
+    // then at most hourly as calls are created.
+    void set_recordings(std::string dir, bool enabled, int retention_days);
+    bool recording_enabled() const { return m_recordings_enabled; }
+    std::string recording_path(const std::string& call_id) const;
+    std::size_t sweep_recordings();
+
     // Used by sessions.
     Store& store() { return m_store; }
     EventBus& events() { return m_events; }
@@ -110,7 +117,11 @@ private:
     std::map<std::string, std::vector<std::string>> m_caller_lines;
     std::map<std::string, std::shared_ptr<TtsFactory>> m_tts;
     std::map<std::string, std::shared_ptr<SttFactory>> m_stt;
-    std::map<std::string, TransferFn> m_transfers;                                        // API hang-ups not yet seen by the session
+    std::map<std::string, TransferFn> m_transfers;
+    std::string m_recordings_dir;
+    bool m_recordings_enabled = false;
+    int m_retention_days = 0;
+    std::int64_t m_last_sweep_ms = 0;  // guarded by m_mutex                                        // API hang-ups not yet seen by the session
 };
 
 }  // namespace va

@@ -36,6 +36,16 @@ bool Carriers::check_call_token(const std::string& call_id, std::string_view tok
     return constant_time_equal(call_token(call_id), token);
 }
 
+void Carriers::mark_simulated(const std::string& call_id) {
+    std::lock_guard lock(m_mutex);
+    m_simulated.insert(call_id);
+}
+
+bool Carriers::is_simulated(const std::string& call_id) const {
+    std::lock_guard lock(m_mutex);
+    return m_simulated.count(call_id) > 0;
+}
+
 Result<Call> Carriers::dial(const Agent& agent, const Dial& dial) {
     if (dial.from.provider == "twilio" && !twilio_enabled())
         return make_error(ErrorCode::unprocessable, "Twilio is not configured in this daemon ([twilio] account_sid)");

@@ -1,10 +1,13 @@
 // The daemon's side of telephony: dialing out through a carrier, hanging up and transferring live carrier calls,
 // the URLs carriers are given (webhooks, media streams) with their per-call tokens, and the carrier settings.
 // Webhook and media endpoints (daemon/api/telephony_routes.cpp) use it to authenticate and route requests.
-// Thread-safety: immutable after set_base_url (called once, before the server accepts requests); dial, hangup and
-// transfer block on carrier REST calls and belong on the worker pool.
+// Thread-safety: settings are immutable after set_base_url (called once, before the server accepts requests); the
+// set of simulated calls is locked; dial, hangup and transfer block on carrier REST calls and belong on the
+// worker pool.
 #pragma once
 
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,7 +50,22 @@ public:
     Status hangup(const Call& call);
     Status transfer(const Call& call, const std::string& number);
 
+    // Simulated carrier calls (vactl calls simulate): the real media path with the caller played by a fake, for
+    // daemons with no carrier account. The stream is authenticated by a per-call key instead of the account's
+    // token; only an authenticated API client learns it.
+    void mark_simulated(const std::string& call_id);
+    bool is_simulated(const std::string& call_id) const;
+    std::string simulation_key(const std::string& call_id) const { return call_token("simulated:" + call_id); }
+
     std::string twilio_stream_url(const std::string& call_id) const { return m_ws_base + "/media/twilio/" + call_id; }
+    // Exotel's stream URL carries the rate asked for and the per-call token (Exotel signs nothing).
+    std::string exotel_stream_url(const std::string& call_id) const {
+        return m_ws_base + "/media/exotel/" + call_id + "?sample-rate=" + std::to_string(m_exotel.sample_rate) +
+               "&token=" + call_token(call_id);
+    }
+    std::string exotel_status_url(const std::string& call_id) const {
+        return m_http_base + "/api/v1/webhooks/exotel/status/" + call_id + "?token=" + call_token(call_id);
+    }
     std::string twilio_status_url(const std::string& call_id) const {
         return m_http_base + "/api/v1/webhooks/twilio/status/" + call_id;
     }
@@ -62,6 +80,8 @@ private:
     std::string m_http_base, m_ws_base;
     twilio::Account m_twilio;
     ExotelConfig m_exotel;
+    mutable std::mutex m_mutex;
+    std::set<std::string> m_simulated;
 };
 
 }  // namespace va

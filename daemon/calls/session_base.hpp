@@ -34,6 +34,7 @@ protected:
     // Completes the call once (status, duration, metrics, events); with a close code, tells the client and closes.
     void end(const std::string& reason, int close_code);
     Status save();  // writes m_call
+    virtual void on_ended() {}  // after end() has stored the call, before the socket closes
     // A JSON control message to the client (transports without control messages drop it).
     virtual void send(const nlohmann::json& message);
     std::int64_t offset(std::int64_t t) const { return t - m_started; }

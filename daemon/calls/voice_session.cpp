@@ -12,6 +12,7 @@
 #include <deque>
 #include <optional>
 
+#include "core/audio/call_recorder.hpp"
 #include "core/audio/resampler.hpp"
 #include "core/audio/vad.hpp"
 #include "core/pipeline/sentences.hpp"
@@ -81,6 +82,7 @@ private:
 
     void on_media_audio(std::span<const std::int16_t> samples) override {
         if (!m_live) return;
+        if (m_recorder) record_caller(samples);
         auto event = m_vad->process(samples);
         if (m_vad->speaking()) {
             if (!m_in_utterance) {
@@ -114,6 +116,24 @@ private:
         user_said({digit, 1.0, "dtmf"}, at, at);
     }
 
+    void record_caller(std::span<const std::int16_t> samples) {
+        auto at = now_ms() - m_started;
+        m_recorder->caller(samples, at);
+        if (at - m_recorder_flushed_ms >= 1000) {
+            if (auto s = m_recorder->flush(at); !s) {
+                spdlog::error("call {}: {}; recording stopped", m_call.id, s.error().message);
+                m_recorder.reset();
+            }
+            m_recorder_flushed_ms = at;
+        }
+    }
+
+    void on_ended() override {
+        if (!m_recorder) return;
+        if (auto s = m_recorder->close(now_ms() - m_started); !s) spdlog::error("call {}: {}", m_call.id, s.error().message);
+        m_recorder.reset();
+    }
+
     void on_media_mark(const std::string& name) override { send({{"type", "mark"}, {"name", name}}); }
 
     void on_media_stop(const std::string& reason) override { end(reason, 1000); }
@@ -140,6 +160,11 @@ private:
         m_rate = m_codec->sample_rate();
         m_chunk = m_codec->chunk_samples();
         m_vad.emplace(vad_options(m_agent, m_rate));
+        if (m_manager.recording_enabled()) {
+            auto recorder = CallRecorder::open(m_manager.recording_path(m_call.id), m_rate);
+            if (recorder) m_recorder = std::move(recorder).value();
+            else spdlog::error("call {}: {}", m_call.id, recorder.error().message);
+        }
         json extra{{"sample_rate", m_rate}, {"encoding", "pcm16"}, {"channels", 1}};
         if (!m_caller_lines.empty()) extra["recognition"] = "simulated";
         if (info.is_object() && !info.empty()) extra["stream"] = info;
@@ -363,6 +388,7 @@ private:
         if (!m_metrics.contains("voice_to_voice_ms") && m_turn_started) {
             m_metrics["voice_to_voice_ms"] = now_ms() - m_turn_started;
         }
+        if (m_recorder) m_recorder->agent(std::span(chunk).first(n), now_ms() - m_started);
         auto message = m_codec->audio(chunk);
         if (message.binary) conn->send_binary(std::move(message.data));
         else conn->send_text(std::move(message.data));
@@ -457,6 +483,8 @@ private:
     std::unique_ptr<SttClient> m_stt;
     std::optional<Resampler> m_stt_resampler;  // transport rate -> recognizer rate (a copy when they match)
     std::optional<Vad> m_vad;
+    std::unique_ptr<CallRecorder> m_recorder;
+    std::int64_t m_recorder_flushed_ms = 0;
     bool m_barge_in = true;
     int m_min_speech_ms = 300;
     int m_silence_ms = 8000;

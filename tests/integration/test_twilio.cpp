@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/audio/vad.hpp"
+#include "core/audio/wav.hpp"
 #include "providers/fake/twilio_fake.hpp"
 #include "providers/twilio/signature.hpp"
 #include "support/daemon_process.hpp"
@@ -102,6 +103,24 @@ TEST_CASE("twilio: an inbound call hears the greeting, asks, hears the answer, a
     CHECK(turns[2].rfind("agent: We are open Monday to Friday", 0) == 0);
     CHECK(turns[3] == "user: 1");
     CHECK(turns[4] == "agent: You pressed a key.");
+
+    // The recording: stereo, caller left and agent right, both with speech, as long as the call.
+    auto recording = t.api.get("/api/v1/calls/" + id + "/recording");
+    REQUIRE(recording.status == 200);
+    auto wav = va::read_wav_bytes(recording.body);
+    REQUIRE(wav);
+    CHECK(wav->channels == 2);
+    CHECK(wav->sample_rate == 8000);
+    CHECK(wav->duration_s() == Approx(call->caller.duration_ms / 1000.0).margin(1.0));
+    std::vector<std::int16_t> left, right;
+    for (std::size_t i = 0; i + 1 < wav->samples.size(); i += 2) {
+        left.push_back(wav->samples[i]);
+        right.push_back(wav->samples[i + 1]);
+    }
+    CHECK(va::level_dbfs(left) > -45);
+    CHECK(va::level_dbfs(right) > -45);
+    CHECK(t.api.del("/api/v1/calls/" + id + "/recording").status == 204);
+    CHECK(t.api.get("/api/v1/calls/" + id + "/recording").status == 404);
 }
 
 TEST_CASE("twilio: an outbound call is dialed once per Idempotency-Key and completed by the status callback") {
@@ -236,4 +255,27 @@ TEST_CASE("twilio: carrier REST faults become clear errors, and 429 is retried")
     CHECK(t.fake.rest_requests() - before == 3);
     std::string sid = retried.json()["call"]["provider_call_id"];
     CHECK(t.fake.wait_for_end(sid, kCallTimeout));
+}
+
+TEST_CASE("twilio: vactl calls simulate plays a whole conversation through the Twilio path with no carrier account") {
+    DaemonProcess d;
+    Api api(d.base_url(), d.admin_key());
+    REQUIRE(api.post("/api/v1/agents", example_agent("receptionist.json")).status == 201);
+    std::string dir = make_temp_dir("va-simulate");
+    auto run = run_vactl({"--server", d.base_url(), "calls", "simulate", "--carrier", "twilio", "--agent", "receptionist",
+                          "--say", "I want to book an appointment", "--say", "thank you goodbye", "--output",
+                          dir + "/heard.wav"},
+                         {{"VOICEAGENT_DATA_DIR", d.data_dir()}}, "", 90);
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    CHECK(run.err.find("simulated recognition") != std::string::npos);  // 8 kHz: said plainly
+    CHECK(run.out.find("user: I want to book an appointment") != std::string::npos);
+    CHECK(run.out.find("agent: Sure, I can book that for you.") != std::string::npos);
+    CHECK(run.out.find("agent: Thank you for calling Bright Smile Dental. Goodbye!") != std::string::npos);
+    CHECK(run.err.find("ended: agent_end_call") != std::string::npos);
+    auto heard = va::read_wav(dir + "/heard.wav");
+    REQUIRE(heard);
+    CHECK(heard->sample_rate == 8000);
+    CHECK(va::level_dbfs(heard->samples) > -40);
+    std::filesystem::remove_all(dir);
 }
