@@ -123,7 +123,8 @@ int run_simulate(Client& client, const SimulateArgs& a) {
     if (a.carrier == "twilio")
         dialect = fake::twilio_dialect(stream_sid, "CA" + call_id, "ACsimulated", json{{"call_id", call_id}});
     else
-        throw CliError(kError, "EXOTEL_DIALECT_PENDING");
+        dialect = fake::exotel_dialect(rate, 100, stream_sid, "sim-" + call_id, "simulated", "+10000000000",
+                                       "simulated", json{{"call_id", call_id}});
     fake::MediaCaller::start(io, created["stream_url"], headers, std::move(dialect), script,
                              [&](const fake::CallerResult& r) { result = r; });
     io.run();

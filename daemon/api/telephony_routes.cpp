@@ -1,7 +1,9 @@
-// Carrier calls over the API: POST /calls/outbound dials through the number's carrier; Twilio's voice and status
-// webhooks and its media WebSocket, each verified with X-Twilio-Signature against the public URL the carrier was
-// given (server.public_base_url behind a proxy). Webhooks with a bad signature get 403; a media socket with one is
-// accepted and closed with 1008, as carriers expect of a refused stream.
+// Carrier calls over the API: POST /calls/outbound dials through the number's carrier, POST /calls/simulate starts
+// a call whose caller the client plays. Twilio's voice and status webhooks and its media WebSocket are verified
+// with X-Twilio-Signature against the public URL the carrier was given (server.public_base_url behind a proxy);
+// Exotel's, which Exotel does not sign, by the per-call (or per-number) token in the URL we gave it, Basic
+// credentials on the media socket, and an optional source allowlist. Webhooks failing these get 403; a media
+// socket is accepted and closed with 1008, as carriers expect of a refused stream.
 #include <spdlog/spdlog.h>
 
 #include "core/util/ids.hpp"
@@ -9,6 +11,9 @@
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
+#include "core/util/encoding.hpp"
+#include "providers/exotel/media_codec.hpp"
+#include "providers/exotel/rest_client.hpp"
 #include "providers/twilio/media_codec.hpp"
 #include "providers/twilio/signature.hpp"
 
@@ -211,6 +216,103 @@ Result<http::Response> twilio_status(ApiContext& ctx, http::Request& request) {
     return empty_response(204);
 }
 
+// --- Exotel ------------------------------------------------------------------------------------------------------
+
+// Exotel signs nothing: a request is Exotel's when it carries the token we gave it (and, when configured, comes
+// from an allowed address).
+Status exotel_authentic(ApiContext& ctx, const http::Request& request, const std::string& subject) {
+    if (!ctx.carriers->exotel_source_allowed(request.remote_address))
+        return make_error(ErrorCode::forbidden, "this address is not in exotel.allowed_sources");
+    auto token = request.query.find("token");
+    if (token == request.query.end() || !ctx.carriers->check_call_token(subject, token->second))
+        return make_error(ErrorCode::forbidden, "missing or wrong token");
+    return Ok{};
+}
+
+std::string query_or_form(const http::Request& request, const twilio::Params& form, const char* name) {
+    if (auto it = request.query.find(name); it != request.query.end()) return it->second;
+    return param(form, name);
+}
+
+// The Voicebot applet's https endpoint: Exotel asks where to stream a new inbound call, and gets {"url": ...}.
+Result<http::Response> exotel_incoming(ApiContext& ctx, http::Request& request) {
+    if (!ctx.carriers->exotel_enabled()) return not_found("Exotel is not configured in this daemon");
+    auto form = request.method == "POST" ? twilio::parse_form(request.body) : twilio::Params{};
+    std::string to = query_or_form(request, form, "To"), from = query_or_form(request, form, "From");
+    std::string sid = query_or_form(request, form, "CallSid");
+    if (to.empty()) return invalid_field("To", "missing: the number that was called");
+    if (auto s = exotel_authentic(ctx, request, "incoming:" + to); !s) return s.take_error();
+    auto phone = ctx.store.find_phone_by_number(to);
+    if (!phone || phone->provider != "exotel") return not_found("Exotel number " + to);
+    if (phone->agent_id.empty()) return make_error(ErrorCode::conflict, "the number " + to + " has no agent");
+    auto agent = ctx.store.get_agent(phone->workspace_id, phone->agent_id);
+    if (!agent) return agent.take_error();
+    CallManager::CallSpec spec;
+    spec.channel = "exotel";
+    spec.direction = "inbound";
+    spec.from = from;
+    spec.to = to;
+    spec.phone_id = phone->id;
+    spec.provider_call_id = sid;
+    spec.status = "ringing";
+    auto call = ctx.calls->create_call(*agent, std::move(spec));
+    if (!call) return call.take_error();
+    return json_response(200, json{{"url", ctx.carriers->exotel_stream_url(call->id)}});
+}
+
+Result<http::Response> exotel_status(ApiContext& ctx, http::Request& request) {
+    std::string call_id(request.param("call_id"));
+    if (auto s = exotel_authentic(ctx, request, call_id); !s) return s.take_error();
+    auto call = ctx.store.find_call(call_id);
+    if (!call || call->channel != "exotel") return not_found("call");
+    auto fields = exotel::parse_status_callback(request.header("content-type"), request.body);
+    if (!fields) return fields.take_error();
+    auto text = [&](const char* key) {
+        if (!fields->contains(key)) return std::string();
+        const json& v = (*fields)[key];
+        return v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : std::string();
+    };
+    std::string sid = text("CallSid");
+    if (!call->provider_call_id.empty() && !sid.empty() && sid != call->provider_call_id)
+        return invalid_field("CallSid", "does not belong to this call");
+    std::string status = text("Status"), event = text("EventType");
+    if (status == "completed" || status == "busy" || status == "no-answer" || status == "failed" || status == "canceled") {
+        double duration = -1;
+        std::string d = text("ConversationDuration");
+        if (!d.empty() && d.find_first_not_of("0123456789.") == std::string::npos) duration = std::stod(d);
+        ctx.carriers->exotel_callback_received(call_id);
+        ctx.calls->carrier_ended(call_id, status, duration);
+    } else if (!status.empty() && event != "answered" && call->status == "queued") {
+        call->status = "ringing";
+        if (auto s = ctx.store.update_call(*call); !s) return s.take_error();
+        ctx.calls->publish(*call, "call:status", {{"status", "ringing"}});
+    }
+    return json_response(200, json{{"status", "received"}});
+}
+
+// The media socket: the per-call token in the URL, or HTTP Basic with our Exotel API key and token (how an applet
+// URL written as wss://KEY:TOKEN@host/... arrives).
+Result<std::unique_ptr<http::WsHandler>> exotel_media(ApiContext& ctx, http::Request& request) {
+    std::string call_id(request.param("call_id"));
+    auto refuse = [](std::string why) -> Result<std::unique_ptr<http::WsHandler>> {
+        return std::unique_ptr<http::WsHandler>(std::make_unique<RefusedStream>(std::move(why)));
+    };
+    if (!ctx.carriers->exotel_source_allowed(request.remote_address)) return refuse("address not allowed");
+    bool ok = false;
+    if (auto token = request.query.find("token"); token != request.query.end())
+        ok = ctx.carriers->check_call_token(call_id, token->second);
+    const auto& account = ctx.carriers->exotel_account();
+    if (!ok && ctx.carriers->exotel_enabled() && !account.api_key.empty())
+        ok = constant_time_equal(request.header("authorization"),
+                                 "Basic " + base64_encode(account.api_key + ":" + account.api_token));
+    if (!ok) return refuse("missing or wrong token");
+    int rate = ctx.carriers->exotel().sample_rate;
+    for (const char* key : {"sample-rate", "sample_rate"})
+        if (auto it = request.query.find(key); it != request.query.end()) rate = std::atoi(it->second.c_str());
+    if (rate != 8000 && rate != 16000 && rate != 24000) return refuse("sample-rate must be 8000, 16000 or 24000");
+    return ctx.calls->attach_carrier_media(call_id, exotel::make_media_codec(rate));
+}
+
 }  // namespace
 
 void register_telephony_routes(http::Router& router, ApiContext& ctx) {
@@ -236,6 +338,16 @@ void register_telephony_routes(http::Router& router, ApiContext& ctx) {
             return ctx.calls->attach_carrier_media(call_id, twilio::make_media_codec());
         },
         {false, "Twilio Media Streams WebSocket of a call (X-Twilio-Signature)"});
+    for (const char* method : {"GET", "POST"})
+        router.add(method, "/api/v1/webhooks/exotel/incoming",
+                   unauthenticated([&ctx](http::Request& r) { return exotel_incoming(ctx, r); }),
+                   {false, "Exotel Voicebot applet endpoint (?token= per number): {\"url\": stream URL} for a new call"});
+    router.add("POST", "/api/v1/webhooks/exotel/status/{call_id}",
+               unauthenticated([&ctx](http::Request& r) { return exotel_status(ctx, r); }),
+               {false, "Exotel status callback (JSON, urlencoded or multipart; ?token= per call)"});
+    router.add_websocket(
+        "/media/exotel/{call_id}", [&ctx](http::Request& request) { return exotel_media(ctx, request); },
+        {false, "Exotel AgentStream WebSocket of a call (?token= per call, or HTTP Basic)"});
 }
 
 }  // namespace va::api

@@ -241,6 +241,14 @@ bool CallManager::is_live(const std::string& call_id) const {
 
 void CallManager::set_transfer(std::string channel, TransferFn fn) { m_transfers[std::move(channel)] = std::move(fn); }
 
+void CallManager::set_on_ended(std::string channel, std::function<void(const Call&)> fn) {
+    m_on_ended[std::move(channel)] = std::move(fn);
+}
+
+void CallManager::call_ended(const Call& call) const {
+    if (auto it = m_on_ended.find(call.channel); it != m_on_ended.end()) it->second(call);
+}
+
 Status CallManager::transfer(const Call& call, const std::string& number) const {
     auto it = m_transfers.find(call.channel);
     if (it == m_transfers.end()) return Ok{};  // local calls: nobody to hand over to, the call just ends

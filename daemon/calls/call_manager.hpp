@@ -60,6 +60,9 @@ public:
     // closes (Twilio must get its new TwiML first). Set by the telephony layer; none for local calls.
     using TransferFn = std::function<Status(const Call& call, const std::string& number)>;
     void set_transfer(std::string channel, TransferFn fn);
+    // Runs after a call of `channel` has ended and been stored (on the session's strand: keep it short).
+    void set_on_ended(std::string channel, std::function<void(const Call&)> fn);
+    void call_ended(const Call& call) const;
     Status transfer(const Call& call, const std::string& number) const;
 
     // Speech providers by the names agents use.
@@ -118,6 +121,7 @@ private:
     std::map<std::string, std::shared_ptr<TtsFactory>> m_tts;
     std::map<std::string, std::shared_ptr<SttFactory>> m_stt;
     std::map<std::string, TransferFn> m_transfers;
+    std::map<std::string, std::function<void(const Call&)>> m_on_ended;
     std::string m_recordings_dir;
     bool m_recordings_enabled = false;
     int m_retention_days = 0;

@@ -6,7 +6,10 @@
 // worker pool.
 #pragma once
 
+#include <condition_variable>
+#include <map>
 #include <mutex>
+#include <thread>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,6 +19,7 @@
 #include "config/config.hpp"
 #include "core/store/store.hpp"
 #include "daemon/calls/call_manager.hpp"
+#include "providers/exotel/rest_client.hpp"
 #include "providers/twilio/rest_client.hpp"
 
 namespace va {
@@ -32,6 +36,21 @@ public:
     bool twilio_enabled() const { return !m_twilio.account_sid.empty(); }
     const twilio::Account& twilio() const { return m_twilio; }
     const ExotelConfig& exotel() const { return m_exotel; }
+    bool exotel_enabled() const { return !m_exotel.account_sid.empty(); }
+    const exotel::Account& exotel_account() const { return m_exotel_account; }
+    // Exotel's requests may be limited to configured source addresses (exotel.allowed_sources).
+    bool exotel_source_allowed(const std::string& address) const;
+    // The applet URL to configure in Exotel's Voicebot applet for an inbound number (its token is per number).
+    std::string exotel_incoming_url(const std::string& number) const {
+        return m_http_base + "/api/v1/webhooks/exotel/incoming?token=" + call_token("incoming:" + number);
+    }
+
+    // An Exotel call's stream ended: if no terminal status callback has come `reconcile_after_ms` later, the
+    // Call Details API says how it ended (callbacks are not guaranteed).
+    void exotel_stream_ended(const std::string& call_id);
+    void exotel_callback_received(const std::string& call_id);
+    void set_reconcile_after_ms(int ms) { m_reconcile_after_ms = ms; }
+    ~Carriers();
 
     // Exotel signs nothing: every URL we hand it carries this token (an HMAC of the call id).
     std::string call_token(const std::string& call_id) const;
@@ -72,6 +91,8 @@ public:
 
 private:
     Result<Call> dial_twilio(Call call);
+    Result<Call> dial_exotel(Call call);
+    void reconcile_loop();
 
     Store& m_store;
     CallManager& m_calls;
@@ -80,8 +101,16 @@ private:
     std::string m_http_base, m_ws_base;
     twilio::Account m_twilio;
     ExotelConfig m_exotel;
+    exotel::Account m_exotel_account;
+    std::vector<std::string> m_exotel_sources;
     mutable std::mutex m_mutex;
     std::set<std::string> m_simulated;
+    std::set<std::string> m_exotel_reported;                       // calls whose terminal callback came
+    std::multimap<std::int64_t, std::string> m_reconcile_due;       // when -> call id
+    int m_reconcile_after_ms = 30000;
+    std::condition_variable m_reconcile_wake;
+    bool m_stopping = false;
+    std::thread m_reconciler;
 };
 
 }  // namespace va

@@ -114,6 +114,7 @@ void SessionBase::end(const std::string& reason, int close_code) {
     m_manager.publish(m_call, "call:status", {{"status", m_call.status}});
     m_manager.publish(m_call, "call:ended", {{"reason", reason}, {"duration_s", m_call.duration_s}});
     on_ended();
+    m_manager.call_ended(m_call);
     if (close_code) {
         send({{"type", "end"}, {"reason", reason}});
         if (auto c = m_connection.lock()) c->close(close_code, reason);

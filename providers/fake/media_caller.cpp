@@ -105,6 +105,8 @@ private:
         auto msg = m_dialect->parse(data, binary, m_result.violations);
         switch (msg.kind) {
             case Dialect::BotMessage::media:
+                m_result.bot_media_us.push_back(
+                    std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - m_started).count());
                 m_queue.insert(m_queue.end(), msg.pcm.begin(), msg.pcm.end());
                 m_enqueued += msg.pcm.size();
                 m_bot_spoke = true;
@@ -202,6 +204,7 @@ private:
     }
 
     void end_turn(std::int64_t now) {
+        m_result.turn_end_ms.push_back(now);
         m_speaking = false;
         ++m_turn;
         m_bot_spoke = false;

@@ -74,6 +74,10 @@ struct CallerResult {
     std::string error;
     std::int64_t duration_ms = 0;
     bool done = false;
+    // Timing, for benchmarks: when each caller turn finished (ms from the stream's start) and when each bot media
+    // message arrived (µs from the stream's start).
+    std::vector<std::int64_t> turn_end_ms;
+    std::vector<std::int64_t> bot_media_us;
 };
 
 class MediaCaller : public std::enable_shared_from_this<MediaCaller> {
@@ -90,6 +94,12 @@ public:
 
 // Twilio Media Streams as Twilio speaks it: mu-law 8 kHz, 20 ms frames, camelCase JSON.
 std::unique_ptr<Dialect> twilio_dialect(std::string stream_sid, std::string call_sid, std::string account_sid,
+                                        nlohmann::json custom_parameters);
+
+// Exotel AgentStream as Exotel speaks it: PCM16 at `sample_rate` in `frame_ms` frames (100 by default, 20 in an
+// older vendor doc), snake_case JSON with every number a string.
+std::unique_ptr<Dialect> exotel_dialect(int sample_rate, int frame_ms, std::string stream_sid, std::string call_sid,
+                                        std::string account_sid, std::string from, std::string to,
                                         nlohmann::json custom_parameters);
 
 }  // namespace va::fake

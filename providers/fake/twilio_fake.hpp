@@ -7,32 +7,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/util/result.hpp"
-#include "providers/fake/media_caller.hpp"
+#include "providers/fake/fake_carrier.hpp"
 
 namespace va::fake {
-
-struct FakeCall {
-    std::string sid;
-    std::string direction;  // outbound-api | inbound
-    std::string to, from;
-    std::string twiml;
-    std::vector<std::string> statuses_sent;  // status callbacks delivered, in order (CallStatus values)
-    std::vector<int> callback_answers;        // the daemon's HTTP status for each
-    std::string transferred_to;               // the number of a <Dial> the bot redirected the call to
-    bool hung_up_by_api = false;              // Status=completed through REST
-    CallerResult caller;                      // what the person heard and did
-    bool ended = false;
-};
 
 class TwilioFake {
 public:
@@ -48,8 +31,8 @@ public:
     TwilioFake(const TwilioFake&) = delete;
     TwilioFake& operator=(const TwilioFake&) = delete;
 
-    int port() const { return m_port; }
-    std::string base_url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+    int port() const;
+    std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port()); }
     const Options& options() const { return m_options; }
     void set_script(CallerScript script);
 
@@ -70,7 +53,6 @@ public:
 private:
     struct Impl;
     Options m_options;
-    int m_port = 0;
     std::unique_ptr<Impl> m_impl;
 };
 

@@ -82,8 +82,8 @@ TEST_CASE("twilio: an inbound call hears the greeting, asks, hears the answer, a
     INFO("violations: " << json(call->caller.violations).dump() << " error: " << call->caller.error);
     CHECK(call->caller.violations.empty());
     CHECK(call->caller.ended_by == "caller");
-    CHECK(call->twiml.find("<Connect><Stream url=\"ws://") != std::string::npos);
-    CHECK(va::fake::parse_twiml(call->twiml).url.find('?') == std::string::npos);  // Twilio forbids a query here
+    CHECK(call->instructions.find("<Connect><Stream url=\"ws://") != std::string::npos);
+    CHECK(va::fake::parse_twiml(call->instructions).url.find('?') == std::string::npos);  // Twilio forbids a query here
     // Greeting, answer, and the answer to the key: three stretches of speech the person heard.
     CHECK(call->caller.spans.size() >= 3);
     CHECK(va::level_dbfs(call->caller.heard) > -40);

@@ -1,0 +1,163 @@
+// Telephony load generator: N concurrent calls over the Twilio media protocol (mu-law 8 kHz JSON frames every
+// 20 ms) against a running voiceagentd, the carrier fake playing every caller from one thread of this process.
+// The agent uses zero-cost providers (scripted recognition, scripted LLM, tone TTS), so the figures are the
+// daemon's own: its CPU and RSS per call, the pacing jitter of the frames it sends (as the fake receives them),
+// its added voice-to-voice latency (the daemon's own per-turn metric: end-of-speech decision to first answer
+// frame), and frames lost (answer frames missing against the call that got the most).
+// Usage: va_bench_telephony BASE_URL API_KEY DAEMON_PID [CALLS]
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "providers/fake/media_caller.hpp"
+
+using nlohmann::json;
+
+namespace {
+
+double cpu_seconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(in, line);
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string f;
+    std::vector<std::string> fields;
+    while (rest >> f) fields.push_back(f);
+    return (std::stod(fields[11]) + std::stod(fields[12])) / double(sysconf(_SC_CLK_TCK));
+}
+
+double rss_bytes(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+    double size = 0, resident = 0;
+    in >> size >> resident;
+    return resident * double(sysconf(_SC_PAGESIZE));
+}
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, std::size_t(std::ceil(p * double(v.size()))) - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 4) {
+        std::fprintf(stderr, "usage: %s BASE_URL API_KEY DAEMON_PID [CALLS]\n", argv[0]);
+        return 2;
+    }
+    std::string base = argv[1], key = argv[2];
+    int pid = std::atoi(argv[3]);
+    int calls = argc > 4 ? std::atoi(argv[4]) : 500;
+    std::string host = base.substr(base.find("://") + 3);
+    httplib::Client api(host.substr(0, host.rfind(':')), std::stoi(host.substr(host.rfind(':') + 1)));
+    httplib::Headers auth{{"Authorization", "Bearer " + key}};
+    json agent{{"name", "bench-twilio"},
+               {"first_message", "Hello."},
+               {"stt", {{"provider", "scripted"}, {"script", {"what are your hours"}}, {"endpointing_ms", 300}}},
+               {"llm", {{"provider", "scripted"}}},
+               {"tts", {{"provider", "tone"}}},
+               {"silence", {{"timeout_ms", 60000}}},
+               {"script", {{"intents", {{{"name", "hours"}, {"keywords", {"hours"}}, {"reply", "We open at nine. We close at six."}}}},
+                           {"fallback", "Sorry?"}}}};
+    auto created = api.Post("/api/v1/agents", auth, agent.dump(), "application/json");
+    if (!created || created->status != 201) {
+        std::fprintf(stderr, "cannot create the agent: %s\n", created ? created->body.c_str() : "no answer");
+        return 1;
+    }
+
+    // All calls are set up first, then all start at once: every greeting and every turn lands in the same moment.
+    struct Pending {
+        std::string id, url, signature;
+    };
+    std::vector<Pending> pending;
+    for (int i = 0; i < calls; ++i) {
+        auto r = api.Post("/api/v1/calls/simulate", auth,
+                          json{{"carrier", "twilio"}, {"agent_id", "bench-twilio"}}.dump(), "application/json");
+        if (!r || r->status != 201) {
+            std::fprintf(stderr, "cannot create call %d: %s\n", i, r ? r->body.c_str() : "no answer");
+            return 1;
+        }
+        json j = json::parse(r->body);
+        pending.push_back({j["call"]["id"], j["stream_url"], j["headers"]["X-Twilio-Signature"]});
+    }
+
+    // The caller: quiet while greeted, then 400 ms of voice (a 300 Hz tone at speech level), then quiet.
+    va::fake::CallerScript script;
+    std::vector<std::int16_t> voice(3200);
+    for (std::size_t i = 0; i < voice.size(); ++i)
+        voice[i] = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 300.0 * double(i) / 8000.0));
+    script.turns.push_back({voice, "", -1});
+    script.answer_silence_ms = 600;
+    script.hang_up_after_ms = 600;
+
+    double rss_before = rss_bytes(pid);
+    double cpu_before = cpu_seconds(pid);
+    auto started = std::chrono::steady_clock::now();
+    boost::asio::io_context io;
+    std::vector<va::fake::CallerResult> results(pending.size());
+    double rss_peak = 0;
+    for (std::size_t i = 0; i < pending.size(); ++i)
+        va::fake::MediaCaller::start(io, pending[i].url, {{"X-Twilio-Signature", pending[i].signature}},
+                                     va::fake::twilio_dialect("MZ" + std::to_string(i), "CA" + std::to_string(i), "ACbench",
+                                                              json{{"call_id", pending[i].id}}),
+                                     script, [&results, i](const va::fake::CallerResult& r) { results[i] = r; });
+    std::thread sampler([&] {
+        // RSS at its peak: sampled while the calls run.
+        for (int n = 0; n < 600 && !io.stopped(); ++n) {
+            rss_peak = std::max(rss_peak, rss_bytes(pid));
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    });
+    io.run();
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double cpu = cpu_seconds(pid) - cpu_before;
+    sampler.join();
+
+    int failed = 0, violations = 0;
+    std::vector<double> jitter, v2v;
+    std::map<std::size_t, int> frames_count;
+    for (const auto& r : results) {
+        if (!r.error.empty() || r.ended_by != "caller") ++failed;
+        violations += int(r.violations.size());
+        ++frames_count[r.bot_media_us.size()];
+        for (std::size_t k = 1; k < r.bot_media_us.size(); ++k) {
+            double gap_ms = double(r.bot_media_us[k] - r.bot_media_us[k - 1]) / 1000.0;
+            if (gap_ms < 100) jitter.push_back(std::abs(gap_ms - 20.0));  // within one stretch of speech
+        }
+    }
+    std::size_t most = 0;
+    for (const auto& [count, n] : frames_count) most = std::max(most, count);
+    long lost = 0;
+    for (const auto& r : results) lost += long(most - r.bot_media_us.size());
+    for (const auto& p : pending) {
+        auto r = api.Get("/api/v1/calls/" + p.id, auth);
+        if (!r || r->status != 200) continue;
+        json call = json::parse(r->body);
+        for (const auto& t : call["metrics"]["turns"])
+            if (t.contains("voice_to_voice_ms")) v2v.push_back(t["voice_to_voice_ms"].get<double>());
+    }
+    std::printf("voiceagentd telephony benchmark: %d concurrent Twilio-protocol calls, %d completed, %d failed, "
+                "%d protocol violations, %.1f s\n", calls, calls - failed, failed, violations, elapsed);
+    std::printf("daemon CPU: %.2f s over %.1f s = %.1f%% of a core, %.3f%% of a core per call\n", cpu, elapsed,
+                100 * cpu / elapsed, 100 * cpu / elapsed / calls);
+    std::printf("daemon RSS: %.1f MiB before, %.1f MiB peak = %.1f KiB per call\n", rss_before / 1048576,
+                rss_peak / 1048576, (rss_peak - rss_before) / 1024 / calls);
+    std::printf("outbound frame pacing jitter: p50 %.2f ms, p99 %.2f ms (%zu intervals)\n", percentile(jitter, 0.5),
+                percentile(jitter, 0.99), jitter.size());
+    std::printf("daemon-added voice-to-voice latency: p50 %.1f ms, p99 %.1f ms (%zu turns)\n", percentile(v2v, 0.5),
+                percentile(v2v, 0.99), v2v.size());
+    std::printf("frames lost: %ld (each call should get %zu answer and greeting frames)\n", lost, most);
+    return failed ? 1 : 0;
+}

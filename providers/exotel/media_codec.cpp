@@ -1,0 +1,93 @@
+#include "providers/exotel/media_codec.hpp"
+
+#include <vector>
+
+#include "core/util/encoding.hpp"
+
+namespace va::exotel {
+
+using nlohmann::json;
+
+namespace {
+
+std::string text_of(const json& object, const char* key) {
+    if (!object.is_object() || !object.contains(key)) return {};
+    const json& v = object[key];
+    return v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : std::string();
+}
+
+class ExotelCodec final : public MediaCodec {
+public:
+    explicit ExotelCodec(int rate) : m_rate(rate) {}
+    std::string channel() const override { return "exotel"; }
+    int sample_rate() const override { return m_rate; }
+    std::size_t chunk_samples() const override { return std::size_t(m_rate / 10); }  // 100 ms: 3200 bytes at 8 kHz
+
+    void parse(std::string_view message, bool binary, MediaSink& sink) override {
+        if (binary) return sink.on_media_error("binary frame: Exotel media messages are JSON text");
+        json in = json::parse(message, nullptr, false);
+        if (in.is_discarded() || !in.is_object()) return sink.on_media_error("malformed JSON message");
+        std::string event = text_of(in, "event");
+        if (event == "connected") return;
+        if (event == "start") {
+            const json& start = in.contains("start") ? in["start"] : json::object();
+            m_stream_sid = text_of(in, "stream_sid");
+            if (m_stream_sid.empty()) m_stream_sid = text_of(start, "stream_sid");
+            if (m_stream_sid.empty()) return sink.on_media_error("start without a stream_sid");
+            json info{{"stream_sid", m_stream_sid}, {"call_sid", text_of(start, "call_sid")},
+                      {"account_sid", text_of(start, "account_sid")}, {"from", text_of(start, "from")},
+                      {"to", text_of(start, "to")}};
+            if (start.contains("custom_parameters") && start["custom_parameters"].is_object())
+                info["custom_parameters"] = start["custom_parameters"];
+            return sink.on_media_start(info);
+        }
+        if (m_stream_sid.empty()) return sink.on_media_error("\"" + event + "\" before start");
+        if (event == "media") {
+            auto bytes = base64_decode(text_of(in.contains("media") ? in["media"] : json(), "payload"));
+            if (!bytes) return sink.on_media_error("media payload is not valid base64");
+            if (bytes->size() % 2 != 0) return sink.on_media_error("media payload is not whole PCM16 samples");
+            m_pcm.resize(bytes->size() / 2);
+            for (std::size_t i = 0; i < m_pcm.size(); ++i)  // little-endian on the wire, whatever the host
+                m_pcm[i] = std::int16_t(std::uint16_t(std::uint8_t((*bytes)[2 * i])) |
+                                        std::uint16_t(std::uint8_t((*bytes)[2 * i + 1])) << 8);
+            return sink.on_media_audio(m_pcm);
+        }
+        if (event == "dtmf") {
+            std::string digit = text_of(in.contains("dtmf") ? in["dtmf"] : json(), "digit");
+            if (digit.empty()) return sink.on_media_error("dtmf without a digit");
+            return sink.on_media_dtmf(digit);
+        }
+        if (event == "mark") return sink.on_media_mark(text_of(in.contains("mark") ? in["mark"] : json(), "name"));
+        if (event == "stop") return sink.on_media_stop("caller_hangup");
+        sink.on_media_error("unknown event \"" + event + "\"");
+    }
+
+    MediaMessage audio(std::span<const std::int16_t> pcm) override {
+        std::string bytes(pcm.size() * 2, '\0');
+        for (std::size_t i = 0; i < pcm.size(); ++i) {
+            auto u = std::uint16_t(pcm[i]);
+            bytes[2 * i] = char(u & 0xff);
+            bytes[2 * i + 1] = char(u >> 8);
+        }
+        return {false, json{{"event", "media"}, {"stream_sid", m_stream_sid}, {"media", {{"payload", base64_encode(bytes)}}}}.dump()};
+    }
+    std::optional<std::string> clear() override { return json{{"event", "clear"}, {"stream_sid", m_stream_sid}}.dump(); }
+    std::optional<std::string> mark(const std::string& name) override {
+        return json{{"event", "mark"}, {"stream_sid", m_stream_sid}, {"mark", {{"name", name}}}}.dump();
+    }
+
+private:
+    int m_rate;
+    std::string m_stream_sid;
+    std::vector<std::int16_t> m_pcm;
+};
+
+}  // namespace
+
+std::unique_ptr<MediaCodec> make_media_codec(int sample_rate) { return std::make_unique<ExotelCodec>(sample_rate); }
+
+bool chunk_ok(std::size_t payload_bytes) {
+    return payload_bytes % 320 == 0 && payload_bytes >= 3200 && payload_bytes <= 102400;
+}
+
+}  // namespace va::exotel
