@@ -108,6 +108,8 @@ std::vector<Key> keys(Raw& raw) {
         {"exotel", "mode", Kind::string, str([](Config& c) -> std::string& { return c.exotel.mode; })},
         {"exotel", "flow_url", Kind::string, str([](Config& c) -> std::string& { return c.exotel.flow_url; })},
         {"exotel", "sample_rate", Kind::integer, integer([](Config& c) -> int& { return c.exotel.sample_rate; })},
+        {"exotel", "reconcile_after_s", Kind::integer,
+         integer([](Config& c) -> int& { return c.exotel.reconcile_after_s; })},
         {"exotel", "allowed_sources", Kind::string,
          str([](Config& c) -> std::string& { return c.exotel.allowed_sources; })},
         {"recordings", "enabled", Kind::boolean, boolean([](Config& c) -> bool& { return c.recordings.enabled; })},
@@ -269,6 +271,7 @@ Status validate_config(const Config& c) {
         p.push_back({"exotel.flow_url", "must be set in flow mode"});
     if (c.exotel.sample_rate != 8000 && c.exotel.sample_rate != 16000 && c.exotel.sample_rate != 24000)
         p.push_back({"exotel.sample_rate", "must be 8000, 16000 or 24000"});
+    range("exotel.reconcile_after_s", c.exotel.reconcile_after_s, 1, 86'400);
     range("recordings.retention_days", c.recordings.retention_days, 0, 36'500);
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (std::find(std::begin(levels), std::end(levels), c.log.level) == std::end(levels))

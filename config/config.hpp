@@ -66,6 +66,7 @@ struct ExotelConfig {
     std::string flow_url;                  // flow mode: http://my.exotel.com/<sid>/exoml/start_voice/<app_id>
     int sample_rate = 16000;               // 8000 | 16000 | 24000, asked for in sample-rate
     std::string allowed_sources;           // comma-separated IPs allowed on Exotel webhooks and media; empty = any
+    int reconcile_after_s = 30;            // ask the Call Details API when no terminal callback came this long after
 };
 
 struct RecordingConfig {

@@ -5,6 +5,7 @@
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
 #include "daemon/api/api.hpp"
+#include "daemon/calls/carriers.hpp"
 
 namespace va::api {
 
@@ -112,10 +113,19 @@ Result<http::Response> list_phones(ApiContext& ctx, http::Request& request, cons
     return json_response(200, page_json(*list, [](const PhoneNumber& p) { return to_json(p); }));
 }
 
+// A number with the URL to give its carrier for inbound calls (Exotel's carries the number's token).
+json phone_json(ApiContext& ctx, const PhoneNumber& phone) {
+    json out = to_json(phone);
+    if (ctx.carriers)
+        out["webhook_url"] = phone.provider == "exotel" ? ctx.carriers->exotel_incoming_url(phone.number)
+                                                        : ctx.carriers->http_base() + "/api/v1/webhooks/twilio/voice";
+    return out;
+}
+
 Result<http::Response> get_phone(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto phone = ctx.store.get_phone(who.workspace_id, id_param(request));
     if (!phone) return phone.take_error();
-    return json_response(200, to_json(*phone));
+    return json_response(200, phone_json(ctx, *phone));
 }
 
 Result<http::Response> create_phone(ApiContext& ctx, http::Request& request, const Principal& who) {
@@ -142,7 +152,7 @@ Result<http::Response> create_phone(ApiContext& ctx, http::Request& request, con
     phone.label = *label;
     phone.created_at = phone.updated_at = now_ms();
     if (auto created = ctx.store.create_phone(phone); !created) return created.take_error();
-    return json_response(201, to_json(phone));
+    return json_response(201, phone_json(ctx, phone));
 }
 
 Result<http::Response> update_phone(ApiContext& ctx, http::Request& request, const Principal& who) {

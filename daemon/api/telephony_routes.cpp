@@ -242,6 +242,13 @@ Result<http::Response> exotel_incoming(ApiContext& ctx, http::Request& request) 
     std::string sid = query_or_form(request, form, "CallSid");
     if (to.empty()) return invalid_field("To", "missing: the number that was called");
     if (auto s = exotel_authentic(ctx, request, "incoming:" + to); !s) return s.take_error();
+    // Flow mode: the outbound call we dialed reaches its Voicebot applet, which names it in CustomField.
+    std::string custom = query_or_form(request, form, "CustomField");
+    if (!custom.empty()) {
+        auto ours = ctx.store.find_call(custom);
+        if (ours && ours->channel == "exotel" && ours->direction == "outbound" && ours->ended_at == 0)
+            return json_response(200, json{{"url", ctx.carriers->exotel_stream_url(ours->id)}});
+    }
     auto phone = ctx.store.find_phone_by_number(to);
     if (!phone || phone->provider != "exotel") return not_found("Exotel number " + to);
     if (phone->agent_id.empty()) return make_error(ErrorCode::conflict, "the number " + to + " has no agent");

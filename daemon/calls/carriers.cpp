@@ -36,6 +36,7 @@ Carriers::Carriers(const Config& config, Store& store, CallManager& calls, std::
         if (comma == std::string::npos) break;
         at = comma + 1;
     }
+    m_reconcile_after_ms = m_exotel.reconcile_after_s * 1000;
     if (exotel_enabled()) {
         m_calls.set_on_ended("exotel", [this](const Call& call) { exotel_stream_ended(call.id); });
         m_reconciler = std::thread([this] { reconcile_loop(); });

@@ -1,0 +1,253 @@
+// Exotel calls end to end against the protocol-faithful fake: inbound through the Voicebot applet endpoint,
+// outbound through Calls/connect in Connect Voice AI and flow modes, AgentStream media at 16 kHz with real
+// espeak-ng speech recognized by pocketsphinx, Exotel's chunk rules, DTMF, status callbacks in all three encodings,
+// reconciliation through the Call Details API when a callback never comes, and the faults (tokens, credentials,
+// REST errors, bad media).
+#include <catch2/catch.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <filesystem>
+#include <thread>
+
+#include "core/audio/vad.hpp"
+#include "core/audio/wav.hpp"
+#include "core/util/encoding.hpp"
+#include "providers/fake/exotel_fake.hpp"
+#include "support/daemon_process.hpp"
+#include "support/fixtures.hpp"
+
+using namespace va::test;
+using va::fake::CallerScript;
+using va::fake::ExotelFake;
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kCallTimeout = std::chrono::seconds(60);
+
+struct ExotelSetup {
+    ExotelFake fake;
+    DaemonProcess daemon;
+    Api api;
+    std::string dir = make_temp_dir("va-exotel");
+    std::string phone_id, applet_url;
+
+    explicit ExotelSetup(ExotelFake::Options options = {}, Env extra = {})
+        : fake(std::move(options)), daemon(env(fake, extra)), api(daemon.base_url(), daemon.admin_key()) {}
+    ~ExotelSetup() { std::filesystem::remove_all(dir); }
+
+    static Env env(ExotelFake& fake, const Env& extra) {
+        Env e{{"VOICEAGENT_EXOTEL_ACCOUNT_SID", fake.options().account_sid},
+              {"VOICEAGENT_EXOTEL_API_KEY", fake.options().api_key},
+              {"VOICEAGENT_EXOTEL_API_TOKEN", fake.options().api_token},
+              {"VOICEAGENT_EXOTEL_API_BASE_URL", fake.base_url()},
+              {"VOICEAGENT_EXOTEL_SAMPLE_RATE", "16000"}};
+        for (const auto& [k, v] : extra) e[k] = v;
+        return e;
+    }
+
+    // The receptionist (pocketsphinx at 16 kHz) on the Exotel number +915550003333.
+    void agent() {
+        json a = example_agent("receptionist.json");
+        a["script"]["intents"].push_back({{"name", "key"}, {"pattern", "^[0-9#*]$"}, {"reply", "You pressed a key."}});
+        auto created = api.post("/api/v1/agents", a);
+        REQUIRE(created.status == 201);
+        auto phone = api.post("/api/v1/phones", {{"number", "+915550003333"}, {"provider", "exotel"},
+                                                 {"agent_id", created.json()["id"]}});
+        INFO(phone.body);
+        REQUIRE(phone.status == 201);
+        phone_id = phone.json()["id"];
+        applet_url = phone.json()["webhook_url"];
+    }
+    std::vector<std::int16_t> say(const std::string& text) { return espeak_pcm(text, 16000, dir); }
+    json call_by_sid(const std::string& sid) {
+        json calls = api.get("/api/v1/calls?limit=50").json();
+        for (const auto& c : calls["items"])
+            if (c.value("provider_call_id", "") == sid) return c;
+        return nullptr;
+    }
+};
+
+std::vector<std::string> turn_texts(const Api& api, const std::string& id) {
+    std::vector<std::string> out;
+    json transcript = api.get("/api/v1/calls/" + id + "/transcript").json();
+    for (const auto& t : transcript["items"]) out.push_back(t["role"].get<std::string>() + ": " + t["text"].get<std::string>());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("exotel: an inbound call through the applet is recognized offline, answered, and a key press reaches the agent") {
+    ExotelSetup t;
+    t.agent();
+    CHECK(t.applet_url.find("/api/v1/webhooks/exotel/incoming?token=") != std::string::npos);
+    CallerScript script;
+    script.turns.push_back({t.say("what are your hours"), "", -1});
+    script.turns.push_back({{}, "5", -1});
+    auto sid = t.fake.place_inbound(t.applet_url, "+919876543210", "+915550003333", script);
+    REQUIRE(sid);
+    auto call = t.fake.wait_for_end(*sid, kCallTimeout);
+    REQUIRE(call);
+    INFO("violations: " << json(call->caller.violations).dump());
+    CHECK(call->caller.violations.empty());  // every chunk within Exotel's rules
+    CHECK(call->instructions.find("sample-rate=16000") != std::string::npos);
+    CHECK(call->caller.spans.size() >= 3);
+    json stored = wait_for_call(t.api, t.call_by_sid(*sid)["id"], "completed");
+    CHECK(stored["channel"] == "exotel");
+    auto turns = turn_texts(t.api, stored["id"]);
+    INFO(json(turns).dump());
+    REQUIRE(turns.size() >= 5);
+    CHECK(turns[1] == "user: what are your hours");
+    CHECK(turns[2].rfind("agent: We are open Monday to Friday", 0) == 0);
+    CHECK(turns[3] == "user: 5");
+    CHECK(turns[4] == "agent: You pressed a key.");
+    auto recording = t.api.get("/api/v1/calls/" + stored["id"].get<std::string>() + "/recording");
+    REQUIRE(recording.status == 200);
+    auto wav = va::read_wav_bytes(recording.body);
+    REQUIRE(wav);
+    CHECK(wav->sample_rate == 16000);
+    CHECK(wav->channels == 2);
+}
+
+TEST_CASE("exotel: outbound calls complete from the status callback in JSON, urlencoded and multipart form") {
+    for (const char* format : {"json", "form", "multipart"}) {
+        ExotelFake::Options options;
+        options.callback_format = format;
+        ExotelSetup t(options);
+        t.agent();
+        CallerScript script;
+        script.turns.push_back({t.say("what are your hours"), "", -1});
+        t.fake.options().script = script;
+        auto r = t.api.post("/api/v1/calls/outbound", {{"agent_id", "receptionist"}, {"to", "+919876543210"},
+                                                       {"phone_id", t.phone_id}});
+        INFO(format << ": " << r.body);
+        REQUIRE(r.status == 202);
+        std::string id = r.json()["call"]["id"], sid = r.json()["call"]["provider_call_id"];
+        auto call = t.fake.wait_for_end(sid, kCallTimeout);
+        REQUIRE(call);
+        CHECK(call->instructions.find("/media/exotel/" + id + "?sample-rate=16000&token=") != std::string::npos);
+        CHECK(call->caller.violations.empty());
+        CHECK(call->callback_answers == std::vector<int>{200});
+        json stored = wait_for_call(t.api, id, "completed");
+        CHECK(stored["duration_s"].get<double>() == double((call->caller.duration_ms + 500) / 1000));
+        CHECK(turn_texts(t.api, id).size() >= 3);
+    }
+}
+
+TEST_CASE("exotel: a call whose status callback never comes is settled from the Call Details API") {
+    ExotelFake::Options options;
+    options.drop_status_callback = true;
+    options.lowercase_response = true;  // {"call":{"sid":...}}: the newer docs' shape
+    ExotelSetup t(options, {{"VOICEAGENT_EXOTEL_RECONCILE_AFTER_S", "1"}});
+    t.agent();
+    CallerScript script;
+    script.turns.push_back({t.say("what are your hours"), "", -1});
+    t.fake.options().script = script;
+    auto r = t.api.post("/api/v1/calls/outbound", {{"agent_id", "receptionist"}, {"to", "+919876543210"},
+                                                   {"from", "+915550003333"}});
+    REQUIRE(r.status == 202);
+    std::string id = r.json()["call"]["id"], sid = r.json()["call"]["provider_call_id"];
+    auto call = t.fake.wait_for_end(sid, kCallTimeout);
+    REQUIRE(call);
+    CHECK(call->statuses_sent.empty());
+    // The session records its own measure; a second later the Call Details API's figure replaces it.
+    double carrier = double((call->caller.duration_ms + 500) / 1000);
+    json stored;
+    for (int i = 0; i < 100; ++i) {
+        stored = t.api.get("/api/v1/calls/" + id).json();
+        if (stored["status"] == "completed" && stored["duration_s"].get<double>() == carrier) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(stored["status"] == "completed");
+    CHECK(stored["duration_s"].get<double>() == carrier);
+}
+
+TEST_CASE("exotel: flow mode reaches the agent through the flow's Voicebot applet") {
+    ExotelFake::Options options;
+    ExotelSetup t(options, {{"VOICEAGENT_EXOTEL_MODE", "flow"},
+                            {"VOICEAGENT_EXOTEL_FLOW_URL", "http://my.exotel.com/fakeaccount1/exoml/start_voice/42"}});
+    t.agent();
+    t.fake.options().flow_applet_url = t.applet_url;
+    CallerScript script;
+    script.turns.push_back({t.say("what are your hours"), "", -1});
+    t.fake.options().script = script;
+    auto r = t.api.post("/api/v1/calls/outbound", {{"agent_id", "receptionist"}, {"to", "+919876543210"},
+                                                   {"from", "+915550003333"}});
+    REQUIRE(r.status == 202);
+    std::string id = r.json()["call"]["id"], sid = r.json()["call"]["provider_call_id"];
+    auto call = t.fake.wait_for_end(sid, kCallTimeout);
+    REQUIRE(call);
+    CHECK(call->instructions == "http://my.exotel.com/fakeaccount1/exoml/start_voice/42");
+    CHECK(call->caller.spans.size() >= 2);
+    wait_for_call(t.api, id, "completed");
+    auto turns = turn_texts(t.api, id);  // the same call record, not a new inbound one
+    REQUIRE(turns.size() >= 3);
+    CHECK(turns[1] == "user: what are your hours");
+    CHECK(t.api.get("/api/v1/calls").json()["items"].size() == 1);
+}
+
+TEST_CASE("exotel: tokens, credentials and REST faults") {
+    ExotelSetup t;
+    t.agent();
+    // The applet endpoint and the status callback need their tokens.
+    auto no_token = t.api.get("/api/v1/webhooks/exotel/incoming?To=%2B915550003333&CallSid=x");
+    CHECK(no_token.status == 403);
+    auto wrong = t.api.get("/api/v1/webhooks/exotel/incoming?To=%2B915550003333&token=00000000000000000000000000000000");
+    CHECK(wrong.status == 403);
+    auto status = t.api.raw("POST", "/api/v1/webhooks/exotel/status/call_x?token=bad", R"({"Status":"completed"})",
+                            "application/json");
+    CHECK(status.status == 403);
+
+    // The media socket: no token is closed with 1008; the account's Basic credentials are accepted.
+    auto created = Api(t.daemon.base_url()).get(t.applet_url.substr(t.daemon.base_url().size()) + "&To=%2B915550003333&CallSid=abc");
+    REQUIRE(created.status == 200);
+    std::string url = created.json()["url"];
+    std::string bare = url.substr(0, url.find('?')) + "?sample-rate=16000";
+    boost::asio::io_context io;
+    va::fake::CallerResult refused, accepted;
+    va::fake::MediaCaller::start(io, bare, {}, va::fake::exotel_dialect(16000, 100, "s1", "abc", "a", "f", "t", json::object()),
+                                 CallerScript{}, [&](const va::fake::CallerResult& r) { refused = r; });
+    io.run_for(std::chrono::seconds(10));
+    CHECK(refused.close_code == 1008);
+    io.restart();
+    CallerScript quiet;
+    quiet.first_wait_ms = 500;
+    std::string basic = "Basic " + va::base64_encode(t.fake.options().api_key + ":" + t.fake.options().api_token);
+    va::fake::MediaCaller::start(io, bare, {{"Authorization", basic}},
+                                 va::fake::exotel_dialect(16000, 100, "s1", "abc", "a", "f", "t", json::object()), quiet,
+                                 [&](const va::fake::CallerResult& r) { accepted = r; });
+    io.run_for(std::chrono::seconds(20));
+    CHECK(accepted.close_code == 0);
+    CHECK(accepted.ended_by == "caller");
+    CHECK(accepted.violations.empty());
+
+    json body{{"agent_id", "receptionist"}, {"to", "+919876543210"}, {"from", "+915550003333"}};
+    t.fake.fail_next(401);
+    auto r401 = t.api.post("/api/v1/calls/outbound", body);
+    CHECK(r401.status == 503);
+    CHECK(r401.body.find("Exotel answered 401: Authentication failed") != std::string::npos);
+    t.fake.fail_next(500);
+    CHECK(t.api.post("/api/v1/calls/outbound", body).status == 503);
+    int before = t.fake.rest_requests();
+    t.fake.fail_next(429, 2);
+    auto retried = t.api.post("/api/v1/calls/outbound", body);
+    CHECK(retried.status == 202);
+    CHECK(t.fake.rest_requests() - before == 3);
+    CHECK(t.fake.wait_for_end(retried.json()["call"]["provider_call_id"], kCallTimeout));
+}
+
+TEST_CASE("exotel: vactl calls simulate plays a whole conversation through the Exotel path with offline recognition") {
+    DaemonProcess d;
+    Api api(d.base_url(), d.admin_key());
+    REQUIRE(api.post("/api/v1/agents", example_agent("receptionist.json")).status == 201);
+    auto run = run_vactl({"--server", d.base_url(), "calls", "simulate", "--carrier", "exotel", "--agent", "receptionist",
+                          "--say", "I want to book an appointment"},
+                         {{"VOICEAGENT_DATA_DIR", d.data_dir()}}, "", 90);
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    CHECK(run.err.find("at 16 kHz; recognition: pocketsphinx") != std::string::npos);
+    CHECK(run.out.find("user: i want to book an appointment") != std::string::npos);
+    CHECK(run.out.find("agent: Sure, I can book that for you.") != std::string::npos);
+    CHECK(run.err.find("protocol violation") == std::string::npos);
+}
