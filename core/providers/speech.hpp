@@ -28,6 +28,9 @@ class TtsClient {
 public:
     virtual ~TtsClient() = default;
     virtual Result<TtsAudio> synthesize(const std::string& sentence) = 0;
+    // True when a call takes microseconds (test tones): the session then runs it on its own strand rather than
+    // paying two thread hand-offs through the worker pool.
+    virtual bool cheap() const { return false; }
 };
 
 class TtsFactory {
@@ -54,6 +57,8 @@ public:
     virtual Result<Transcript> finish() = 0;
     // Drops the current utterance (caller noise, a cancelled turn).
     virtual void reset() = 0;
+    // True when calls take microseconds (simulated recognition): see TtsClient::cheap().
+    virtual bool cheap() const { return false; }
 };
 
 class SttFactory {

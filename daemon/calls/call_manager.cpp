@@ -52,6 +52,13 @@ CallManager::CallManager(Store& store, EventBus& events, MetricsRegistry& metric
         m_metrics.describe_histogram(std::string("voiceagent_turn_") + stage + "_seconds",
                                      std::string("Per voice turn: end of caller speech to ") + stage + ".",
                                      latency_buckets_s());
+    m_metrics.describe_histogram("voiceagent_pacing_lateness_seconds",
+                                 "How late each outbound audio frame left against its real-time deadline.",
+                                 {0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1});
+}
+
+Histogram* CallManager::pacing_histogram(const std::string& channel) {
+    return m_metrics.histogram("voiceagent_pacing_lateness_seconds", {{"channel", channel}});
 }
 
 void CallManager::record_turn(const Call& call, const json& turn) {

@@ -106,6 +106,9 @@ public:
     // a call:metrics event and the /metrics histograms.
     void record_turn(const Call& call, const nlohmann::json& turn_metrics);
     void forget(const std::string& call_id);
+    // The histogram of how late outbound audio frames leave against their deadlines, for one channel (a session
+    // looks it up once and observes every frame).
+    Histogram* pacing_histogram(const std::string& channel);
 
 private:
     Result<std::unique_ptr<http::WsHandler>> attach(Call call, std::unique_ptr<MediaCodec> codec);

@@ -129,6 +129,14 @@ private:
     }
 
     void on_ended() override {
+        if (m_reply_active) {
+            // The call ended mid-reply (the caller hung up or vanished): keep what they heard of it.
+            std::string heard = heard_part();
+            store_turn("agent", heard, m_reply_from, now_ms(), true, "llm");
+            m_manager.publish(m_call, "call:transcript",
+                              {{"role", "agent"}, {"text", heard}, {"final", true}, {"interrupted", true}});
+            m_reply_active = false;
+        }
         if (!m_recorder) return;
         if (auto s = m_recorder->close(now_ms() - m_started); !s) spdlog::error("call {}: {}", m_call.id, s.error().message);
         m_recorder.reset();
@@ -149,6 +157,15 @@ private:
         if (auto text = m_codec->control(message)) conn->send_text(std::move(*text));
     }
 
+    // Provider work: on the worker pool, or for cheap providers on the strand (posted, to keep the order of events).
+    static void run_work(http::WsConnection& conn, bool cheap, std::function<void()> work, std::function<void()> then) {
+        if (!cheap) return conn.run_blocking(std::move(work), std::move(then));
+        conn.post([work = std::move(work), then = std::move(then)] {
+            work();
+            then();
+        });
+    }
+
     std::size_t samples_of(int ms) const { return std::size_t(m_rate) * std::size_t(ms) / 1000; }
 
     // The stream is up: the call starts, the providers are built off the strand (model loading takes a moment),
@@ -160,6 +177,7 @@ private:
         m_rate = m_codec->sample_rate();
         m_chunk = m_codec->chunk_samples();
         m_vad.emplace(vad_options(m_agent, m_rate));
+        m_lateness = m_manager.pacing_histogram(m_call.channel);
         if (m_manager.recording_enabled()) {
             auto recorder = CallRecorder::open(m_manager.recording_path(m_call.id), m_rate);
             if (recorder) m_recorder = std::move(recorder).value();
@@ -240,7 +258,8 @@ private:
         auto job = std::make_shared<SttJob>(std::move(m_stt_jobs.front()));
         m_stt_jobs.pop_front();
         auto outcome = std::make_shared<SttOutcome>();
-        conn->run_blocking(
+        run_work(
+            *conn, m_stt->cheap(),
             [stt = m_stt.get(), resampler = &*m_stt_resampler, job, outcome] {
                 if (job->first) {
                     stt->reset();
@@ -334,7 +353,7 @@ private:
         auto conn = m_conn.lock();
         if (!conn) return;
         int turn = m_turn;
-        conn->run_blocking([tts = m_tts.get(), sentence, audio] { *audio = tts->synthesize(sentence); },
+        run_work(*conn, m_tts->cheap(), [tts = m_tts.get(), sentence, audio] { *audio = tts->synthesize(sentence); },
                            [this, turn, audio] {
                                m_synthesizing = false;
                                if (m_ended) return;
@@ -389,6 +408,7 @@ private:
             m_metrics["voice_to_voice_ms"] = now_ms() - m_turn_started;
         }
         if (m_recorder) m_recorder->agent(std::span(chunk).first(n), now_ms() - m_started);
+        m_lateness->observe(double(std::max<std::int64_t>(0, conn->monotonic_ms() - m_next_frame_at)) / 1000.0);
         auto message = m_codec->audio(chunk);
         if (message.binary) conn->send_binary(std::move(message.data));
         else conn->send_text(std::move(message.data));
@@ -484,6 +504,7 @@ private:
     std::optional<Resampler> m_stt_resampler;  // transport rate -> recognizer rate (a copy when they match)
     std::optional<Vad> m_vad;
     std::unique_ptr<CallRecorder> m_recorder;
+    Histogram* m_lateness = nullptr;
     std::int64_t m_recorder_flushed_ms = 0;
     bool m_barge_in = true;
     int m_min_speech_ms = 300;

@@ -1,5 +1,6 @@
 #include "providers/exotel/media_codec.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/util/encoding.hpp"
@@ -21,7 +22,8 @@ public:
     explicit ExotelCodec(int rate) : m_rate(rate) {}
     std::string channel() const override { return "exotel"; }
     int sample_rate() const override { return m_rate; }
-    std::size_t chunk_samples() const override { return std::size_t(m_rate / 10); }  // 100 ms: 3200 bytes at 8 kHz
+    // At least 3200 bytes, on the 320-byte grid: 100 ms at 16 and 24 kHz, 200 ms at 8 kHz (1600 samples).
+    std::size_t chunk_samples() const override { return std::max<std::size_t>(1600, std::size_t(m_rate / 10)); }
 
     void parse(std::string_view message, bool binary, MediaSink& sink) override {
         if (binary) return sink.on_media_error("binary frame: Exotel media messages are JSON text");

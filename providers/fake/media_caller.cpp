@@ -76,6 +76,7 @@ private:
             self->m_started = Clock::now();
             self->m_wait_started_ms = 0;
             for (auto& m : self->m_dialect->opening()) self->send(std::move(m));
+            for (const auto& m : self->m_script.junk) self->send(m);
             self->read();
             self->m_next_tick = self->m_started;
             self->tick();
@@ -139,6 +140,7 @@ private:
         std::int64_t now = now_ms();
         play_out(now);
         act(now);
+        if (m_finished) return;
         if (m_finished || m_stopping) return;
         m_next_tick += std::chrono::milliseconds(m_dialect->frame_ms());
         m_timer.expires_at(m_next_tick);
@@ -174,6 +176,11 @@ private:
 
     void act(std::int64_t now) {
         if (now >= m_script.max_call_ms) return hang_up("caller");
+        if (m_script.vanish_after_bot_ms >= 0 && m_turn >= m_script.turns.size() && m_bot_talking_since >= 0 &&
+            now - m_bot_talking_since >= m_script.vanish_after_bot_ms) {
+            m_result.ended_by = "vanished";
+            return finish();  // the socket just closes: no stop, no close frame
+        }
         std::vector<std::int16_t> frame(m_frame, 0);
         if (m_speaking) {
             const auto& turn = m_script.turns[m_turn];

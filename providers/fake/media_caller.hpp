@@ -34,6 +34,9 @@ struct CallerScript {
     int first_wait_ms = 8000;      // speak anyway if the bot says nothing for this long
     int hang_up_after_ms = 1500;   // after the last turn's answer, hang up (send stop) when quiet this long
     int max_call_ms = 120000;
+    std::vector<std::string> junk;  // raw messages sent right after the opening (fault tests: the call must go on)
+    int vanish_after_bot_ms = -1;   // >= 0: after the last turn, the line drops (no stop, no close frame) once the
+                                    // bot's answer has played this long
 };
 
 // What the wire looks like: messages the carrier sends and how it reads the bot's.
@@ -68,7 +71,7 @@ struct CallerResult {
     std::vector<std::string> marks_echoed;
     int clears = 0;
     int queue_after_clear = -1;       // samples queued right after the last clear (0: it emptied)
-    std::string ended_by;             // "caller" (stop sent), "bot" (it closed), "carrier" (hang-up or transfer), "error"
+    std::string ended_by;  // "caller" (stop sent), "bot" (it closed), "carrier" (hang-up or transfer), "vanished", "error"
     std::string close_reason;
     int close_code = 0;
     std::string error;

@@ -135,6 +135,7 @@ class ScriptedStt final : public SttClient {
 public:
     explicit ScriptedStt(std::vector<std::string> lines) : m_lines(std::move(lines)) {}
     int sample_rate() const override { return 0; }  // never listens, so never needs resampled audio
+    bool cheap() const override { return true; }
     void push(std::span<const std::int16_t>) override { ++m_pieces; }
     void reset() override { m_pieces = 0; }
     std::string partial() override {

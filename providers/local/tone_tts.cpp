@@ -8,6 +8,7 @@ namespace {
 
 class ToneTts final : public TtsClient {
 public:
+    bool cheap() const override { return true; }
     Result<TtsAudio> synthesize(const std::string& sentence) override {
         std::size_t words = 1;
         for (char c : sentence) words += c == ' ';

@@ -279,3 +279,27 @@ TEST_CASE("twilio: vactl calls simulate plays a whole conversation through the T
     CHECK(va::level_dbfs(heard->samples) > -40);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("twilio: malformed and unknown media messages are logged and the call goes on, and a caller vanishing mid-reply completes it") {
+    TwilioSetup t;
+    t.agent({"what are your hours"});
+    CallerScript script;
+    script.junk = {"{not json", R"({"event":"bogus","streamSid":"x"})",
+                   R"({"event":"media","streamSid":"x","media":{"payload":"%%%not base64%%%"}})"};
+    script.turns.push_back({t.say("what are your hours"), "", -1});
+    script.vanish_after_bot_ms = 1000;  // a second into the answer
+    auto sid = t.fake.place_inbound(t.voice_url(), "+15557654321", "+15550001111", script);
+    REQUIRE(sid);
+    auto call = t.fake.wait_for_end(*sid, kCallTimeout);
+    REQUIRE(call);
+    CHECK(call->caller.ended_by == "vanished");
+    json stored = wait_for_call(t.api, t.call_by_sid(*sid)["id"], "completed");
+    CHECK(stored["end_reason"] == "caller_disconnected");
+    auto turns = turn_texts(t.api, stored["id"]);
+    INFO(json(turns).dump());
+    REQUIRE(turns.size() >= 3);
+    CHECK(turns[1] == "user: what are your hours");  // the junk did not stop the call
+    // What the caller heard of the answer before the line dropped, marked interrupted.
+    CHECK(turns[2].rfind("agent: We are", 0) == 0);
+    CHECK(turns[2].size() < std::string("agent: We are open Monday to Friday from nine to six, and Saturday from ten to two.").size());
+}
