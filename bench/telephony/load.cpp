@@ -1,4 +1,4 @@
-// Telephony load generator: N concurrent calls over the Twilio media protocol (mu-law 8 kHz JSON frames every
+// Telephony load generator: N concurrent calls (arriving over 5 s, then all up at once) over the Twilio media protocol (mu-law 8 kHz JSON frames every
 // 20 ms) against a running voiceagentd, the carrier fake playing every caller from one thread of this process.
 // The agent uses zero-cost providers (scripted recognition, scripted LLM, tone TTS), so the figures are the
 // daemon's own: its CPU and RSS per call, the pacing jitter of the frames it sends (as the fake receives them),
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <httplib.h>
 
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
     httplib::Headers auth{{"Authorization", "Bearer " + key}};
     json agent{{"name", "bench-twilio"},
                {"first_message", "Hello."},
-               {"stt", {{"provider", "scripted"}, {"script", {"what are your hours"}}, {"endpointing_ms", 300}}},
+               {"stt", {{"provider", "scripted"}, {"script", {"what are your hours", "what are your hours"}}, {"endpointing_ms", 300}}},
                {"llm", {{"provider", "scripted"}}},
                {"tts", {{"provider", "tone"}}},
                {"silence", {{"timeout_ms", 60000}}},
@@ -94,12 +95,18 @@ int main(int argc, char** argv) {
         pending.push_back({j["call"]["id"], j["stream_url"], j["headers"]["X-Twilio-Signature"]});
     }
 
-    // The caller: quiet while greeted, then 400 ms of voice (a 300 Hz tone at speech level), then quiet.
+    // Calls arrive over `ramp_ms` (a daemon sees calls come in, not 500 handshakes in the same millisecond) and
+    // stay up until all are connected. Each caller is quiet while greeted, says something (400 ms of a 300 Hz tone
+    // at speech level), hears the answer, holds the line long enough for every other call to arrive, says
+    // something again, hears the answer and hangs up.
+    const int ramp_ms = 5000;
     va::fake::CallerScript script;
     std::vector<std::int16_t> voice(3200);
     for (std::size_t i = 0; i < voice.size(); ++i)
         voice[i] = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 300.0 * double(i) / 8000.0));
-    script.turns.push_back({voice, "", -1});
+    script.turns.push_back({voice, "", -1, -1});
+    script.turns.push_back({std::vector<std::int16_t>(std::size_t(8 * (ramp_ms + 1000)), 0), "", -1, -1});  // holding
+    script.turns.push_back({voice, "", -1, 0});  // holding was silence: nothing to wait for
     script.answer_silence_ms = 600;
     script.hang_up_after_ms = 600;
 
@@ -109,13 +116,31 @@ int main(int argc, char** argv) {
     boost::asio::io_context io;
     std::vector<va::fake::CallerResult> results(pending.size());
     double rss_peak = 0;
-    for (std::size_t i = 0; i < pending.size(); ++i)
-        va::fake::MediaCaller::start(io, pending[i].url, {{"X-Twilio-Signature", pending[i].signature}},
-                                     va::fake::twilio_dialect("MZ" + std::to_string(i), "CA" + std::to_string(i), "ACbench",
-                                                              json{{"call_id", pending[i].id}}),
-                                     script, [&results, i](const va::fake::CallerResult& r) { results[i] = r; });
+    std::vector<std::unique_ptr<boost::asio::steady_timer>> arrivals;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+        arrivals.push_back(std::make_unique<boost::asio::steady_timer>(
+            io, std::chrono::milliseconds(ramp_ms * std::int64_t(i) / std::int64_t(pending.size()))));
+        arrivals.back()->async_wait([&, i](boost::system::error_code) {
+            va::fake::MediaCaller::start(io, pending[i].url, {{"X-Twilio-Signature", pending[i].signature}},
+                                         va::fake::twilio_dialect("MZ" + std::to_string(i), "CA" + std::to_string(i),
+                                                                  "ACbench", json{{"call_id", pending[i].id}}),
+                                         script, [&results, i](const va::fake::CallerResult& r) { results[i] = r; });
+        });
+    }
+    // RSS at its peak, sampled while the calls run; CPU over a steady second stretch when all calls are up and
+    // holding (their media flowing both ways), which is what a call costs once established.
+    double steady_cpu = 0, steady_s = 0;
     std::thread sampler([&] {
-        // RSS at its peak: sampled while the calls run.
+        auto at = [&](int ms) { return started + std::chrono::milliseconds(ms); };
+        std::this_thread::sleep_until(at(ramp_ms + 1500));
+        double cpu0 = cpu_seconds(pid);
+        auto t0 = std::chrono::steady_clock::now();
+        while (std::chrono::steady_clock::now() < at(ramp_ms + 4500)) {
+            rss_peak = std::max(rss_peak, rss_bytes(pid));
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        steady_cpu = cpu_seconds(pid) - cpu0;
+        steady_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         for (int n = 0; n < 600 && !io.stopped(); ++n) {
             rss_peak = std::max(rss_peak, rss_bytes(pid));
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -173,8 +198,9 @@ int main(int argc, char** argv) {
 
     std::printf("voiceagentd telephony benchmark: %d concurrent Twilio-protocol calls, %d completed, %d failed, "
                 "%d protocol violations, %.1f s\n", calls, calls - failed, failed, violations, elapsed);
-    std::printf("daemon CPU: %.2f s over %.1f s = %.1f%% of a core, %.3f%% of a core per call\n", cpu, elapsed,
-                100 * cpu / elapsed, 100 * cpu / elapsed / calls);
+    std::printf("daemon CPU with all %d calls up: %.2f s over %.1f s = %.1f%% of a core, %.3f%% of a core per call "
+                "(whole run, ramp and turns included: %.2f s over %.1f s)\n", calls, steady_cpu, steady_s,
+                100 * steady_cpu / steady_s, 100 * steady_cpu / steady_s / calls, cpu, elapsed);
     std::printf("daemon RSS: %.1f MiB before, %.1f MiB peak = %.1f KiB per call\n", rss_before / 1048576,
                 rss_peak / 1048576, (rss_peak - rss_before) / 1024 / calls);
     std::printf("outbound frame pacing jitter at the daemon (lateness against each frame's deadline): p50 <= %.1f ms, "
@@ -183,6 +209,6 @@ int main(int argc, char** argv) {
                 "p50 %.2f ms, p99 %.2f ms (%zu intervals)\n", percentile(jitter, 0.5), percentile(jitter, 0.99), jitter.size());
     std::printf("daemon-added voice-to-voice latency: p50 %.1f ms, p99 %.1f ms (%zu turns)\n", percentile(v2v, 0.5),
                 percentile(v2v, 0.99), v2v.size());
-    std::printf("frames lost: %ld (each call should get %zu answer and greeting frames)\n", lost, most);
+    std::printf("frames lost: %ld (each call should get %zu greeting and answer frames)\n", lost, most);
     return failed ? 1 : 0;
 }

@@ -57,6 +57,27 @@ CallManager::CallManager(Store& store, EventBus& events, MetricsRegistry& metric
                                  {0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1});
 }
 
+// A call the carrier says is over, applied on the writer's thread after any write a session queued before.
+void CallManager::settle(const std::string& call_id, const std::string& status, double duration_s) {
+    auto call = m_store.find_call(call_id);
+    if (!call) return;
+    bool was_open = call->ended_at == 0;
+    if (was_open) {
+        call->status = status;
+        call->ended_at = now_ms();
+        if (call->end_reason.empty()) call->end_reason = status == "completed" ? "completed" : status;
+    } else if (call->status == "completed" && status != "completed") {
+        call->status = status;
+    }
+    if (duration_s >= 0) call->duration_s = duration_s;
+    if (auto s = m_store.update_call(*call); !s)
+        spdlog::error("call {}: cannot store the carrier's status: {}", call_id, s.error().message);
+    if (was_open) {
+        publish(*call, "call:status", {{"status", call->status}});
+        publish(*call, "call:ended", {{"reason", call->end_reason}, {"duration_s", call->duration_s}});
+    }
+}
+
 Histogram* CallManager::pacing_histogram(const std::string& channel) {
     return m_metrics.histogram("voiceagent_pacing_lateness_seconds", {{"channel", channel}});
 }
@@ -297,27 +318,11 @@ void CallManager::carrier_ended(const std::string& call_id, const std::string& s
         if (auto it = m_live.find(call_id); it != m_live.end()) post = it->second;
         m_pending_variables.erase(call_id);  // a call that never streamed cannot start any more
     }
-    // Runs after the session's own last write (on its strand), or at once when it is gone, so the carrier's
-    // figures are never overwritten by the session's.
+    // Runs after the session's own last write (queued from its strand), or at once when it is gone, so the
+    // carrier's figures are never overwritten by the session's.
     auto record = [this, call_id, status, duration_s](SessionBase* session) {
         if (session && session->carrier_ended(status, duration_s)) return;
-        auto call = m_store.find_call(call_id);
-        if (!call) return;
-        bool was_open = call->ended_at == 0;
-        if (was_open) {
-            call->status = status;
-            call->ended_at = now_ms();
-            if (call->end_reason.empty()) call->end_reason = status == "completed" ? "completed" : status;
-        } else if (call->status == "completed" && status != "completed") {
-            call->status = status;
-        }
-        if (duration_s >= 0) call->duration_s = duration_s;
-        if (auto s = m_store.update_call(*call); !s)
-            spdlog::error("call {}: cannot store the carrier's status: {}", call_id, s.error().message);
-        if (was_open) {
-            publish(*call, "call:status", {{"status", call->status}});
-            publish(*call, "call:ended", {{"reason", call->end_reason}, {"duration_s", call->duration_s}});
-        }
+        m_writer.post([this, call_id, status, duration_s](Store&) { settle(call_id, status, duration_s); });
     };
     if (post) post(std::move(record));
     else record(nullptr);

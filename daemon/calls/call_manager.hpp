@@ -18,6 +18,7 @@
 #include "core/store/store.hpp"
 #include "core/util/metrics.hpp"
 #include "daemon/calls/event_bus.hpp"
+#include "daemon/calls/store_writer.hpp"
 #include "daemon/server/websocket.hpp"
 
 namespace va {
@@ -99,6 +100,7 @@ public:
 
     // Used by sessions.
     Store& store() { return m_store; }
+    StoreWriter& writer() { return m_writer; }
     EventBus& events() { return m_events; }
     Result<std::unique_ptr<LlmClient>> make_llm(const nlohmann::json& agent, const nlohmann::json& variables) const;
     void publish(const Call& call, const std::string& type, nlohmann::json data);
@@ -111,9 +113,11 @@ public:
     Histogram* pacing_histogram(const std::string& channel);
 
 private:
+    void settle(const std::string& call_id, const std::string& status, double duration_s);
     Result<std::unique_ptr<http::WsHandler>> attach(Call call, std::unique_ptr<MediaCodec> codec);
 
     Store& m_store;
+    StoreWriter m_writer{m_store};
     EventBus& m_events;
     MetricsRegistry& m_metrics;
     std::map<std::string, std::shared_ptr<LlmFactory>> m_llms;

@@ -21,8 +21,7 @@ void SessionBase::begin(std::shared_ptr<http::WsConnection> connection, json sta
     m_started = now_ms();
     m_call.status = "in-progress";
     m_call.started_at = m_call.answered_at = m_started;
-    if (auto s = save(); !s)
-        spdlog::error("call {}: cannot store its start: {}", m_call.id, s.error().message);
+    save();
     m_manager.publish(m_call, "call:started", {{"channel", m_call.channel}, {"agent_id", m_call.agent_id}});
     m_manager.publish(m_call, "call:status", {{"status", m_call.status}});
     json start{{"type", "start"}, {"call_id", m_call.id}, {"channel", m_call.channel}, {"agent", m_agent.value("name", "")}};
@@ -30,11 +29,13 @@ void SessionBase::begin(std::shared_ptr<http::WsConnection> connection, json sta
     send(start);
 }
 
-Status SessionBase::save() {
-    // The carrier's call id may have been stored after this session took its copy (a dial answered quickly).
-    if (m_call.provider_call_id.empty())
-        if (auto stored = m_manager.store().find_call(m_call.id)) m_call.provider_call_id = stored->provider_call_id;
-    return m_manager.store().update_call(m_call);
+void SessionBase::save() {
+    m_manager.writer().post([call = m_call](Store& store) mutable {
+        // The carrier's call id may have been stored after this session took its copy (a dial answered quickly).
+        if (call.provider_call_id.empty())
+            if (auto stored = store.find_call(call.id)) call.provider_call_id = stored->provider_call_id;
+        if (auto s = store.update_call(call); !s) spdlog::error("call {}: cannot store it: {}", call.id, s.error().message);
+    });
 }
 
 void SessionBase::send(const json& message) {
@@ -43,8 +44,10 @@ void SessionBase::send(const json& message) {
 
 void SessionBase::store_turn(const std::string& role, const std::string& text, std::int64_t from, std::int64_t to,
                              bool interrupted, const std::string& source) {
-    auto stored = m_manager.store().append_turn({m_call.id, 0, role, text, offset(from), offset(to), interrupted, source});
-    if (!stored) spdlog::error("call {}: cannot store a turn: {}", m_call.id, stored.error().message);
+    m_manager.writer().post([turn = CallTurn{m_call.id, 0, role, text, offset(from), offset(to), interrupted, source}](Store& store) {
+        if (auto stored = store.append_turn(turn); !stored)
+            spdlog::error("call {}: cannot store a turn: {}", turn.call_id, stored.error().message);
+    });
 }
 
 void SessionBase::publish_transcript(const std::string& role, const std::string& text, bool final,
@@ -109,8 +112,7 @@ void SessionBase::end(const std::string& reason, int close_code) {
     if (m_carrier_duration_s >= 0) m_call.duration_s = m_carrier_duration_s;
     if (!m_carrier_status.empty()) m_call.status = m_carrier_status;
     m_call.metrics = json{{"turns", m_turn_metrics}}.dump();
-    if (auto s = save(); !s)
-        spdlog::error("call {}: cannot store its end: {}", m_call.id, s.error().message);
+    save();
     m_manager.publish(m_call, "call:status", {{"status", m_call.status}});
     m_manager.publish(m_call, "call:ended", {{"reason", reason}, {"duration_s", m_call.duration_s}});
     on_ended();

@@ -33,7 +33,7 @@ protected:
     void begin(std::shared_ptr<http::WsConnection> connection, nlohmann::json start_extra);
     // Completes the call once (status, duration, metrics, events); with a close code, tells the client and closes.
     void end(const std::string& reason, int close_code);
-    Status save();  // writes m_call
+    void save();  // queues the write of m_call (the store writer applies it in order)
     virtual void on_ended() {}  // after end() has stored the call, before the socket closes
     // A JSON control message to the client (transports without control messages drop it).
     virtual void send(const nlohmann::json& message);

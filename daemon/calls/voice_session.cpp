@@ -368,10 +368,15 @@ private:
         } else {
             if (!m_metrics.contains("tts_first_audio_ms") && m_turn_started)
                 m_metrics["tts_first_audio_ms"] = now_ms() - m_turn_started;
+            // One resampler per call, reset per sentence: building speexdsp's filter for every sentence of every
+            // call costs more than the resampling itself.
+            if (!m_tts_resampler || m_tts_resampler->in_rate() != audio->format.sample_rate)
+                m_tts_resampler.emplace(audio->format.sample_rate, m_rate);
+            else
+                m_tts_resampler->reset();
             std::vector<std::int16_t> pcm;
-            Resampler resampler(audio->format.sample_rate, m_rate);
-            resampler.process(audio->samples, pcm);
-            resampler.flush(pcm);
+            m_tts_resampler->process(audio->samples, pcm);
+            m_tts_resampler->flush(pcm);
             m_out.insert(m_out.end(), pcm.begin(), pcm.end());
             m_reply_total += pcm.size();
         }
@@ -501,7 +506,8 @@ private:
     std::size_t m_chunk = 320;
     std::unique_ptr<TtsClient> m_tts;
     std::unique_ptr<SttClient> m_stt;
-    std::optional<Resampler> m_stt_resampler;  // transport rate -> recognizer rate (a copy when they match)
+    std::optional<Resampler> m_stt_resampler;
+    std::optional<Resampler> m_tts_resampler;  // synthesis rate -> transport rate  // transport rate -> recognizer rate (a copy when they match)
     std::optional<Vad> m_vad;
     std::unique_ptr<CallRecorder> m_recorder;
     Histogram* m_lateness = nullptr;

@@ -195,7 +195,8 @@ private:
             }
         } else if (m_turn < m_script.turns.size()) {
             const auto& turn = m_script.turns[m_turn];
-            bool go = turn.barge_in_after_ms >= 0
+            bool go = turn.after_ms >= 0 ? now - m_wait_started_ms >= turn.after_ms
+                      : turn.barge_in_after_ms >= 0
                           ? m_bot_talking_since >= 0 && now - m_bot_talking_since >= turn.barge_in_after_ms
                           : (m_bot_spoke && m_queue.empty() && now - m_last_bot_audio_ms >= m_script.answer_silence_ms) ||
                                 (!m_bot_spoke && now - m_wait_started_ms >= m_script.first_wait_ms);

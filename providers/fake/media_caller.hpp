@@ -26,6 +26,7 @@ struct CallerTurn {
     std::vector<std::int16_t> audio;  // PCM16 at the call's rate; empty with dtmf
     std::string dtmf;                 // digits to press instead of speaking
     int barge_in_after_ms = -1;       // >= 0: speak once the bot has talked this long, instead of waiting for it
+    int after_ms = -1;                // >= 0: speak this long after the previous turn, whatever the bot does
 };
 
 struct CallerScript {

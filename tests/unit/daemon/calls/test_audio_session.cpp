@@ -125,14 +125,21 @@ struct Harness {
     void talk(int ms) { speak_frames(ms, 8000); }
     void silence(int ms) { speak_frames(ms, 0); }
 
-    std::vector<CallTurn> turns() { return store->list_turns(call_id).value(); }
+    // Sessions queue their writes; read once the writer has applied them.
+    std::vector<CallTurn> turns() {
+        calls.writer().drain();
+        return store->list_turns(call_id).value();
+    }
     // The n-th text message of `type` the client received (null when there is none).
     json message(const std::string& type, int n = 0) {
         for (const auto& m : conn->messages)
             if (m.value("type", "") == type && n-- == 0) return m;
         return nullptr;
     }
-    Call call() { return store->get_call(workspace_id, call_id).value(); }
+    Call call() {
+        calls.writer().drain();
+        return store->get_call(workspace_id, call_id).value();
+    }
 };
 
 // The tone TTS plays 60 ms per word: this greeting lasts 2.4 s.

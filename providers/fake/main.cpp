@@ -1,0 +1,135 @@
+// va-fake: a carrier fake as a standalone process, for trying a daemon's carrier path by hand or from scripts.
+//   va-fake twilio --port 9100 --say "what are your hours" [--say ...]
+//   va-fake exotel --port 9200 --say question.wav
+// Point the daemon at it (VOICEAGENT_TWILIO_API_BASE_URL=http://127.0.0.1:9100 with the same account SID and
+// token, or the [exotel] equivalents), dial out with `vactl calls start`, and the fake answers as the callee,
+// speaks the --say turns, and prints one JSON line per finished call. Runs until SIGINT or SIGTERM.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <atomic>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "core/audio/resampler.hpp"
+#include "core/audio/wav.hpp"
+#include "providers/fake/exotel_fake.hpp"
+#include "providers/fake/twilio_fake.hpp"
+
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::int16_t> speech(const std::string& say, int rate) {
+    std::string path = say;
+    std::string tmp;
+    if (!std::filesystem::exists(say)) {
+        char dir[] = "/tmp/va-fake-XXXXXX";
+        if (!mkdtemp(dir)) throw std::runtime_error("cannot create a temporary directory");
+        tmp = dir;
+        path = tmp + "/say.wav";
+        std::string quoted;
+        for (char c : say) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        if (std::system(("espeak-ng -w " + path + " '" + quoted + "' >/dev/null 2>&1").c_str()) != 0)
+            throw std::runtime_error("espeak-ng could not speak \"" + say + "\"");
+    }
+    auto wav = va::read_wav(path);
+    if (!tmp.empty()) std::filesystem::remove_all(tmp);
+    if (!wav) throw std::runtime_error(wav.error().message);
+    va::Resampler r(wav->sample_rate, rate);
+    std::vector<std::int16_t> out;
+    r.process(va::to_mono(*wav), out);
+    r.flush(out);
+    return out;
+}
+
+json summary(const va::fake::FakeCall& c) {
+    double heard = 0;
+    for (const auto& s : c.caller.spans) heard += double(s.end_ms - s.start_ms) / 1000.0;
+    return {{"sid", c.sid},          {"direction", c.direction},         {"from", c.from},
+            {"to", c.to},            {"ended_by", c.caller.ended_by},     {"duration_ms", c.caller.duration_ms},
+            {"heard_s", heard},      {"clears", c.caller.clears},         {"violations", c.caller.violations},
+            {"statuses", c.statuses_sent}, {"transferred_to", c.transferred_to}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"va-fake: a protocol-faithful fake carrier (Twilio or Exotel) on 127.0.0.1"};
+    std::string carrier;
+    int port = 0;
+    std::vector<std::string> says;
+    std::string sid, token, key, callback_format = "json";
+    bool drop_callbacks = false;
+    app.add_option("carrier", carrier, "twilio or exotel")->required()->check(CLI::IsMember({"twilio", "exotel"}));
+    app.add_option("--port", port, "port on 127.0.0.1 (0: any, printed)");
+    app.add_option("--say", says, "what the callee says, one turn each: text (espeak-ng) or a WAV file");
+    app.add_option("--account-sid", sid, "account SID the daemon must use");
+    app.add_option("--auth-token", token, "Twilio auth token, or Exotel API token");
+    app.add_option("--api-key", key, "Exotel API key");
+    app.add_option("--callback-format", callback_format, "Exotel status callbacks: json, form or multipart");
+    app.add_flag("--drop-status-callback", drop_callbacks, "Exotel: never send the terminal status callback");
+    CLI11_PARSE(app, argc, argv);
+
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    try {
+        va::fake::CallerScript script;
+        int rate = carrier == "twilio" ? 8000 : 16000;
+        for (const auto& s : says) script.turns.push_back({speech(s, rate), "", -1});
+        std::function<std::vector<va::fake::FakeCall>()> calls;
+        std::unique_ptr<va::fake::TwilioFake> twilio;
+        std::unique_ptr<va::fake::ExotelFake> exotel;
+        if (carrier == "twilio") {
+            va::fake::TwilioFake::Options o;
+            o.port = port;
+            o.script = script;
+            if (!sid.empty()) o.account_sid = sid;
+            if (!token.empty()) o.auth_token = token;
+            twilio = std::make_unique<va::fake::TwilioFake>(o);
+            std::cout << json{{"listening", twilio->base_url()}, {"account_sid", o.account_sid}, {"auth_token", o.auth_token}}.dump()
+                      << std::endl;
+            calls = [&] { return twilio->calls(); };
+        } else {
+            va::fake::ExotelFake::Options o;
+            o.port = port;
+            o.script = script;
+            o.callback_format = callback_format;
+            o.drop_status_callback = drop_callbacks;
+            if (!sid.empty()) o.account_sid = sid;
+            if (!key.empty()) o.api_key = key;
+            if (!token.empty()) o.api_token = token;
+            exotel = std::make_unique<va::fake::ExotelFake>(o);
+            std::cout << json{{"listening", exotel->base_url()}, {"account_sid", o.account_sid}, {"api_key", o.api_key},
+                              {"api_token", o.api_token}}.dump()
+                      << std::endl;
+            calls = [&] { return exotel->calls(); };
+        }
+        // Report each call once, when it has ended; stop on a signal.
+        std::set<std::string> reported;
+        std::atomic<bool> stop{false};
+        std::thread waiter([&] {
+            int received = 0;
+            sigwait(&signals, &received);
+            stop = true;
+        });
+        while (!stop) {
+            for (const auto& c : calls())
+                if (c.ended && reported.insert(c.sid).second) std::cout << summary(c).dump() << std::endl;
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        waiter.join();
+    } catch (const std::exception& e) {
+        std::cerr << "va-fake: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
