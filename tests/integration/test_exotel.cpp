@@ -8,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include <filesystem>
+
+#include <httplib.h>
 #include <thread>
 
 #include "core/audio/vad.hpp"
@@ -250,4 +252,57 @@ TEST_CASE("exotel: vactl calls simulate plays a whole conversation through the E
     CHECK(run.out.find("user: i want to book an appointment") != std::string::npos);
     CHECK(run.out.find("agent: Sure, I can book that for you.") != std::string::npos);
     CHECK(run.err.find("protocol violation") == std::string::npos);
+}
+
+TEST_CASE("exotel: a source allowlist refuses other addresses on webhooks and media") {
+    ExotelSetup t({}, {{"VOICEAGENT_EXOTEL_ALLOWED_SOURCES", "10.1.2.3, 10.1.2.4"}});
+    t.agent();
+    auto applet = Api(t.daemon.base_url()).get(t.applet_url.substr(t.daemon.base_url().size()) + "&To=%2B915550003333");
+    CHECK(applet.status == 403);
+    CHECK(applet.body.find("allowed_sources") != std::string::npos);
+}
+
+TEST_CASE("exotel: va-fake runs standalone and answers the daemon's outbound call") {
+    // A free port for the fake, which the daemon must know before it starts.
+    int port = 0;
+    {
+        httplib::Server probe;
+        port = probe.bind_to_any_port("127.0.0.1");
+    }
+    std::string dir = make_temp_dir("va-fake-standalone");
+    DaemonProcess d{{{"VOICEAGENT_EXOTEL_ACCOUNT_SID", "standalone1"},
+                     {"VOICEAGENT_EXOTEL_API_KEY", "k1"},
+                     {"VOICEAGENT_EXOTEL_API_TOKEN", "t1"},
+                     {"VOICEAGENT_EXOTEL_API_BASE_URL", "http://127.0.0.1:" + std::to_string(port)}}};
+    Api api(d.base_url(), d.admin_key());
+    auto agent = api.post("/api/v1/agents", example_agent("receptionist.json"));
+    REQUIRE(api.post("/api/v1/phones", {{"number", "+915550003333"}, {"provider", "exotel"}, {"agent_id", agent.json()["id"]}}).status == 201);
+    std::thread dialer([&] {
+        for (int i = 0; i < 100; ++i) {  // until the fake listens
+            auto r = api.post("/api/v1/calls/outbound", {{"agent_id", "receptionist"}, {"to", "+919876543210"},
+                                                         {"from", "+915550003333"}});
+            if (r.status == 202) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+    auto fake = run_process_interrupting({VA_FAKE_PATH, "exotel", "--port", std::to_string(port), "--account-sid",
+                                          "standalone1", "--api-key", "k1", "--auth-token", "t1", "--say",
+                                          "what are your hours", "--callback-format", "multipart"},
+                                         {}, "\"ended_by\"", 90);
+    dialer.join();
+    INFO(fake.out << fake.err);
+    CHECK(fake.interrupted);
+    CHECK(fake.exit_code == 0);
+    CHECK(fake.out.find("\"listening\":\"http://127.0.0.1:" + std::to_string(port)) != std::string::npos);
+    CHECK(fake.out.find("\"violations\":[]") != std::string::npos);
+    // Dials tried before the fake listened failed (and are recorded so); one call went through.
+    json answered;
+    for (int i = 0; i < 100 && answered.empty(); ++i) {
+        auto completed = api.get("/api/v1/calls?status=completed").json()["items"];
+        if (completed.size() == 1) answered = completed[0];
+        else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(answered.is_object());
+    CHECK(answered["direction"] == "outbound");
+    std::filesystem::remove_all(dir);
 }

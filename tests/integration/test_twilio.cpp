@@ -303,3 +303,26 @@ TEST_CASE("twilio: malformed and unknown media messages are logged and the call 
     CHECK(turns[2].rfind("agent: We are", 0) == 0);
     CHECK(turns[2].size() < std::string("agent: We are open Monday to Friday from nine to six, and Saturday from ten to two.").size());
 }
+
+TEST_CASE("twilio: behind a proxy, signatures are checked against the public URL and streams point at it") {
+    TwilioFake fake{TwilioFake::Options{}};
+    DaemonProcess d{{{"VOICEAGENT_TWILIO_ACCOUNT_SID", fake.options().account_sid},
+                     {"VOICEAGENT_TWILIO_AUTH_TOKEN", fake.options().auth_token},
+                     {"VOICEAGENT_SERVER_PUBLIC_BASE_URL", "https://voice.example.com"}}};
+    Api api(d.base_url(), d.admin_key());
+    auto agent = api.post("/api/v1/agents", example_agent("receptionist.json"));
+    REQUIRE(api.post("/api/v1/phones", {{"number", "+15550001111"}, {"provider", "twilio"}, {"agent_id", agent.json()["id"]}}).status == 201);
+    va::twilio::Params params{{"CallSid", "CA1"}, {"From", "+15557654321"}, {"To", "+15550001111"}};
+    std::string form = "CallSid=CA1&From=%2B15557654321&To=%2B15550001111";
+    auto sign = [&](const std::string& url) {
+        return Api(d.base_url()).with_header("X-Twilio-Signature", va::twilio::signature(fake.options().auth_token, url, params));
+    };
+    // Signed for the address Twilio was given, not the one the proxy forwarded to.
+    auto local = sign(d.base_url() + "/api/v1/webhooks/twilio/voice")
+                     .raw("POST", "/api/v1/webhooks/twilio/voice", form, "application/x-www-form-urlencoded");
+    CHECK(local.status == 403);
+    auto with_port = sign("https://voice.example.com:443/api/v1/webhooks/twilio/voice")
+                         .raw("POST", "/api/v1/webhooks/twilio/voice", form, "application/x-www-form-urlencoded");
+    CHECK(with_port.status == 200);
+    CHECK(va::fake::parse_twiml(with_port.body).url.rfind("wss://voice.example.com/media/twilio/call_", 0) == 0);
+}
