@@ -142,7 +142,11 @@ private:
         m_recorder.reset();
     }
 
-    void on_media_mark(const std::string& name) override { send({{"type", "mark"}, {"name", name}}); }
+    // Local clients' marks are echoed back; carriers echo ours, and the one after a closing reply ends the call.
+    void on_media_mark(const std::string& name) override {
+        if (!m_closing_mark.empty() && name == m_closing_mark) return after_reply();
+        send({{"type", "mark"}, {"name", name}});
+    }
 
     void on_media_stop(const std::string& reason) override { end(reason, 1000); }
 
@@ -433,9 +437,27 @@ private:
             m_manager.record_turn(m_call, m_metrics);
             m_turn_started = 0;
         }
-        if (m_end_after_reply.rfind("transferred:", 0) == 0) return hand_over(m_end_after_reply);
-        if (!m_end_after_reply.empty()) return end(m_end_after_reply, 1000);
+        // Carriers buffer what we send: a mark after the reply comes back when the caller has heard all of it.
+        auto conn = m_conn.lock();
+        std::string name = "reply-" + std::to_string(m_turn);
+        auto mark = m_codec->mark(name);
+        if (conn && mark) conn->send_text(std::move(*mark));
+        if (!m_end_after_reply.empty()) {
+            if (!conn || !mark) return after_reply();
+            // A goodbye must be heard before the stream closes: wait for the echo (or at most 2 s).
+            m_closing_mark = name;
+            return conn->post_after(2000, [this, name] {
+                if (!m_ended && m_closing_mark == name) after_reply();
+            });
+        }
         listen();
+    }
+
+    // What the reply asked for once it has been played: hand the call over, or end it.
+    void after_reply() {
+        m_closing_mark.clear();
+        if (m_end_after_reply.rfind("transferred:", 0) == 0) return hand_over(m_end_after_reply);
+        end(m_end_after_reply, 1000);
     }
 
     // transfer_call: the carrier connects the caller to the number (Twilio needs its new instructions before the
@@ -510,6 +532,7 @@ private:
     std::optional<Resampler> m_tts_resampler;  // synthesis rate -> transport rate  // transport rate -> recognizer rate (a copy when they match)
     std::optional<Vad> m_vad;
     std::unique_ptr<CallRecorder> m_recorder;
+    std::string m_closing_mark;  // the mark whose echo ends the call (after a goodbye or before a transfer)
     Histogram* m_lateness = nullptr;
     std::int64_t m_recorder_flushed_ms = 0;
     bool m_barge_in = true;

@@ -40,9 +40,9 @@ public:
         return {true, std::string(reinterpret_cast<const char*>(pcm.data()), pcm.size() * 2)};
     }
     std::optional<std::string> clear() override { return json{{"type", "clear"}}.dump(); }
-    std::optional<std::string> mark(const std::string& name) override {
-        return json{{"type", "mark"}, {"name", name}}.dump();
-    }
+    // The local protocol's marks are the client's, echoed as control messages; the session places none of its own
+    // (the client plays what it gets as it gets it).
+    std::optional<std::string> mark(const std::string&) override { return std::nullopt; }
     std::optional<std::string> control(const json& message) override { return message.dump(); }
 };
 

@@ -306,3 +306,60 @@ TEST_CASE("exotel: va-fake runs standalone and answers the daemon's outbound cal
     CHECK(answered["direction"] == "outbound");
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("exotel: barge-in clears the caller's queue, and transfer_call hands the call back to the flow") {
+    ExotelSetup t;
+    t.agent();
+    CallerScript script;
+    script.turns.push_back({t.say("i want to speak to a person"), "", 800});  // over the greeting
+    auto sid = t.fake.place_inbound(t.applet_url, "+919876543210", "+915550003333", script);
+    REQUIRE(sid);
+    auto call = t.fake.wait_for_end(*sid, kCallTimeout);
+    REQUIRE(call);
+    INFO(json(call->caller.violations).dump());
+    CHECK(call->caller.violations.empty());
+    CHECK(call->caller.clears >= 1);
+    CHECK(call->caller.queue_after_clear == 0);
+    CHECK(call->caller.ended_by == "bot");  // the daemon closed the stream: Exotel moves on to the next applet
+    // The transfer reply was heard to its end before the stream closed (its mark came back first).
+    REQUIRE_FALSE(call->caller.marks_echoed.empty());
+    json stored = wait_for_call(t.api, t.call_by_sid(*sid)["id"], "completed");
+    CHECK(stored["end_reason"] == "transferred:+15551234567");
+    auto turns = turn_texts(t.api, stored["id"]);
+    INFO(json(turns).dump());
+    REQUIRE(turns.size() >= 3);
+    CHECK(turns[1] == "user: i want to speak to a person");
+    CHECK(turns[2] == "agent: Of course, let me transfer you to our front desk.");
+}
+
+TEST_CASE("exotel: the API hangs up a live call, and media for an unknown call is refused") {
+    ExotelSetup t;
+    t.agent();
+    CallerScript script;
+    script.turns.push_back({std::vector<std::int16_t>(16000 * 30, 0), "", -1});
+    script.first_wait_ms = 100;
+    auto sid = t.fake.place_inbound(t.applet_url, "+919876543210", "+915550003333", script);
+    REQUIRE(sid);
+    json stored;
+    for (int i = 0; i < 100 && !(stored = t.call_by_sid(*sid)).is_object(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(stored.is_object());
+    wait_for_call(t.api, stored["id"], "in-progress");
+    REQUIRE(t.api.post("/api/v1/calls/" + stored["id"].get<std::string>() + "/hangup", json::object()).status == 202);
+    auto call = t.fake.wait_for_end(*sid, kCallTimeout);
+    REQUIRE(call);
+    CHECK(call->caller.ended_by == "bot");
+    CHECK(wait_for_call(t.api, stored["id"], "completed")["end_reason"] == "api_hangup");
+
+    // An unknown call id: refused before the upgrade even with the account's credentials.
+    boost::asio::io_context io;
+    va::fake::CallerResult result;
+    std::string basic = "Basic " + va::base64_encode(t.fake.options().api_key + ":" + t.fake.options().api_token);
+    std::string url = "ws" + t.daemon.base_url().substr(4) + "/media/exotel/call_missing?sample-rate=16000";
+    va::fake::MediaCaller::start(io, url, {{"Authorization", basic}},
+                                 va::fake::exotel_dialect(16000, 100, "s", "c", "a", "f", "t", json::object()),
+                                 CallerScript{}, [&](const va::fake::CallerResult& r) { result = r; });
+    io.run_for(std::chrono::seconds(10));
+    CHECK(result.ended_by == "error");
+    CHECK(result.error.find("handshake") != std::string::npos);
+}
