@@ -19,39 +19,17 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/common/proc_stats.hpp"
+
 #include "cli/client.hpp"
 #include "cli/ws_client.hpp"
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-double cpu_seconds(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(in, line);
-    std::istringstream rest(line.substr(line.rfind(')') + 2));
-    std::string f;
-    std::vector<std::string> fields;
-    while (rest >> f) fields.push_back(f);
-    return (std::stod(fields[11]) + std::stod(fields[12])) / double(sysconf(_SC_CLK_TCK));
-}
-
-double rss_bytes(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
-    double size = 0, resident = 0;
-    in >> size >> resident;
-    return resident * double(sysconf(_SC_PAGESIZE));
-}
-
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, std::size_t(std::ceil(p * double(v.size()))) - 1)];
-}
-
-}  // namespace
+using va::bench::cpu_seconds;
+using va::bench::percentile;
+using va::bench::rss_bytes;
 
 int main(int argc, char** argv) {
     if (argc < 4) {

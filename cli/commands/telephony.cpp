@@ -14,11 +14,11 @@
 #include "cli/commands/common.hpp"
 #include "cli/output.hpp"
 #include "cli/ws_client.hpp"
-#include "core/audio/resampler.hpp"
 #include "core/audio/vad.hpp"
 #include "core/audio/wav.hpp"
 #include "core/util/ids.hpp"
 #include "providers/fake/media_caller.hpp"
+#include "providers/fake/speech.hpp"
 
 namespace va::cli {
 
@@ -28,32 +28,6 @@ namespace {
 
 bool is_wav(const std::string& say) {
     return say.size() > 4 && say.compare(say.size() - 4, 4, ".wav") == 0 && std::filesystem::exists(say);
-}
-
-// A --say item as the caller's audio at `rate`: a WAV file, or text spoken by espeak-ng.
-std::vector<std::int16_t> caller_audio(const std::string& say, int rate) {
-    std::string path = say;
-    std::string tmp;
-    if (!is_wav(say)) {
-        char dir[] = "/tmp/vactl-say-XXXXXX";
-        if (!mkdtemp(dir)) throw CliError(kError, "cannot create a temporary directory");
-        tmp = dir;
-        path = tmp + "/say.wav";
-        std::string quoted;
-        for (char c : say) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        if (std::system(("espeak-ng -w " + path + " '" + quoted + "' >/dev/null 2>&1").c_str()) != 0) {
-            std::filesystem::remove_all(tmp);
-            throw CliError(kError, "espeak-ng could not speak \"" + say + "\" (is espeak-ng installed?)");
-        }
-    }
-    auto wav = read_wav(path);
-    if (!tmp.empty()) std::filesystem::remove_all(tmp);
-    if (!wav) throw CliError(kError, wav.error().message);
-    Resampler resampler(wav->sample_rate, rate);
-    std::vector<std::int16_t> out;
-    resampler.process(to_mono(*wav), out);
-    resampler.flush(out);
-    return out;
 }
 
 struct SimulateArgs {
@@ -88,7 +62,11 @@ int run_simulate(Client& client, const SimulateArgs& a) {
     }
 
     fake::CallerScript script;
-    for (const auto& s : a.says) script.turns.push_back({caller_audio(s, rate), "", -1});
+    for (const auto& s : a.says) {
+        auto audio = fake::caller_speech(s, rate);
+        if (!audio) throw CliError(kError, audio.error().message);
+        script.turns.push_back({std::move(audio).value(), "", -1});
+    }
 
     // Live transcript from the event stream, while the fake plays the caller.
     std::mutex mutex;

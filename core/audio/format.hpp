@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <span>
+#include <vector>
 
 namespace va {
 
@@ -35,5 +38,10 @@ std::string describe(const AudioFormat& format);                   // "pcm16/160
 
 inline constexpr AudioFormat kTwilioFormat{Encoding::mulaw, 8000, 1};
 inline constexpr AudioFormat kLocalFormat{Encoding::pcm16, 16000, 1};
+
+// PCM16 samples as little-endian bytes (the wire order of every carrier and provider), whatever the host's order.
+std::string pcm16le_bytes(std::span<const std::int16_t> samples);
+// The samples of little-endian PCM16 bytes (an odd trailing byte is ignored).
+void pcm16le_samples(std::string_view bytes, std::vector<std::int16_t>& out);
 
 }  // namespace va

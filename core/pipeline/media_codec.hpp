@@ -54,4 +54,11 @@ public:
     virtual std::optional<std::string> control(const nlohmann::json& message) { (void)message; return std::nullopt; }
 };
 
+// A carrier JSON field as text: carriers send numbers as strings or as numbers, and ids may be absent.
+inline std::string json_text(const nlohmann::json& object, const char* key) {
+    if (!object.is_object() || !object.contains(key)) return {};
+    const nlohmann::json& v = object[key];
+    return v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : std::string();
+}
+
 }  // namespace va

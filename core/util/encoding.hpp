@@ -14,6 +14,8 @@ std::string base64url_encode(std::string_view bytes);              // no padding
 std::optional<std::string> base64url_decode(std::string_view text);
 
 std::string hex_encode(std::string_view bytes);
+// Percent-decoding of URLs and form bodies ('+' is a space when `plus_is_space`); invalid escapes stay as they are.
+std::string percent_decode(std::string_view text, bool plus_is_space = true);
 std::string sha256(std::string_view data);                               // raw 32 bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);    // raw 32 bytes
 bool constant_time_equal(std::string_view a, std::string_view b);        // length leak only

@@ -145,6 +145,45 @@ Result<http::Response> simulate(ApiContext& ctx, http::Request& request, const P
     return json_response(201, out);
 }
 
+// A call to one of our numbers: routed by the number called to its agent, ringing until its stream starts.
+Result<Call> inbound_call(ApiContext& ctx, const std::string& carrier, const std::string& from, const std::string& to,
+                          const std::string& carrier_sid) {
+    auto phone = ctx.store.find_phone_by_number(to);
+    if (!phone) return not_found("the number " + to);
+    if (phone->provider != carrier) return make_error(ErrorCode::conflict, "the number " + to + " belongs to " + phone->provider);
+    if (phone->agent_id.empty()) return make_error(ErrorCode::conflict, "the number " + to + " has no agent");
+    auto agent = ctx.store.get_agent(phone->workspace_id, phone->agent_id);
+    if (!agent) return agent.take_error();
+    CallManager::CallSpec spec;
+    spec.channel = carrier;
+    spec.direction = "inbound";
+    spec.from = from;
+    spec.to = to;
+    spec.phone_id = phone->id;
+    spec.provider_call_id = carrier_sid;
+    spec.status = "ringing";
+    return ctx.calls->create_call(*agent, std::move(spec));
+}
+
+bool is_terminal(const std::string& status) {
+    return status == "completed" || status == "busy" || status == "no-answer" || status == "failed" || status == "canceled";
+}
+
+// A carrier's status report: a terminal one ends the call with the carrier's duration (seconds, when given);
+// ringing is recorded for a call not yet connected; the rest the session tracks itself.
+Status carrier_status(ApiContext& ctx, Call& call, const std::string& status, const std::string& duration) {
+    if (is_terminal(status)) {
+        double seconds = -1;
+        if (!duration.empty() && duration.find_first_not_of("0123456789.") == std::string::npos) seconds = std::stod(duration);
+        ctx.calls->carrier_ended(call.id, status, seconds);
+    } else if (status == "ringing" && call.status == "queued") {
+        call.status = "ringing";
+        if (auto s = ctx.store.update_call(call); !s) return s;
+        ctx.calls->publish(call, "call:status", {{"status", "ringing"}});
+    }
+    return Ok{};
+}
+
 // --- Twilio ------------------------------------------------------------------------------------------------------
 
 bool twilio_signed(ApiContext& ctx, const http::Request& request, const twilio::Params& params, const std::string& url) {
@@ -154,7 +193,7 @@ bool twilio_signed(ApiContext& ctx, const http::Request& request, const twilio::
 
 Result<twilio::Params> twilio_webhook(ApiContext& ctx, const http::Request& request) {
     if (!ctx.carriers->twilio_enabled()) return not_found("Twilio is not configured in this daemon");
-    auto params = twilio::parse_form(request.body);
+    auto params = parse_form(request.body);
     if (!twilio_signed(ctx, request, params, ctx.carriers->http_base() + request.target))
         return make_error(ErrorCode::forbidden, "X-Twilio-Signature does not match this request");
     return params;
@@ -175,22 +214,8 @@ Result<http::Response> twilio_voice(ApiContext& ctx, http::Request& request) {
         spdlog::warn("Twilio call {} to {} rejected: {}", sid, to, why);
         return xml_response("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Reject/></Response>");
     };
-    auto phone = ctx.store.find_phone_by_number(to);
-    if (!phone) return reject("the number is not registered here");
-    if (phone->provider != "twilio") return reject("the number belongs to " + phone->provider);
-    if (phone->agent_id.empty()) return reject("the number has no agent");
-    auto agent = ctx.store.get_agent(phone->workspace_id, phone->agent_id);
-    if (!agent) return reject("the number's agent is gone");
-    CallManager::CallSpec spec;
-    spec.channel = "twilio";
-    spec.direction = "inbound";
-    spec.from = from;
-    spec.to = to;
-    spec.phone_id = phone->id;
-    spec.provider_call_id = sid;
-    spec.status = "ringing";
-    auto call = ctx.calls->create_call(*agent, std::move(spec));
-    if (!call) return call.take_error();
+    auto call = inbound_call(ctx, "twilio", from, to, sid);
+    if (!call) return reject(call.error().message);
     return xml_response(twilio::connect_stream_twiml(ctx.carriers->twilio_stream_url(call->id), {{"call_id", call->id}}));
 }
 
@@ -202,17 +227,8 @@ Result<http::Response> twilio_status(ApiContext& ctx, http::Request& request) {
     std::string sid = param(*params, "CallSid");
     if (!call->provider_call_id.empty() && !sid.empty() && sid != call->provider_call_id)
         return invalid_field("CallSid", "does not belong to this call");
-    std::string status = param(*params, "CallStatus");
-    if (status == "completed" || status == "busy" || status == "no-answer" || status == "failed" || status == "canceled") {
-        double duration = -1;
-        if (std::string d = param(*params, "CallDuration"); !d.empty() && d.find_first_not_of("0123456789") == std::string::npos)
-            duration = std::stod(d);
-        ctx.calls->carrier_ended(call->id, status, duration);
-    } else if (status == "ringing" && call->status == "queued") {
-        call->status = "ringing";
-        if (auto s = ctx.store.update_call(*call); !s) return s.take_error();
-        ctx.calls->publish(*call, "call:status", {{"status", "ringing"}});
-    }
+    if (auto s = carrier_status(ctx, *call, param(*params, "CallStatus"), param(*params, "CallDuration")); !s)
+        return s.take_error();
     return empty_response(204);
 }
 
@@ -237,7 +253,7 @@ std::string query_or_form(const http::Request& request, const twilio::Params& fo
 // The Voicebot applet's https endpoint: Exotel asks where to stream a new inbound call, and gets {"url": ...}.
 Result<http::Response> exotel_incoming(ApiContext& ctx, http::Request& request) {
     if (!ctx.carriers->exotel_enabled()) return not_found("Exotel is not configured in this daemon");
-    auto form = request.method == "POST" ? twilio::parse_form(request.body) : twilio::Params{};
+    auto form = request.method == "POST" ? parse_form(request.body) : twilio::Params{};
     std::string to = query_or_form(request, form, "To"), from = query_or_form(request, form, "From");
     std::string sid = query_or_form(request, form, "CallSid");
     if (to.empty()) return invalid_field("To", "missing: the number that was called");
@@ -249,20 +265,7 @@ Result<http::Response> exotel_incoming(ApiContext& ctx, http::Request& request) 
         if (ours && ours->channel == "exotel" && ours->direction == "outbound" && ours->ended_at == 0)
             return json_response(200, json{{"url", ctx.carriers->exotel_stream_url(ours->id)}});
     }
-    auto phone = ctx.store.find_phone_by_number(to);
-    if (!phone || phone->provider != "exotel") return not_found("Exotel number " + to);
-    if (phone->agent_id.empty()) return make_error(ErrorCode::conflict, "the number " + to + " has no agent");
-    auto agent = ctx.store.get_agent(phone->workspace_id, phone->agent_id);
-    if (!agent) return agent.take_error();
-    CallManager::CallSpec spec;
-    spec.channel = "exotel";
-    spec.direction = "inbound";
-    spec.from = from;
-    spec.to = to;
-    spec.phone_id = phone->id;
-    spec.provider_call_id = sid;
-    spec.status = "ringing";
-    auto call = ctx.calls->create_call(*agent, std::move(spec));
+    auto call = inbound_call(ctx, "exotel", from, to, sid);
     if (!call) return call.take_error();
     return json_response(200, json{{"url", ctx.carriers->exotel_stream_url(call->id)}});
 }
@@ -282,18 +285,9 @@ Result<http::Response> exotel_status(ApiContext& ctx, http::Request& request) {
     std::string sid = text("CallSid");
     if (!call->provider_call_id.empty() && !sid.empty() && sid != call->provider_call_id)
         return invalid_field("CallSid", "does not belong to this call");
-    std::string status = text("Status"), event = text("EventType");
-    if (status == "completed" || status == "busy" || status == "no-answer" || status == "failed" || status == "canceled") {
-        double duration = -1;
-        std::string d = text("ConversationDuration");
-        if (!d.empty() && d.find_first_not_of("0123456789.") == std::string::npos) duration = std::stod(d);
-        ctx.carriers->exotel_callback_received(call_id);
-        ctx.calls->carrier_ended(call_id, status, duration);
-    } else if (!status.empty() && event != "answered" && call->status == "queued") {
-        call->status = "ringing";
-        if (auto s = ctx.store.update_call(*call); !s) return s.take_error();
-        ctx.calls->publish(*call, "call:status", {{"status", "ringing"}});
-    }
+    std::string status = text("Status");
+    if (is_terminal(status)) ctx.carriers->exotel_callback_received(call_id);
+    if (auto s = carrier_status(ctx, *call, status, text("ConversationDuration")); !s) return s.take_error();
     return json_response(200, json{{"status", "received"}});
 }
 

@@ -157,20 +157,7 @@ Result<Call> Carriers::dial_exotel(Call call) {
     else out.stream_url = exotel_stream_url(call.id);
     out.status_callback = exotel_status_url(call.id);
     out.custom_field = call.id;
-    auto sid = exotel::connect_call(m_exotel_account, out);
-    if (!sid) {
-        spdlog::warn("call {}: Exotel refused the dial: {}", call.id, sid.error().message);
-        m_calls.carrier_ended(call.id, "failed", 0);
-        Error e = sid.error();
-        if (e.code != ErrorCode::rate_limited) e.code = ErrorCode::unavailable;
-        e.message = "the carrier refused the call: " + e.message;
-        return e;
-    }
-    auto stored = m_store.find_call(call.id);
-    if (stored) call = std::move(stored).value();
-    call.provider_call_id = *sid;
-    if (auto s = m_store.update_call(call); !s) return s.take_error();
-    return call;
+    return dialed(std::move(call), exotel::connect_call(m_exotel_account, out));
 }
 
 Result<Call> Carriers::dial_twilio(Call call) {
@@ -179,9 +166,13 @@ Result<Call> Carriers::dial_twilio(Call call) {
     out.from = call.from_number;
     out.twiml = twilio::connect_stream_twiml(twilio_stream_url(call.id), {{"call_id", call.id}});
     out.status_callback = twilio_status_url(call.id);
-    auto sid = twilio::create_call(m_twilio, out);
+    return dialed(std::move(call), twilio::create_call(m_twilio, out));
+}
+
+// The carrier's answer to a dial: its call id is stored, or the call is failed and the refusal explained.
+Result<Call> Carriers::dialed(Call call, Result<std::string> sid) {
     if (!sid) {
-        spdlog::warn("call {}: Twilio refused the dial: {}", call.id, sid.error().message);
+        spdlog::warn("call {}: the carrier refused the dial: {}", call.id, sid.error().message);
         m_calls.carrier_ended(call.id, "failed", 0);
         Error e = sid.error();
         if (e.code != ErrorCode::rate_limited) e.code = ErrorCode::unavailable;

@@ -92,6 +92,7 @@ public:
 private:
     Result<Call> dial_twilio(Call call);
     Result<Call> dial_exotel(Call call);
+    Result<Call> dialed(Call call, Result<std::string> carrier_sid);
     void reconcile_loop();
 
     Store& m_store;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/util/encoding.hpp"
 #include "core/util/strings.hpp"
 
 namespace va {
@@ -59,7 +60,30 @@ std::string HttpResult::header(const std::string& lower_name) const {
     return {};
 }
 
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+ErrorCode error_code_for_status(int status) {
+    return status == 401 || status == 403 ? ErrorCode::unauthenticated
+           : status == 404               ? ErrorCode::not_found
+           : status == 429               ? ErrorCode::rate_limited
+           : status >= 500               ? ErrorCode::unavailable
+                                         : ErrorCode::invalid_request;
+}
+
+
+FormFields parse_form(std::string_view body) {
+    FormFields out;
+    while (!body.empty()) {
+        auto amp = body.find('&');
+        std::string_view pair = body.substr(0, amp);
+        body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        out.emplace_back(percent_decode(pair.substr(0, eq)),
+                         eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1)));
+    }
+    return out;
+}
+
+std::string form_encode(const FormFields& fields) {
     std::string out;
     for (const auto& [k, v] : fields) {
         if (!out.empty()) out += '&';

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,13 @@ struct HttpResult {
 Result<HttpResult> http_request(const HttpRequest& request);
 
 // application/x-www-form-urlencoded, in the given order.
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+using FormFields = std::vector<std::pair<std::string, std::string>>;
+std::string form_encode(const FormFields& fields);
+// Decodes a urlencoded body or query ('+' is a space); repeated names are kept, in order.
+FormFields parse_form(std::string_view body);
+
+// How a provider's HTTP error status reads as an error: 401/403 credentials, 404, 429 (transient), 5xx
+// (transient), any other 4xx a bad request.
+ErrorCode error_code_for_status(int http_status);
 
 }  // namespace va

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/audio/format.hpp"
 #include "core/util/encoding.hpp"
 
 namespace va::exotel {
@@ -10,12 +11,6 @@ namespace va::exotel {
 using nlohmann::json;
 
 namespace {
-
-std::string text_of(const json& object, const char* key) {
-    if (!object.is_object() || !object.contains(key)) return {};
-    const json& v = object[key];
-    return v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : std::string();
-}
 
 class ExotelCodec final : public MediaCodec {
 public:
@@ -29,49 +24,41 @@ public:
         if (binary) return sink.on_media_error("binary frame: Exotel media messages are JSON text");
         json in = json::parse(message, nullptr, false);
         if (in.is_discarded() || !in.is_object()) return sink.on_media_error("malformed JSON message");
-        std::string event = text_of(in, "event");
+        std::string event = json_text(in, "event");
         if (event == "connected") return;
         if (event == "start") {
             const json& start = in.contains("start") ? in["start"] : json::object();
-            m_stream_sid = text_of(in, "stream_sid");
-            if (m_stream_sid.empty()) m_stream_sid = text_of(start, "stream_sid");
+            m_stream_sid = json_text(in, "stream_sid");
+            if (m_stream_sid.empty()) m_stream_sid = json_text(start, "stream_sid");
             if (m_stream_sid.empty()) return sink.on_media_error("start without a stream_sid");
-            json info{{"stream_sid", m_stream_sid}, {"call_sid", text_of(start, "call_sid")},
-                      {"account_sid", text_of(start, "account_sid")}, {"from", text_of(start, "from")},
-                      {"to", text_of(start, "to")}};
+            json info{{"stream_sid", m_stream_sid}, {"call_sid", json_text(start, "call_sid")},
+                      {"account_sid", json_text(start, "account_sid")}, {"from", json_text(start, "from")},
+                      {"to", json_text(start, "to")}};
             if (start.contains("custom_parameters") && start["custom_parameters"].is_object())
                 info["custom_parameters"] = start["custom_parameters"];
             return sink.on_media_start(info);
         }
         if (m_stream_sid.empty()) return sink.on_media_error("\"" + event + "\" before start");
         if (event == "media") {
-            auto bytes = base64_decode(text_of(in.contains("media") ? in["media"] : json(), "payload"));
+            auto bytes = base64_decode(json_text(in.contains("media") ? in["media"] : json(), "payload"));
             if (!bytes) return sink.on_media_error("media payload is not valid base64");
             if (bytes->size() % 2 != 0) return sink.on_media_error("media payload is not whole PCM16 samples");
-            m_pcm.resize(bytes->size() / 2);
-            for (std::size_t i = 0; i < m_pcm.size(); ++i)  // little-endian on the wire, whatever the host
-                m_pcm[i] = std::int16_t(std::uint16_t(std::uint8_t((*bytes)[2 * i])) |
-                                        std::uint16_t(std::uint8_t((*bytes)[2 * i + 1])) << 8);
+            pcm16le_samples(*bytes, m_pcm);
             return sink.on_media_audio(m_pcm);
         }
         if (event == "dtmf") {
-            std::string digit = text_of(in.contains("dtmf") ? in["dtmf"] : json(), "digit");
+            std::string digit = json_text(in.contains("dtmf") ? in["dtmf"] : json(), "digit");
             if (digit.empty()) return sink.on_media_error("dtmf without a digit");
             return sink.on_media_dtmf(digit);
         }
-        if (event == "mark") return sink.on_media_mark(text_of(in.contains("mark") ? in["mark"] : json(), "name"));
+        if (event == "mark") return sink.on_media_mark(json_text(in.contains("mark") ? in["mark"] : json(), "name"));
         if (event == "stop") return sink.on_media_stop("caller_hangup");
         sink.on_media_error("unknown event \"" + event + "\"");
     }
 
     MediaMessage audio(std::span<const std::int16_t> pcm) override {
-        std::string bytes(pcm.size() * 2, '\0');
-        for (std::size_t i = 0; i < pcm.size(); ++i) {
-            auto u = std::uint16_t(pcm[i]);
-            bytes[2 * i] = char(u & 0xff);
-            bytes[2 * i + 1] = char(u >> 8);
-        }
-        return {false, json{{"event", "media"}, {"stream_sid", m_stream_sid}, {"media", {{"payload", base64_encode(bytes)}}}}.dump()};
+        return {false, json{{"event", "media"}, {"stream_sid", m_stream_sid},
+                            {"media", {{"payload", base64_encode(pcm16le_bytes(pcm))}}}}.dump()};
     }
     std::optional<std::string> clear() override { return json{{"event", "clear"}, {"stream_sid", m_stream_sid}}.dump(); }
     std::optional<std::string> mark(const std::string& name) override {

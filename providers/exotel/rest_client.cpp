@@ -21,11 +21,7 @@ Error to_error(const HttpResult& r) {
         if (e.contains("Code") && !e["Code"].is_null())
             message += " (Exotel code " + (e["Code"].is_string() ? e["Code"].get<std::string>() : e["Code"].dump()) + ")";
     }
-    ErrorCode ec = r.status == 401 || r.status == 403 ? ErrorCode::unauthenticated
-                   : r.status == 404                 ? ErrorCode::not_found
-                   : r.status == 429                 ? ErrorCode::rate_limited
-                   : r.status >= 500                 ? ErrorCode::unavailable
-                                                     : ErrorCode::invalid_request;
+    ErrorCode ec = error_code_for_status(r.status);
     Error e = make_error(ec, "Exotel answered " + std::to_string(r.status) + ": " + message);
     e.provider = "exotel";
     return e;
@@ -116,19 +112,6 @@ Result<CallDetails> get_call(const Account& account, const std::string& sid) {
 
 namespace {
 
-std::string form_decode(std::string_view s) {
-    auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '+') out += ' ';
-        else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-            out += char(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-            i += 2;
-        } else out += s[i];
-    }
-    return out;
-}
-
 // The boundary parameter of a multipart Content-Type, unquoted.
 std::string boundary_of(std::string_view content_type) {
     auto at = to_lower(std::string(content_type)).find("boundary=");
@@ -176,14 +159,7 @@ Result<json> parse_status_callback(std::string_view content_type, std::string_vi
         return out;
     }
     if (type.find("application/x-www-form-urlencoded") != std::string::npos || type.empty()) {
-        while (!body.empty()) {
-            auto amp = body.find('&');
-            std::string_view pair = body.substr(0, amp);
-            body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-            if (pair.empty()) continue;
-            auto eq = pair.find('=');
-            out[form_decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : form_decode(pair.substr(eq + 1));
-        }
+        for (auto& [name, value] : parse_form(body)) out[name] = std::move(value);
         return out;
     }
     return make_error(ErrorCode::unsupported_media_type,

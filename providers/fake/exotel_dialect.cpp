@@ -3,6 +3,7 @@
 // bot sends: JSON text only, only media/mark/clear, the stream's id (under either key Exotel's own samples use),
 // base64 payloads, and the chunk rules (a multiple of 320 bytes, at least 3200, at most 100 KB) — flagged, and
 // still played, as Exotel plays them with artefacts.
+#include "core/audio/format.hpp"
 #include "core/util/encoding.hpp"
 #include "providers/exotel/media_codec.hpp"
 #include "providers/fake/media_caller.hpp"
@@ -39,12 +40,7 @@ public:
     }
 
     std::string media(std::span<const std::int16_t> pcm) override {
-        std::string bytes(pcm.size() * 2, '\0');
-        for (std::size_t i = 0; i < pcm.size(); ++i) {
-            auto u = std::uint16_t(pcm[i]);
-            bytes[2 * i] = char(u & 0xff);
-            bytes[2 * i + 1] = char(u >> 8);
-        }
+        std::string bytes = pcm16le_bytes(pcm);
         ++m_chunk;
         return json{{"event", "media"},
                     {"sequence_number", next_seq()},
@@ -110,10 +106,7 @@ public:
                 violations.push_back("media payload of " + std::to_string(bytes->size()) +
                                      " bytes breaks Exotel's chunk rules (multiple of 320, 3200 to 102400)");
             out.kind = BotMessage::media;
-            out.pcm.resize(bytes->size() / 2);
-            for (std::size_t i = 0; i < out.pcm.size(); ++i)
-                out.pcm[i] = std::int16_t(std::uint16_t(std::uint8_t((*bytes)[2 * i])) |
-                                          std::uint16_t(std::uint8_t((*bytes)[2 * i + 1])) << 8);
+            pcm16le_samples(*bytes, out.pcm);
         }
         return out;
     }

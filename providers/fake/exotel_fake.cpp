@@ -130,7 +130,7 @@ struct ExotelFake::Impl {
             if (req.is_multipart_form_data()) {
                 for (const auto& [k, f] : req.files) params.emplace_back(k, f.content);
             } else {
-                params = twilio::parse_form(req.body);
+                params = parse_form(req.body);
             }
             auto get = [&](const char* pascal) {
                 std::string v = field(params, pascal);

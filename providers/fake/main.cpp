@@ -15,37 +15,13 @@
 #include <set>
 #include <thread>
 
-#include "core/audio/resampler.hpp"
-#include "core/audio/wav.hpp"
 #include "providers/fake/exotel_fake.hpp"
+#include "providers/fake/speech.hpp"
 #include "providers/fake/twilio_fake.hpp"
 
 using nlohmann::json;
 
 namespace {
-
-std::vector<std::int16_t> speech(const std::string& say, int rate) {
-    std::string path = say;
-    std::string tmp;
-    if (!std::filesystem::exists(say)) {
-        char dir[] = "/tmp/va-fake-XXXXXX";
-        if (!mkdtemp(dir)) throw std::runtime_error("cannot create a temporary directory");
-        tmp = dir;
-        path = tmp + "/say.wav";
-        std::string quoted;
-        for (char c : say) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        if (std::system(("espeak-ng -w " + path + " '" + quoted + "' >/dev/null 2>&1").c_str()) != 0)
-            throw std::runtime_error("espeak-ng could not speak \"" + say + "\"");
-    }
-    auto wav = va::read_wav(path);
-    if (!tmp.empty()) std::filesystem::remove_all(tmp);
-    if (!wav) throw std::runtime_error(wav.error().message);
-    va::Resampler r(wav->sample_rate, rate);
-    std::vector<std::int16_t> out;
-    r.process(va::to_mono(*wav), out);
-    r.flush(out);
-    return out;
-}
 
 json summary(const va::fake::FakeCall& c) {
     double heard = 0;
@@ -84,7 +60,11 @@ int main(int argc, char** argv) {
     try {
         va::fake::CallerScript script;
         int rate = carrier == "twilio" ? 8000 : 16000;
-        for (const auto& s : says) script.turns.push_back({speech(s, rate), "", -1});
+        for (const auto& s : says) {
+            auto audio = va::fake::caller_speech(s, rate);
+            if (!audio) throw std::runtime_error(audio.error().message);
+            script.turns.push_back({std::move(audio).value(), "", -1});
+        }
         std::function<std::vector<va::fake::FakeCall>()> calls;
         std::unique_ptr<va::fake::TwilioFake> twilio;
         std::unique_ptr<va::fake::ExotelFake> exotel;

@@ -143,7 +143,7 @@ struct TwilioFake::Impl {
     void routes() {
         carrier.server().Post(R"(/2010-04-01/Accounts/([^/]+)/Calls\.json)", [this](const httplib::Request& req, httplib::Response& res) {
             if (refuse(req, res, req.matches[1])) return;
-            auto params = twilio::parse_form(req.body);
+            auto params = parse_form(req.body);
             std::string to = form_value(params, "To"), from = form_value(params, "From");
             std::string twiml = form_value(params, "Twiml"), url = form_value(params, "Url");
             if (to.empty() || from.empty() || (twiml.empty() && url.empty())) {
@@ -197,7 +197,7 @@ struct TwilioFake::Impl {
         carrier.server().Post(R"(/2010-04-01/Accounts/([^/]+)/Calls/([^/.]+)\.json)", [this](const httplib::Request& req, httplib::Response& res) {
             if (refuse(req, res, req.matches[1])) return;
             std::string sid = req.matches[2];
-            auto params = twilio::parse_form(req.body);
+            auto params = parse_form(req.body);
             auto call = carrier.find(sid);
             if (!call || call->ended) {
                 res.status = 404;

@@ -11,12 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string text_of(const json& object, const char* key) {
-    if (!object.is_object() || !object.contains(key)) return {};
-    const json& v = object[key];
-    return v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : std::string();
-}
-
 class TwilioCodec final : public MediaCodec {
 public:
     std::string channel() const override { return "twilio"; }
@@ -26,15 +20,15 @@ public:
         if (binary) return sink.on_media_error("binary frame: Twilio media messages are JSON text");
         json in = json::parse(message, nullptr, false);
         if (in.is_discarded() || !in.is_object()) return sink.on_media_error("malformed JSON message");
-        std::string event = text_of(in, "event");
+        std::string event = json_text(in, "event");
         if (event == "connected") return;
         if (event == "start") {
             const json& start = in.contains("start") ? in["start"] : json::object();
-            m_stream_sid = text_of(start, "streamSid");
-            if (m_stream_sid.empty()) m_stream_sid = text_of(in, "streamSid");
+            m_stream_sid = json_text(start, "streamSid");
+            if (m_stream_sid.empty()) m_stream_sid = json_text(in, "streamSid");
             if (m_stream_sid.empty()) return sink.on_media_error("start without a streamSid");
-            json info{{"stream_sid", m_stream_sid}, {"call_sid", text_of(start, "callSid")},
-                      {"account_sid", text_of(start, "accountSid")}};
+            json info{{"stream_sid", m_stream_sid}, {"call_sid", json_text(start, "callSid")},
+                      {"account_sid", json_text(start, "accountSid")}};
             if (start.contains("customParameters") && start["customParameters"].is_object())
                 info["custom_parameters"] = start["customParameters"];
             return sink.on_media_start(info);
@@ -42,20 +36,20 @@ public:
         if (m_stream_sid.empty()) return sink.on_media_error("\"" + event + "\" before start");
         if (event == "media") {
             const json& media = in.contains("media") ? in["media"] : json();
-            std::string track = text_of(media, "track");
+            std::string track = json_text(media, "track");
             if (!track.empty() && track != "inbound" && track != "inbound_track") return;
-            auto bytes = base64_decode(text_of(media, "payload"));
+            auto bytes = base64_decode(json_text(media, "payload"));
             if (!bytes) return sink.on_media_error("media payload is not valid base64");
             m_pcm.resize(bytes->size());
             g711::decode_ulaw({reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size()}, m_pcm);
             return sink.on_media_audio(m_pcm);
         }
         if (event == "dtmf") {
-            std::string digit = text_of(in.contains("dtmf") ? in["dtmf"] : json(), "digit");
+            std::string digit = json_text(in.contains("dtmf") ? in["dtmf"] : json(), "digit");
             if (digit.empty()) return sink.on_media_error("dtmf without a digit");
             return sink.on_media_dtmf(digit);
         }
-        if (event == "mark") return sink.on_media_mark(text_of(in.contains("mark") ? in["mark"] : json(), "name"));
+        if (event == "mark") return sink.on_media_mark(json_text(in.contains("mark") ? in["mark"] : json(), "name"));
         if (event == "stop") return sink.on_media_stop("caller_hangup");
         sink.on_media_error("unknown event \"" + event + "\"");
     }

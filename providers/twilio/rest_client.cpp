@@ -20,11 +20,7 @@ Error to_error(const HttpResult& r) {
                               : r.body.substr(0, 200);
     std::string code = body.is_object() && body.contains("code") ? " (Twilio error " + body["code"].dump() + ")" : "";
     std::string text = "Twilio answered " + std::to_string(r.status) + code + ": " + message;
-    ErrorCode ec = r.status == 401 || r.status == 403 ? ErrorCode::unauthenticated
-                   : r.status == 404                 ? ErrorCode::not_found
-                   : r.status == 429                 ? ErrorCode::rate_limited
-                   : r.status >= 500                 ? ErrorCode::unavailable
-                                                     : ErrorCode::invalid_request;
+    ErrorCode ec = error_code_for_status(r.status);
     Error e = make_error(ec, text);
     e.provider = "twilio";
     return e;

@@ -20,28 +20,6 @@ std::string hmac_sha1(std::string_view key, std::string_view data) {
     return std::string(reinterpret_cast<const char*>(out), n);
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::string form_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '+') {
-            out += ' ';
-        } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-            out += char(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 // The URL with its scheme's default port written out, and without it: Twilio signs either, depending on which of
 // its services sent the request.
 std::vector<std::string> port_variants(std::string_view url) {
@@ -80,20 +58,6 @@ std::string query_value(std::string_view url, std::string_view name) {
 }
 
 }  // namespace
-
-Params parse_form(std::string_view body) {
-    Params out;
-    while (!body.empty()) {
-        auto amp = body.find('&');
-        std::string_view pair = body.substr(0, amp);
-        body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-        if (pair.empty()) continue;
-        auto eq = pair.find('=');
-        out.emplace_back(form_decode(pair.substr(0, eq)),
-                         eq == std::string_view::npos ? std::string() : form_decode(pair.substr(eq + 1)));
-    }
-    return out;
-}
 
 std::string signature(std::string_view auth_token, std::string_view url, const Params& params) {
     // Names in byte order; a repeated name contributes each distinct value, sorted.

@@ -10,9 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "providers/common/http_client.hpp"
+
 namespace va::twilio {
 
-using Params = std::vector<std::pair<std::string, std::string>>;  // decoded form parameters, in any order
+using Params = FormFields;  // decoded form parameters, in any order (parse_form in providers/common)
 
 // The signature Twilio sends for `url` and `params` (standard base64).
 std::string signature(std::string_view auth_token, std::string_view url, const Params& params);
@@ -21,8 +23,5 @@ std::string signature(std::string_view auth_token, std::string_view url, const P
 // POST (empty for GET and WebSocket upgrades), `body` the raw body (checked against bodySHA256 when the URL has it).
 bool verify_signature(std::string_view auth_token, std::string_view url, const Params& params, std::string_view body,
                       std::string_view signature_header);
-
-// Decoded application/x-www-form-urlencoded pairs, repeated names kept.
-Params parse_form(std::string_view body);
 
 }  // namespace va::twilio

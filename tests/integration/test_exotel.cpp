@@ -63,20 +63,9 @@ struct ExotelSetup {
         applet_url = phone.json()["webhook_url"];
     }
     std::vector<std::int16_t> say(const std::string& text) { return espeak_pcm(text, 16000, dir); }
-    json call_by_sid(const std::string& sid) {
-        json calls = api.get("/api/v1/calls?limit=50").json();
-        for (const auto& c : calls["items"])
-            if (c.value("provider_call_id", "") == sid) return c;
-        return nullptr;
-    }
+    json call_by_sid(const std::string& sid) { return call_by_provider_id(api, sid); }
 };
 
-std::vector<std::string> turn_texts(const Api& api, const std::string& id) {
-    std::vector<std::string> out;
-    json transcript = api.get("/api/v1/calls/" + id + "/transcript").json();
-    for (const auto& t : transcript["items"]) out.push_back(t["role"].get<std::string>() + ": " + t["text"].get<std::string>());
-    return out;
-}
 
 }  // namespace
 

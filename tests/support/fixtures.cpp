@@ -5,8 +5,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/audio/resampler.hpp"
-#include "core/audio/wav.hpp"
+#include "providers/fake/speech.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -61,17 +60,24 @@ nlohmann::json wait_for_call(const Api& api, const std::string& id, const std::s
     return call;
 }
 
-std::vector<std::int16_t> espeak_pcm(const std::string& text, int rate, const std::string& dir) {
-    std::string path = dir + "/say.wav";
-    if (std::system(("espeak-ng -w " + path + " '" + text + "' >/dev/null 2>&1").c_str()) != 0)
-        throw std::runtime_error("espeak-ng failed");
-    auto wav = va::read_wav(path);
-    if (!wav) throw std::runtime_error(wav.error().message);
-    va::Resampler r(wav->sample_rate, rate);
-    std::vector<std::int16_t> out;
-    r.process(va::to_mono(*wav), out);
-    r.flush(out);
+std::vector<std::string> turn_texts(const Api& api, const std::string& call_id) {
+    std::vector<std::string> out;
+    json transcript = api.get("/api/v1/calls/" + call_id + "/transcript").json();
+    for (const auto& t : transcript["items"]) out.push_back(t["role"].get<std::string>() + ": " + t["text"].get<std::string>());
     return out;
+}
+
+json call_by_provider_id(const Api& api, const std::string& provider_call_id) {
+    json calls = api.get("/api/v1/calls?limit=50").json();
+    for (const auto& c : calls["items"])
+        if (c.value("provider_call_id", "") == provider_call_id) return c;
+    return nullptr;
+}
+
+std::vector<std::int16_t> espeak_pcm(const std::string& text, int rate, const std::string&) {
+    auto audio = va::fake::caller_speech(text, rate);
+    if (!audio) throw std::runtime_error(audio.error().message);
+    return std::move(audio).value();
 }
 
 }  // namespace va::test

@@ -30,6 +30,12 @@ std::string user_id_by_email(const Api& admin, const std::string& email);
 // Polls GET /calls/{id} until its status is `status` (about 5 s at most); the last answer.
 nlohmann::json wait_for_call(const Api& api, const std::string& id, const std::string& status);
 
+// The call's turns as "role: text" lines, in order.
+std::vector<std::string> turn_texts(const Api& api, const std::string& call_id);
+
+// The call with this carrier call id (provider_call_id) among the workspace's latest 50; null when none.
+nlohmann::json call_by_provider_id(const Api& api, const std::string& provider_call_id);
+
 // `text` spoken by espeak-ng, mono PCM16 resampled to `rate` (the WAV is written in `dir`).
 std::vector<std::int16_t> espeak_pcm(const std::string& text, int rate, const std::string& dir);
 

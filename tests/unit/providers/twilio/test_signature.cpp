@@ -57,7 +57,7 @@ TEST_CASE("twilio signature: repeated parameters contribute each distinct value 
 }
 
 TEST_CASE("twilio signature: form bodies decode plus and percent escapes") {
-    auto form = parse_form("Caller=%2B12349013030&Name=Jane+Doe&Empty=&Flag");
+    auto form = va::parse_form("Caller=%2B12349013030&Name=Jane+Doe&Empty=&Flag");
     REQUIRE(form.size() == 4);
     CHECK(form[0] == std::pair<std::string, std::string>{"Caller", "+12349013030"});
     CHECK(form[1].second == "Jane Doe");

@@ -1,0 +1,17 @@
+// What a fake caller says: a WAV file, or text spoken by espeak-ng (run as a program, as a person's voice would
+// come from outside the daemon), as mono PCM16 at the call's rate.
+// Thread-safety: a free function; each call uses its own temporary directory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/util/result.hpp"
+
+namespace va::fake {
+
+// `say` is a path to an existing WAV file, or else text.
+Result<std::vector<std::int16_t>> caller_speech(const std::string& say, int sample_rate);
+
+}  // namespace va::fake
