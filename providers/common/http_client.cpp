@@ -92,6 +92,88 @@ std::string form_encode(const FormFields& fields) {
     return out;
 }
 
+namespace {
+
+struct StreamState {
+    const HttpStream* stream;
+    HttpResult* result;
+    CURL* handle;
+    bool stopped = false;
+};
+
+std::size_t on_stream_body(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* st = static_cast<StreamState*>(user);
+    if (st->result->status == 0) {
+        long status = 0;
+        curl_easy_getinfo(st->handle, CURLINFO_RESPONSE_CODE, &status);
+        st->result->status = int(status);
+    }
+    if (st->result->status < 200 || st->result->status >= 300) {  // an error body: keep it whole for the caller
+        st->result->body.append(data, size * n);
+        return size * n;
+    }
+    if (!st->stream->on_body(*st->result, std::string_view(data, size * n))) {
+        st->stopped = true;
+        return 0;  // aborts the transfer
+    }
+    return size * n;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    auto* st = static_cast<StreamState*>(user);
+    if (st->stream->cancelled && st->stream->cancelled->load()) {
+        st->stopped = true;
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace
+
+Result<HttpResult> http_stream(const HttpRequest& request, const HttpStream& stream) {
+    global_init();
+    std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+    if (!curl) return make_error(ErrorCode::internal, "libcurl could not start a request");
+    HttpResult result;
+    StreamState state{&stream, &result, curl.get()};
+    curl_slist* headers = nullptr;
+    for (const auto& [k, v] : request.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    headers = curl_slist_append(headers, "Expect:");
+    std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl_slist_free_all);
+    CURL* h = curl.get();
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.get());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, long(request.timeout_ms));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, long(std::min(request.timeout_ms, 5000)));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &state);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &result);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &state);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (request.method != "GET") {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, long(request.body.size()));
+    }
+    CURLcode rc = curl_easy_perform(h);
+    if (state.stopped) return result;
+    if (rc != CURLE_OK) {
+        auto code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::timeout : ErrorCode::unavailable;
+        Error e = make_error(code, std::string("HTTP stream from ") + request.url.substr(0, request.url.find('?')) +
+                                       " failed: " + curl_easy_strerror(rc));
+        if (result.status) e.message += " (after HTTP " + std::to_string(result.status) + ")";
+        return e;
+    }
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    result.status = int(status);
+    return result;
+}
+
 Result<HttpResult> http_request(const HttpRequest& request) {
     global_init();
     std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);

@@ -4,6 +4,8 @@
 // Thread-safety: the functions are safe from any thread (each call uses its own curl handle).
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +32,16 @@ struct HttpResult {
 };
 
 Result<HttpResult> http_request(const HttpRequest& request);
+
+// A streamed response (server-sent events): `on_body` gets each piece of the body as it arrives, after the
+// status and headers are in `head`; returning false, or `cancelled` becoming true, stops the transfer (the result
+// is then a Result with the status so far and an empty body). The body of an error status is collected in the
+// result instead of streamed, so callers can read the error. `timeout_ms` bounds the whole transfer.
+struct HttpStream {
+    std::function<bool(const HttpResult& head, std::string_view piece)> on_body;
+    const std::atomic<bool>* cancelled = nullptr;
+};
+Result<HttpResult> http_stream(const HttpRequest& request, const HttpStream& stream);
 
 // application/x-www-form-urlencoded, in the given order.
 using FormFields = std::vector<std::pair<std::string, std::string>>;

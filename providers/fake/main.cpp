@@ -1,6 +1,7 @@
 // va-fake: a carrier fake as a standalone process, for trying a daemon's carrier path by hand or from scripts.
 //   va-fake twilio --port 9100 --say "what are your hours" [--say ...]
 //   va-fake exotel --port 9200 --say question.wav
+//   va-fake openai --port 9300 --api-key sk-test --say "first reply" --say "second reply"
 // Point the daemon at it (VOICEAGENT_TWILIO_API_BASE_URL=http://127.0.0.1:9100 with the same account SID and
 // token, or the [exotel] equivalents), dial out with `vactl calls start`, and the fake answers as the callee,
 // speaks the --say turns, and prints one JSON line per finished call. Runs until SIGINT or SIGTERM.
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "providers/fake/exotel_fake.hpp"
+#include "providers/fake/openai_fake.hpp"
 #include "providers/fake/speech.hpp"
 #include "providers/fake/twilio_fake.hpp"
 
@@ -41,9 +43,12 @@ int main(int argc, char** argv) {
     std::vector<std::string> says;
     std::string sid, token, key, callback_format = "json";
     bool drop_callbacks = false;
-    app.add_option("carrier", carrier, "twilio or exotel")->required()->check(CLI::IsMember({"twilio", "exotel"}));
+    app.add_option("carrier", carrier, "twilio, exotel, or openai (chat completions)")
+        ->required()
+        ->check(CLI::IsMember({"twilio", "exotel", "openai"}));
     app.add_option("--port", port, "port on 127.0.0.1 (0: any, printed)");
-    app.add_option("--say", says, "what the callee says, one turn each: text (espeak-ng) or a WAV file");
+    app.add_option("--say", says,
+                   "what the callee says, one turn each: text (espeak-ng) or a WAV file; for openai, the model's replies");
     app.add_option("--account-sid", sid, "account SID the daemon must use");
     app.add_option("--auth-token", token, "Twilio auth token, or Exotel API token");
     app.add_option("--api-key", key, "Exotel API key");
@@ -58,6 +63,20 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     try {
+        if (carrier == "openai") {
+            va::fake::OpenAiFake::Options o;
+            o.port = port;
+            if (!key.empty()) o.api_key = key;
+            if (!says.empty()) {
+                o.replies.clear();
+                for (const auto& s : says) o.replies.push_back({s, "", json::object()});
+            }
+            va::fake::OpenAiFake fake(o);
+            std::cout << json{{"listening", fake.base_url()}, {"api_key", o.api_key}}.dump() << std::endl;
+            int received = 0;
+            sigwait(&signals, &received);
+            return 0;
+        }
         va::fake::CallerScript script;
         int rate = carrier == "twilio" ? 8000 : 16000;
         for (const auto& s : says) {

@@ -1,0 +1,133 @@
+#include "providers/fake/openai_fake.hpp"
+
+#include <httplib.h>
+
+#include <chrono>
+
+namespace va::fake {
+
+using nlohmann::json;
+
+namespace {
+
+json error_body(const std::string& message, const std::string& type, const std::string& code) {
+    return {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code.empty() ? json() : json(code)}}}};
+}
+
+json chunk(const json& delta, const json& finish) {
+    return {{"id", "chatcmpl-fake"}, {"object", "chat.completion.chunk"}, {"created", 1732435200}, {"model", "fake"},
+            {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
+}
+
+}  // namespace
+
+OpenAiFake::OpenAiFake(Options options) : m_options(std::move(options)), m_server(std::make_unique<httplib::Server>()) {
+    m_server->Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+        std::optional<Fault> fault;
+        Reply reply;
+        {
+            std::lock_guard lock(m_mutex);
+            ++m_requests;
+            if (!m_faults.empty()) {
+                fault = m_faults.front();
+                m_faults.pop_front();
+            }
+            m_last = json::parse(req.body, nullptr, false);
+        }
+        auto fail = [&res](int status, const json& body) {
+            res.status = status;
+            res.set_content(body.dump(), "application/json");
+        };
+        if (req.get_header_value("Authorization") != "Bearer " + m_options.api_key)
+            return fail(401, error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
+        json body = json::parse(req.body, nullptr, false);
+        if (!body.is_object() || !body.contains("model") || !body["model"].is_string())
+            return fail(400, error_body("you must provide a model parameter", "invalid_request_error", ""));
+        if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
+            return fail(400, error_body("'messages' is a required property", "invalid_request_error", ""));
+        if (fault && (fault->kind == Fault::status || fault->kind == Fault::quota)) {
+            if (!fault->retry_after.empty()) res.set_header("retry-after", fault->retry_after);
+            if (!fault->retry_after_ms.empty()) res.set_header("retry-after-ms", fault->retry_after_ms);
+            if (!fault->should_retry.empty()) res.set_header("x-should-retry", fault->should_retry);
+            if (fault->kind == Fault::quota)
+                return fail(429, error_body("You exceeded your current quota, please check your plan and billing details.",
+                                            "insufficient_quota", "insufficient_quota"));
+            return fail(fault->http_status, error_body(fault->http_status == 429 ? "Rate limit reached" : "The server had an error",
+                                                       fault->http_status == 429 ? "requests" : "server_error", ""));
+        }
+        {
+            std::lock_guard lock(m_mutex);
+            reply = m_options.replies[m_next_reply++ % m_options.replies.size()];
+        }
+        // The whole stream, as events; the provider sends them one piece at a time.
+        std::string eol = m_options.crlf ? "\r\n" : "\n";
+        std::vector<std::string> events;
+        auto event = [&](const json& j) { events.push_back("data: " + j.dump() + eol + eol); };
+        event(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
+        for (std::size_t i = 0; i < reply.text.size(); i += 4) event(chunk({{"content", reply.text.substr(i, 4)}}, nullptr));
+        if (!reply.tool.empty()) {
+            std::string args = reply.arguments.dump();
+            event(chunk({{"tool_calls", {{{"index", 0}, {"id", "call_fake1"}, {"type", "function"},
+                                          {"function", {{"name", reply.tool}, {"arguments", ""}}}}}}}, nullptr));
+            for (std::size_t i = 0; i < args.size(); i += 5)
+                event(chunk({{"tool_calls", {{{"index", 0}, {"function", {{"arguments", args.substr(i, 5)}}}}}}}, nullptr));
+        }
+        event(chunk(json::object(), reply.tool.empty() ? "stop" : "tool_calls"));
+        events.push_back("data: " + json{{"id", "chatcmpl-fake"}, {"object", "chat.completion.chunk"}, {"choices", json::array()},
+                                          {"usage", {{"prompt_tokens", 12}, {"completion_tokens", 7}, {"total_tokens", 19}}}}.dump() +
+                         eol + eol);
+        events.push_back("data: [DONE]" + eol + eol);
+        if (fault && fault->kind == Fault::error_mid_stream) {
+            events.resize(3);
+            events.push_back("data: " + error_body("The model overloaded mid-stream", "server_error", "").dump() + eol + eol);
+        }
+        bool drop = fault && fault->kind == Fault::drop_mid_stream;
+        int delay = fault && fault->kind == Fault::slow_first_byte ? fault->delay_ms : 0;
+        res.set_header("Cache-Control", "no-cache");
+        res.set_chunked_content_provider(
+            "text/event-stream", [events, drop, delay, eol, sent = std::size_t(0)](std::size_t, httplib::DataSink& sink) mutable {
+                if (sent == 0 && delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+                if (sent == 0) {
+                    std::string comment = ": keep-alive" + eol;  // comments must be ignored
+                    sink.write(comment.data(), comment.size());
+                }
+                if (drop && sent == 3) return false;  // the connection just ends, mid-stream
+                if (sent >= events.size()) {
+                    sink.done();
+                    return true;
+                }
+                // Split each event at an odd place so parsers must join pieces.
+                const std::string& e = events[sent++];
+                std::size_t cut = e.size() / 3;
+                sink.write(e.data(), cut);
+                sink.write(e.data() + cut, e.size() - cut);
+                return true;
+            });
+    });
+    m_port = m_options.port ? (m_server->bind_to_port("127.0.0.1", m_options.port) ? m_options.port : -1)
+                            : m_server->bind_to_any_port("127.0.0.1");
+    if (m_port <= 0) throw std::runtime_error("fake OpenAI cannot listen");
+    m_thread = std::thread([this] { m_server->listen_after_bind(); });
+}
+
+OpenAiFake::~OpenAiFake() {
+    m_server->stop();
+    if (m_thread.joinable()) m_thread.join();
+}
+
+void OpenAiFake::push_fault(Fault fault) {
+    std::lock_guard lock(m_mutex);
+    m_faults.push_back(std::move(fault));
+}
+
+int OpenAiFake::requests() const {
+    std::lock_guard lock(m_mutex);
+    return m_requests;
+}
+
+json OpenAiFake::last_request() const {
+    std::lock_guard lock(m_mutex);
+    return m_last;
+}
+
+}  // namespace va::fake

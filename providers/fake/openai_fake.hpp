@@ -1,0 +1,71 @@
+// A protocol-faithful fake of OpenAI's chat completions (provider-protocols.md 4.1) for tests and
+// `va-fake openai`: streamed replies as server-sent events (content deltas, tool calls split into fragments by
+// index, the finish reason, a usage chunk, [DONE]), the checks the service makes (bearer key, model, messages),
+// and scripted faults taken in order, one per request: an error status (401, 429 with retry headers,
+// insufficient_quota, 500, 503), an error event or a dropped connection in the middle of a stream, a slow first
+// byte.
+// Thread-safety: all public methods are safe from any thread.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace httplib {
+class Server;
+}
+
+namespace va::fake {
+
+class OpenAiFake {
+public:
+    struct Reply {
+        std::string text;                    // streamed in pieces of a few characters
+        std::string tool;                    // a tool to call after the text (empty: none)
+        nlohmann::json arguments = nlohmann::json::object();
+    };
+    struct Fault {
+        enum Kind { status, quota, error_mid_stream, drop_mid_stream, slow_first_byte } kind = status;
+        int http_status = 500;
+        std::string retry_after;      // the retry-after header, when set
+        std::string retry_after_ms;   // the retry-after-ms header, when set
+        std::string should_retry;     // x-should-retry, when set
+        int delay_ms = 0;             // slow_first_byte
+    };
+    struct Options {
+        std::string api_key = "sk-fake-openai";
+        int port = 0;
+        std::vector<Reply> replies{{"Hello from the fake model.", "", nlohmann::json::object()}};  // in turn
+        bool crlf = false;            // end SSE lines with CR LF instead of LF
+    };
+
+    explicit OpenAiFake(Options options);
+    ~OpenAiFake();
+    OpenAiFake(const OpenAiFake&) = delete;
+    OpenAiFake& operator=(const OpenAiFake&) = delete;
+
+    int port() const { return m_port; }
+    std::string base_url() const { return "http://127.0.0.1:" + std::to_string(m_port) + "/v1"; }
+    void push_fault(Fault fault);
+    int requests() const;
+    nlohmann::json last_request() const;
+
+private:
+    Options m_options;
+    std::unique_ptr<httplib::Server> m_server;
+    std::thread m_thread;
+    int m_port = 0;
+    mutable std::mutex m_mutex;
+    std::deque<Fault> m_faults;
+    int m_requests = 0;
+    std::size_t m_next_reply = 0;
+    nlohmann::json m_last;
+};
+
+}  // namespace va::fake
