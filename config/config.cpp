@@ -112,6 +112,9 @@ std::vector<Key> keys(Raw& raw) {
          integer([](Config& c) -> int& { return c.exotel.reconcile_after_s; })},
         {"exotel", "allowed_sources", Kind::string,
          str([](Config& c) -> std::string& { return c.exotel.allowed_sources; })},
+        {"openai", "api_key", Kind::string, str([](Config& c) -> std::string& { return c.openai.api_key; })},
+        {"openai", "base_url", Kind::string, str([](Config& c) -> std::string& { return c.openai.base_url; })},
+        {"openai", "model", Kind::string, str([](Config& c) -> std::string& { return c.openai.model; })},
         {"recordings", "enabled", Kind::boolean, boolean([](Config& c) -> bool& { return c.recordings.enabled; })},
         {"recordings", "retention_days", Kind::integer,
          integer([](Config& c) -> int& { return c.recordings.retention_days; })},
@@ -262,6 +265,8 @@ Status validate_config(const Config& c) {
     };
     http_url("twilio.api_base_url", c.twilio.api_base_url);
     http_url("exotel.api_base_url", c.exotel.api_base_url);
+    http_url("openai.base_url", c.openai.base_url);
+    if (c.openai.base_url.empty()) p.push_back({"openai.base_url", "must not be empty"});
     if (!c.twilio.account_sid.empty() && c.twilio.auth_token.empty())
         p.push_back({"twilio.auth_token", "must be set when twilio.account_sid is"});
     if (!c.exotel.account_sid.empty() && (c.exotel.api_key.empty() || c.exotel.api_token.empty()))

@@ -69,6 +69,12 @@ struct ExotelConfig {
     int reconcile_after_s = 30;            // ask the Call Details API when no terminal callback came this long after
 };
 
+struct OpenAiConfig {
+    std::string api_key;                   // also used by OpenAI-compatible servers that want one
+    std::string base_url = "https://api.openai.com/v1";  // an OpenAI-compatible server: Ollama, llama.cpp, vLLM
+    std::string model = "gpt-4o-mini";     // agents may name another (llm.model)
+};
+
 struct RecordingConfig {
     bool enabled = true;
     int retention_days = 30;               // 0 keeps recordings forever
@@ -78,6 +84,7 @@ struct Config {
     ServerConfig server;
     TwilioConfig twilio;
     ExotelConfig exotel;
+    OpenAiConfig openai;
     RecordingConfig recordings;
     StorageConfig storage;
     AuthConfig auth;

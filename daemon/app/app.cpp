@@ -16,6 +16,7 @@
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
+#include "providers/openai/chat_client.hpp"
 #include "core/util/encoding.hpp"
 #include "daemon/calls/event_bus.hpp"
 #include "providers/local/espeak_tts.hpp"
@@ -163,6 +164,11 @@ int run_daemon(const Config& config) {
     EventBus events;
     CallManager calls(**store, events, metrics);
     calls.add_llm("scripted", local::scripted_llm_factory());
+    openai::ChatSettings openai_defaults;
+    openai_defaults.api_key = config.openai.api_key;
+    openai_defaults.base_url = config.openai.base_url;
+    openai_defaults.model = config.openai.model;
+    calls.add_llm("openai", openai::chat_factory(openai_defaults));
     calls.add_tts("espeak-ng", local::espeak_tts_factory());
     calls.add_tts("tone", local::tone_tts_factory());
     calls.add_stt("pocketsphinx", local::pocketsphinx_stt_factory());

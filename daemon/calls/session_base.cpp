@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "core/util/time.hpp"
 
 namespace va {
@@ -66,31 +68,60 @@ json SessionBase::parse_control(std::string_view message) {
     return in;
 }
 
-SessionBase::Reply SessionBase::answer(const std::string& text, std::int64_t from, std::int64_t to,
-                                       const std::string& source, const std::function<void(const std::string&)>& on_token) {
+void SessionBase::ask(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
+                      std::function<void(const std::string&)> on_token, std::function<void(Reply)> on_done) {
     m_conversation.add_user(text);
     store_turn("user", text, from, to, false, source);
     publish_transcript("user", text, true, source);
     send({{"type", "user"}, {"text", text}, {"source", source}});
 
-    Reply reply;
-    std::optional<ToolCall> tool;
-    auto stream = m_llm->start(m_conversation.request(),
-                               {[&](const std::string& token) {
-                                    if (!reply.first_token_at) reply.first_token_at = now_ms();
-                                    reply.text += token;
-                                    if (on_token) on_token(token);
-                                },
-                                [&](const ToolCall& call) { tool = call; }, [&](Status s) { reply.status = std::move(s); }});
-    if (!reply.status) {
-        m_manager.publish(m_call, "call:error", {{"message", reply.status.error().message}});
-        return reply;
-    }
-    if (tool && tool->name == "end_call") reply.end_reason = "agent_end_call";
-    if (tool && tool->name == "transfer_call")
-        reply.end_reason = "transferred:" + tool->arguments.value("to", std::string("unknown"));
-    if (reply.end_reason.empty() && m_conversation.ends_call(reply.text)) reply.end_reason = "agent_end_phrase";
-    return reply;
+    cancel_answer();
+    int generation = ++m_ask_generation;
+    struct Progress {
+        Reply reply;
+        std::optional<ToolCall> tool;
+    };
+    auto progress = std::make_shared<Progress>();
+    std::weak_ptr<http::WsConnection> weak = m_connection;
+    // Every callback hops onto the strand, in order; a newer question or a cancel makes older answers stale.
+    auto on_strand = [this, weak, generation](std::function<void()> fn) {
+        if (auto conn = weak.lock())
+            conn->post([this, generation, fn = std::move(fn)] {
+                if (generation == m_ask_generation && !m_ended) fn();
+            });
+    };
+    LlmCallbacks callbacks{
+        [on_strand, progress, on_token](const std::string& token) {
+            on_strand([progress, on_token, token] {
+                if (!progress->reply.first_token_at) progress->reply.first_token_at = now_ms();
+                progress->reply.text += token;
+                if (on_token) on_token(token);
+            });
+        },
+        [on_strand, progress](const ToolCall& call) { on_strand([progress, call] { progress->tool = call; }); },
+        [this, on_strand, progress, on_done](Status status) {
+            on_strand([this, progress, on_done, status = std::move(status)]() mutable {
+                Reply reply = std::move(progress->reply);
+                reply.status = std::move(status);
+                if (!reply.status) {
+                    m_manager.publish(m_call, "call:error", {{"message", reply.status.error().message}});
+                } else {
+                    const auto& tool = progress->tool;
+                    if (tool && tool->name == "end_call") reply.end_reason = "agent_end_call";
+                    if (tool && tool->name == "transfer_call")
+                        reply.end_reason = "transferred:" + tool->arguments.value("to", std::string("unknown"));
+                    if (reply.end_reason.empty() && m_conversation.ends_call(reply.text)) reply.end_reason = "agent_end_phrase";
+                }
+                on_done(std::move(reply));
+            });
+        }};
+    m_llm_stream = m_llm->start(m_conversation.request(), std::move(callbacks));
+}
+
+void SessionBase::cancel_answer() {
+    ++m_ask_generation;
+    if (m_llm_stream) m_llm_stream->cancel();
+    m_llm_stream.reset();
 }
 
 bool SessionBase::carrier_ended(const std::string& status, double duration_s) {
@@ -103,6 +134,7 @@ bool SessionBase::carrier_ended(const std::string& status, double duration_s) {
 
 void SessionBase::end(const std::string& reason, int close_code) {
     if (m_ended) return;
+    cancel_answer();
     m_ended = true;
     auto now = now_ms();
     m_call.status = "completed";

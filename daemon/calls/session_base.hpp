@@ -50,15 +50,20 @@ protected:
         Status status = Ok{};
     };
     // The caller said `text` (between `from` and `to`): it joins the conversation, is stored and announced, and
-    // the LLM answers; `on_token` sees each streamed token. A failed answer is announced as call:error.
-    Reply answer(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
-                 const std::function<void(const std::string&)>& on_token = {});
+    // the LLM is asked. Its tokens and then the whole Reply arrive on the session's strand, through `on_token` and
+    // `on_done`, whichever thread the provider answers on. A failed answer is announced as call:error.
+    void ask(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
+             std::function<void(const std::string&)> on_token, std::function<void(Reply)> on_done);
+    // Stops the answer in progress (barge-in, the end of the call): nothing more of it arrives.
+    void cancel_answer();
 
     CallManager& m_manager;
     Call m_call;
     nlohmann::json m_agent;
     Conversation m_conversation;
     std::unique_ptr<LlmClient> m_llm;
+    std::unique_ptr<LlmStream> m_llm_stream;
+    int m_ask_generation = 0;
     std::weak_ptr<http::WsConnection> m_connection;
     nlohmann::json m_turn_metrics = nlohmann::json::array();
     std::int64_t m_started = 0;

@@ -320,33 +320,69 @@ private:
         }
     }
 
+    // The caller's turn: the reply is spoken sentence by sentence as the LLM writes it.
     void user_said(const Transcript& heard, std::int64_t speech_end, std::int64_t recognized_at) {
         m_reprompts = 0;
         m_metrics = json{{"stt_ms", recognized_at - speech_end}};
         m_turn_started = speech_end;
-        auto reply = answer(heard.text, speech_end, recognized_at, heard.source);
-        if (!reply.status) return speak("Sorry, I am having trouble answering right now.", "", true);
-        m_metrics["llm_first_token_ms"] = reply.first_token_at ? reply.first_token_at - speech_end : 0;
-        speak(reply.text, reply.end_reason, true);
+        begin_reply(true);
+        m_writing = true;
+        int turn = m_turn;
+        ask(heard.text, speech_end, recognized_at, heard.source,
+            [this, turn](const std::string& token) {
+                if (turn != m_turn) return;
+                if (!m_metrics.contains("llm_first_token_ms")) m_metrics["llm_first_token_ms"] = now_ms() - m_turn_started;
+                add_text(token);
+            },
+            [this, turn](Reply reply) {
+                if (turn != m_turn) return;
+                if (!reply.status && m_reply_text.empty()) {
+                    m_writing = false;
+                    return speak("Sorry, I am having trouble answering right now.", "", true);
+                }
+                end_text(reply.end_reason);
+            });
     }
 
     // --- agent side ------------------------------------------------------------------------------------------
 
     void speak(const std::string& text, std::string end_reason, bool remember) {
+        begin_reply(remember);
+        add_text(text);
+        end_text(std::move(end_reason));
+    }
+
+    void begin_reply(bool remember) {
         ++m_turn;
         m_reply_active = true;
-        m_reply_text = text;
+        m_reply_text.clear();
         m_reply_remember = remember;
         m_reply_from = now_ms();
         m_reply_total = m_reply_sent = 0;
-        m_end_after_reply = std::move(end_reason);
+        m_end_after_reply.clear();
         m_out.clear();
         m_sentences.clear();
-        SentenceSplitter splitter;
-        for (auto& s : splitter.push(text)) m_sentences.push_back(std::move(s));
-        if (auto rest = splitter.flush(); !rest.empty()) m_sentences.push_back(std::move(rest));
+        m_splitter = SentenceSplitter{};
+        m_writing = false;
+    }
+
+    // More of the reply's text: each sentence it completes is synthesized while the rest is still being written.
+    void add_text(const std::string& text) {
+        m_reply_text += text;
+        for (auto& sentence : m_splitter.push(text)) m_sentences.push_back(std::move(sentence));
         synthesize_next();
     }
+
+    void end_text(std::string end_reason) {
+        m_writing = false;
+        m_end_after_reply = std::move(end_reason);
+        if (auto rest = m_splitter.flush(); !rest.empty()) m_sentences.push_back(std::move(rest));
+        if (m_sentences.empty() && !m_synthesizing && !m_pacing) return finish_reply();  // nothing (more) to say
+        synthesize_next();
+    }
+
+    // Audio of this reply is still to come: a sentence being synthesized or waiting, or the LLM still writing.
+    bool more_to_come() const { return m_synthesizing || !m_sentences.empty() || m_writing; }
 
     void synthesize_next() {
         if (m_synthesizing || m_sentences.empty() || m_ended) return;
@@ -397,7 +433,7 @@ private:
         auto conn = m_conn.lock();
         if (!conn) return;
         if (m_out.empty()) {
-            if (m_synthesizing || !m_sentences.empty()) {
+            if (more_to_come()) {
                 m_next_frame_at = conn->monotonic_ms() + 20;
                 return conn->post_after(20, [this, pacer] { pace(pacer); });
             }
@@ -405,7 +441,7 @@ private:
             return finish_reply();
         }
         // A chunk goes out whole; only the reply's last one is padded with silence.
-        if (m_out.size() < m_chunk && (m_synthesizing || !m_sentences.empty())) {
+        if (m_out.size() < m_chunk && more_to_come()) {
             m_next_frame_at = conn->monotonic_ms() + 20;
             return conn->post_after(20, [this, pacer] { pace(pacer); });
         }
@@ -488,6 +524,8 @@ private:
         m_out.clear();
         m_sentences.clear();
         m_end_after_reply.clear();
+        m_writing = false;
+        cancel_answer();  // the LLM stops writing a reply nobody will hear
         if (auto conn = m_conn.lock())
             if (auto clear = m_codec->clear()) conn->send_text(std::move(*clear));
         std::string heard = heard_part();
@@ -561,6 +599,8 @@ private:
     std::size_t m_reply_sent = 0;
     std::string m_end_after_reply;
     std::deque<std::string> m_sentences;
+    SentenceSplitter m_splitter;
+    bool m_writing = false;  // the LLM is still writing the reply
     bool m_synthesizing = false;
     std::deque<std::int16_t> m_out;
     bool m_pacing = false;

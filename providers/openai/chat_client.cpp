@@ -64,18 +64,18 @@ Error api_error(const HttpResult& r) {
     return e;
 }
 
-class ChatStream final : public LlmStream {
+// One streamed answer, on a thread of its own that keeps this state alive: a cancelled stream's thread finishes
+// (curl notices within its progress interval) without anyone waiting for it.
+class ChatWorker : public std::enable_shared_from_this<ChatWorker> {
 public:
-    ChatStream(ChatSettings settings, LlmRequest request, LlmCallbacks callbacks)
+    ChatWorker(ChatSettings settings, LlmRequest request, LlmCallbacks callbacks)
         : m_settings(std::move(settings)), m_callbacks(std::move(callbacks)) {
         m_body = chat_body(m_settings, request).dump();
-        m_thread = std::thread([this] { run(); });
     }
-    ~ChatStream() override {
-        cancel();
-        if (m_thread.joinable()) m_thread.join();
+    void start() {
+        std::thread([self = shared_from_this()] { self->run(); }).detach();
     }
-    void cancel() override {
+    void cancel() {
         m_cancelled = true;
         // After cancel() returns no callback may run: wait out one that is running.
         std::lock_guard lock(m_callback_mutex);
@@ -236,14 +236,23 @@ private:
     std::map<int, Pending> m_tools;
     std::string m_finish;
     Usage m_usage;
-    std::thread m_thread;
+};
+
+class ChatStream final : public LlmStream {
+public:
+    explicit ChatStream(std::shared_ptr<ChatWorker> worker) : m_worker(std::move(worker)) { m_worker->start(); }
+    ~ChatStream() override { m_worker->cancel(); }
+    void cancel() override { m_worker->cancel(); }
+
+private:
+    std::shared_ptr<ChatWorker> m_worker;
 };
 
 class ChatClient final : public LlmClient {
 public:
     explicit ChatClient(ChatSettings s) : m_settings(std::move(s)) {}
     std::unique_ptr<LlmStream> start(LlmRequest request, LlmCallbacks callbacks) override {
-        return std::make_unique<ChatStream>(m_settings, std::move(request), std::move(callbacks));
+        return std::make_unique<ChatStream>(std::make_shared<ChatWorker>(m_settings, std::move(request), std::move(callbacks)));
     }
 
 private:
