@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <mutex>
 #include <optional>
 
 #include "core/util/time.hpp"
@@ -80,6 +81,11 @@ void SessionBase::ask(const std::string& text, std::int64_t from, std::int64_t t
     struct Progress {
         Reply reply;
         std::optional<ToolCall> tool;
+        // Tokens that arrived since the strand last took them: a burst (a fast model, the scripted one) becomes
+        // one hop onto the strand instead of one per token.
+        std::mutex mutex;
+        std::string pending;
+        bool scheduled = false;
     };
     auto progress = std::make_shared<Progress>();
     std::weak_ptr<http::WsConnection> weak = m_connection;
@@ -92,10 +98,23 @@ void SessionBase::ask(const std::string& text, std::int64_t from, std::int64_t t
     };
     LlmCallbacks callbacks{
         [on_strand, progress, on_token](const std::string& token) {
-            on_strand([progress, on_token, token] {
+            {
+                std::lock_guard lock(progress->mutex);
+                progress->pending += token;
+                if (progress->scheduled) return;
+                progress->scheduled = true;
+            }
+            on_strand([progress, on_token] {
+                std::string text;
+                {
+                    std::lock_guard lock(progress->mutex);
+                    text.swap(progress->pending);
+                    progress->scheduled = false;
+                }
+                if (text.empty()) return;
                 if (!progress->reply.first_token_at) progress->reply.first_token_at = now_ms();
-                progress->reply.text += token;
-                if (on_token) on_token(token);
+                progress->reply.text += text;
+                if (on_token) on_token(text);
             });
         },
         [on_strand, progress](const ToolCall& call) { on_strand([progress, call] { progress->tool = call; }); },
