@@ -130,90 +130,84 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 }  // namespace
 
+namespace {
+
+// A libcurl easy handle set up for `request` with what every transfer shares (method, headers, body, timeouts,
+// Basic credentials, response headers into `result`); the caller adds how the body is received.
+struct Transfer {
+    // libcurl's global set-up must come first (it is not thread-safe on its own).
+    std::unique_ptr<CURL, void (*)(CURL*)> curl{(global_init(), curl_easy_init()), curl_easy_cleanup};
+    std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers{nullptr, curl_slist_free_all};
+
+    Transfer(const HttpRequest& request, HttpResult& result) {
+        if (!curl) return;
+        curl_slist* list = nullptr;
+        for (const auto& [k, v] : request.headers) list = curl_slist_append(list, (k + ": " + v).c_str());
+        list = curl_slist_append(list, "Expect:");  // no 100-continue round trip for larger bodies
+        headers.reset(list);
+        CURL* h = curl.get();
+        curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, long(request.timeout_ms));
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, long(std::min(request.timeout_ms, 5000)));
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &result);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        if (request.method != "GET" && request.method != "HEAD") {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, long(request.body.size()));
+        }
+        if (!request.basic_user.empty()) {
+            curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+            curl_easy_setopt(h, CURLOPT_USERNAME, request.basic_user.c_str());
+            curl_easy_setopt(h, CURLOPT_PASSWORD, request.basic_password.c_str());
+        }
+    }
+
+    // Runs the transfer; the status goes into `result`, a transport failure comes back as a transient error.
+    Result<HttpResult> perform(const HttpRequest& request, HttpResult& result, const char* what) {
+        CURLcode rc = curl_easy_perform(curl.get());
+        if (rc != CURLE_OK) {
+            auto code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::timeout : ErrorCode::unavailable;
+            Error e = make_error(code, std::string(what) + request.url.substr(0, request.url.find('?')) + " failed: " +
+                                           curl_easy_strerror(rc));
+            if (result.status) e.message += " (after HTTP " + std::to_string(result.status) + ")";
+            return e;
+        }
+        long status = 0;
+        curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+        result.status = int(status);
+        return result;
+    }
+};
+
+}  // namespace
+
 Result<HttpResult> http_stream(const HttpRequest& request, const HttpStream& stream) {
-    global_init();
-    std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-    if (!curl) return make_error(ErrorCode::internal, "libcurl could not start a request");
     HttpResult result;
-    StreamState state{&stream, &result, curl.get()};
-    curl_slist* headers = nullptr;
-    for (const auto& [k, v] : request.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
-    headers = curl_slist_append(headers, "Expect:");
-    std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl_slist_free_all);
-    CURL* h = curl.get();
-    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.get());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, long(request.timeout_ms));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, long(std::min(request.timeout_ms, 5000)));
+    Transfer t(request, result);
+    if (!t.curl) return make_error(ErrorCode::internal, "libcurl could not start a request");
+    StreamState state{&stream, &result, t.curl.get()};
+    CURL* h = t.curl.get();
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &state);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &result);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &state);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (request.method != "GET") {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, long(request.body.size()));
-    }
-    CURLcode rc = curl_easy_perform(h);
-    if (state.stopped) return result;
-    if (rc != CURLE_OK) {
-        auto code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::timeout : ErrorCode::unavailable;
-        Error e = make_error(code, std::string("HTTP stream from ") + request.url.substr(0, request.url.find('?')) +
-                                       " failed: " + curl_easy_strerror(rc));
-        if (result.status) e.message += " (after HTTP " + std::to_string(result.status) + ")";
-        return e;
-    }
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    result.status = int(status);
-    return result;
+    auto r = t.perform(request, result, "HTTP stream from ");
+    if (state.stopped) return result;  // cancelled, or the reader had enough
+    return r;
 }
 
 Result<HttpResult> http_request(const HttpRequest& request) {
-    global_init();
-    std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-    if (!curl) return make_error(ErrorCode::internal, "libcurl could not start a request");
     HttpResult result;
-    curl_slist* headers = nullptr;
-    for (const auto& [k, v] : request.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
-    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip for larger bodies
-    std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl_slist_free_all);
-    CURL* h = curl.get();
-    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.get());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, long(request.timeout_ms));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, long(std::min(request.timeout_ms, 5000)));
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &result.body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &result);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (request.method != "GET" && request.method != "HEAD") {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, long(request.body.size()));
-    }
-    if (!request.basic_user.empty()) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, request.basic_user.c_str());
-        curl_easy_setopt(h, CURLOPT_PASSWORD, request.basic_password.c_str());
-    }
-    CURLcode rc = curl_easy_perform(h);
-    if (rc != CURLE_OK) {
-        auto code = rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::timeout : ErrorCode::unavailable;
-        return make_error(code, std::string("HTTP request to ") + request.url.substr(0, request.url.find('?')) +
-                                    " failed: " + curl_easy_strerror(rc));
-    }
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    result.status = int(status);
-    return result;
+    Transfer t(request, result);
+    if (!t.curl) return make_error(ErrorCode::internal, "libcurl could not start a request");
+    curl_easy_setopt(t.curl.get(), CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(t.curl.get(), CURLOPT_WRITEDATA, &result.body);
+    return t.perform(request, result, "HTTP request to ");
 }
 
 }  // namespace va
