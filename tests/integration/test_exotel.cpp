@@ -249,6 +249,17 @@ TEST_CASE("exotel: a source allowlist refuses other addresses on webhooks and me
     auto applet = Api(t.daemon.base_url()).get(t.applet_url.substr(t.daemon.base_url().size()) + "&To=%2B915550003333");
     CHECK(applet.status == 403);
     CHECK(applet.body.find("allowed_sources") != std::string::npos);
+    // The media socket refuses 127.0.0.1 too, even with the account's own credentials.
+    boost::asio::io_context io;
+    va::fake::CallerResult result;
+    std::string basic = "Basic " + va::base64_encode(t.fake.options().api_key + ":" + t.fake.options().api_token);
+    std::string url = "ws" + t.daemon.base_url().substr(4) + "/media/exotel/call_any?sample-rate=16000";
+    va::fake::MediaCaller::start(io, url, {{"Authorization", basic}},
+                                 va::fake::exotel_dialect(16000, 100, "s", "c", "a", "f", "t", json::object()),
+                                 CallerScript{}, [&](const va::fake::CallerResult& r) { result = r; });
+    io.run_for(std::chrono::seconds(10));
+    CHECK(result.close_code == 1008);
+    CHECK(result.close_reason == "address not allowed");
 }
 
 TEST_CASE("exotel: va-fake runs standalone and answers the daemon's outbound call") {

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "unit/core/audio/speech.hpp"
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -10,24 +12,9 @@
 #include "core/audio/wav.hpp"
 
 using namespace va;
+using va::test::speech_16k;
 
 namespace {
-
-// Real speech: espeak-ng at 22050 Hz, resampled to 16 kHz like the local pipeline does.
-std::vector<std::int16_t> speech_16k(const std::string& text) {
-    char tmpl[] = "/tmp/va-vad-XXXXXX";
-    std::string dir = mkdtemp(tmpl);
-    std::string path = dir + "/s.wav";
-    REQUIRE(std::system(("espeak-ng -w " + path + " '" + text + "' >/dev/null 2>&1").c_str()) == 0);
-    auto wav = read_wav(path);
-    std::filesystem::remove_all(dir);
-    REQUIRE(wav);
-    Resampler r(wav->sample_rate, 16000);
-    std::vector<std::int16_t> out;
-    r.process(to_mono(*wav), out);
-    r.flush(out);
-    return out;
-}
 
 // White noise whose RMS level is `db` dBFS.
 std::vector<std::int16_t> noise(int ms, double db, unsigned seed = 7) {

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "unit/providers/media_sink_recorder.hpp"
+
 #include "core/audio/g711.hpp"
 #include "core/util/encoding.hpp"
 #include "providers/twilio/media_codec.hpp"
@@ -9,23 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-struct Recorder : MediaSink {
-    std::vector<std::string> log;
-    json start;
-    std::vector<std::int16_t> audio;
-    void on_media_start(const json& info) override {
-        log.push_back("start");
-        start = info;
-    }
-    void on_media_audio(std::span<const std::int16_t> pcm) override {
-        log.push_back("audio");
-        audio.insert(audio.end(), pcm.begin(), pcm.end());
-    }
-    void on_media_dtmf(const std::string& d) override { log.push_back("dtmf:" + d); }
-    void on_media_mark(const std::string& n) override { log.push_back("mark:" + n); }
-    void on_media_stop(const std::string& r) override { log.push_back("stop:" + r); }
-    void on_media_error(const std::string& m) override { log.push_back("error:" + m); }
-};
+using Recorder = va::test::MediaSinkRecorder;
 
 const char* kStart = R"({"event":"start","sequenceNumber":"1","streamSid":"MZ1",
  "start":{"accountSid":"AC1","streamSid":"MZ1","callSid":"CA1","tracks":["inbound"],
