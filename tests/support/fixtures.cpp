@@ -50,14 +50,24 @@ std::string user_id_by_email(const Api& admin, const std::string& email) {
     return "";
 }
 
-nlohmann::json wait_for_call(const Api& api, const std::string& id, const std::string& status) {
-    nlohmann::json call;
+json wait_for_call_until(const Api& api, const std::string& id, const std::function<bool(const json&)>& done) {
+    json call;
     for (int i = 0; i < 200; ++i) {
         call = api.get("/api/v1/calls/" + id).json();
-        if (call["status"] == status) break;
+        if (!call.is_discarded() && done(call)) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
     return call;
+}
+
+json wait_for_call(const Api& api, const std::string& id, const std::string& status) {
+    return wait_for_call_until(api, id, [&](const json& c) { return c.value("status", "") == status; });
+}
+
+json wait_for_carrier_duration(const Api& api, const std::string& id, double duration_s) {
+    return wait_for_call_until(api, id, [&](const json& c) {
+        return c.value("status", "") == "completed" && c.value("duration_s", -1.0) == duration_s;
+    });
 }
 
 std::vector<std::string> turn_texts(const Api& api, const std::string& call_id) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,16 @@ std::string create_user_token(const DaemonProcess& daemon, const Api& admin, con
 // The id of the user with `email` in the caller's workspace; empty when there is none.
 std::string user_id_by_email(const Api& admin, const std::string& email);
 
+// Polls GET /calls/{id} until `done` holds for it (about 5 s at most); the last answer.
+nlohmann::json wait_for_call_until(const Api& api, const std::string& id,
+                                   const std::function<bool(const nlohmann::json&)>& done);
+
 // Polls GET /calls/{id} until its status is `status` (about 5 s at most); the last answer.
 nlohmann::json wait_for_call(const Api& api, const std::string& id, const std::string& status);
+
+// Polls until the call is completed with the carrier's duration (`duration_s`) recorded: a carrier's status
+// callback is answered before the daemon's writer stores it, so the call may read completed a moment earlier.
+nlohmann::json wait_for_carrier_duration(const Api& api, const std::string& id, double duration_s);
 
 // The call's turns as "role: text" lines, in order.
 std::vector<std::string> turn_texts(const Api& api, const std::string& call_id);
