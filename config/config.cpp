@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/util/strings.hpp"
+
 extern char** environ;
 
 namespace va {
@@ -115,6 +117,29 @@ std::vector<Key> keys(Raw& raw) {
         {"openai", "api_key", Kind::string, str([](Config& c) -> std::string& { return c.openai.api_key; })},
         {"openai", "base_url", Kind::string, str([](Config& c) -> std::string& { return c.openai.base_url; })},
         {"openai", "model", Kind::string, str([](Config& c) -> std::string& { return c.openai.model; })},
+        {"openai", "tts_model", Kind::string, str([](Config& c) -> std::string& { return c.openai.tts_model; })},
+        {"openai", "tts_voice", Kind::string, str([](Config& c) -> std::string& { return c.openai.tts_voice; })},
+        {"deepgram", "api_key", Kind::string, str([](Config& c) -> std::string& { return c.deepgram.api_key; })},
+        {"deepgram", "base_url", Kind::string, str([](Config& c) -> std::string& { return c.deepgram.base_url; })},
+        {"deepgram", "model", Kind::string, str([](Config& c) -> std::string& { return c.deepgram.model; })},
+        {"deepgram", "endpointing_ms", Kind::integer, integer([](Config& c) -> int& { return c.deepgram.endpointing_ms; })},
+        {"deepgram", "utterance_end_ms", Kind::integer,
+         integer([](Config& c) -> int& { return c.deepgram.utterance_end_ms; })},
+        {"deepgram", "reconnect_buffer_s", Kind::number,
+         number([](Config& c) -> double& { return c.deepgram.reconnect_buffer_s; })},
+        {"elevenlabs", "api_key", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.api_key; })},
+        {"elevenlabs", "base_url", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.base_url; })},
+        {"elevenlabs", "ws_url", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.ws_url; })},
+        {"elevenlabs", "voice", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.voice; })},
+        {"elevenlabs", "model", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.model; })},
+        {"elevenlabs", "transport", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.transport; })},
+        {"elevenlabs", "inactivity_timeout_s", Kind::integer,
+         integer([](Config& c) -> int& { return c.elevenlabs.inactivity_timeout_s; })},
+        {"tools", "allowed_networks", Kind::string,
+         str([](Config& c) -> std::string& { return c.tools.allowed_networks; })},
+        {"tools", "max_response_bytes", Kind::integer,
+         integer([](Config& c) -> int& { return c.tools.max_response_bytes; })},
+        {"tools", "filler_after_ms", Kind::integer, integer([](Config& c) -> int& { return c.tools.filler_after_ms; })},
         {"recordings", "enabled", Kind::boolean, boolean([](Config& c) -> bool& { return c.recordings.enabled; })},
         {"recordings", "retention_days", Kind::integer,
          integer([](Config& c) -> int& { return c.recordings.retention_days; })},
@@ -267,6 +292,22 @@ Status validate_config(const Config& c) {
     http_url("exotel.api_base_url", c.exotel.api_base_url);
     http_url("openai.base_url", c.openai.base_url);
     if (c.openai.base_url.empty()) p.push_back({"openai.base_url", "must not be empty"});
+    auto ws_url = [&p](const char* key, const std::string& url) {
+        if (!url.empty() && url.rfind("ws://", 0) != 0 && url.rfind("wss://", 0) != 0)
+            p.push_back({key, "must be a ws:// or wss:// URL"});
+    };
+    ws_url("deepgram.base_url", c.deepgram.base_url);
+    if (c.deepgram.base_url.empty()) p.push_back({"deepgram.base_url", "must not be empty"});
+    range("deepgram.endpointing_ms", c.deepgram.endpointing_ms, 10, 10'000);
+    range("deepgram.utterance_end_ms", c.deepgram.utterance_end_ms, 1000, 10'000);
+    if (!(c.deepgram.reconnect_buffer_s >= 0 && c.deepgram.reconnect_buffer_s <= 120))
+        p.push_back({"deepgram.reconnect_buffer_s", "must be between 0 and 120"});
+    http_url("elevenlabs.base_url", c.elevenlabs.base_url);
+    if (c.elevenlabs.base_url.empty()) p.push_back({"elevenlabs.base_url", "must not be empty"});
+    ws_url("elevenlabs.ws_url", c.elevenlabs.ws_url);
+    if (c.elevenlabs.transport != "websocket" && c.elevenlabs.transport != "http")
+        p.push_back({"elevenlabs.transport", "must be websocket or http"});
+    range("elevenlabs.inactivity_timeout_s", c.elevenlabs.inactivity_timeout_s, 5, 180);
     if (!c.twilio.account_sid.empty() && c.twilio.auth_token.empty())
         p.push_back({"twilio.auth_token", "must be set when twilio.account_sid is"});
     if (!c.exotel.account_sid.empty() && (c.exotel.api_key.empty() || c.exotel.api_token.empty()))
@@ -277,6 +318,8 @@ Status validate_config(const Config& c) {
     if (c.exotel.sample_rate != 8000 && c.exotel.sample_rate != 16000 && c.exotel.sample_rate != 24000)
         p.push_back({"exotel.sample_rate", "must be 8000, 16000 or 24000"});
     range("exotel.reconcile_after_s", c.exotel.reconcile_after_s, 1, 86'400);
+    range("tools.max_response_bytes", c.tools.max_response_bytes, 1024, 16 * 1024 * 1024);
+    range("tools.filler_after_ms", c.tools.filler_after_ms, 0, 60'000);
     range("recordings.retention_days", c.recordings.retention_days, 0, 36'500);
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (std::find(std::begin(levels), std::end(levels), c.log.level) == std::end(levels))
@@ -312,6 +355,13 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
         for (const auto& [section_key, section_node] : doc) {
             std::string section(section_key.str());
             const auto* section_table = section_node.as_table();
+            if (section == "tool_secrets" && section_table) {
+                for (const auto& [key_name, node] : *section_table) {
+                    if (auto v = node.value<std::string>()) config.tool_secrets[std::string(key_name.str())] = *v;
+                    else problems.push_back({"tool_secrets." + std::string(key_name.str()), "expected a string"});
+                }
+                continue;
+            }
             bool known_section = std::any_of(table.begin(), table.end(), [&](const Key& k) { return section == k.section; });
             if (!known_section || !section_table) {
                 problems.push_back({section, known_section ? "must be a table" : "unknown section"});
@@ -338,6 +388,10 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
 
     for (const auto& [name, text] : env) {
         if (name.rfind("VOICEAGENT_", 0) != 0 || name.rfind("VOICEAGENT_TEST_", 0) == 0) continue;
+        if (name.rfind("VOICEAGENT_TOOL_SECRET_", 0) == 0) {
+            config.tool_secrets[to_lower(name.substr(std::string("VOICEAGENT_TOOL_SECRET_").size()))] = text;
+            continue;
+        }
         auto key = std::find_if(table.begin(), table.end(), [&](const Key& k) { return k.env() == name; });
         if (key == table.end()) {
             problems.push_back({name, "unknown environment variable"});

@@ -73,6 +73,35 @@ struct OpenAiConfig {
     std::string api_key;                   // also used by OpenAI-compatible servers that want one
     std::string base_url = "https://api.openai.com/v1";  // an OpenAI-compatible server: Ollama, llama.cpp, vLLM
     std::string model = "gpt-4o-mini";     // agents may name another (llm.model)
+    std::string tts_model = "gpt-4o-mini-tts";  // /v1/audio/speech (agents: tts.model)
+    std::string tts_voice = "alloy";
+};
+
+struct DeepgramConfig {
+    std::string api_key;                   // empty = agents cannot use provider deepgram
+    std::string base_url = "wss://api.deepgram.com";
+    std::string model = "nova-2";
+    int endpointing_ms = 300;
+    int utterance_end_ms = 1000;
+    double reconnect_buffer_s = 10;        // caller audio kept while a dropped connection is reopened
+};
+
+struct ElevenLabsConfig {
+    std::string api_key;                   // empty = agents cannot use provider elevenlabs
+    std::string base_url = "https://api.elevenlabs.io";
+    std::string ws_url;                    // the stream-input WebSocket's base; empty = base_url as ws(s)://
+    std::string voice = "21m00Tcm4TlvDq8ikWAM";
+    std::string model = "eleven_flash_v2_5";
+    std::string transport = "websocket";   // websocket (one warm connection per call) | http
+    int inactivity_timeout_s = 20;
+};
+
+struct ToolsConfig {
+    // Comma-separated addresses or CIDR blocks that HTTP tools may reach even though they are loopback, private,
+    // link-local or metadata addresses (refused by default, checked after DNS resolution).
+    std::string allowed_networks;
+    int max_response_bytes = 65536;        // a tool's answer is cut off (and reported) beyond this
+    int filler_after_ms = 700;             // a tool still running this long gets the agent's filler spoken
 };
 
 struct RecordingConfig {
@@ -85,6 +114,12 @@ struct Config {
     TwilioConfig twilio;
     ExotelConfig exotel;
     OpenAiConfig openai;
+    DeepgramConfig deepgram;
+    ElevenLabsConfig elevenlabs;
+    ToolsConfig tools;
+    // Values for {{secret:NAME}} in HTTP tools' headers: the [tool_secrets] table, or VOICEAGENT_TOOL_SECRET_NAME.
+    // Agents name secrets; only the daemon's operator holds them.
+    std::map<std::string, std::string> tool_secrets;
     RecordingConfig recordings;
     StorageConfig storage;
     AuthConfig auth;

@@ -29,7 +29,8 @@ Conversation::Conversation(const json& agent, const json& variables) {
                                    {{"type", "object"}, {"properties", {{"to", {{"type", "string"}}}}}}});
             } else if (type == "http") {
                 m_tools.push_back({t.value("name", ""), t.value("description", ""),
-                                   t.contains("parameters") ? t["parameters"] : json::object()});
+                                   t.contains("parameters") ? t["parameters"] : json{{"type", "object"}}});
+                m_http_tools.push_back(t);
             }
         }
     }
@@ -38,6 +39,22 @@ Conversation::Conversation(const json& agent, const json& variables) {
 
 void Conversation::add_user(std::string text) { m_history.push_back({"user", std::move(text)}); }
 void Conversation::add_agent(std::string text) { m_history.push_back({"assistant", std::move(text)}); }
+
+void Conversation::add_tool_exchange(std::string text_so_far, ToolCall call, std::string result) {
+    ChatMessage asked("assistant", std::move(text_so_far));
+    std::string id = call.id;
+    asked.tool_calls.push_back(std::move(call));
+    m_history.push_back(std::move(asked));
+    ChatMessage answer("tool", std::move(result));
+    answer.tool_call_id = std::move(id);
+    m_history.push_back(std::move(answer));
+}
+
+const json* Conversation::http_tool(const std::string& name) const {
+    for (const auto& t : m_http_tools)
+        if (t.value("name", "") == name) return &t;
+    return nullptr;
+}
 
 LlmRequest Conversation::request() const {
     LlmRequest r;

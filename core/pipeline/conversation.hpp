@@ -19,6 +19,11 @@ public:
     const std::string& greeting() const { return m_greeting; }
     void add_user(std::string text);
     void add_agent(std::string text);
+    // The agent asked for a tool (after saying `text_so_far`) and it answered `result`: both join the history,
+    // so the LLM's next answer can use it.
+    void add_tool_exchange(std::string text_so_far, ToolCall call, std::string result);
+    // The agent's HTTP tool called `name`, or null.
+    const nlohmann::json* http_tool(const std::string& name) const;
     LlmRequest request() const;
     const std::vector<ChatMessage>& history() const { return m_history; }
     // True when `text` (the agent's own words) contains one of the agent's end-call phrases.
@@ -30,6 +35,7 @@ private:
     std::vector<ChatMessage> m_history;
     std::vector<ToolSpec> m_tools;
     std::vector<std::string> m_end_phrases;
+    nlohmann::json m_http_tools = nlohmann::json::array();
 };
 
 // The variables for a call: the agent's defaults overridden by the call's own.

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/audio/format.hpp"
+
 namespace va {
 
 // What the session hears from the transport.
@@ -41,6 +43,9 @@ public:
     virtual std::string channel() const = 0;  // the call's channel: local, twilio, exotel
     // PCM16 rate of the call audio (0 until on_media_start for transports that announce it).
     virtual int sample_rate() const = 0;
+    // The carrier's own encoding on the wire (parse() and audio() convert to and from PCM16): providers that can
+    // take or produce it directly (Deepgram, ElevenLabs) are asked for it.
+    virtual Encoding encoding() const { return Encoding::pcm16; }
     // Outbound audio goes out in chunks of this many samples (the last one padded with silence).
     virtual std::size_t chunk_samples() const { return std::size_t(sample_rate() / 50); }
     // Whether the stream is live as soon as the WebSocket opens (no start message to wait for).

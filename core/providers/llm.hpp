@@ -15,20 +15,26 @@
 
 namespace va {
 
+struct ToolCall {
+    std::string id;  // the provider's id for it, echoed in the tool's answer
+    std::string name;
+    nlohmann::json arguments = nlohmann::json::object();
+};
+
 struct ChatMessage {
+    ChatMessage() = default;
+    ChatMessage(std::string r, std::string c) : role(std::move(r)), content(std::move(c)) {}
+
     std::string role;     // system | user | assistant | tool
     std::string content;
+    std::vector<ToolCall> tool_calls;  // assistant: the tools it asked for
+    std::string tool_call_id;          // tool: which call this answers
 };
 
 struct ToolSpec {
     std::string name;         // end_call, transfer_call, or an HTTP tool's name
     std::string description;
     nlohmann::json parameters = nlohmann::json::object();  // JSON schema of the arguments
-};
-
-struct ToolCall {
-    std::string name;
-    nlohmann::json arguments = nlohmann::json::object();
 };
 
 struct LlmRequest {

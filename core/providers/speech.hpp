@@ -1,12 +1,16 @@
 // Speech provider interfaces: text-to-speech one sentence at a time (so the first sentence plays while the LLM is
-// still writing the next), and speech-to-text one utterance at a time (the turn detector decides where an
-// utterance ends; the recognizer may also see it arrive in pieces). Calls are blocking CPU work for the offline
-// providers: the call session runs them on its worker pool and posts results back to its strand.
+// still writing the next), and speech-to-text either one utterance at a time (offline recognizers: the session's
+// VAD decides where an utterance ends) or as a stream of the whole call (cloud services such as Deepgram, whose
+// own endpointing reports speech starts, interim words and the end of each utterance as events). Offline calls
+// are blocking CPU work, which the call session runs on its worker pool; cloud TTS calls block on the network the
+// same way.
 // Thread-safety: factories are immutable and shared; a client belongs to one call and is used by one thread at a
-// time.
+// time, except that a streaming recognizer's events arrive on its own I/O thread (the session posts them to its
+// strand).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -28,6 +32,11 @@ class TtsClient {
 public:
     virtual ~TtsClient() = default;
     virtual Result<TtsAudio> synthesize(const std::string& sentence) = 0;
+    // The transport's format, given before the first sentence: providers that can produce it directly (mu-law
+    // 8 kHz for Twilio, PCM at the Exotel stream's rate) ask for it, so nothing is resampled.
+    virtual void set_output(const AudioFormat& transport) { (void)transport; }
+    // A short name for events and the call record ("elevenlabs", "espeak-ng").
+    virtual std::string name() const { return {}; }
     // True when a call takes microseconds (test tones): the session then runs it on its own strand rather than
     // paying two thread hand-offs through the worker pool.
     virtual bool cheap() const { return false; }
@@ -37,6 +46,23 @@ class TtsFactory {
 public:
     virtual ~TtsFactory() = default;
     virtual Result<std::unique_ptr<TtsClient>> create(const nlohmann::json& agent) const = 0;
+};
+
+// What a streaming recognizer heard.
+struct SttEvent {
+    enum class Kind {
+        speech_started,  // the service's VAD heard speech begin (barge-in can start here)
+        interim,         // words that may still change
+        final,           // a settled span; `speech_final` when the service's endpointing says the turn ended
+        utterance_end,   // a gap after the last final words (the backstop when endpointing never fires)
+        failed,          // the stream is gone for good (bad key, quota, reconnects exhausted): `error` says why
+    };
+    Kind kind = Kind::interim;
+    std::string text;
+    bool speech_final = false;
+    bool from_finalize = false;
+    double confidence = 0;
+    Error error;
 };
 
 struct Transcript {
@@ -59,6 +85,20 @@ public:
     virtual void reset() = 0;
     // True when calls take microseconds (simulated recognition): see TtsClient::cheap().
     virtual bool cheap() const { return false; }
+
+    // Streaming recognizers hear all of the caller's audio from start() to close() and report through events;
+    // push() then never blocks (it queues), and finish()/partial() are not used.
+    virtual bool streaming() const { return false; }
+    // Opens the stream for audio in `transport` (the carrier's own encoding is sent where the service takes it).
+    virtual void start(const AudioFormat& transport, std::function<void(SttEvent)> on_event) {
+        (void)transport;
+        (void)on_event;
+    }
+    // The session's VAD heard the caller stop: flush what is buffered now rather than waiting for endpointing.
+    virtual void finalize() {}
+    // The call is over: end the stream gracefully; no events follow.
+    virtual void close() {}
+    virtual std::string name() const { return {}; }
 };
 
 class SttFactory {

@@ -15,6 +15,8 @@ std::optional<std::string> base64url_decode(std::string_view text);
 
 std::string hex_encode(std::string_view bytes);
 // Percent-decoding of URLs and form bodies ('+' is a space when `plus_is_space`); invalid escapes stay as they are.
+// Percent-encodes every byte but RFC 3986's unreserved characters (letters, digits, - _ . ~).
+std::string percent_encode(std::string_view text);
 std::string percent_decode(std::string_view text, bool plus_is_space = true);
 std::string sha256(std::string_view data);                               // raw 32 bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);    // raw 32 bytes

@@ -28,6 +28,8 @@ enum class ErrorCode {
 };
 
 const char* to_string(ErrorCode code);
+// The HTTP status an error answers with (400 invalid_request ... 503 unavailable, 402 quota).
+int http_status(ErrorCode code);
 
 // One problem with one field of the input, for error `details`.
 struct FieldError {

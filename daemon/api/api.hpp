@@ -59,7 +59,6 @@ struct Principal {
 http::Response json_response(int status, const nlohmann::json& body);
 http::Response empty_response(int status);  // 204 and friends
 http::Response error_response(const Error& error);
-int http_status(ErrorCode code);
 
 // The body as a JSON object: 415 when not application/json, 400 when malformed or not an object.
 Result<nlohmann::json> json_body(const http::Request& request);

@@ -9,25 +9,6 @@ namespace va::api {
 
 using nlohmann::json;
 
-int http_status(ErrorCode code) {
-    switch (code) {
-        case ErrorCode::invalid_request: return 400;
-        case ErrorCode::unauthenticated: return 401;
-        case ErrorCode::forbidden: return 403;
-        case ErrorCode::not_found: return 404;
-        case ErrorCode::conflict: return 409;
-        case ErrorCode::too_large: return 413;
-        case ErrorCode::unsupported_media_type: return 415;
-        case ErrorCode::unprocessable: return 422;
-        case ErrorCode::rate_limited: return 429;
-        case ErrorCode::timeout: return 504;
-        case ErrorCode::unavailable: return 503;
-        case ErrorCode::quota: return 402;
-        case ErrorCode::internal: return 500;
-    }
-    return 500;
-}
-
 http::Response json_response(int status, const json& body) {
     http::Response r;
     r.status = status;

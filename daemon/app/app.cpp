@@ -16,7 +16,10 @@
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
+#include "providers/deepgram/live_stt.hpp"
+#include "providers/elevenlabs/tts.hpp"
 #include "providers/openai/chat_client.hpp"
+#include "providers/openai/speech_client.hpp"
 #include "core/util/encoding.hpp"
 #include "daemon/calls/event_bus.hpp"
 #include "providers/local/espeak_tts.hpp"
@@ -169,7 +172,38 @@ int run_daemon(const Config& config) {
     openai_defaults.base_url = config.openai.base_url;
     openai_defaults.model = config.openai.model;
     calls.add_llm("openai", openai::chat_factory(openai_defaults));
+    openai::SpeechSettings speech;
+    speech.api_key = config.openai.api_key;
+    speech.base_url = config.openai.base_url;
+    speech.model = config.openai.tts_model;
+    speech.voice = config.openai.tts_voice;
+    calls.add_tts("openai", openai::speech_factory(speech));
+    elevenlabs::Settings eleven;
+    eleven.api_key = config.elevenlabs.api_key;
+    eleven.base_url = config.elevenlabs.base_url;
+    eleven.ws_url = config.elevenlabs.ws_url;
+    eleven.voice = config.elevenlabs.voice;
+    eleven.model = config.elevenlabs.model;
+    eleven.transport = config.elevenlabs.transport;
+    eleven.inactivity_timeout_s = config.elevenlabs.inactivity_timeout_s;
+    calls.add_tts("elevenlabs", elevenlabs::tts_factory(eleven));
+    deepgram::Settings listen;
+    listen.api_key = config.deepgram.api_key;
+    listen.base_url = config.deepgram.base_url;
+    listen.model = config.deepgram.model;
+    listen.endpointing_ms = config.deepgram.endpointing_ms;
+    listen.utterance_end_ms = config.deepgram.utterance_end_ms;
+    listen.reconnect_buffer_s = config.deepgram.reconnect_buffer_s;
+    calls.add_stt("deepgram", deepgram::live_stt_factory(listen));
     calls.add_tts("espeak-ng", local::espeak_tts_factory());
+    auto allowed = NetworkAllowlist::parse(config.tools.allowed_networks);
+    if (!allowed) {
+        spdlog::critical("tools.allowed_networks: {}", allowed.error().details.empty() ? allowed.error().message
+                                                                                       : allowed.error().details[0].reason);
+        return 1;
+    }
+    calls.set_tool_settings({std::move(allowed).value(), std::size_t(config.tools.max_response_bytes),
+                             config.tools.filler_after_ms, config.tool_secrets});
     calls.add_tts("tone", local::tone_tts_factory());
     calls.add_stt("pocketsphinx", local::pocketsphinx_stt_factory());
     calls.add_stt("scripted", local::scripted_stt_factory());

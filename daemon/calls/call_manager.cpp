@@ -99,22 +99,48 @@ void CallManager::add_llm(std::string name, std::shared_ptr<LlmFactory> factory)
 void CallManager::add_tts(std::string name, std::shared_ptr<TtsFactory> factory) { m_tts[std::move(name)] = std::move(factory); }
 void CallManager::add_stt(std::string name, std::shared_ptr<SttFactory> factory) { m_stt[std::move(name)] = std::move(factory); }
 
-Result<std::unique_ptr<TtsClient>> CallManager::make_tts(const json& agent) const {
-    std::string provider = "espeak-ng";
-    if (agent.contains("tts") && agent["tts"].is_object()) provider = agent["tts"].value("provider", provider);
+std::vector<json> CallManager::provider_chain(const json& agent, const std::string& stage) {
+    std::vector<json> chain;
+    if (!agent.contains(stage) || !agent[stage].is_object()) {
+        chain.push_back({{"provider", stage == "tts" ? "espeak-ng" : "pocketsphinx"}});
+        return chain;
+    }
+    json own = agent[stage];
+    json fallbacks = own.value("fallbacks", json::array());
+    own.erase("fallbacks");
+    chain.push_back(own);
+    for (auto& f : fallbacks)
+        if (f.is_object()) {
+            f.erase("fallbacks");
+            chain.push_back(f);
+        }
+    return chain;
+}
+
+Result<std::unique_ptr<TtsClient>> CallManager::make_tts(const json& agent, std::size_t choice) const {
+    auto chain = provider_chain(agent, "tts");
+    if (choice >= chain.size()) return make_error(ErrorCode::unavailable, "no further TTS provider to fall back to");
+    std::string provider = chain[choice].value("provider", "espeak-ng");
     auto it = m_tts.find(provider);
     if (it == m_tts.end())
         return make_error(ErrorCode::unprocessable, "TTS provider \"" + provider + "\" is not available in this daemon");
-    return it->second->create(agent);
+    json chosen = agent;
+    chosen["tts"] = chain[choice];
+    return it->second->create(chosen);
 }
 
-Result<std::unique_ptr<SttClient>> CallManager::make_stt(const json& agent, const std::vector<std::string>& lines) const {
-    std::string provider = lines.empty() ? "pocketsphinx" : "scripted";
-    if (lines.empty() && agent.contains("stt") && agent["stt"].is_object()) provider = agent["stt"].value("provider", provider);
+Result<std::unique_ptr<SttClient>> CallManager::make_stt(const json& agent, const std::vector<std::string>& lines,
+                                                         std::size_t choice) const {
+    auto chain = provider_chain(agent, "stt");
+    if (choice >= chain.size()) return make_error(ErrorCode::unavailable, "no further STT provider to fall back to");
+    // A call given the caller's lines is recognized by script, whatever the agent names.
+    std::string provider = lines.empty() ? chain[choice].value("provider", "pocketsphinx") : "scripted";
     auto it = m_stt.find(provider);
     if (it == m_stt.end())
         return make_error(ErrorCode::unprocessable, "STT provider \"" + provider + "\" is not available in this daemon");
-    return it->second->create(agent, lines);
+    json chosen = agent;
+    chosen["stt"] = chain[choice];
+    return it->second->create(chosen, lines);
 }
 
 Result<std::unique_ptr<LlmClient>> CallManager::make_llm(const json& agent, const json& variables) const {

@@ -18,6 +18,7 @@
 #include "core/store/store.hpp"
 #include "core/util/metrics.hpp"
 #include "daemon/calls/event_bus.hpp"
+#include "daemon/calls/http_tools.hpp"
 #include "daemon/calls/store_writer.hpp"
 #include "daemon/server/websocket.hpp"
 
@@ -66,11 +67,20 @@ public:
     void call_ended(const Call& call) const;
     Status transfer(const Call& call, const std::string& number) const;
 
+    // How agents' HTTP tools may reach out (allowlist, size cap, secrets); set before calls start.
+    void set_tool_settings(ToolSettings settings) { m_tool_settings = std::move(settings); }
+    const ToolSettings& tool_settings() const { return m_tool_settings; }
+
     // Speech providers by the names agents use.
     void add_tts(std::string name, std::shared_ptr<TtsFactory> factory);
     void add_stt(std::string name, std::shared_ptr<SttFactory> factory);
-    Result<std::unique_ptr<TtsClient>> make_tts(const nlohmann::json& agent) const;
-    Result<std::unique_ptr<SttClient>> make_stt(const nlohmann::json& agent, const std::vector<std::string>& lines) const;
+    // The agent's providers for a stage ("stt", "tts"), in the order it lists them: its own, then its fallbacks.
+    // Each entry is a stage object without "fallbacks"; the embedded default when the agent names none.
+    static std::vector<nlohmann::json> provider_chain(const nlohmann::json& agent, const std::string& stage);
+    // The `choice`-th provider of the agent's chain (0: its own); an error past the end of the chain.
+    Result<std::unique_ptr<TtsClient>> make_tts(const nlohmann::json& agent, std::size_t choice = 0) const;
+    Result<std::unique_ptr<SttClient>> make_stt(const nlohmann::json& agent, const std::vector<std::string>& lines,
+                                                std::size_t choice = 0) const;
 
     // The media WebSocket of a local or chat call of `workspace_id`.
     Result<std::unique_ptr<http::WsHandler>> attach_media(const std::string& workspace_id, const std::string& call_id);
@@ -133,6 +143,7 @@ private:
     bool m_recordings_enabled = false;
     int m_retention_days = 0;
     std::int64_t m_last_sweep_ms = 0;  // guarded by m_mutex                                        // API hang-ups not yet seen by the session
+    ToolSettings m_tool_settings;
 };
 
 }  // namespace va

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/util/time.hpp"
+#include "daemon/calls/http_tools.hpp"
 
 namespace va {
 
@@ -77,10 +78,19 @@ void SessionBase::ask(const std::string& text, std::int64_t from, std::int64_t t
     send({{"type", "user"}, {"text", text}, {"source", source}});
 
     cancel_answer();
+    auto turn = std::make_shared<Answer>();
+    turn->on_token = std::move(on_token);
+    turn->on_done = std::move(on_done);
+    answer(turn);
+}
+
+// One request to the LLM for `turn`: its tokens join the reply; a call for one of the agent's HTTP tools runs the
+// tool and asks again with its answer (a few rounds at most); otherwise the reply is done.
+void SessionBase::answer(std::shared_ptr<Answer> turn) {
     int generation = ++m_ask_generation;
     struct Progress {
-        Reply reply;
         std::optional<ToolCall> tool;
+        std::string said;  // this round's text, which goes with its tool call into the history
         // Tokens that arrived since the strand last took them: a burst (a fast model, the scripted one) becomes
         // one hop onto the strand instead of one per token.
         std::mutex mutex;
@@ -97,14 +107,14 @@ void SessionBase::ask(const std::string& text, std::int64_t from, std::int64_t t
             });
     };
     LlmCallbacks callbacks{
-        [on_strand, progress, on_token](const std::string& token) {
+        [on_strand, progress, turn](const std::string& token) {
             {
                 std::lock_guard lock(progress->mutex);
                 progress->pending += token;
                 if (progress->scheduled) return;
                 progress->scheduled = true;
             }
-            on_strand([progress, on_token] {
+            on_strand([progress, turn] {
                 std::string text;
                 {
                     std::lock_guard lock(progress->mutex);
@@ -112,29 +122,64 @@ void SessionBase::ask(const std::string& text, std::int64_t from, std::int64_t t
                     progress->scheduled = false;
                 }
                 if (text.empty()) return;
-                if (!progress->reply.first_token_at) progress->reply.first_token_at = now_ms();
-                progress->reply.text += text;
-                if (on_token) on_token(text);
+                if (!turn->reply.first_token_at) turn->reply.first_token_at = now_ms();
+                turn->reply.text += text;
+                progress->said += text;
+                if (turn->on_token) turn->on_token(text);
             });
         },
         [on_strand, progress](const ToolCall& call) { on_strand([progress, call] { progress->tool = call; }); },
-        [this, on_strand, progress, on_done](Status status) {
-            on_strand([this, progress, on_done, status = std::move(status)]() mutable {
-                Reply reply = std::move(progress->reply);
+        [this, on_strand, progress, turn](Status status) {
+            on_strand([this, progress, turn, status = std::move(status)]() mutable {
+                Reply& reply = turn->reply;
                 reply.status = std::move(status);
+                const auto& tool = progress->tool;
                 if (!reply.status) {
-                    m_manager.publish(m_call, "call:error", {{"message", reply.status.error().message}});
+                    m_manager.publish(m_call, "call:error", {{"stage", "llm"}, {"message", reply.status.error().message}});
+                } else if (tool && m_conversation.http_tool(tool->name) && turn->rounds < kMaxToolRounds) {
+                    return run_tool(turn, *tool, progress->said);
                 } else {
-                    const auto& tool = progress->tool;
                     if (tool && tool->name == "end_call") reply.end_reason = "agent_end_call";
                     if (tool && tool->name == "transfer_call")
                         reply.end_reason = "transferred:" + tool->arguments.value("to", std::string("unknown"));
                     if (reply.end_reason.empty() && m_conversation.ends_call(reply.text)) reply.end_reason = "agent_end_phrase";
                 }
-                on_done(std::move(reply));
+                turn->on_done(std::move(reply));
             });
         }};
     m_llm_stream = m_llm->start(m_conversation.request(), std::move(callbacks));
+}
+
+void SessionBase::run_tool(std::shared_ptr<Answer> turn, ToolCall call, std::string said) {
+    auto conn = m_connection.lock();
+    if (!conn) return;
+    ++turn->rounds;
+    json spec = *m_conversation.http_tool(call.name);
+    int generation = m_ask_generation;  // a barge-in or the end of the call makes the tool's answer stale
+    auto finished = std::make_shared<bool>(false);
+    const ToolSettings& settings = m_manager.tool_settings();
+    // A slow tool gets the agent's filler ("One moment.") spoken, so the caller does not sit in silence.
+    if (std::string filler = spec.value("filler", ""); !filler.empty())
+        conn->post_after(settings.filler_after_ms, [this, generation, finished, turn, filler] {
+            if (*finished || generation != m_ask_generation || m_ended) return;
+            std::string words = (turn->reply.text.empty() || turn->reply.text.back() == ' ' ? "" : " ") + filler + " ";
+            turn->reply.text += words;
+            if (turn->on_token) turn->on_token(words);
+        });
+    auto result = std::make_shared<ToolResult>();
+    conn->run_blocking([spec, call, result, &settings] { *result = run_http_tool(spec, call, settings); },
+                       [this, generation, finished, turn, call, said, result]() mutable {
+                           *finished = true;
+                           if (generation != m_ask_generation || m_ended) return;
+                           json what{{"name", call.name}, {"ok", result->ok}, {"ms", result->ms}};
+                           if (result->status) what["status"] = result->status;
+                           if (!result->ok) what["error"] = result->error;
+                           m_manager.publish(m_call, "call:tool", what);
+                           m_metrics_extra["tools"].push_back(what);
+                           if (!result->ok) spdlog::warn("call {}: tool {} failed: {}", m_call.id, call.name, result->error);
+                           m_conversation.add_tool_exchange(std::move(said), std::move(call), result->content);
+                           answer(turn);
+                       });
 }
 
 void SessionBase::cancel_answer() {
@@ -162,7 +207,9 @@ void SessionBase::end(const std::string& reason, int close_code) {
     m_call.duration_s = m_started ? double(now - m_started) / 1000.0 : 0.0;  // 0: the stream never started
     if (m_carrier_duration_s >= 0) m_call.duration_s = m_carrier_duration_s;
     if (!m_carrier_status.empty()) m_call.status = m_carrier_status;
-    m_call.metrics = json{{"turns", m_turn_metrics}}.dump();
+    json metrics{{"turns", m_turn_metrics}};
+    metrics.update(m_metrics_extra);
+    m_call.metrics = metrics.dump();
     save();
     m_manager.publish(m_call, "call:status", {{"status", m_call.status}});
     m_manager.publish(m_call, "call:ended", {{"reason", reason}, {"duration_s", m_call.duration_s}});

@@ -57,6 +57,18 @@ protected:
     // Stops the answer in progress (barge-in, the end of the call): nothing more of it arrives.
     void cancel_answer();
 
+private:
+    struct Answer {
+        std::function<void(const std::string&)> on_token;
+        std::function<void(Reply)> on_done;
+        Reply reply;     // across tool rounds: everything the caller was told
+        int rounds = 0;  // tool calls answered so far
+    };
+    static constexpr int kMaxToolRounds = 3;
+    void answer(std::shared_ptr<Answer> turn);
+    void run_tool(std::shared_ptr<Answer> turn, ToolCall call, std::string said);
+
+protected:
     CallManager& m_manager;
     Call m_call;
     nlohmann::json m_agent;
@@ -66,6 +78,8 @@ protected:
     int m_ask_generation = 0;
     std::weak_ptr<http::WsConnection> m_connection;
     nlohmann::json m_turn_metrics = nlohmann::json::array();
+    // More for the call record's metrics beside the turns (the providers used, fallbacks taken).
+    nlohmann::json m_metrics_extra = nlohmann::json::object();
     std::int64_t m_started = 0;
     bool m_ended = false;
     double m_carrier_duration_s = -1;  // the carrier's figure, when it told us before the stream ended

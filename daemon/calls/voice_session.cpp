@@ -1,6 +1,10 @@
 // A voice call over any media transport (local PCM16, Twilio, Exotel: the MediaCodec turns its messages into
-// caller audio and events, and encodes what the agent sends). Turn taking from the VAD; streaming recognition on
-// the worker pool (interim words, then a final result at the end of the utterance); the reply split into
+// caller audio and events, and encodes what the agent sends). Turn taking from the VAD with offline recognizers
+// on the worker pool (interim words, then a final result at the end of the utterance), or from a streaming
+// recognizer's own events (Deepgram: interim words, speech_final, UtteranceEnd), which hears all the caller's audio
+// and gets a Finalize when the VAD hears the caller stop. Cloud providers connect when the media does (warm
+// start). A failing provider hands the call to the next one the agent lists for that stage (a call:error event
+// and the call's metrics say so), and the sentence it failed on is said by the next. The reply split into
 // sentences, each synthesized on the worker pool and resampled to the transport's rate; output paced in real time
 // in the transport's chunks. Barge-in (caller speech for interruption.min_speech_ms while the agent speaks, or
 // recognized words that are not backchannels such as "okay") drops queued audio, tells the transport to clear,
@@ -83,27 +87,40 @@ private:
     void on_media_audio(std::span<const std::int16_t> samples) override {
         if (!m_live) return;
         if (m_recorder) record_caller(samples);
+        // A streaming recognizer hears everything and finds the turns itself; the VAD still drives barge-in, the
+        // silence timer, and a Finalize when the caller stops.
+        bool streaming = m_stt && m_stt->streaming();
+        if (streaming) m_stt->push(samples);
         auto event = m_vad->process(samples);
         if (m_vad->speaking()) {
             if (!m_in_utterance) {
                 m_in_utterance = true;
                 m_utterance_first = true;
+                m_utterance_started_at = now_ms();
                 ++m_silence_generation;  // the caller is talking: no reprompt
-                m_utterance.assign(m_preroll.begin(), m_preroll.end());
+                if (!streaming) m_utterance.assign(m_preroll.begin(), m_preroll.end());
                 m_preroll.clear();
             }
-            m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
-            if (m_reply_active && m_barge_in && m_vad->speech_ms() >= m_min_speech_ms) barge_in();
+            if (!streaming) m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
+            // Only speech that began after the reply did interrupts it: a streaming recognizer may end the turn
+            // (and the reply start) while the VAD still hears the tail of the same utterance.
+            if (m_reply_active && m_barge_in && m_vad->speech_ms() >= m_min_speech_ms && m_utterance_started_at >= m_reply_from)
+                barge_in();
             // The recognizer hears the utterance as it goes, for interim words (and word barge-in).
-            if (m_utterance_first || m_utterance.size() >= samples_of(kInterimMs)) queue_stt(false);
-        } else {
+            if (!streaming && (m_utterance_first || m_utterance.size() >= samples_of(kInterimMs))) queue_stt(false);
+        } else if (!streaming) {
             m_preroll.insert(m_preroll.end(), samples.begin(), samples.end());
             while (m_preroll.size() > samples_of(kPrerollMs)) m_preroll.pop_front();
         }
         if (event == Vad::Event::speech_end && m_in_utterance) {
-            if (m_utterance_first) m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
             m_in_utterance = false;
-            queue_stt(true);
+            if (streaming) {
+                m_speech_end_at = now_ms();
+                m_stt->finalize();
+            } else {
+                if (m_utterance_first) m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
+                queue_stt(true);
+            }
         }
     }
 
@@ -129,6 +146,7 @@ private:
     }
 
     void on_ended() override {
+        if (m_stt && m_stt->streaming()) m_stt->close();
         if (m_reply_active) {
             // The call ended mid-reply (the caller hung up or vanished): keep what they heard of it.
             std::string heard = heard_part();
@@ -180,6 +198,7 @@ private:
         m_live = true;
         m_rate = m_codec->sample_rate();
         m_chunk = m_codec->chunk_samples();
+        m_transport = AudioFormat{m_codec->encoding(), m_rate, 1};
         m_vad.emplace(vad_options(m_agent, m_rate));
         m_lateness = m_manager.pacing_histogram(m_call.channel);
         if (m_manager.recording_enabled()) {
@@ -211,8 +230,11 @@ private:
                 }
                 m_tts = std::move(*tts).value();
                 m_stt = std::move(*stt).value();
-                int stt_rate = m_stt->sample_rate();
-                m_stt_resampler.emplace(m_rate, stt_rate > 0 ? stt_rate : m_rate);
+                // Warm start: cloud providers connect now, while the greeting is on its way.
+                m_tts->set_output(m_transport);
+                start_stt();
+                note_provider("tts", m_tts->name());
+                note_provider("stt", m_stt->name());
                 if (!m_conversation.greeting().empty()) speak(m_conversation.greeting(), "", false);
                 else listen();
                 process_stt();
@@ -256,6 +278,7 @@ private:
     // One recognizer call at a time, in order, on the worker pool.
     void process_stt() {
         if (m_recognizing || !m_stt || m_stt_jobs.empty() || m_ended) return;
+        if (m_stt->streaming()) return m_stt_jobs.clear();  // audio from before it started: it hears the rest
         auto conn = m_conn.lock();
         if (!conn) return;
         m_recognizing = true;
@@ -394,17 +417,150 @@ private:
         if (!conn) return;
         int turn = m_turn;
         run_work(*conn, m_tts->cheap(), [tts = m_tts.get(), sentence, audio] { *audio = tts->synthesize(sentence); },
-                           [this, turn, audio] {
+                           [this, turn, audio, sentence] {
                                m_synthesizing = false;
                                if (m_ended) return;
+                               if (!*audio && turn == m_turn && tts_failed(audio->error(), sentence)) return;
+                               if (*audio) m_tts_failures = 0;
                                if (turn == m_turn) queue_audio(*audio);  // a stale turn's audio is dropped
                                synthesize_next();
                            });
     }
 
+    // --- provider failures --------------------------------------------------------------------------------
+
+    void note_provider(const std::string& stage, const std::string& name) {
+        if (!name.empty()) m_metrics_extra["providers"][stage] = name;
+    }
+
+    // A sentence failed to synthesize. A transient error is retried once with the same provider; a permanent
+    // one, or a second in a row, moves the call to the agent's next TTS provider, which says the same sentence.
+    // False when there is nothing left to try (the sentence is skipped).
+    bool tts_failed(const Error& error, const std::string& sentence) {
+        ++m_tts_failures;
+        if (error.transient() && m_tts_failures < 2) {
+            m_sentences.push_front(sentence);
+            synthesize_next();
+            return true;
+        }
+        auto chain = CallManager::provider_chain(m_agent, "tts");
+        if (m_tts_choice + 1 >= chain.size()) return false;
+        auto conn = m_conn.lock();
+        if (!conn) return false;
+        std::size_t choice = ++m_tts_choice;
+        m_tts_failures = 0;
+        fallback("tts", m_tts->name(), chain[choice].value("provider", ""), error);
+        m_sentences.push_front(sentence);
+        m_synthesizing = true;  // holds the queue (and keeps the pacer waiting) while the next provider is built
+        auto next = std::make_shared<Result<std::unique_ptr<TtsClient>>>(make_error(ErrorCode::internal, ""));
+        conn->run_blocking([this, next, choice] { *next = m_manager.make_tts(m_agent, choice); },
+                           [this, next] {
+                               m_synthesizing = false;
+                               if (m_ended) return;
+                               if (!*next) {
+                                   m_manager.publish(m_call, "call:error", {{"stage", "tts"}, {"message", next->error().message}});
+                                   m_sentences.clear();  // nothing can speak them
+                                   if (!more_to_come() && !m_pacing && m_reply_active) finish_reply();
+                                   return;
+                               }
+                               m_tts = std::move(*next).value();
+                               m_tts->set_output(m_transport);
+                               note_provider("tts", m_tts->name());
+                               synthesize_next();
+                           });
+        return true;
+    }
+
+    // The streaming recognizer is gone for good: the next one the agent lists takes over (audio from now on).
+    void stt_failed(const Error& error) {
+        auto chain = CallManager::provider_chain(m_agent, "stt");
+        auto conn = m_conn.lock();
+        if (m_stt_choice + 1 >= chain.size() || !conn) {
+            m_manager.publish(m_call, "call:error", {{"stage", "stt"}, {"message", error.message}});
+            return end("provider_error", 1011);
+        }
+        std::size_t choice = ++m_stt_choice;
+        fallback("stt", m_stt->name(), chain[choice].value("provider", ""), error);
+        m_stt->close();
+        auto next = std::make_shared<Result<std::unique_ptr<SttClient>>>(make_error(ErrorCode::internal, ""));
+        conn->run_blocking([this, next, choice] { *next = m_manager.make_stt(m_agent, m_caller_lines, choice); },
+                           [this, next] {
+                               if (m_ended) return;
+                               if (!*next) {
+                                   m_manager.publish(m_call, "call:error", {{"stage", "stt"}, {"message", next->error().message}});
+                                   return end("provider_error", 1011);
+                               }
+                               m_stt = std::move(*next).value();
+                               start_stt();
+                               note_provider("stt", m_stt->name());
+                           });
+    }
+
+    void fallback(const std::string& stage, const std::string& from, const std::string& to, const Error& error) {
+        spdlog::warn("call {}: {} provider {} failed ({}); switching to {}", m_call.id, stage, from, error.message, to);
+        json what{{"stage", stage}, {"provider", from}, {"fallback", to}, {"message", error.message},
+                  {"at_ms", offset(now_ms())}};
+        m_manager.publish(m_call, "call:error", what);
+        m_metrics_extra["fallbacks"].push_back(what);
+    }
+
+    // --- streaming recognition ----------------------------------------------------------------------------
+
+    void start_stt() {
+        if (!m_stt->streaming()) {
+            int stt_rate = m_stt->sample_rate();
+            m_stt_resampler.emplace(m_rate, stt_rate > 0 ? stt_rate : m_rate);
+            return;
+        }
+        int generation = ++m_stt_generation;
+        std::weak_ptr<http::WsConnection> weak = m_conn;
+        m_stt->start(m_transport, [this, weak, generation](SttEvent event) {
+            auto conn = weak.lock();
+            if (!conn) return;
+            conn->post([this, generation, event = std::move(event)] {
+                if (generation == m_stt_generation && !m_ended) on_stt_event(event);
+            });
+        });
+    }
+
+    void on_stt_event(const SttEvent& e) {
+        switch (e.kind) {
+            case SttEvent::Kind::speech_started:
+                ++m_silence_generation;  // the caller is talking: no reprompt
+                break;
+            case SttEvent::Kind::interim:
+                heard_partial(e.text);
+                break;
+            case SttEvent::Kind::final:
+                if (!e.text.empty()) {
+                    m_stream_text += (m_stream_text.empty() ? "" : " ") + e.text;
+                    m_stream_confidence = e.confidence;
+                }
+                if (e.speech_final || e.from_finalize) stream_turn_end();
+                break;
+            case SttEvent::Kind::utterance_end:
+                stream_turn_end();
+                break;
+            case SttEvent::Kind::failed:
+                stt_failed(e.error);
+                break;
+        }
+    }
+
+    // The service says the caller's turn is over: what it settled is the caller's words.
+    void stream_turn_end() {
+        if (m_stream_text.empty()) return;
+        Transcript heard{std::move(m_stream_text), m_stream_confidence, m_stt->name()};
+        m_stream_text.clear();
+        m_last_partial.clear();
+        auto speech_end = m_speech_end_at ? m_speech_end_at : now_ms();
+        m_speech_end_at = 0;
+        recognized(heard, speech_end);
+    }
+
     void queue_audio(const Result<TtsAudio>& audio) {
         if (!audio) {
-            m_manager.publish(m_call, "call:error", {{"message", audio.error().message}});
+            m_manager.publish(m_call, "call:error", {{"stage", "tts"}, {"message", audio.error().message}});
         } else {
             if (!m_metrics.contains("tts_first_audio_ms") && m_turn_started)
                 m_metrics["tts_first_audio_ms"] = now_ms() - m_turn_started;
@@ -564,8 +720,15 @@ private:
     bool m_live = false;  // the stream has started
     int m_rate = 16000;
     std::size_t m_chunk = 320;
+    AudioFormat m_transport;
     std::unique_ptr<TtsClient> m_tts;
     std::unique_ptr<SttClient> m_stt;
+    std::size_t m_tts_choice = 0, m_stt_choice = 0;  // where in the agent's provider chains the call is
+    int m_tts_failures = 0;                          // sentences failed in a row with the current provider
+    int m_stt_generation = 0;                        // events of a replaced recognizer are ignored
+    std::string m_stream_text;                       // a streaming recognizer's settled words this turn
+    double m_stream_confidence = 0;
+    std::int64_t m_speech_end_at = 0;                // when the VAD heard the caller stop (for stt_ms)
     std::optional<Resampler> m_stt_resampler;
     std::optional<Resampler> m_tts_resampler;  // synthesis rate -> transport rate  // transport rate -> recognizer rate (a copy when they match)
     std::optional<Vad> m_vad;
@@ -585,6 +748,7 @@ private:
     std::deque<std::int16_t> m_preroll;
     std::vector<std::int16_t> m_utterance;
     bool m_in_utterance = false;
+    std::int64_t m_utterance_started_at = 0;
     bool m_utterance_first = false;
     std::deque<SttJob> m_stt_jobs;
     bool m_recognizing = false;

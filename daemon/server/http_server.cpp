@@ -468,12 +468,7 @@ private:
         }
         if (!handler) {
             const Error& e = handler.error();
-            int status = e.code == ErrorCode::unauthenticated ? 401
-                         : e.code == ErrorCode::forbidden     ? 403
-                         : e.code == ErrorCode::not_found     ? 404
-                         : e.code == ErrorCode::conflict      ? 409
-                         : e.code == ErrorCode::invalid_request ? 400
-                                                                 : 500;
+            int status = http_status(e.code);
             m_keep_alive = false;
             return write(error_response(status, to_string(e.code), e.code == ErrorCode::internal ? "internal error" : e.message),
                          request.route);

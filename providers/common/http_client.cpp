@@ -19,8 +19,19 @@ void global_init() {
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+struct BodySink {
+    std::string* body;
+    std::size_t limit;
+    bool overflowed = false;
+};
+
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-    static_cast<std::string*>(user)->append(data, size * n);
+    auto* sink = static_cast<BodySink*>(user);
+    if (sink->limit && sink->body->size() + size * n > sink->limit) {
+        sink->overflowed = true;
+        return 0;  // aborts the transfer
+    }
+    sink->body->append(data, size * n);
     return size * n;
 }
 
@@ -35,21 +46,6 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
         static_cast<HttpResult*>(user)->headers.emplace_back(std::move(name), std::string(value));
     }
     return size * n;
-}
-
-std::string escape(const std::string& s) {
-    std::string out;
-    static const char* hex = "0123456789ABCDEF";
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += char(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -87,7 +83,7 @@ std::string form_encode(const FormFields& fields) {
     std::string out;
     for (const auto& [k, v] : fields) {
         if (!out.empty()) out += '&';
-        out += escape(k) + "=" + escape(v);
+        out += percent_encode(k) + "=" + percent_encode(v);
     }
     return out;
 }
@@ -138,6 +134,7 @@ struct Transfer {
     // libcurl's global set-up must come first (it is not thread-safe on its own).
     std::unique_ptr<CURL, void (*)(CURL*)> curl{(global_init(), curl_easy_init()), curl_easy_cleanup};
     std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers{nullptr, curl_slist_free_all};
+    std::unique_ptr<curl_slist, void (*)(curl_slist*)> pins{nullptr, curl_slist_free_all};
 
     Transfer(const HttpRequest& request, HttpResult& result) {
         if (!curl) return;
@@ -155,6 +152,12 @@ struct Transfer {
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &result);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        if (!request.resolve.empty()) {
+            curl_slist* resolved = nullptr;
+            for (const auto& entry : request.resolve) resolved = curl_slist_append(resolved, entry.c_str());
+            pins.reset(resolved);
+            curl_easy_setopt(h, CURLOPT_RESOLVE, pins.get());
+        }
         if (request.method != "GET" && request.method != "HEAD") {
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
             curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, long(request.body.size()));
@@ -205,9 +208,13 @@ Result<HttpResult> http_request(const HttpRequest& request) {
     HttpResult result;
     Transfer t(request, result);
     if (!t.curl) return make_error(ErrorCode::internal, "libcurl could not start a request");
+    BodySink sink{&result.body, request.max_body_bytes};
     curl_easy_setopt(t.curl.get(), CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(t.curl.get(), CURLOPT_WRITEDATA, &result.body);
-    return t.perform(request, result, "HTTP request to ");
+    curl_easy_setopt(t.curl.get(), CURLOPT_WRITEDATA, &sink);
+    auto r = t.perform(request, result, "HTTP request to ");
+    if (sink.overflowed)
+        return make_error(ErrorCode::too_large, "the answer is larger than " + std::to_string(request.max_body_bytes) + " bytes");
+    return r;
 }
 
 }  // namespace va

@@ -22,6 +22,10 @@ struct HttpRequest {
     std::string body;
     std::string basic_user, basic_password;  // HTTP Basic when basic_user is set
     int timeout_ms = 10000;
+    // "host:port:address" entries that pin a host name to an address already checked (no second DNS lookup).
+    std::vector<std::string> resolve;
+    // A body longer than this ends the request with a too_large error (0: no limit).
+    std::size_t max_body_bytes = 0;
 };
 
 struct HttpResult {

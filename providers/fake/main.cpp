@@ -1,7 +1,10 @@
-// va-fake: a carrier fake as a standalone process, for trying a daemon's carrier path by hand or from scripts.
+// va-fake: a carrier or cloud-provider fake as a standalone process, for trying a daemon's paths by hand or from
+// scripts.
 //   va-fake twilio --port 9100 --say "what are your hours" [--say ...]
 //   va-fake exotel --port 9200 --say question.wav
 //   va-fake openai --port 9300 --api-key sk-test --say "first reply" --say "second reply"
+//   va-fake deepgram --port 9400 --api-key dg-test --say "what the caller says" [--say ...]
+//   va-fake elevenlabs --port 9500 --ws-port 9501 --api-key xi-test [--fail-from 3]
 // Point the daemon at it (VOICEAGENT_TWILIO_API_BASE_URL=http://127.0.0.1:9100 with the same account SID and
 // token, or the [exotel] equivalents), dial out with `vactl calls start`, and the fake answers as the callee,
 // speaks the --say turns, and prints one JSON line per finished call. Runs until SIGINT or SIGTERM.
@@ -16,6 +19,8 @@
 #include <set>
 #include <thread>
 
+#include "providers/fake/deepgram_fake.hpp"
+#include "providers/fake/elevenlabs_fake.hpp"
 #include "providers/fake/exotel_fake.hpp"
 #include "providers/fake/openai_fake.hpp"
 #include "providers/fake/speech.hpp"
@@ -37,21 +42,26 @@ json summary(const va::fake::FakeCall& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"va-fake: a protocol-faithful fake carrier (Twilio or Exotel) on 127.0.0.1"};
+    CLI::App app{"va-fake: a protocol-faithful fake carrier (Twilio, Exotel) or provider (OpenAI, Deepgram, ElevenLabs) "
+                 "on 127.0.0.1"};
     std::string carrier;
     int port = 0;
     std::vector<std::string> says;
     std::string sid, token, key, callback_format = "json";
     bool drop_callbacks = false;
-    app.add_option("carrier", carrier, "twilio, exotel, or openai (chat completions)")
+    int ws_port = 0, fail_from = 0;
+    app.add_option("carrier", carrier, "twilio, exotel, openai (chat and speech), deepgram or elevenlabs")
         ->required()
-        ->check(CLI::IsMember({"twilio", "exotel", "openai"}));
+        ->check(CLI::IsMember({"twilio", "exotel", "openai", "deepgram", "elevenlabs"}));
+    app.add_option("--ws-port", ws_port, "elevenlabs: port of the stream-input WebSocket (0: any, printed)");
+    app.add_option("--fail-from", fail_from, "elevenlabs: every request from this number on fails with 500");
     app.add_option("--port", port, "port on 127.0.0.1 (0: any, printed)");
     app.add_option("--say", says,
-                   "what the callee says, one turn each: text (espeak-ng) or a WAV file; for openai, the model's replies");
+                   "what the callee says, one turn each: text (espeak-ng) or a WAV file; for openai, the model's "
+                   "replies; for deepgram, what the caller says, one line per utterance");
     app.add_option("--account-sid", sid, "account SID the daemon must use");
     app.add_option("--auth-token", token, "Twilio auth token, or Exotel API token");
-    app.add_option("--api-key", key, "Exotel API key");
+    app.add_option("--api-key", key, "Exotel API key, or the key the provider fake expects");
     app.add_option("--callback-format", callback_format, "Exotel status callbacks: json, form or multipart");
     app.add_flag("--drop-status-callback", drop_callbacks, "Exotel: never send the terminal status callback");
     CLI11_PARSE(app, argc, argv);
@@ -73,6 +83,30 @@ int main(int argc, char** argv) {
             }
             va::fake::OpenAiFake fake(o);
             std::cout << json{{"listening", fake.base_url()}, {"api_key", o.api_key}}.dump() << std::endl;
+            int received = 0;
+            sigwait(&signals, &received);
+            return 0;
+        }
+        if (carrier == "deepgram") {
+            va::fake::DeepgramFake::Options o;
+            o.port = port;
+            if (!key.empty()) o.api_key = key;
+            o.lines = says;
+            va::fake::DeepgramFake fake(o);
+            std::cout << json{{"listening", fake.base_url()}, {"api_key", o.api_key}}.dump() << std::endl;
+            int received = 0;
+            sigwait(&signals, &received);
+            return 0;
+        }
+        if (carrier == "elevenlabs") {
+            va::fake::ElevenLabsFake::Options o;
+            o.port = port;
+            o.ws_port = ws_port;
+            o.fail_from = fail_from;
+            if (!key.empty()) o.api_key = key;
+            va::fake::ElevenLabsFake fake(o);
+            std::cout << json{{"listening", fake.base_url()}, {"ws_url", fake.ws_url()}, {"api_key", o.api_key}}.dump()
+                      << std::endl;
             int received = 0;
             sigwait(&signals, &received);
             return 0;

@@ -1,5 +1,5 @@
-// A protocol-faithful fake of OpenAI's chat completions (provider-protocols.md 4.1) for tests and
-// `va-fake openai`: streamed replies as server-sent events (content deltas, tool calls split into fragments by
+// A protocol-faithful fake of OpenAI's chat completions (provider-protocols.md 4.1) and speech (4.2: pcm spoken by
+// espeak-ng at 24 kHz, streamed in chunks) for tests and `va-fake openai`: streamed replies as server-sent events (content deltas, tool calls split into fragments by
 // index, the finish reason, a usage chunk, [DONE]), the checks the service makes (bearer key, model, messages),
 // and scripted faults taken in order, one per request: an error status (401, 429 with retry headers,
 // insufficient_quota, 500, 503), an error event or a dropped connection in the middle of a stream, a slow first
@@ -26,7 +26,7 @@ namespace va::fake {
 class OpenAiFake {
 public:
     struct Reply {
-        std::string text;                    // streamed in pieces of a few characters
+        std::string text;                    // streamed in pieces; "{tool_result}" becomes the last tool's answer
         std::string tool;                    // a tool to call after the text (empty: none)
         nlohmann::json arguments = nlohmann::json::object();
     };
@@ -52,8 +52,10 @@ public:
 
     int port() const { return m_port; }
     std::string base_url() const { return "http://127.0.0.1:" + std::to_string(m_port) + "/v1"; }
-    void push_fault(Fault fault);
+    void push_fault(Fault fault);          // for the next chat request
+    void push_speech_fault(Fault fault);   // for the next /v1/audio/speech request (status or drop_mid_stream)
     int requests() const;
+    int speech_requests() const;
     nlohmann::json last_request() const;
 
 private:
@@ -62,8 +64,8 @@ private:
     std::thread m_thread;
     int m_port = 0;
     mutable std::mutex m_mutex;
-    std::deque<Fault> m_faults;
-    int m_requests = 0;
+    std::deque<Fault> m_faults, m_speech_faults;
+    int m_requests = 0, m_speech_requests = 0;
     std::size_t m_next_reply = 0;
     nlohmann::json m_last;
 };

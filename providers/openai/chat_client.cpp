@@ -1,4 +1,5 @@
 #include "providers/openai/chat_client.hpp"
+#include "providers/openai/api_error.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -19,7 +20,19 @@ using nlohmann::json;
 
 json chat_body(const ChatSettings& settings, const LlmRequest& request) {
     json messages = json::array();
-    for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+    for (const auto& m : request.messages) {
+        json message{{"role", m.role}, {"content", m.content}};
+        if (!m.tool_calls.empty()) {
+            if (m.content.empty()) message["content"] = nullptr;
+            json calls = json::array();
+            for (const auto& c : m.tool_calls)
+                calls.push_back({{"id", c.id}, {"type", "function"},
+                                 {"function", {{"name", c.name}, {"arguments", c.arguments.dump()}}}});
+            message["tool_calls"] = calls;
+        }
+        if (!m.tool_call_id.empty()) message["tool_call_id"] = m.tool_call_id;
+        messages.push_back(std::move(message));
+    }
     json body{{"model", settings.model}, {"messages", messages}, {"stream", true},
               {"stream_options", {{"include_usage", true}}}};
     if (settings.temperature >= 0) body["temperature"] = settings.temperature;
@@ -46,22 +59,6 @@ int retry_delay_ms(const ChatSettings& s, const HttpResult* head, int attempt) {
     static thread_local std::mt19937 rng{std::random_device{}()};
     double base = std::min(8000.0, s.initial_backoff_ms * std::pow(2.0, attempt - 1));
     return int(base * (1.0 - 0.25 * std::uniform_real_distribution<double>(0, 1)(rng)));
-}
-
-Error api_error(const HttpResult& r) {
-    json body = json::parse(r.body, nullptr, false);
-    std::string message = r.body.substr(0, 300), code, type;
-    if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-        const json& e = body["error"];
-        if (e.contains("message") && e["message"].is_string()) message = e["message"];
-        if (e.contains("code") && e["code"].is_string()) code = e["code"];
-        if (e.contains("type") && e["type"].is_string()) type = e["type"];
-    }
-    ErrorCode ec = error_code_for_status(r.status);
-    if (code == "insufficient_quota" || type == "insufficient_quota") ec = ErrorCode::quota;
-    Error e = make_error(ec, "the LLM server answered " + std::to_string(r.status) + ": " + message);
-    e.provider = "openai";
-    return e;
 }
 
 // One streamed answer, on a thread of its own that keeps this state alive: a cancelled stream's thread finishes
@@ -122,6 +119,7 @@ private:
         if (outcome) {
             for (auto& [index, t] : m_tools) {
                 ToolCall call;
+                call.id = t.id;
                 call.name = t.name;
                 call.arguments = json::parse(t.arguments.empty() ? "{}" : t.arguments, nullptr, false);
                 if (call.arguments.is_discarded()) call.arguments = json{{"_raw", t.arguments}};
@@ -209,7 +207,7 @@ private:
         parser.finish();
         a.head = *r;
         if (r->status < 200 || r->status >= 300) {
-            Error e = api_error(*r);
+            Error e = api_error("the LLM server", *r);
             std::string should = r->header("x-should-retry");
             a.retryable = should == "true" || (should != "false" && e.code != ErrorCode::quota &&
                                                (r->status == 408 || r->status == 409 || r->status == 429 || r->status >= 500));

@@ -15,6 +15,7 @@ class TwilioCodec final : public MediaCodec {
 public:
     std::string channel() const override { return "twilio"; }
     int sample_rate() const override { return 8000; }
+    Encoding encoding() const override { return Encoding::mulaw; }
 
     void parse(std::string_view message, bool binary, MediaSink& sink) override {
         if (binary) return sink.on_media_error("binary frame: Twilio media messages are JSON text");

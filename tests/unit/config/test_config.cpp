@@ -82,6 +82,18 @@ std::vector<KnownKey> known_keys() {
         {"log.level", "VOICEAGENT_LOG_LEVEL", "debug", [](const Config& c) { return c.log.level == "debug"; }},
         {"log.format", "VOICEAGENT_LOG_FORMAT", "json", [](const Config& c) { return c.log.format == "json"; }},
         {"log.access_log", "VOICEAGENT_LOG_ACCESS_LOG", "false", [](const Config& c) { return !c.log.access_log; }},
+        {"deepgram.base_url", "VOICEAGENT_DEEPGRAM_BASE_URL", "ws://127.0.0.1:9400",
+         [](const Config& c) { return c.deepgram.base_url == "ws://127.0.0.1:9400"; }},
+        {"deepgram.reconnect_buffer_s", "VOICEAGENT_DEEPGRAM_RECONNECT_BUFFER_S", "2.5",
+         [](const Config& c) { return c.deepgram.reconnect_buffer_s == 2.5; }},
+        {"elevenlabs.transport", "VOICEAGENT_ELEVENLABS_TRANSPORT", "http",
+         [](const Config& c) { return c.elevenlabs.transport == "http"; }},
+        {"elevenlabs.ws_url", "VOICEAGENT_ELEVENLABS_WS_URL", "wss://proxy.example.com",
+         [](const Config& c) { return c.elevenlabs.ws_url == "wss://proxy.example.com"; }},
+        {"tools.allowed_networks", "VOICEAGENT_TOOLS_ALLOWED_NETWORKS", "10.0.0.0/8",
+         [](const Config& c) { return c.tools.allowed_networks == "10.0.0.0/8"; }},
+        {"tools.max_response_bytes", "VOICEAGENT_TOOLS_MAX_RESPONSE_BYTES", "4096",
+         [](const Config& c) { return c.tools.max_response_bytes == 4096; }},
     };
 }
 
@@ -192,6 +204,28 @@ TEST_CASE("config: bad environment values and unknown variables are errors") {
     CHECK(names(c.error(), "log.access_log"));
     c = load_config("", {{"VOICEAGENT_SERVER_IO_THREADS", "99999999999"}}, {});
     REQUIRE_FALSE(c);
+}
+
+TEST_CASE("config: provider URLs are checked, and tool secrets come from their table or the environment") {
+    TempFile file(R"(
+[deepgram]
+base_url = "https://api.deepgram.com"
+[elevenlabs]
+transport = "carrier-pigeon"
+[tool_secrets]
+crm_token = "from-file"
+count = 3
+)");
+    auto bad = load_config(file.path, {}, {});
+    REQUIRE_FALSE(bad);
+    CHECK(names(bad.error(), "deepgram.base_url"));
+    CHECK(names(bad.error(), "elevenlabs.transport"));
+    CHECK(names(bad.error(), "tool_secrets.count"));
+    TempFile good("[tool_secrets]\ncrm_token = \"from-file\"\n");
+    auto c = load_config(good.path, {{"VOICEAGENT_TOOL_SECRET_BILLING", "from-env"}}, {});
+    REQUIRE(c);
+    CHECK(c->tool_secrets.at("crm_token") == "from-file");
+    CHECK(c->tool_secrets.at("billing") == "from-env");
 }
 
 TEST_CASE("config: a missing or malformed file is an error") {

@@ -1,0 +1,117 @@
+#include "daemon/calls/http_tools.hpp"
+
+#include "config/agent_schema.hpp"
+#include "core/util/encoding.hpp"
+#include "core/util/time.hpp"
+#include "providers/common/http_client.hpp"
+
+namespace va {
+
+using nlohmann::json;
+
+namespace {
+
+std::string scalar_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+ToolResult failed(std::string why, std::int64_t started, int status = 0) {
+    ToolResult r;
+    r.error = std::move(why);
+    r.content = json{{"error", r.error}}.dump();
+    r.status = status;
+    r.ms = now_ms() - started;
+    return r;
+}
+
+// {{secret:NAME}} in a header value, from the daemon's secrets; an error names the secret, never a value.
+Result<std::string> fill_secrets(std::string value, const std::map<std::string, std::string>& secrets) {
+    const std::string open = "{{secret:";
+    for (std::size_t at = value.find(open); at != std::string::npos; at = value.find(open, at)) {
+        auto close = value.find("}}", at);
+        if (close == std::string::npos) break;
+        std::string name = value.substr(at + open.size(), close - at - open.size());
+        auto it = secrets.find(name);
+        if (it == secrets.end()) return make_error(ErrorCode::unprocessable, "secret \"" + name + "\" is not configured");
+        value.replace(at, close + 2 - at, it->second);
+        at += it->second.size();
+    }
+    return value;
+}
+
+}  // namespace
+
+ToolResult run_http_tool(const json& tool, const ToolCall& call, const ToolSettings& settings) {
+    auto started = now_ms();
+    json args = call.arguments;
+    if (args.is_object() && args.contains("_raw")) return failed("the arguments are not valid JSON", started);
+    json schema = tool.contains("parameters") && tool["parameters"].is_object() ? tool["parameters"] : json{{"type", "object"}};
+    if (auto valid = validate_json_schema(schema, args); !valid) {
+        std::string why = "the arguments do not match the tool's parameters:";
+        for (const auto& d : valid.error().details) why += " " + (d.field.empty() ? "/" : d.field) + " " + d.reason + ";";
+        if (valid.error().details.empty()) why += " " + valid.error().message;
+        return failed(why, started);
+    }
+    if (!args.is_object()) args = json::object();
+
+    // {name} in the URL takes the argument's value (percent-encoded); the rest are sent as the body or query.
+    std::string url = tool.value("url", "");
+    json rest = args;
+    for (auto& [name, value] : args.items()) {
+        std::string key = "{" + name + "}";
+        if (auto at = url.find(key); at != std::string::npos) {
+            url.replace(at, key.size(), percent_encode(scalar_text(value)));
+            rest.erase(name);
+        }
+    }
+    std::size_t scheme_end = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;
+    if (!scheme_end) return failed("the tool's URL must be http:// or https://", started);
+    std::string hostport = url.substr(scheme_end, url.find_first_of("/?#", scheme_end) - scheme_end);
+    if (auto at = hostport.rfind('@'); at != std::string::npos) hostport = hostport.substr(at + 1);
+    std::string host = hostport, port = scheme_end == 8 ? "443" : "80";
+    if (!hostport.empty() && hostport.front() == '[') {
+        auto close = hostport.find(']');
+        host = hostport.substr(1, close - 1);
+        if (close + 1 < hostport.size() && hostport[close + 1] == ':') port = hostport.substr(close + 2);
+    } else if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
+        host = hostport.substr(0, colon);
+        port = hostport.substr(colon + 1);
+    }
+    auto addresses = resolve_public(host, port, settings.allowed);
+    if (!addresses) return failed("refused: " + addresses.error().message, started);
+
+    HttpRequest request;
+    request.method = tool.value("method", "POST");
+    request.timeout_ms = tool.value("timeout_ms", 5000);
+    request.max_body_bytes = settings.max_response_bytes;
+    for (const auto& a : *addresses) request.resolve.push_back(host + ":" + port + ":" + a);
+    if (tool.contains("headers") && tool["headers"].is_object())
+        for (auto& [name, value] : tool["headers"].items()) {
+            auto filled = fill_secrets(value.is_string() ? value.get<std::string>() : "", settings.secrets);
+            if (!filled) return failed(filled.error().message, started);
+            request.headers.emplace_back(name, *filled);
+        }
+    if (request.method == "GET" || request.method == "DELETE") {
+        FormFields query;
+        for (auto& [name, value] : rest.items()) query.emplace_back(name, scalar_text(value));
+        if (!query.empty()) url += (url.find('?') == std::string::npos ? "?" : "&") + form_encode(query);
+    } else {
+        request.headers.emplace_back("Content-Type", "application/json");
+        request.body = rest.dump();
+    }
+    request.headers.emplace_back("Accept", "application/json, text/plain");
+    request.url = url;
+    auto r = http_request(request);
+    if (!r) return failed(r.error().message, started);
+    if (r->status < 200 || r->status >= 300) {
+        auto out = failed("the tool answered HTTP " + std::to_string(r->status), started, r->status);
+        out.content = json{{"error", out.error}, {"body", r->body.substr(0, 1000)}}.dump();
+        return out;
+    }
+    ToolResult ok;
+    ok.ok = true;
+    ok.status = r->status;
+    ok.content = r->body.empty() ? json{{"ok", true}}.dump() : r->body;
+    ok.ms = now_ms() - started;
+    return ok;
+}
+
+}  // namespace va

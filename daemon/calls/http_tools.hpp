@@ -1,0 +1,40 @@
+// Agents' HTTP tools: what the LLM asked for, checked and carried out. The arguments are validated against the
+// tool's JSON schema; {name} placeholders in the URL take argument values; the other arguments go as a JSON body
+// (POST, PUT, PATCH) or a query string (GET, DELETE); header values may name {{secret:NAME}}s held in the daemon's
+// configuration. The destination must resolve to public addresses unless allowlisted (providers/common/net_guard),
+// the request is pinned to them, and the answer is capped in size. Every outcome, failures included, becomes the
+// text the LLM reads next, so the conversation can recover.
+// Thread-safety: ToolSettings is immutable once built; run_http_tool blocks (run it on the worker pool) and is safe
+// from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/providers/llm.hpp"
+#include "providers/common/net_guard.hpp"
+
+namespace va {
+
+struct ToolSettings {
+    NetworkAllowlist allowed;
+    std::size_t max_response_bytes = 65536;
+    int filler_after_ms = 700;
+    std::map<std::string, std::string> secrets;
+};
+
+struct ToolResult {
+    bool ok = false;
+    std::string content;  // what the LLM is told: the answer's body, or {"error": ...}
+    std::string error;    // why it failed, for events and logs (never a secret)
+    int status = 0;       // the tool's HTTP status, when it answered
+    std::int64_t ms = 0;
+};
+
+// `tool` is the agent's tool entry ({"type": "http", "name", "url", ...}).
+ToolResult run_http_tool(const nlohmann::json& tool, const ToolCall& call, const ToolSettings& settings);
+
+}  // namespace va

@@ -1,0 +1,157 @@
+#include "providers/common/net_guard.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+namespace va {
+
+std::optional<IpBytes> parse_ip(const std::string& text) {
+    IpBytes out{};
+    in_addr v4{};
+    if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+        out[10] = out[11] = 0xff;
+        std::memcpy(out.data() + 12, &v4, 4);
+        return out;
+    }
+    std::string t = text;
+    if (t.size() > 2 && t.front() == '[' && t.back() == ']') t = t.substr(1, t.size() - 2);
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, t.c_str(), &v6) == 1) {
+        std::memcpy(out.data(), &v6, 16);
+        return out;
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+bool is_v4(const IpBytes& a) {
+    for (int i = 0; i < 10; ++i)
+        if (a[i]) return false;
+    return a[10] == 0xff && a[11] == 0xff;
+}
+
+bool in_block(const IpBytes& a, const IpBytes& base, int prefix) {
+    for (int bit = 0; bit < prefix; ++bit) {
+        int byte = bit / 8, shift = 7 - bit % 8;
+        if (((a[byte] >> shift) & 1) != ((base[byte] >> shift) & 1)) return false;
+    }
+    return true;
+}
+
+bool in_v4(const IpBytes& a, std::uint8_t b0, std::uint8_t b1, int prefix) {
+    IpBytes base{};
+    base[10] = base[11] = 0xff;
+    base[12] = b0;
+    base[13] = b1;
+    return in_block(a, base, 96 + prefix);
+}
+
+}  // namespace
+
+std::string format_ip(const IpBytes& a) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (is_v4(a)) inet_ntop(AF_INET, a.data() + 12, buf, sizeof buf);
+    else inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
+    return buf;
+}
+
+std::string internal_address_kind(const IpBytes& a) {
+    if (is_v4(a)) {
+        if (in_v4(a, 127, 0, 8)) return "loopback";
+        if (in_v4(a, 169, 254, 16)) return a[12 + 2] == 169 && a[12 + 3] == 254 ? "cloud metadata" : "link-local";
+        if (in_v4(a, 10, 0, 8) || in_v4(a, 172, 16, 12) || in_v4(a, 192, 168, 16)) return "private";
+        if (in_v4(a, 100, 64, 10)) return "carrier-grade NAT";
+        if (in_v4(a, 0, 0, 8)) return "unspecified";
+        if (in_v4(a, 224, 0, 4) || in_v4(a, 240, 0, 4)) return "multicast or reserved";
+        return "";
+    }
+    IpBytes loopback{};
+    loopback[15] = 1;
+    if (a == loopback) return "loopback";
+    if (a == IpBytes{}) return "unspecified";
+    if ((a[0] & 0xfe) == 0xfc) return "private";                  // fc00::/7 unique local (AWS metadata fd00:ec2::254 too)
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return "link-local";  // fe80::/10
+    if (a[0] == 0xff) return "multicast or reserved";
+    return "";
+}
+
+Result<NetworkAllowlist> NetworkAllowlist::parse(const std::string& text) {
+    NetworkAllowlist list;
+    std::size_t at = 0;
+    while (at <= text.size()) {
+        auto comma = text.find(',', at);
+        std::string entry = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        at = comma == std::string::npos ? text.size() + 1 : comma + 1;
+        while (!entry.empty() && entry.front() == ' ') entry.erase(0, 1);
+        while (!entry.empty() && entry.back() == ' ') entry.pop_back();
+        if (entry.empty()) continue;
+        Block b;
+        std::string address = entry;
+        int prefix = -1;
+        if (auto slash = entry.find('/'); slash != std::string::npos) {
+            address = entry.substr(0, slash);
+            try {
+                prefix = std::stoi(entry.substr(slash + 1));
+            } catch (...) {
+                return invalid_field("tools.allowed_networks", "\"" + entry + "\" has a bad prefix length");
+            }
+        }
+        auto ip = parse_ip(address);
+        if (!ip) return invalid_field("tools.allowed_networks", "\"" + entry + "\" is not an address or CIDR block");
+        int max = is_v4(*ip) ? 32 : 128;
+        if (prefix < 0) prefix = max;
+        if (prefix > max) return invalid_field("tools.allowed_networks", "\"" + entry + "\" has a bad prefix length");
+        b.base = *ip;
+        b.prefix = is_v4(*ip) ? prefix + 96 : prefix;
+        list.m_blocks.push_back(b);
+    }
+    return list;
+}
+
+bool NetworkAllowlist::contains(const IpBytes& address) const {
+    for (const auto& b : m_blocks)
+        if (in_block(address, b.base, b.prefix)) return true;
+    return false;
+}
+
+Result<std::vector<std::string>> resolve_public(const std::string& host, const std::string& port,
+                                                const NetworkAllowlist& allowed) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+    if (rc != 0) return make_error(ErrorCode::unavailable, "cannot resolve " + host + ": " + gai_strerror(rc));
+    std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(found, freeaddrinfo);
+    std::vector<std::string> out;
+    for (auto* ai = found; ai; ai = ai->ai_next) {
+        IpBytes a{};
+        if (ai->ai_family == AF_INET) {
+            a[10] = a[11] = 0xff;
+            std::memcpy(a.data() + 12, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, 4);
+        } else if (ai->ai_family == AF_INET6) {
+            std::memcpy(a.data(), &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, 16);
+        } else {
+            continue;
+        }
+        // IPv4-mapped IPv6 is checked as the IPv4 address it is.
+        std::string kind = internal_address_kind(a);
+        if (!kind.empty() && !allowed.contains(a))
+            return make_error(ErrorCode::forbidden, host + " resolves to " + format_ip(a) + ", a " + kind +
+                                                        " address (allow it in tools.allowed_networks)");
+        std::string text = format_ip(a);
+        if (!is_v4(a)) text = "[" + text + "]";
+        if (std::find(out.begin(), out.end(), text) == out.end()) out.push_back(text);
+    }
+    if (out.empty()) return make_error(ErrorCode::unavailable, "cannot resolve " + host + ": no addresses");
+    return out;
+}
+
+}  // namespace va

@@ -1,0 +1,46 @@
+// Guards outbound requests whose destination someone other than the operator chose (agents' HTTP tools): the host
+// is resolved here, and every address it resolves to must be public (not loopback, private, link-local, cloud
+// metadata, carrier-grade NAT, unspecified or multicast, in IPv4 or IPv6, including IPv4-mapped IPv6) unless the
+// operator allowlisted it. The request is then pinned to the checked addresses, so a second DNS answer cannot
+// point it elsewhere (DNS rebinding).
+// Thread-safety: NetworkAllowlist is immutable after parse(); the functions are safe from any thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/util/result.hpp"
+
+namespace va {
+
+// An IPv4 or IPv6 address as 16 bytes (IPv4 as IPv4-mapped IPv6).
+using IpBytes = std::array<std::uint8_t, 16>;
+
+class NetworkAllowlist {
+public:
+    // "10.0.0.0/8, 127.0.0.1, ::1": addresses or CIDR blocks, comma-separated; an error names the bad entry.
+    static Result<NetworkAllowlist> parse(const std::string& text);
+    bool contains(const IpBytes& address) const;
+
+private:
+    struct Block {
+        IpBytes base{};
+        int prefix = 128;
+    };
+    std::vector<Block> m_blocks;
+};
+
+std::optional<IpBytes> parse_ip(const std::string& text);
+std::string format_ip(const IpBytes& address);
+// Why `address` is not a public address ("loopback", "private", "link-local", "cloud metadata", ...), or empty.
+std::string internal_address_kind(const IpBytes& address);
+
+// Resolves `host` and checks every address; the addresses (as text) to pin the request to, or a forbidden error
+// that names the address and why it was refused.
+Result<std::vector<std::string>> resolve_public(const std::string& host, const std::string& port,
+                                                const NetworkAllowlist& allowed);
+
+}  // namespace va

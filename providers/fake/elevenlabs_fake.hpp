@@ -1,0 +1,67 @@
+// A protocol-faithful fake of ElevenLabs text-to-speech (provider-protocols.md 5) for tests and
+// `va-fake elevenlabs`, speaking with espeak-ng in the requested raw output format:
+// - HTTP: POST /v1/text-to-speech/{voice}/stream (xi-api-key, output_format checked, audio streamed in chunks);
+// - WebSocket: /v1/text-to-speech/{voice}/stream-input on a second port (auth by header or first message, the
+//   first message must be a single space, text buffered against the chunk schedule or flushed, audio as base64
+//   with alignment, isFinal and close 1000 after {"text":""}, close 1008 after the inactivity timeout or on an
+//   invalid message).
+// Scripted faults, one per request (an HTTP request or a WebSocket sentence), taken in order: 401 quota_exceeded
+// or invalid_api_key, 422, 429 concurrency, 500, a dropped connection mid-stream, a slow first byte; and
+// fail_from: every request from that number on fails (a provider that "starts failing" mid-call).
+// Thread-safety: all public methods are safe from any thread.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace va::fake {
+
+class ElevenLabsFake {
+public:
+    struct Fault {
+        enum Kind { status, drop_mid_stream, slow_first_byte } kind = status;
+        int http_status = 500;
+        std::string detail_status;  // "quota_exceeded", "invalid_api_key", "too_many_concurrent_requests"
+        int delay_ms = 0;
+    };
+    struct Options {
+        std::string api_key = "xi-fake-key";
+        int port = 0;     // HTTP
+        int ws_port = 0;  // WebSocket
+        int fail_from = 0;  // 1-based request number from which every request fails with 500 (0: never)
+    };
+    struct Stream {  // one WebSocket connection
+        std::string query;
+        std::string output_format;
+        bool auth_in_header = false;
+        std::vector<int> chunk_schedule;
+        std::vector<std::string> texts;  // every text message after the first, as sent
+        int flushes = 0, keepalives = 0;
+        bool end_of_input = false;
+        std::string closed_with;
+        std::vector<std::string> violations;
+    };
+
+    explicit ElevenLabsFake(Options options);
+    ~ElevenLabsFake();
+    ElevenLabsFake(const ElevenLabsFake&) = delete;
+    ElevenLabsFake& operator=(const ElevenLabsFake&) = delete;
+
+    std::string base_url() const;
+    std::string ws_url() const;
+    void push_fault(Fault fault);
+    int requests() const;  // HTTP requests and WebSocket sentences
+    std::vector<std::string> http_texts() const;
+    std::vector<Stream> streams() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace va::fake

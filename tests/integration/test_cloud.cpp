@@ -1,0 +1,241 @@
+// A phone call through every cloud protocol at once, each served by its fake and reached by configuration only:
+// the Twilio fake calls in -> the daemon -> Deepgram (live recognition of the caller's espeak-ng speech) -> OpenAI
+// (which calls an HTTP tool on a local server, then answers with the tool's result) -> ElevenLabs (stream-input,
+// until it starts failing mid-call, when the call falls back to OpenAI's speech) -> the caller. Every key is set,
+// and none of them may appear in the daemon's log, its events or its API answers.
+#include <catch2/catch.hpp>
+
+#include <httplib.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "cli/ws_client.hpp"
+#include "core/audio/vad.hpp"
+#include "providers/fake/deepgram_fake.hpp"
+#include "providers/fake/elevenlabs_fake.hpp"
+#include "providers/fake/openai_fake.hpp"
+#include "providers/fake/twilio_fake.hpp"
+#include "support/daemon_process.hpp"
+#include "support/fixtures.hpp"
+
+using namespace va::test;
+using va::fake::CallerScript;
+using va::fake::DeepgramFake;
+using va::fake::ElevenLabsFake;
+using va::fake::OpenAiFake;
+using va::fake::TwilioFake;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kToolSecret = "crm-secret-7d1f";
+
+// The business's own API, which the agent's tool calls: slow enough that the agent's filler is spoken.
+struct OrderApi {
+    httplib::Server server;
+    std::thread thread;
+    int port = 0;
+    std::mutex mutex;
+    std::vector<std::string> seen;  // "path auth"
+
+    OrderApi() {
+        server.Get(R"(/orders/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+            {
+                std::lock_guard lock(mutex);
+                seen.push_back(req.path + " " + req.get_header_value("Authorization"));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+            res.set_content(req.matches[1].str() + " has shipped and arrives on friday", "text/plain");
+        });
+        port = server.bind_to_any_port("127.0.0.1");
+        thread = std::thread([this] { server.listen_after_bind(); });
+    }
+    ~OrderApi() {
+        server.stop();
+        thread.join();
+    }
+};
+
+// Every event of the workspace, as text, collected on the client's own thread.
+struct EventLog {
+    va::cli::WsClient ws;
+    std::mutex mutex;
+    std::vector<json> events;
+    std::string raw;
+
+    EventLog(const std::string& url, const std::string& key) : ws(url, key) {
+        REQUIRE(ws.read());  // subscribed
+        ws.start_duplex(
+            [this](va::cli::WsClient::Message m) {
+                std::lock_guard lock(mutex);
+                raw += m.data + "\n";
+                events.push_back(json::parse(m.data, nullptr, false));
+            },
+            [](std::string) {});
+    }
+    std::vector<json> of(const std::string& type) {
+        std::lock_guard lock(mutex);
+        std::vector<json> out;
+        for (const auto& e : events)
+            if (e.is_object() && e.value("type", "") == type) out.push_back(e);
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("cloud: a phone call runs on Deepgram, OpenAI with a tool, and ElevenLabs, falling back when TTS fails") {
+    DeepgramFake::Options dg_options;
+    dg_options.lines = {"where is my order a seventeen"};
+    DeepgramFake deepgram(dg_options);
+    OpenAiFake::Options oa_options;
+    oa_options.replies = {{"Let me check.", "lookup_order", {{"order_id", "A17"}}},
+                          {"Your order {tool_result}.", "", json::object()}};
+    OpenAiFake openai(oa_options);
+    ElevenLabsFake::Options el_options;
+    el_options.fail_from = 2;  // the greeting is spoken, then every request fails
+    ElevenLabsFake elevenlabs(el_options);
+    OrderApi orders;
+    TwilioFake twilio{TwilioFake::Options{}};
+
+    DaemonProcess daemon{{{"VOICEAGENT_TWILIO_ACCOUNT_SID", twilio.options().account_sid},
+                          {"VOICEAGENT_TWILIO_AUTH_TOKEN", twilio.options().auth_token},
+                          {"VOICEAGENT_TWILIO_API_BASE_URL", twilio.base_url()},
+                          {"VOICEAGENT_DEEPGRAM_API_KEY", dg_options.api_key},
+                          {"VOICEAGENT_DEEPGRAM_BASE_URL", deepgram.base_url()},
+                          {"VOICEAGENT_OPENAI_API_KEY", oa_options.api_key},
+                          {"VOICEAGENT_OPENAI_BASE_URL", openai.base_url()},
+                          {"VOICEAGENT_ELEVENLABS_API_KEY", el_options.api_key},
+                          {"VOICEAGENT_ELEVENLABS_BASE_URL", elevenlabs.base_url()},
+                          {"VOICEAGENT_ELEVENLABS_WS_URL", elevenlabs.ws_url()},
+                          {"VOICEAGENT_TOOLS_ALLOWED_NETWORKS", "127.0.0.1"},
+                          {"VOICEAGENT_TOOL_SECRET_CRM_TOKEN", kToolSecret}}};
+    Api api(daemon.base_url(), daemon.admin_key());
+    json agent = json::parse(R"({
+        "name": "orders",
+        "first_message": "Hello, this is the order line.",
+        "system_prompt": "You answer questions about orders.",
+        "llm": {"provider": "openai", "model": "gpt-4o-mini"},
+        "stt": {"provider": "deepgram", "model": "nova-2"},
+        "tts": {"provider": "elevenlabs", "voice": "voice-1",
+                "fallbacks": [{"provider": "openai", "voice": "alloy"}, {"provider": "espeak-ng"}]},
+        "tools": [{"type": "http", "name": "lookup_order", "description": "Look up an order by its id.",
+                   "method": "GET", "headers": {"Authorization": "Bearer {{secret:crm_token}}"},
+                   "parameters": {"type": "object", "required": ["order_id"],
+                                  "properties": {"order_id": {"type": "string", "minLength": 1}}},
+                   "timeout_ms": 5000, "filler": "One moment."},
+                  {"type": "end_call"}]})");
+    agent["tools"][0]["url"] = "http://127.0.0.1:" + std::to_string(orders.port) + "/orders/{order_id}";
+    auto created = api.post("/api/v1/agents", agent);
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    REQUIRE(api.post("/api/v1/phones", {{"number", "+15550002222"}, {"provider", "twilio"},
+                                        {"agent_id", created.json()["id"]}}).status == 201);
+    EventLog events(daemon.base_url() + "/api/v1/events", daemon.admin_key());
+
+    std::string dir = make_temp_dir("va-cloud");
+    CallerScript script;
+    script.turns.push_back({espeak_pcm("where is my order a seventeen", 8000, dir), "", -1, -1});
+    script.hang_up_after_ms = 2500;
+    auto sid = twilio.place_inbound(daemon.base_url() + "/api/v1/webhooks/twilio/voice", "+15557654321", "+15550002222", script);
+    REQUIRE(sid);
+    auto call = twilio.wait_for_end(*sid, std::chrono::seconds(60));
+    REQUIRE(call);
+    INFO("violations: " << json(call->caller.violations).dump());
+    CHECK(call->caller.violations.empty());
+    CHECK(call->caller.ended_by == "caller");
+    CHECK(va::level_dbfs(call->caller.heard) > -40);
+
+    json stored = call_by_provider_id(api, *sid);
+    REQUIRE(stored.is_object());
+    std::string id = stored["id"];
+    stored = wait_for_call(api, id, "completed");
+    auto turns = turn_texts(api, id);
+    INFO(json(turns).dump());
+    REQUIRE(turns.size() >= 3);
+    CHECK(turns[0] == "agent: Hello, this is the order line.");
+    CHECK(turns[1] == "user: where is my order a seventeen");
+    CHECK(turns[2] == "agent: Let me check. One moment. Your order A17 has shipped and arrives on friday.");
+
+    // Deepgram heard Twilio's own mu-law and was closed gracefully at hang-up.
+    auto listened = deepgram.connections();
+    REQUIRE(listened.size() == 1);
+    CHECK(listened[0].encoding == "mulaw");
+    CHECK(listened[0].sample_rate == 8000);
+    CHECK(listened[0].violations.empty());
+    for (int i = 0; i < 100 && !deepgram.connections()[0].close_stream; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(deepgram.connections()[0].close_stream);
+
+    // The tool ran once, with the secret from the daemon's configuration, and the model read its answer.
+    {
+        std::lock_guard lock(orders.mutex);
+        CHECK(orders.seen == std::vector<std::string>{std::string("/orders/A17 Bearer ") + kToolSecret});
+    }
+    CHECK(openai.requests() == 2);
+    json second = openai.last_request();
+    const json& tool_message = second["messages"].back();
+    CHECK(tool_message["role"] == "tool");
+    CHECK(tool_message["content"] == "A17 has shipped and arrives on friday");
+
+    // ElevenLabs spoke the greeting in Twilio's format, then failed; OpenAI's speech took over mid-call.
+    auto streams = elevenlabs.streams();
+    REQUIRE(!streams.empty());
+    CHECK(streams[0].output_format == "ulaw_8000");
+    CHECK(streams[0].texts.at(0) == "Hello, this is the order line. ");
+    CHECK(openai.speech_requests() >= 1);
+    json metrics = json::parse(stored["metrics"].is_string() ? stored["metrics"].get<std::string>() : stored["metrics"].dump());
+    INFO(metrics.dump());
+    REQUIRE(metrics["fallbacks"].size() == 1);
+    CHECK(metrics["fallbacks"][0]["stage"] == "tts");
+    CHECK(metrics["fallbacks"][0]["provider"] == "elevenlabs");
+    CHECK(metrics["fallbacks"][0]["fallback"] == "openai");
+    CHECK(metrics["providers"]["stt"] == "deepgram");
+    CHECK(metrics["providers"]["tts"] == "openai");
+    CHECK(metrics["tools"][0]["name"] == "lookup_order");
+    CHECK(metrics["tools"][0]["ok"] == true);
+    REQUIRE(metrics["turns"].size() >= 1);
+    for (const char* stage : {"stt_ms", "llm_first_token_ms", "tts_first_audio_ms", "voice_to_voice_ms"})
+        CHECK(metrics["turns"][0].contains(stage));
+    auto errors = events.of("call:error");
+    REQUIRE(!errors.empty());
+    CHECK(errors[0]["data"]["stage"] == "tts");
+    CHECK(!events.of("call:tool").empty());
+
+    // No key or secret anywhere: log lines, events, API answers.
+    std::string answers = api.get("/api/v1/calls/" + id).body + api.get("/api/v1/calls/" + id + "/transcript").body +
+                          api.get("/api/v1/agents/orders").body;
+    std::string log = daemon.log();
+    std::string raw_events;
+    {
+        std::lock_guard lock(events.mutex);
+        raw_events = events.raw;
+    }
+    for (const std::string& secret : {dg_options.api_key, oa_options.api_key, el_options.api_key, std::string(kToolSecret),
+                                      twilio.options().auth_token}) {
+        INFO(secret);
+        CHECK(log.find(secret) == std::string::npos);
+        CHECK(raw_events.find(secret) == std::string::npos);
+        CHECK(answers.find(secret) == std::string::npos);
+    }
+}
+
+TEST_CASE("cloud: va-fake serves Deepgram and ElevenLabs standalone and stops cleanly on Ctrl-C") {
+    auto deepgram = run_process_interrupting({VA_FAKE_PATH, "deepgram", "--api-key", "dg-standalone", "--say", "hello"}, {},
+                                             "\"listening\"", 30);
+    INFO(deepgram.out << deepgram.err);
+    CHECK(deepgram.interrupted);
+    CHECK(deepgram.exit_code == 0);
+    json line = json::parse(deepgram.out.substr(0, deepgram.out.find('\n')), nullptr, false);
+    CHECK(line["listening"].get<std::string>().rfind("ws://127.0.0.1:", 0) == 0);
+    CHECK(line["api_key"] == "dg-standalone");
+
+    auto eleven = run_process_interrupting({VA_FAKE_PATH, "elevenlabs", "--api-key", "xi-standalone"}, {}, "\"listening\"", 30);
+    INFO(eleven.out << eleven.err);
+    CHECK(eleven.interrupted);
+    CHECK(eleven.exit_code == 0);
+    json el = json::parse(eleven.out.substr(0, eleven.out.find('\n')), nullptr, false);
+    CHECK(el["listening"].get<std::string>().rfind("http://127.0.0.1:", 0) == 0);
+    CHECK(el["ws_url"].get<std::string>().rfind("ws://127.0.0.1:", 0) == 0);
+}
