@@ -42,10 +42,16 @@ struct LlmRequest {
     std::vector<ToolSpec> tools;
 };
 
+struct LlmUsage {
+    int prompt_tokens = 0;
+    int completion_tokens = 0;
+};
+
 struct LlmCallbacks {
     std::function<void(const std::string& token)> on_token;
     std::function<void(const ToolCall& call)> on_tool_call;
     std::function<void(Status status)> on_done;  // exactly once, unless cancelled first
+    std::function<void(const LlmUsage& usage)> on_usage;  // before on_done, when the provider reports it
 };
 
 class LlmStream {

@@ -146,6 +146,12 @@ void SessionBase::answer(std::shared_ptr<Answer> turn) {
                 }
                 turn->on_done(std::move(reply));
             });
+        },
+        [on_strand, turn](const LlmUsage& usage) {
+            on_strand([turn, usage] {
+                turn->reply.usage.prompt_tokens += usage.prompt_tokens;
+                turn->reply.usage.completion_tokens += usage.completion_tokens;
+            });
         }};
     m_llm_stream = m_llm->start(m_conversation.request(), std::move(callbacks));
 }

@@ -48,6 +48,7 @@ protected:
         std::string end_reason;  // set when the reply ends the call (end_call, transfer_call, an end-call phrase)
         std::int64_t first_token_at = 0;
         Status status = Ok{};
+        LlmUsage usage;  // summed over the turn's requests (tool rounds)
     };
     // The caller said `text` (between `from` and `to`): it joins the conversation, is stored and announced, and
     // the LLM is asked. Its tokens and then the whole Reply arrive on the session's strand, through `on_token` and

@@ -359,6 +359,10 @@ private:
             },
             [this, turn](Reply reply) {
                 if (turn != m_turn) return;
+                if (reply.usage.prompt_tokens || reply.usage.completion_tokens) {
+                    m_metrics["llm_prompt_tokens"] = reply.usage.prompt_tokens;
+                    m_metrics["llm_completion_tokens"] = reply.usage.completion_tokens;
+                }
                 if (!reply.status && m_reply_text.empty()) {
                     m_writing = false;
                     return speak("Sorry, I am having trouble answering right now.", "", true);

@@ -30,6 +30,7 @@ Status ensure_initialized() {
 
 class EspeakTts final : public TtsClient {
 public:
+    std::string name() const override { return "espeak-ng"; }
     EspeakTts(std::string voice, int rate) : m_voice(std::move(voice)), m_rate(rate) {}
 
     Result<TtsAudio> synthesize(const std::string& sentence) override {

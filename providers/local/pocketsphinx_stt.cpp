@@ -28,6 +28,7 @@ std::vector<std::string> words_of(const std::string& phrase) {
 
 class PocketsphinxStt final : public SttClient {
 public:
+    std::string name() const override { return "pocketsphinx"; }
     PocketsphinxStt(ps_decoder_t* ps, cmd_ln_t* config) : m_ps(ps), m_config(config) {}
     ~PocketsphinxStt() override {
         ps_free(m_ps);
@@ -133,6 +134,7 @@ public:
 // per piece of audio pushed, so interim events and word barge-in can be exercised deterministically.
 class ScriptedStt final : public SttClient {
 public:
+    std::string name() const override { return "scripted"; }
     explicit ScriptedStt(std::vector<std::string> lines) : m_lines(std::move(lines)) {}
     int sample_rate() const override { return 0; }  // never listens, so never needs resampled audio
     bool cheap() const override { return true; }

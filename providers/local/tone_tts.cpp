@@ -8,6 +8,7 @@ namespace {
 
 class ToneTts final : public TtsClient {
 public:
+    std::string name() const override { return "tone"; }
     bool cheap() const override { return true; }
     Result<TtsAudio> synthesize(const std::string& sentence) override {
         std::size_t words = 1;

@@ -116,6 +116,12 @@ private:
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
             if (m_cancelled) return;
         }
+        if (outcome && (m_usage.prompt_tokens || m_usage.completion_tokens)) {
+            if (!deliver([&] {
+                    if (m_callbacks.on_usage) m_callbacks.on_usage({m_usage.prompt_tokens, m_usage.completion_tokens});
+                }))
+                return;
+        }
         if (outcome) {
             for (auto& [index, t] : m_tools) {
                 ToolCall call;
@@ -233,7 +239,7 @@ private:
     bool m_delivered = false;
     std::map<int, Pending> m_tools;
     std::string m_finish;
-    Usage m_usage;
+    LlmUsage m_usage;
 };
 
 class ChatStream final : public LlmStream {

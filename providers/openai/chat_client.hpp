@@ -26,10 +26,6 @@ struct ChatSettings {
     int initial_backoff_ms = 500;  // the SDK's; doubled per retry up to 8 s, with jitter
 };
 
-struct Usage {
-    int prompt_tokens = 0, completion_tokens = 0;
-};
-
 std::unique_ptr<LlmClient> make_chat_client(ChatSettings settings);
 
 // The LLM factory for agents with "llm": {"provider": "openai", "model", "base_url", "temperature"}; the key and

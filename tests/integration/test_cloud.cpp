@@ -147,6 +147,14 @@ TEST_CASE("cloud: a phone call runs on Deepgram, OpenAI with a tool, and ElevenL
     CHECK(call->caller.violations.empty());
     CHECK(call->caller.ended_by == "caller");
     CHECK(va::level_dbfs(call->caller.heard) > -40);
+    // The fallback (two failed ElevenLabs attempts, then OpenAI) and the slow tool (covered by the filler) leave no
+    // silence of 1.5 s or more once the reply has started.
+    json spans = json::array();
+    for (const auto& span : call->caller.spans) spans.push_back({span.start_ms, span.end_ms});
+    INFO("heard: " << spans.dump());
+    REQUIRE(call->caller.spans.size() >= 2);
+    for (std::size_t i = 2; i < call->caller.spans.size(); ++i)
+        CHECK(call->caller.spans[i].start_ms - call->caller.spans[i - 1].end_ms < 1500);
 
     json stored = call_by_provider_id(api, *sid);
     REQUIRE(stored.is_object());
@@ -185,7 +193,7 @@ TEST_CASE("cloud: a phone call runs on Deepgram, OpenAI with a tool, and ElevenL
     CHECK(streams[0].output_format == "ulaw_8000");
     CHECK(streams[0].texts.at(0) == "Hello, this is the order line. ");
     CHECK(openai.speech_requests() >= 1);
-    json metrics = json::parse(stored["metrics"].is_string() ? stored["metrics"].get<std::string>() : stored["metrics"].dump());
+    json metrics = stored["metrics"];
     INFO(metrics.dump());
     REQUIRE(metrics["fallbacks"].size() == 1);
     CHECK(metrics["fallbacks"][0]["stage"] == "tts");
@@ -198,6 +206,8 @@ TEST_CASE("cloud: a phone call runs on Deepgram, OpenAI with a tool, and ElevenL
     REQUIRE(metrics["turns"].size() >= 1);
     for (const char* stage : {"stt_ms", "llm_first_token_ms", "tts_first_audio_ms", "voice_to_voice_ms"})
         CHECK(metrics["turns"][0].contains(stage));
+    CHECK(metrics["turns"][0]["llm_prompt_tokens"] == 24);  // the fake reports 12 and 7 per request: two requests
+    CHECK(metrics["turns"][0]["llm_completion_tokens"] == 14);
     auto errors = events.of("call:error");
     REQUIRE(!errors.empty());
     CHECK(errors[0]["data"]["stage"] == "tts");
@@ -238,4 +248,38 @@ TEST_CASE("cloud: va-fake serves Deepgram and ElevenLabs standalone and stops cl
     json el = json::parse(eleven.out.substr(0, eleven.out.find('\n')), nullptr, false);
     CHECK(el["listening"].get<std::string>().rfind("http://127.0.0.1:", 0) == 0);
     CHECK(el["ws_url"].get<std::string>().rfind("ws://127.0.0.1:", 0) == 0);
+}
+
+TEST_CASE("cloud: a recognizer refused mid-call hands over to the agent's next one, which hears the caller") {
+    DeepgramFake deepgram({});  // expects its own key; the daemon is given another
+    DaemonProcess daemon{{{"VOICEAGENT_DEEPGRAM_API_KEY", "dg-revoked-key"},
+                          {"VOICEAGENT_DEEPGRAM_BASE_URL", deepgram.base_url()}}};
+    Api api(daemon.base_url(), daemon.admin_key());
+    json agent = example_agent("receptionist.json");
+    json offline = agent["stt"];
+    agent["stt"] = {{"provider", "deepgram"}, {"fallbacks", {offline}}};
+    REQUIRE(api.post("/api/v1/agents", agent).status == 201);
+    std::string dir = make_temp_dir("va-stt-fallback");
+    REQUIRE(std::system(("espeak-ng -w " + dir + "/question.wav 'what are your hours' >/dev/null 2>&1").c_str()) == 0);
+    auto talk = run_process({VA_VACTL_PATH, "--server", daemon.base_url(), "talk", "receptionist", "--input",
+                             dir + "/question.wav", "--output", dir + "/answer.wav"},
+                            {{"XDG_CONFIG_HOME", dir}, {"VOICEAGENT_DATA_DIR", daemon.data_dir()}}, "", 90);
+    INFO(talk.out << talk.err);
+    REQUIRE(talk.exit_code == 0);
+    CHECK(talk.out.find("user: what are your hours") != std::string::npos);
+    CHECK(talk.out.find("agent: We are open Monday to Friday") != std::string::npos);
+    CHECK(deepgram.handshakes() == 1);  // a refused key is not retried
+    json calls = api.get("/api/v1/calls?limit=5").json();
+    REQUIRE(calls["items"].size() == 1);
+    json stored = wait_for_call(api, calls["items"][0]["id"], "completed");
+    json metrics = stored["metrics"];
+    INFO(metrics.dump());
+    REQUIRE(metrics["fallbacks"].size() == 1);
+    CHECK(metrics["fallbacks"][0]["stage"] == "stt");
+    CHECK(metrics["fallbacks"][0]["provider"] == "deepgram");
+    CHECK(metrics["fallbacks"][0]["fallback"] == "pocketsphinx");
+    CHECK(metrics["fallbacks"][0]["message"].get<std::string>().find("401") != std::string::npos);
+    CHECK(metrics["providers"]["stt"] == "pocketsphinx");
+    CHECK(daemon.log().find("dg-revoked-key") == std::string::npos);
+    std::filesystem::remove_all(dir);
 }

@@ -25,7 +25,7 @@ Reply ask(LlmClient& llm, const std::string& said) {
     LlmRequest req;
     req.messages = {{"system", "x"}, {"user", said}};
     llm.start(req, {[&](const std::string& t) { r.tokens.push_back(t); }, [&](const ToolCall& c) { r.tools.push_back(c); },
-                    [&](Status s) { r.done += s.ok(); }});
+                    [&](Status s) { r.done += s.ok(); }, nullptr});
     return r;
 }
 

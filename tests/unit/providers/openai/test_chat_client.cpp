@@ -18,6 +18,7 @@ struct Outcome {
     std::vector<ToolCall> tools;
     Status status = Ok{};
     double seconds = 0;
+    LlmUsage usage;
 };
 
 openai::ChatSettings settings_for(const OpenAiFake& fake) {
@@ -40,7 +41,8 @@ Outcome run(openai::ChatSettings settings, LlmRequest request = {{{"system", "Be
                                                      [&](Status s) {
                                                          out.status = std::move(s);
                                                          done.set_value();
-                                                     }});
+                                                     },
+                                                     [&](const LlmUsage& u) { out.usage = u; }});
     REQUIRE(done.get_future().wait_for(std::chrono::seconds(20)) == std::future_status::ready);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return out;
@@ -58,6 +60,8 @@ TEST_CASE("openai: tokens stream in, and the request carries model, messages, st
         auto out = run(settings_for(fake), request);
         REQUIRE(out.status);
         CHECK(out.text == "Hello from the fake model.");
+        CHECK(out.usage.prompt_tokens == 12);  // from the stream's usage chunk
+        CHECK(out.usage.completion_tokens == 7);
         CHECK(out.tools.empty());
         json sent = fake.last_request();
         CHECK(sent["model"] == "fake-model");
@@ -144,7 +148,8 @@ TEST_CASE("openai: a slow first byte can be cancelled, and no callback follows t
     auto started = std::chrono::steady_clock::now();
     auto stream = client->start({{{"user", "hi"}}, {}}, {[&](const std::string&) { ++callbacks; },
                                                          [&](const ToolCall&) { ++callbacks; },
-                                                         [&](Status) { ++callbacks; }});
+                                                         [&](Status) { ++callbacks; },
+                                                         [&](const LlmUsage&) { ++callbacks; }});
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     stream->cancel();
     stream.reset();  // joins its thread
