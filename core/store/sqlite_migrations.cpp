@@ -185,9 +185,19 @@ CREATE TABLE idempotency_keys (
 );
 )SQL";
 
+// The job queue: a priority (higher first), and the index its claims walk (ready jobs of some types, by priority
+// then due time; running ones whose lease ran out).
+constexpr const char* kJobQueue = R"SQL(
+ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+DROP INDEX jobs_ready;
+CREATE INDEX jobs_ready ON jobs(state, queue, priority DESC, run_at);
+CREATE INDEX jobs_leases ON jobs(state, locked_until);
+)SQL";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitial},
     {2, "idempotency keys", kIdempotency},
+    {3, "job queue priority", kJobQueue},
 };
 
 }  // namespace

@@ -242,6 +242,28 @@ Call read_call(const Statement& s) {
     return c;
 }
 
+#define JOB_COLS                                                                                                    \
+    "id, queue, payload, state, priority, attempts, max_attempts, run_at, locked_by, locked_until, last_error, "      \
+    "COALESCE(idempotency_key, ''), created_at, updated_at"
+Job read_job(const Statement& s) {
+    Job j;
+    j.id = s.text(0);
+    j.type = s.text(1);
+    j.payload = s.text(2);
+    j.state = s.text(3);
+    j.priority = int(s.integer(4));
+    j.attempts = int(s.integer(5));
+    j.max_attempts = int(s.integer(6));
+    j.run_after = s.integer(7);
+    j.lease_owner = s.text(8);
+    j.lease_expires = s.integer(9);
+    j.last_error = s.text(10);
+    j.idempotency_key = s.text(11);
+    j.created_at = s.integer(12);
+    j.updated_at = s.integer(13);
+    return j;
+}
+
 #define TURN_COLS "call_id, seq, role, text, started_ms, ended_ms, interrupted, source"
 CallTurn read_turn(const Statement& s) {
     CallTurn t;
@@ -648,6 +670,107 @@ public:
             return call_id;
         });
     }
+    // --- jobs ---------------------------------------------------------------------------------------------------
+
+    Result<Job> enqueue_job(const Job& j) override {
+        return transaction<Job>([&](Connection& conn) -> Result<Job> {
+            if (!j.idempotency_key.empty()) {
+                auto existing = run_on(
+                    conn, "SELECT " JOB_COLS " FROM jobs WHERE idempotency_key = ?",
+                    [](Statement& s) -> Result<std::optional<Job>> {
+                        auto row = s.step();
+                        if (!row) return row.take_error();
+                        if (!*row) return std::optional<Job>();
+                        return std::optional<Job>(read_job(s));
+                    },
+                    j.idempotency_key);
+                if (!existing) return existing.take_error();
+                if (*existing) return **existing;
+            }
+            auto inserted = run_on(
+                conn,
+                "INSERT INTO jobs (id, queue, payload, state, priority, attempts, max_attempts, run_at, locked_by, "
+                "locked_until, last_error, idempotency_key, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'queued', ?, 0, ?, ?, '', 0, '', ?, ?, ?)",
+                [](Statement& s) { return finish_write(s, "job already exists"); }, j.id, j.type,
+                j.payload.empty() ? "{}" : j.payload, j.priority, j.max_attempts, j.run_after,
+                Nullable{j.idempotency_key}, j.created_at, j.created_at);
+            if (!inserted) return inserted.take_error();
+            Job stored = j;
+            stored.state = "queued";
+            stored.attempts = 0;
+            stored.updated_at = j.created_at;
+            return stored;
+        });
+    }
+    Result<std::vector<Job>> claim_jobs(const std::vector<std::string>& types, const std::string& owner, std::int64_t now,
+                                        std::int64_t lease_until, int limit) override {
+        std::string list = "[";
+        for (std::size_t i = 0; i < types.size(); ++i) list += (i ? ",\"" : "\"") + types[i] + "\"";
+        list += "]";
+        // One statement: the selection and the lease are atomic under SQLite's write lock.
+        return run(
+            "UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1, updated_at = ? "
+            "WHERE id IN (SELECT id FROM jobs WHERE queue IN (SELECT value FROM json_each(?)) AND "
+            "((state = 'queued' AND run_at <= ?) OR (state = 'running' AND locked_until < ?)) "
+            "ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING " JOB_COLS,
+            [](Statement& s) -> Result<std::vector<Job>> {
+                std::vector<Job> jobs;
+                while (true) {
+                    auto row = s.step();
+                    if (!row) return row.take_error();
+                    if (!*row) break;
+                    jobs.push_back(read_job(s));
+                }
+                std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+                    return a.priority != b.priority ? a.priority > b.priority : a.run_after < b.run_after;
+                });
+                return jobs;
+            },
+            owner, lease_until, now, list, now, now, limit);
+    }
+    // A write by the lease holder: zero rows means the lease is gone (or the job is), which the caller must know.
+    template <class... Args>
+    Status write_leased(const char* sql, const std::string& id, const Args&... args) {
+        return run(
+            sql,
+            [&](Statement& s) -> Status {
+                if (auto st = finish_write(s, ""); !st) return st;
+                if (s.changes() == 0) return make_error(ErrorCode::conflict, "job " + id + " is not leased to this worker");
+                return Ok{};
+            },
+            args...);
+    }
+    Status renew_job_lease(const std::string& id, const std::string& owner, std::int64_t lease_until) override {
+        return write_leased("UPDATE jobs SET locked_until = ? WHERE id = ? AND locked_by = ? AND state = 'running'", id,
+                            lease_until, id, owner);
+    }
+    Status complete_job(const std::string& id, const std::string& owner, std::int64_t at) override {
+        return write_leased("UPDATE jobs SET state = 'done', locked_by = '', locked_until = 0, updated_at = ? "
+                            "WHERE id = ? AND locked_by = ? AND state = 'running'",
+                            id, at, id, owner);
+    }
+    Status fail_job(const std::string& id, const std::string& owner, const std::string& error, std::int64_t run_after,
+                    bool dead, std::int64_t at) override {
+        return write_leased("UPDATE jobs SET state = ?, run_at = ?, last_error = ?, locked_by = '', locked_until = 0, "
+                            "updated_at = ? WHERE id = ? AND locked_by = ? AND state = 'running'",
+                            id, dead ? "dead" : "queued", run_after, error, at, id, owner);
+    }
+    Status release_job(const std::string& id, const std::string& owner, std::int64_t at) override {
+        return write_leased("UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), locked_by = '', "
+                            "locked_until = 0, updated_at = ? WHERE id = ? AND locked_by = ? AND state = 'running'",
+                            id, at, id, owner);
+    }
+    Result<Job> get_job(const std::string& id) override {
+        return one<Job>("SELECT " JOB_COLS " FROM jobs WHERE id = ?", read_job, "job", id);
+    }
+    Result<Page<Job>> list_jobs(const std::string& state, const std::string& type, const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<Job>("SELECT " JOB_COLS " FROM jobs WHERE (? = '' OR id < ?) AND (? = '' OR state = ?) "
+                         "AND (? = '' OR queue = ?) ORDER BY id DESC LIMIT ?",
+                         read_job, limit, req.cursor, req.cursor, state, state, type, type, limit + 1);
+    }
+
     Result<CallTurn> append_turn(const CallTurn& turn) override {
         return transaction<CallTurn>([&](Connection& conn) -> Result<CallTurn> {
             CallTurn stored = turn;

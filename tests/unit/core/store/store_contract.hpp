@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -625,6 +626,102 @@ inline void concurrent_use(Store& s) {
     CHECK(std::set<std::string>(all.begin(), all.end()).size() == all.size());
 }
 
+inline Job job(const std::string& type, int priority = 0, std::int64_t run_after = 0, const std::string& key = "") {
+    Job j;
+    j.id = new_id("job");
+    j.type = type;
+    j.payload = R"({"n":1})";
+    j.priority = priority;
+    j.created_at = now_ms();
+    j.run_after = run_after ? run_after : j.created_at;
+    j.idempotency_key = key;
+    j.max_attempts = 3;
+    return j;
+}
+
+inline void jobs(Store& s) {
+    auto now = now_ms();
+    auto low = s.enqueue_job(job("dial", 0));
+    auto high = s.enqueue_job(job("dial", 5));
+    auto later = s.enqueue_job(job("dial", 9, now + 60000));
+    auto other = s.enqueue_job(job("webhook", 0));
+    REQUIRE((low && high && later && other));
+    // The same idempotency key gives back the first job.
+    auto keyed = s.enqueue_job(job("dial", 0, 0, "contact-1/attempt-1"));
+    auto again = s.enqueue_job(job("dial", 0, 0, "contact-1/attempt-1"));
+    REQUIRE((keyed && again));
+    CHECK(again->id == keyed->id);
+
+    // Due jobs of the asked types, by priority; the future one waits.
+    auto claimed = s.claim_jobs({"dial"}, "w1", now_ms(), now_ms() + 1000, 10);
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 3);
+    CHECK((*claimed)[0].id == high->id);
+    CHECK((*claimed)[0].state == "running");
+    CHECK((*claimed)[0].attempts == 1);
+    CHECK((*claimed)[0].lease_owner == "w1");
+    auto none = s.claim_jobs({"dial"}, "w2", now_ms(), now_ms() + 1000, 10);
+    REQUIRE(none);
+    CHECK(none->empty());
+
+    // Only the lease holder finishes a job.
+    CHECK(s.complete_job(high->id, "w2", now_ms()).error().code == ErrorCode::conflict);
+    REQUIRE(s.complete_job(high->id, "w1", now_ms()));
+    CHECK(s.get_job(high->id)->state == "done");
+    REQUIRE(s.fail_job(low->id, "w1", "busy", now_ms() + 60000, false, now_ms()));
+    auto failed = s.get_job(low->id);
+    CHECK(failed->state == "queued");
+    CHECK(failed->last_error == "busy");
+    REQUIRE(s.fail_job(keyed->id, "w1", "bad number", 0, true, now_ms()));
+    CHECK(s.get_job(keyed->id)->state == "dead");
+
+    // A lease that runs out is claimed again by another worker, which then holds it alone.
+    auto webhook = s.claim_jobs({"webhook"}, "w1", now_ms(), now_ms() - 1, 1);
+    REQUIRE(webhook);
+    REQUIRE(webhook->size() == 1);
+    auto taken = s.claim_jobs({"webhook"}, "w2", now_ms(), now_ms() + 5000, 1);
+    REQUIRE(taken);
+    REQUIRE(taken->size() == 1);
+    CHECK(taken->at(0).attempts == 2);
+    CHECK(s.renew_job_lease(other->id, "w1", now_ms() + 5000).error().code == ErrorCode::conflict);
+    REQUIRE(s.renew_job_lease(other->id, "w2", now_ms() + 9000));
+    // Handed back at shutdown: queued at once, the attempt not counted.
+    REQUIRE(s.release_job(other->id, "w2", now_ms()));
+    auto released = s.get_job(other->id);
+    CHECK(released->state == "queued");
+    CHECK(released->attempts == 1);
+
+    auto dead = s.list_jobs("dead", "", {});
+    REQUIRE(dead);
+    REQUIRE(dead->items.size() == 1);
+    CHECK(dead->items[0].id == keyed->id);
+    CHECK(s.get_job("job_missing").error().code == ErrorCode::not_found);
+}
+
+// Many workers claiming at once never get the same job.
+inline void jobs_claimed_once(Store& s) {
+    for (int i = 0; i < 200; ++i) REQUIRE(s.enqueue_job(job("bulk")));
+    std::atomic<int> total{0};
+    std::mutex mutex;
+    std::set<std::string> seen;
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 4; ++w)
+        workers.emplace_back([&, w] {
+            while (true) {
+                auto got = s.claim_jobs({"bulk"}, "w" + std::to_string(w), now_ms(), now_ms() + 60000, 7);
+                if (!got || got->empty()) return;
+                std::lock_guard lock(mutex);
+                for (const auto& j : *got) {
+                    seen.insert(j.id);
+                    ++total;
+                }
+            }
+        });
+    for (auto& t : workers) t.join();
+    CHECK(total == 200);
+    CHECK(seen.size() == 200);
+}
+
 // --- the runner --------------------------------------------------------------------------------------------------
 
 inline void run_store_contract(const StoreFactory& make_store) {
@@ -644,6 +741,8 @@ inline void run_store_contract(const StoreFactory& make_store) {
     SECTION("turns are ordered and numbered per call") { with_fresh_store(turns); }
     SECTION("call history survives agent deletion") { with_fresh_store(call_history_survives_agent_deletion); }
     SECTION("concurrent use from several threads") { with_fresh_store(concurrent_use); }
+    SECTION("jobs are claimed by priority, leased, retried, released and kept dead") { with_fresh_store(jobs); }
+    SECTION("jobs claimed by several workers at once go to one each") { with_fresh_store(jobs_claimed_once); }
 }
 
 }  // namespace contract

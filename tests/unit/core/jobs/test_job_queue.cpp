@@ -1,0 +1,232 @@
+// The job queue on a real SQLite file: handlers, retries, dead jobs, leases that run out and are claimed again,
+// heartbeats that keep a long job's lease, graceful shutdown, idempotency keys and priorities.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/jobs/job_queue.hpp"
+#include "core/util/time.hpp"
+
+using namespace va;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Db {
+    fs::path dir;
+    std::unique_ptr<Store> store;
+    Db() {
+        char tmpl[] = "/tmp/va-jobs-XXXXXX";
+        REQUIRE(mkdtemp(tmpl));
+        dir = tmpl;
+        auto opened = open_sqlite_store({(dir / "jobs.db").string(), 5000, 8});
+        REQUIRE(opened);
+        store = std::move(opened).value();
+    }
+    ~Db() {
+        store.reset();
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+};
+
+JobQueueOptions fast(int workers = 2) {
+    JobQueueOptions o;
+    o.workers = workers;
+    o.poll_ms = 20;
+    o.lease_ms = 2000;
+    o.heartbeat_ms = 200;
+    o.backoff_base_ms = 20;
+    o.backoff_max_ms = 100;
+    return o;
+}
+
+template <class P>
+bool eventually(P pred, int ms = 5000) {
+    for (int waited = 0; waited < ms; waited += 10) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
+}
+
+}  // namespace
+
+TEST_CASE("jobs: handlers run each job, failures are retried with backoff, then dead") {
+    Db db;
+    JobQueue queue(*db.store, fast());
+    std::atomic<int> ok_runs{0}, flaky_runs{0}, doomed_runs{0}, bad_runs{0};
+    queue.handle("ok", [&](JobContext&) -> Status {
+        ++ok_runs;
+        return Ok{};
+    });
+    queue.handle("flaky", [&](JobContext& ctx) -> Status {
+        ++flaky_runs;
+        if (ctx.job.attempts < 3) return make_error(ErrorCode::unavailable, "not yet");
+        return Ok{};
+    });
+    queue.handle("doomed", [&](JobContext&) -> Status {
+        ++doomed_runs;
+        return make_error(ErrorCode::unavailable, "never works");
+    });
+    queue.handle("bad", [&](JobContext&) -> Status {
+        ++bad_runs;
+        return make_error(ErrorCode::invalid_request, "payload is wrong");
+    });
+    queue.start();
+    for (int i = 0; i < 20; ++i) REQUIRE(queue.enqueue("ok", "{}"));
+    auto flaky = queue.enqueue("flaky", "{}", {0, 0, 5, ""});
+    auto doomed = queue.enqueue("doomed", "{}", {0, 0, 3, ""});
+    auto bad = queue.enqueue("bad", "{}", {0, 0, 5, ""});
+    REQUIRE((flaky && doomed && bad));
+    REQUIRE(eventually([&] {
+        return db.store->get_job(flaky->id)->state == "done" && db.store->get_job(doomed->id)->state == "dead" &&
+               db.store->get_job(bad->id)->state == "dead" && ok_runs == 20;
+    }));
+    CHECK(flaky_runs == 3);
+    CHECK(doomed_runs == 3);  // its max_attempts
+    CHECK(bad_runs == 1);     // retrying cannot fix bad input
+    auto dead = db.store->get_job(doomed->id);
+    CHECK(dead->attempts == 3);
+    CHECK(dead->last_error == "never works");
+    auto stats = queue.stats();
+    CHECK(stats.completed == 21);
+    CHECK(stats.dead == 2);
+    CHECK(stats.retried == 4);
+}
+
+TEST_CASE("jobs: a job whose worker died is claimed again once its lease runs out") {
+    Db db;
+    JobQueue first(*db.store, fast());
+    auto job = first.enqueue("dial", R"({"contact":"c1"})");
+    REQUIRE(job);
+    // A worker claims it and dies without a word: its lease is all that is left.
+    auto ghost = db.store->claim_jobs({"dial"}, "ghost", now_ms(), now_ms() + 300, 1);
+    REQUIRE(ghost);
+    REQUIRE(ghost->size() == 1);
+    std::atomic<int> runs{0};
+    std::atomic<int> attempt_seen{0};
+    JobQueue second(*db.store, fast());
+    second.handle("dial", [&](JobContext& ctx) -> Status {
+        ++runs;
+        attempt_seen = ctx.job.attempts;
+        return Ok{};
+    });
+    auto started = now_ms();
+    second.start();
+    REQUIRE(eventually([&] { return db.store->get_job(job->id)->state == "done"; }));
+    CHECK(now_ms() - started >= 250);  // not before the lease ran out
+    CHECK(runs == 1);
+    CHECK(attempt_seen == 2);
+}
+
+TEST_CASE("jobs: the heartbeat keeps a long job's lease, so nobody else runs it meanwhile") {
+    Db db;
+    auto options = fast(1);
+    options.lease_ms = 300;
+    options.heartbeat_ms = 100;
+    JobQueue queue(*db.store, options);
+    std::atomic<int> runs{0};
+    queue.handle("long", [&](JobContext&) -> Status {
+        ++runs;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+        return Ok{};
+    });
+    auto job = queue.enqueue("long", "{}");
+    REQUIRE(job);
+    queue.start();
+    REQUIRE(eventually([&] { return runs == 1; }));
+    for (int i = 0; i < 8; ++i) {
+        auto stolen = db.store->claim_jobs({"long"}, "thief", now_ms(), now_ms() + 1000, 1);
+        REQUIRE(stolen);
+        CHECK(stolen->empty());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(eventually([&] { return db.store->get_job(job->id)->state == "done"; }));
+    CHECK(runs == 1);
+    CHECK(queue.stats().lost_leases == 0);
+}
+
+TEST_CASE("jobs: shutdown stops claiming, lets short jobs finish and hands long ones back") {
+    Db db;
+    JobQueue queue(*db.store, fast(2));
+    std::atomic<int> started{0};
+    queue.handle("short", [&](JobContext&) -> Status {
+        ++started;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return Ok{};
+    });
+    queue.handle("long", [&](JobContext& ctx) -> Status {
+        ++started;
+        while (!ctx.stopping) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return make_error(ErrorCode::unavailable, "stopped");
+    });
+    auto brief = queue.enqueue("short", "{}");
+    auto endless = queue.enqueue("long", "{}");
+    REQUIRE((brief && endless));
+    queue.start();
+    REQUIRE(eventually([&] { return started == 2; }));
+    queue.stop(300);
+    CHECK(db.store->get_job(brief->id)->state == "done");
+    auto handed_back = db.store->get_job(endless->id);
+    CHECK(handed_back->state == "queued");
+    CHECK(handed_back->attempts == 0);  // not counted against it
+    CHECK(handed_back->last_error.empty());
+    // Nothing is claimed after stop().
+    auto late = queue.enqueue("short", "{}");
+    REQUIRE(late);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(db.store->get_job(late->id)->state == "queued");
+}
+
+TEST_CASE("jobs: an idempotency key enqueues once, and priorities come first") {
+    Db db;
+    JobQueue queue(*db.store, fast(1));
+    auto a = queue.enqueue("dial", R"({"contact":"c1"})", {0, 0, 3, "c1/attempt-1"});
+    auto b = queue.enqueue("dial", R"({"contact":"c1"})", {0, 0, 3, "c1/attempt-1"});
+    REQUIRE((a && b));
+    CHECK(a->id == b->id);
+    auto low = queue.enqueue("order", "low", {0, 0, 3, ""});
+    auto high = queue.enqueue("order", "high", {10, 0, 3, ""});
+    auto later = queue.enqueue("order", "later", {20, now_ms() + 400, 3, ""});
+    REQUIRE((low && high && later));
+    std::mutex mutex;
+    std::vector<std::string> order;
+    std::atomic<int> dials{0};
+    queue.handle("dial", [&](JobContext&) -> Status {
+        ++dials;
+        return Ok{};
+    });
+    queue.handle("order", [&](JobContext& ctx) -> Status {
+        std::lock_guard lock(mutex);
+        order.push_back(ctx.job.payload);
+        return Ok{};
+    });
+    queue.start();
+    REQUIRE(eventually([&] {
+        std::lock_guard lock(mutex);
+        return order.size() == 3;
+    }));
+    CHECK(order == std::vector<std::string>{"high", "low", "later"});
+    CHECK(dials == 1);
+}
+
+TEST_CASE("jobs: backoff doubles up to its cap, with jitter") {
+    JobQueueOptions o;
+    o.backoff_base_ms = 1000;
+    o.backoff_max_ms = 10000;
+    for (int i = 0; i < 50; ++i) {
+        auto first = JobQueue::backoff_ms(o, 1);
+        CHECK((first >= 500 && first <= 1000));
+        auto third = JobQueue::backoff_ms(o, 3);
+        CHECK((third >= 2000 && third <= 4000));
+        auto capped = JobQueue::backoff_ms(o, 20);
+        CHECK((capped >= 5000 && capped <= 10000));
+    }
+}
