@@ -140,6 +140,12 @@ std::vector<Key> keys(Raw& raw) {
         {"tools", "max_response_bytes", Kind::integer,
          integer([](Config& c) -> int& { return c.tools.max_response_bytes; })},
         {"tools", "filler_after_ms", Kind::integer, integer([](Config& c) -> int& { return c.tools.filler_after_ms; })},
+        {"jobs", "workers", Kind::integer, integer([](Config& c) -> int& { return c.jobs.workers; })},
+        {"jobs", "lease_ms", Kind::integer, integer([](Config& c) -> int& { return c.jobs.lease_ms; })},
+        {"jobs", "backoff_base_ms", Kind::integer, integer([](Config& c) -> int& { return c.jobs.backoff_base_ms; })},
+        {"jobs", "backoff_max_ms", Kind::integer, integer([](Config& c) -> int& { return c.jobs.backoff_max_ms; })},
+        {"webhooks", "max_attempts", Kind::integer, integer([](Config& c) -> int& { return c.webhooks.max_attempts; })},
+        {"webhooks", "timeout_ms", Kind::integer, integer([](Config& c) -> int& { return c.webhooks.timeout_ms; })},
         {"recordings", "enabled", Kind::boolean, boolean([](Config& c) -> bool& { return c.recordings.enabled; })},
         {"recordings", "retention_days", Kind::integer,
          integer([](Config& c) -> int& { return c.recordings.retention_days; })},
@@ -320,6 +326,12 @@ Status validate_config(const Config& c) {
     range("exotel.reconcile_after_s", c.exotel.reconcile_after_s, 1, 86'400);
     range("tools.max_response_bytes", c.tools.max_response_bytes, 1024, 16 * 1024 * 1024);
     range("tools.filler_after_ms", c.tools.filler_after_ms, 0, 60'000);
+    range("jobs.workers", c.jobs.workers, 1, 256);
+    range("jobs.lease_ms", c.jobs.lease_ms, 1000, 3'600'000);
+    range("jobs.backoff_base_ms", c.jobs.backoff_base_ms, 10, 3'600'000);
+    range("jobs.backoff_max_ms", c.jobs.backoff_max_ms, c.jobs.backoff_base_ms, 86'400'000);
+    range("webhooks.max_attempts", c.webhooks.max_attempts, 1, 100);
+    range("webhooks.timeout_ms", c.webhooks.timeout_ms, 100, 120'000);
     range("recordings.retention_days", c.recordings.retention_days, 0, 36'500);
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (std::find(std::begin(levels), std::end(levels), c.log.level) == std::end(levels))

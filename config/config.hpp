@@ -104,6 +104,18 @@ struct ToolsConfig {
     int filler_after_ms = 700;             // a tool still running this long gets the agent's filler spoken
 };
 
+struct JobsConfig {
+    int workers = 4;                       // threads running background jobs (webhook deliveries, campaign dials)
+    int lease_ms = 30000;                  // a claimed job is someone else's after this long without a heartbeat
+    int backoff_base_ms = 1000;            // first retry after about this long, doubling, with jitter
+    int backoff_max_ms = 300000;
+};
+
+struct WebhooksConfig {
+    int max_attempts = 10;                 // deliveries are retried until a 2xx, this many times at most
+    int timeout_ms = 10000;
+};
+
 struct RecordingConfig {
     bool enabled = true;
     int retention_days = 30;               // 0 keeps recordings forever
@@ -117,6 +129,8 @@ struct Config {
     DeepgramConfig deepgram;
     ElevenLabsConfig elevenlabs;
     ToolsConfig tools;
+    JobsConfig jobs;
+    WebhooksConfig webhooks;
     // Values for {{secret:NAME}} in HTTP tools' headers: the [tool_secrets] table, or VOICEAGENT_TOOL_SECRET_NAME.
     // Agents name secrets; only the daemon's operator holds them.
     std::map<std::string, std::string> tool_secrets;

@@ -194,10 +194,20 @@ CREATE INDEX jobs_ready ON jobs(state, queue, priority DESC, run_at);
 CREATE INDEX jobs_leases ON jobs(state, locked_until);
 )SQL";
 
+// Outbound webhooks: what a delivery's last attempt said, when it got through, and a note per endpoint.
+constexpr const char* kWebhooks = R"SQL(
+ALTER TABLE webhook_endpoints ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE webhook_deliveries ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+ALTER TABLE webhook_deliveries ADD COLUMN delivered_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX webhook_endpoints_workspace ON webhook_endpoints(workspace_id, id);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
+)SQL";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitial},
     {2, "idempotency keys", kIdempotency},
     {3, "job queue priority", kJobQueue},
+    {4, "webhook delivery log", kWebhooks},
 };
 
 }  // namespace

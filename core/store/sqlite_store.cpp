@@ -264,6 +264,39 @@ Job read_job(const Statement& s) {
     return j;
 }
 
+#define ENDPOINT_COLS "id, workspace_id, url, secret, events, description, enabled, created_at"
+WebhookEndpoint read_endpoint(const Statement& s) {
+    WebhookEndpoint e;
+    e.id = s.text(0);
+    e.workspace_id = s.text(1);
+    e.url = s.text(2);
+    e.secret = s.text(3);
+    e.events = s.text(4);
+    e.description = s.text(5);
+    e.enabled = s.integer(6) != 0;
+    e.created_at = s.integer(7);
+    return e;
+}
+
+#define DELIVERY_COLS                                                                                              \
+    "id, endpoint_id, event_type, payload, state, attempts, next_attempt_at, last_status, last_error, created_at, " \
+    "delivered_at"
+WebhookDelivery read_delivery(const Statement& s) {
+    WebhookDelivery d;
+    d.id = s.text(0);
+    d.endpoint_id = s.text(1);
+    d.event_type = s.text(2);
+    d.payload = s.text(3);
+    d.state = s.text(4);
+    d.attempts = int(s.integer(5));
+    d.next_attempt_at = s.integer(6);
+    d.last_status = int(s.integer(7));
+    d.last_error = s.text(8);
+    d.created_at = s.integer(9);
+    d.delivered_at = s.integer(10);
+    return d;
+}
+
 #define TURN_COLS "call_id, seq, role, text, started_ms, ended_ms, interrupted, source"
 CallTurn read_turn(const Statement& s) {
     CallTurn t;
@@ -769,6 +802,52 @@ public:
         return page<Job>("SELECT " JOB_COLS " FROM jobs WHERE (? = '' OR id < ?) AND (? = '' OR state = ?) "
                          "AND (? = '' OR queue = ?) ORDER BY id DESC LIMIT ?",
                          read_job, limit, req.cursor, req.cursor, state, state, type, type, limit + 1);
+    }
+
+    // --- webhooks -----------------------------------------------------------------------------------------------
+
+    Status create_webhook_endpoint(const WebhookEndpoint& e) override {
+        return write("INSERT INTO webhook_endpoints (" ENDPOINT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     "webhook endpoint already exists", e.id, e.workspace_id, e.url, e.secret, e.events, e.description,
+                     e.enabled, e.created_at);
+    }
+    Result<WebhookEndpoint> get_webhook_endpoint(const std::string& ws, const std::string& id) override {
+        return one<WebhookEndpoint>("SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE workspace_id = ? AND id = ?",
+                                    read_endpoint, "webhook endpoint", ws, id);
+    }
+    Result<WebhookEndpoint> find_webhook_endpoint(const std::string& id) override {
+        return one<WebhookEndpoint>("SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE id = ?", read_endpoint,
+                                    "webhook endpoint", id);
+    }
+    Result<Page<WebhookEndpoint>> list_webhook_endpoints(const std::string& ws, const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<WebhookEndpoint>("SELECT " ENDPOINT_COLS " FROM webhook_endpoints WHERE workspace_id = ? AND "
+                                     "(? = '' OR id < ?) ORDER BY id DESC LIMIT ?",
+                                     read_endpoint, limit, ws, req.cursor, req.cursor, limit + 1);
+    }
+    Status delete_webhook_endpoint(const std::string& ws, const std::string& id) override {
+        return write_one("DELETE FROM webhook_endpoints WHERE workspace_id = ? AND id = ?", "webhook endpoint", "", ws, id);
+    }
+    Status create_webhook_delivery(const WebhookDelivery& d) override {
+        return write("INSERT INTO webhook_deliveries (" DELIVERY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "delivery already exists", d.id, d.endpoint_id, d.event_type, d.payload, d.state, d.attempts,
+                     d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at);
+    }
+    Result<WebhookDelivery> get_webhook_delivery(const std::string& id) override {
+        return one<WebhookDelivery>("SELECT " DELIVERY_COLS " FROM webhook_deliveries WHERE id = ?", read_delivery,
+                                    "delivery", id);
+    }
+    Status update_webhook_delivery(const WebhookDelivery& d) override {
+        return write_one("UPDATE webhook_deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_status = ?, "
+                         "last_error = ?, delivered_at = ? WHERE id = ?",
+                         "delivery", "", d.state, d.attempts, d.next_attempt_at, d.last_status, d.last_error,
+                         d.delivered_at, d.id);
+    }
+    Result<Page<WebhookDelivery>> list_webhook_deliveries(const std::string& endpoint_id, const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<WebhookDelivery>("SELECT " DELIVERY_COLS " FROM webhook_deliveries WHERE endpoint_id = ? AND "
+                                     "(? = '' OR id < ?) ORDER BY id DESC LIMIT ?",
+                                     read_delivery, limit, endpoint_id, req.cursor, req.cursor, limit + 1);
     }
 
     Result<CallTurn> append_turn(const CallTurn& turn) override {

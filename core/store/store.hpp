@@ -138,6 +138,32 @@ struct Job {
     std::int64_t updated_at = 0;
 };
 
+// A user's endpoint for call and campaign events, and each delivery to it (the delivery log).
+struct WebhookEndpoint {
+    std::string id;
+    std::string workspace_id;
+    std::string url;
+    std::string secret;           // signs deliveries (HMAC-SHA256); shown to the user once
+    std::string events = "[]";    // JSON array of event types
+    std::string description;
+    bool enabled = true;
+    std::int64_t created_at = 0;
+};
+
+struct WebhookDelivery {
+    std::string id;
+    std::string endpoint_id;
+    std::string event_type;
+    std::string payload;          // the event as sent (JSON text)
+    std::string state = "pending";  // pending | delivered | failed (gave up)
+    int attempts = 0;
+    std::int64_t next_attempt_at = 0;
+    int last_status = 0;          // the endpoint's last HTTP status (0: no answer)
+    std::string last_error;
+    std::int64_t created_at = 0;
+    std::int64_t delivered_at = 0;
+};
+
 // --- queries -----------------------------------------------------------------------------------------------------
 
 // Newest first; `cursor` is the id of the last item of the previous page (ids sort by creation time).
@@ -249,6 +275,17 @@ public:
     virtual Result<Job> get_job(const std::string& id) = 0;
     // Jobs in `state` (any when empty), of `type` (any when empty), newest first.
     virtual Result<Page<Job>> list_jobs(const std::string& state, const std::string& type, const PageRequest& page) = 0;
+
+    // Outbound webhooks.
+    virtual Status create_webhook_endpoint(const WebhookEndpoint& endpoint) = 0;
+    virtual Result<WebhookEndpoint> get_webhook_endpoint(const std::string& workspace_id, const std::string& id) = 0;
+    virtual Result<WebhookEndpoint> find_webhook_endpoint(const std::string& id) = 0;  // instance-wide (deliveries)
+    virtual Result<Page<WebhookEndpoint>> list_webhook_endpoints(const std::string& workspace_id, const PageRequest& page) = 0;
+    virtual Status delete_webhook_endpoint(const std::string& workspace_id, const std::string& id) = 0;
+    virtual Status create_webhook_delivery(const WebhookDelivery& delivery) = 0;
+    virtual Result<WebhookDelivery> get_webhook_delivery(const std::string& id) = 0;
+    virtual Status update_webhook_delivery(const WebhookDelivery& delivery) = 0;  // state, attempts, status, times
+    virtual Result<Page<WebhookDelivery>> list_webhook_deliveries(const std::string& endpoint_id, const PageRequest& page) = 0;
 
     // Schema version currently applied.
     virtual Result<int> schema_version() = 0;

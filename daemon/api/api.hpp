@@ -26,6 +26,7 @@ namespace va {
 class CallManager;
 class Carriers;
 class EventBus;
+class Webhooks;
 }  // namespace va
 
 namespace va::api {
@@ -41,6 +42,7 @@ struct ApiContext {
     CallManager* calls = nullptr;
     EventBus* events = nullptr;
     Carriers* carriers = nullptr;
+    Webhooks* webhooks = nullptr;
 };
 
 // Who is calling, after authentication. `workspace_id` is the workspace the request acts in: the caller's own,
@@ -131,5 +133,6 @@ void register_live_routes(http::Router& router, ApiContext& ctx);
 void register_telephony_routes(http::Router& router, ApiContext& ctx);
 // /healthz, /readyz, /metrics and /api/v1/openapi.json (described from the router itself, so register it last).
 void register_system_routes(http::Router& router, ApiContext& ctx);
+void register_webhook_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace va::api

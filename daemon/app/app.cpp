@@ -16,6 +16,9 @@
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
+#include "core/jobs/job_queue.hpp"
+#include "daemon/webhooks/webhooks.hpp"
+#include "providers/common/net_guard.hpp"
 #include "providers/deepgram/live_stt.hpp"
 #include "providers/elevenlabs/tts.hpp"
 #include "providers/openai/chat_client.hpp"
@@ -96,6 +99,59 @@ Status bootstrap_if_empty(Store& store, const Config& config) {
     return Ok{};
 }
 
+// Where HTTP tools and webhook endpoints may reach besides public addresses.
+Result<NetworkAllowlist> allowed_networks(const Config& config) {
+    auto allowed = NetworkAllowlist::parse(config.tools.allowed_networks);
+    if (!allowed)
+        return make_error(ErrorCode::invalid_request,
+                          "tools.allowed_networks: " + (allowed.error().details.empty() ? allowed.error().message
+                                                                                        : allowed.error().details[0].reason));
+    return allowed;
+}
+
+// Every provider by the name agents use: offline ones always, cloud ones with their keys and URLs from the
+// configuration (an agent naming one without a key gets a clear error when its call starts).
+Status register_providers(CallManager& calls, const Config& config) {
+    calls.add_llm("scripted", local::scripted_llm_factory());
+    openai::ChatSettings chat;
+    chat.api_key = config.openai.api_key;
+    chat.base_url = config.openai.base_url;
+    chat.model = config.openai.model;
+    calls.add_llm("openai", openai::chat_factory(chat));
+    openai::SpeechSettings speech;
+    speech.api_key = config.openai.api_key;
+    speech.base_url = config.openai.base_url;
+    speech.model = config.openai.tts_model;
+    speech.voice = config.openai.tts_voice;
+    calls.add_tts("openai", openai::speech_factory(speech));
+    elevenlabs::Settings eleven;
+    eleven.api_key = config.elevenlabs.api_key;
+    eleven.base_url = config.elevenlabs.base_url;
+    eleven.ws_url = config.elevenlabs.ws_url;
+    eleven.voice = config.elevenlabs.voice;
+    eleven.model = config.elevenlabs.model;
+    eleven.transport = config.elevenlabs.transport;
+    eleven.inactivity_timeout_s = config.elevenlabs.inactivity_timeout_s;
+    calls.add_tts("elevenlabs", elevenlabs::tts_factory(eleven));
+    deepgram::Settings listen;
+    listen.api_key = config.deepgram.api_key;
+    listen.base_url = config.deepgram.base_url;
+    listen.model = config.deepgram.model;
+    listen.endpointing_ms = config.deepgram.endpointing_ms;
+    listen.utterance_end_ms = config.deepgram.utterance_end_ms;
+    listen.reconnect_buffer_s = config.deepgram.reconnect_buffer_s;
+    calls.add_stt("deepgram", deepgram::live_stt_factory(listen));
+    calls.add_tts("espeak-ng", local::espeak_tts_factory());
+    calls.add_tts("tone", local::tone_tts_factory());
+    calls.add_stt("pocketsphinx", local::pocketsphinx_stt_factory());
+    calls.add_stt("scripted", local::scripted_stt_factory());
+    auto allowed = allowed_networks(config);
+    if (!allowed) return allowed.take_error();
+    calls.set_tool_settings({std::move(allowed).value(), std::size_t(config.tools.max_response_bytes),
+                             config.tools.filler_after_ms, config.tool_secrets});
+    return Ok{};
+}
+
 }  // namespace
 
 int run_daemon(const Config& config) {
@@ -166,47 +222,10 @@ int run_daemon(const Config& config) {
 
     EventBus events;
     CallManager calls(**store, events, metrics);
-    calls.add_llm("scripted", local::scripted_llm_factory());
-    openai::ChatSettings openai_defaults;
-    openai_defaults.api_key = config.openai.api_key;
-    openai_defaults.base_url = config.openai.base_url;
-    openai_defaults.model = config.openai.model;
-    calls.add_llm("openai", openai::chat_factory(openai_defaults));
-    openai::SpeechSettings speech;
-    speech.api_key = config.openai.api_key;
-    speech.base_url = config.openai.base_url;
-    speech.model = config.openai.tts_model;
-    speech.voice = config.openai.tts_voice;
-    calls.add_tts("openai", openai::speech_factory(speech));
-    elevenlabs::Settings eleven;
-    eleven.api_key = config.elevenlabs.api_key;
-    eleven.base_url = config.elevenlabs.base_url;
-    eleven.ws_url = config.elevenlabs.ws_url;
-    eleven.voice = config.elevenlabs.voice;
-    eleven.model = config.elevenlabs.model;
-    eleven.transport = config.elevenlabs.transport;
-    eleven.inactivity_timeout_s = config.elevenlabs.inactivity_timeout_s;
-    calls.add_tts("elevenlabs", elevenlabs::tts_factory(eleven));
-    deepgram::Settings listen;
-    listen.api_key = config.deepgram.api_key;
-    listen.base_url = config.deepgram.base_url;
-    listen.model = config.deepgram.model;
-    listen.endpointing_ms = config.deepgram.endpointing_ms;
-    listen.utterance_end_ms = config.deepgram.utterance_end_ms;
-    listen.reconnect_buffer_s = config.deepgram.reconnect_buffer_s;
-    calls.add_stt("deepgram", deepgram::live_stt_factory(listen));
-    calls.add_tts("espeak-ng", local::espeak_tts_factory());
-    auto allowed = NetworkAllowlist::parse(config.tools.allowed_networks);
-    if (!allowed) {
-        spdlog::critical("tools.allowed_networks: {}", allowed.error().details.empty() ? allowed.error().message
-                                                                                       : allowed.error().details[0].reason);
+    if (auto s = register_providers(calls, config); !s) {
+        spdlog::critical("{}", s.error().message);
         return 1;
     }
-    calls.set_tool_settings({std::move(allowed).value(), std::size_t(config.tools.max_response_bytes),
-                             config.tools.filler_after_ms, config.tool_secrets});
-    calls.add_tts("tone", local::tone_tts_factory());
-    calls.add_stt("pocketsphinx", local::pocketsphinx_stt_factory());
-    calls.add_stt("scripted", local::scripted_stt_factory());
     metrics.gauge("voiceagent_live_calls", "Calls with a live media connection on this daemon.",
                   [&calls] { return double(calls.live_calls()); });
     calls.set_recordings((fs::path(config.storage.data_dir) / "recordings").string(), config.recordings.enabled,
@@ -214,6 +233,27 @@ int run_daemon(const Config& config) {
     if (config.recordings.enabled) calls.sweep_recordings();
     // Per-call carrier tokens are keyed by a secret derived from the JWT secret, so they survive restarts.
     Carriers carriers(config, **store, calls, hex_encode(hmac_sha256(*secret, "voiceagent carrier tokens")));
+
+    // Background jobs (webhook deliveries) from the durable queue; stopped before what their handlers use.
+    JobQueueOptions job_options;
+    job_options.workers = config.jobs.workers;
+    job_options.lease_ms = config.jobs.lease_ms;
+    job_options.heartbeat_ms = std::max(100, config.jobs.lease_ms / 3);
+    job_options.backoff_base_ms = config.jobs.backoff_base_ms;
+    job_options.backoff_max_ms = config.jobs.backoff_max_ms;
+    JobQueue jobs(**store, job_options);
+    auto allowed = allowed_networks(config);
+    if (!allowed) {
+        spdlog::critical("{}", allowed.error().message);
+        return 1;
+    }
+    Webhooks webhooks(**store, events, jobs, {std::move(allowed).value(), config.webhooks.max_attempts, config.webhooks.timeout_ms});
+    jobs.handle(Webhooks::kJobType, [&webhooks](JobContext& job) { return webhooks.deliver(job); });
+    jobs.start();
+    struct StopJobs {
+        JobQueue& jobs;
+        ~StopJobs() { jobs.stop(); }
+    } stop_jobs{jobs};
 
     api::ApiContext ctx{**store,
                         std::move(jwt).value(),
@@ -224,7 +264,8 @@ int run_daemon(const Config& config) {
                         [&server] { return server.draining(); },
                         &calls,
                         &events,
-                        &carriers};
+                        &carriers,
+                        &webhooks};
     api::register_auth_routes(router, ctx);
     api::register_workspace_routes(router, ctx);
     api::register_user_routes(router, ctx);
@@ -235,6 +276,7 @@ int run_daemon(const Config& config) {
     api::register_call_routes(router, ctx);
     api::register_telephony_routes(router, ctx);
     api::register_system_routes(router, ctx);
+    api::register_webhook_routes(router, ctx);
 
     try {
         server.start();

@@ -28,7 +28,8 @@ void EventBus::publish(const CallEvent& event) {
     {
         std::lock_guard lock(m_mutex);
         for (const auto& [id, s] : m_subscriptions)
-            if (s.workspace_id == event.workspace_id && (s.call_id.empty() || s.call_id == event.call_id))
+            if ((s.workspace_id == event.workspace_id || s.workspace_id == kAllWorkspaces) &&
+                (s.call_id.empty() || s.call_id == event.call_id))
                 targets.push_back(s.sink);
     }
     for (const auto& sink : targets) (*sink)(event);

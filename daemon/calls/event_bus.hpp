@@ -29,6 +29,8 @@ struct CallEvent {
 class EventBus {
 public:
     using Sink = std::function<void(const CallEvent&)>;
+    // Subscribes to every workspace (the daemon's own consumers, such as webhooks; never a user's subscription).
+    static constexpr const char* kAllWorkspaces = "*";
 
     std::uint64_t subscribe(std::string workspace_id, std::string call_id, Sink sink);
     void unsubscribe(std::uint64_t id);

@@ -62,27 +62,14 @@ ToolResult run_http_tool(const json& tool, const ToolCall& call, const ToolSetti
             rest.erase(name);
         }
     }
-    std::size_t scheme_end = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;
-    if (!scheme_end) return failed("the tool's URL must be http:// or https://", started);
-    std::string hostport = url.substr(scheme_end, url.find_first_of("/?#", scheme_end) - scheme_end);
-    if (auto at = hostport.rfind('@'); at != std::string::npos) hostport = hostport.substr(at + 1);
-    std::string host = hostport, port = scheme_end == 8 ? "443" : "80";
-    if (!hostport.empty() && hostport.front() == '[') {
-        auto close = hostport.find(']');
-        host = hostport.substr(1, close - 1);
-        if (close + 1 < hostport.size() && hostport[close + 1] == ':') port = hostport.substr(close + 2);
-    } else if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
-        host = hostport.substr(0, colon);
-        port = hostport.substr(colon + 1);
-    }
-    auto addresses = resolve_public(host, port, settings.allowed);
-    if (!addresses) return failed("refused: " + addresses.error().message, started);
+    auto target = check_http_url(url, settings.allowed);
+    if (!target) return failed("refused: " + target.error().message, started);
 
     HttpRequest request;
     request.method = tool.value("method", "POST");
     request.timeout_ms = tool.value("timeout_ms", 5000);
     request.max_body_bytes = settings.max_response_bytes;
-    for (const auto& a : *addresses) request.resolve.push_back(host + ":" + port + ":" + a);
+    request.resolve = target->resolve;
     if (tool.contains("headers") && tool["headers"].is_object())
         for (auto& [name, value] : tool["headers"].items()) {
             auto filled = fill_secrets(value.is_string() ? value.get<std::string>() : "", settings.secrets);

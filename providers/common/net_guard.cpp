@@ -154,4 +154,37 @@ Result<std::vector<std::string>> resolve_public(const std::string& host, const s
     return out;
 }
 
+Result<std::pair<std::string, std::string>> split_host_port(const std::string& hostport, const std::string& default_port) {
+    std::string host = hostport, port = default_port;
+    if (!hostport.empty() && hostport.front() == '[') {
+        auto close = hostport.find(']');
+        if (close == std::string::npos) return make_error(ErrorCode::invalid_request, "unclosed [ in the host");
+        host = hostport.substr(1, close - 1);
+        if (close + 1 < hostport.size() && hostport[close + 1] == ':') port = hostport.substr(close + 2);
+    } else if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
+        host = hostport.substr(0, colon);
+        port = hostport.substr(colon + 1);
+    }
+    if (host.empty() || port.empty()) return make_error(ErrorCode::invalid_request, "no host and port in the URL");
+    return std::make_pair(host, port);
+}
+
+Result<CheckedUrl> check_http_url(const std::string& url, const NetworkAllowlist& allowed) {
+    std::size_t scheme_end = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;
+    if (!scheme_end) return make_error(ErrorCode::invalid_request, "the URL must be http:// or https://");
+    std::string hostport = url.substr(scheme_end, url.find_first_of("/?#", scheme_end) - scheme_end);
+    if (auto at = hostport.rfind('@'); at != std::string::npos) hostport = hostport.substr(at + 1);
+    auto split = split_host_port(hostport, scheme_end == 8 ? "443" : "80");
+    if (!split) return split.take_error();
+    CheckedUrl out;
+    out.host = split->first;
+    out.port = split->second;
+    if (out.port.find_first_not_of("0123456789") != std::string::npos)
+        return make_error(ErrorCode::invalid_request, "the URL's port is not a number");
+    auto addresses = resolve_public(out.host, out.port, allowed);
+    if (!addresses) return addresses.take_error();
+    for (const auto& a : *addresses) out.resolve.push_back(out.host + ":" + out.port + ":" + a);
+    return out;
+}
+
 }  // namespace va

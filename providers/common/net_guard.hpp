@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/util/result.hpp"
@@ -42,5 +43,17 @@ std::string internal_address_kind(const IpBytes& address);
 // that names the address and why it was refused.
 Result<std::vector<std::string>> resolve_public(const std::string& host, const std::string& port,
                                                 const NetworkAllowlist& allowed);
+
+// "host", "host:port", "[v6]" or "[v6]:port" (a URL's authority, without user@) split; `default_port` when none.
+// An error for an unclosed bracket, an empty host or port.
+Result<std::pair<std::string, std::string>> split_host_port(const std::string& hostport, const std::string& default_port);
+
+// An http:// or https:// URL whose host resolved to allowed addresses: what a request needs to be pinned to them.
+struct CheckedUrl {
+    std::string host, port;
+    std::vector<std::string> resolve;  // "host:port:address" entries for HttpRequest::resolve
+};
+// Parses `url` (http or https, an optional user@ and port) and checks its host as resolve_public does.
+Result<CheckedUrl> check_http_url(const std::string& url, const NetworkAllowlist& allowed);
 
 }  // namespace va

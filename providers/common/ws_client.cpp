@@ -18,6 +18,7 @@
 
 #include "core/util/strings.hpp"
 #include "providers/common/http_client.hpp"
+#include "providers/common/net_guard.hpp"
 
 namespace va {
 
@@ -41,19 +42,10 @@ Result<WsUrl> parse_ws_url(const std::string& url) {
     auto slash = rest.find('/');
     std::string hostport = rest.substr(0, slash);
     out.target = slash == std::string::npos ? "/" : rest.substr(slash);
-    out.port = out.tls ? "443" : "80";
-    if (!hostport.empty() && hostport.front() == '[') {
-        auto close = hostport.find(']');
-        if (close == std::string::npos) return make_error(ErrorCode::invalid_request, "unclosed [ in the host");
-        out.host = hostport.substr(1, close - 1);
-        if (close + 1 < hostport.size() && hostport[close + 1] == ':') out.port = hostport.substr(close + 2);
-    } else if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
-        out.host = hostport.substr(0, colon);
-        out.port = hostport.substr(colon + 1);
-    } else {
-        out.host = hostport;
-    }
-    if (out.host.empty() || out.port.empty()) return make_error(ErrorCode::invalid_request, "no host in the URL");
+    auto split = split_host_port(hostport, out.tls ? "443" : "80");
+    if (!split) return split.take_error();
+    out.host = split->first;
+    out.port = split->second;
     return out;
 }
 

@@ -722,6 +722,47 @@ inline void jobs_claimed_once(Store& s) {
     CHECK(seen.size() == 200);
 }
 
+inline void webhooks(Store& s) {
+    auto ws = workspace(s, "hooks");
+    auto other = workspace(s, "other");
+    WebhookEndpoint e;
+    e.id = new_id("whk");
+    e.workspace_id = ws.id;
+    e.url = "https://example.com/hook";
+    e.secret = "whsec_x";
+    e.events = R"(["call:ended"])";
+    e.created_at = now_ms();
+    REQUIRE(s.create_webhook_endpoint(e));
+    CHECK(s.get_webhook_endpoint(ws.id, e.id)->url == e.url);
+    CHECK(s.get_webhook_endpoint(other.id, e.id).error().code == ErrorCode::not_found);
+    CHECK(s.find_webhook_endpoint(e.id)->secret == "whsec_x");
+    CHECK(s.list_webhook_endpoints(ws.id, {})->items.size() == 1);
+    CHECK(s.list_webhook_endpoints(other.id, {})->items.empty());
+
+    WebhookDelivery d;
+    d.id = new_id("dlv");
+    d.endpoint_id = e.id;
+    d.event_type = "call:ended";
+    d.payload = R"({"type":"call:ended"})";
+    d.created_at = now_ms();
+    REQUIRE(s.create_webhook_delivery(d));
+    d.state = "delivered";
+    d.attempts = 3;
+    d.last_status = 200;
+    d.delivered_at = now_ms();
+    REQUIRE(s.update_webhook_delivery(d));
+    auto stored = s.get_webhook_delivery(d.id);
+    REQUIRE(stored);
+    CHECK(stored->state == "delivered");
+    CHECK(stored->attempts == 3);
+    CHECK(stored->last_status == 200);
+    CHECK(s.list_webhook_deliveries(e.id, {})->items.size() == 1);
+    // Deleting the endpoint (only from its own workspace) takes its delivery log with it.
+    CHECK(s.delete_webhook_endpoint(other.id, e.id).error().code == ErrorCode::not_found);
+    REQUIRE(s.delete_webhook_endpoint(ws.id, e.id));
+    CHECK(s.get_webhook_delivery(d.id).error().code == ErrorCode::not_found);
+}
+
 // --- the runner --------------------------------------------------------------------------------------------------
 
 inline void run_store_contract(const StoreFactory& make_store) {
@@ -743,6 +784,7 @@ inline void run_store_contract(const StoreFactory& make_store) {
     SECTION("concurrent use from several threads") { with_fresh_store(concurrent_use); }
     SECTION("jobs are claimed by priority, leased, retried, released and kept dead") { with_fresh_store(jobs); }
     SECTION("jobs claimed by several workers at once go to one each") { with_fresh_store(jobs_claimed_once); }
+    SECTION("webhook endpoints are scoped by workspace and take their deliveries along") { with_fresh_store(webhooks); }
 }
 
 }  // namespace contract
