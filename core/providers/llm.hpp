@@ -40,6 +40,9 @@ struct ToolSpec {
 struct LlmRequest {
     std::vector<ChatMessage> messages;
     std::vector<ToolSpec> tools;
+    // "analysis": a post-call analysis (the last user message is the transcript, one "caller: " or "agent: " line
+    // per turn; the answer is a JSON object). Empty: a turn of the conversation.
+    std::string purpose = {};
 };
 
 struct LlmUsage {

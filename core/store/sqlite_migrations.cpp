@@ -203,11 +203,18 @@ CREATE INDEX webhook_endpoints_workspace ON webhook_endpoints(workspace_id, id);
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
 )SQL";
 
+// Post-call analysis: how the call turned out, and what the LLM made of it (summary and extracted fields).
+constexpr const char* kAnalysis = R"SQL(
+ALTER TABLE calls ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+ALTER TABLE calls ADD COLUMN analysis TEXT NOT NULL DEFAULT '{}';
+)SQL";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitial},
     {2, "idempotency keys", kIdempotency},
     {3, "job queue priority", kJobQueue},
     {4, "webhook delivery log", kWebhooks},
+    {5, "call outcome and analysis", kAnalysis},
 };
 
 }  // namespace

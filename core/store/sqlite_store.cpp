@@ -217,7 +217,8 @@ PhoneNumber read_phone(const Statement& s) {
 
 #define CALL_COLS                                                                                                   \
     "id, workspace_id, agent_id, phone_id, campaign_id, direction, channel, from_number, to_number, status, "       \
-    "provider_call_id, end_reason, summary, metrics, created_at, started_at, answered_at, ended_at, duration_s"
+    "provider_call_id, end_reason, summary, metrics, created_at, started_at, answered_at, ended_at, duration_s, "   \
+    "outcome, analysis"
 Call read_call(const Statement& s) {
     Call c;
     c.id = s.text(0);
@@ -239,6 +240,8 @@ Call read_call(const Statement& s) {
     c.answered_at = s.integer(16);
     c.ended_at = s.integer(17);
     c.duration_s = s.real(18);
+    c.outcome = s.text(19);
+    c.analysis = s.text(20);
     return c;
 }
 
@@ -651,11 +654,12 @@ public:
     // --- calls --------------------------------------------------------------------------------------------------
 
     Status create_call(const Call& c) override {
-        return write("INSERT INTO calls (" CALL_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        return write("INSERT INTO calls (" CALL_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      "call already exists", c.id, c.workspace_id, Nullable{c.agent_id}, Nullable{c.phone_id},
                      Nullable{c.campaign_id}, c.direction, c.channel, c.from_number, c.to_number, c.status,
                      Nullable{c.provider_call_id}, c.end_reason, c.summary, c.metrics.empty() ? "{}" : c.metrics,
-                     c.created_at, c.started_at, c.answered_at, c.ended_at, c.duration_s);
+                     c.created_at, c.started_at, c.answered_at, c.ended_at, c.duration_s, c.outcome,
+                     c.analysis.empty() ? "{}" : c.analysis);
     }
     Result<Call> get_call(const std::string& ws, const std::string& id) override {
         return one<Call>("SELECT " CALL_COLS " FROM calls WHERE workspace_id = ? AND id = ?", read_call, "call", ws, id);
@@ -676,12 +680,12 @@ public:
     Status update_call(const Call& c) override {
         return write_one("UPDATE calls SET agent_id = ?, phone_id = ?, campaign_id = ?, direction = ?, channel = ?, "
                          "from_number = ?, to_number = ?, status = ?, provider_call_id = ?, end_reason = ?, summary = ?, "
-                         "metrics = ?, started_at = ?, answered_at = ?, ended_at = ?, duration_s = ? "
-                         "WHERE workspace_id = ? AND id = ?",
+                         "metrics = ?, started_at = ?, answered_at = ?, ended_at = ?, duration_s = ?, outcome = ?, "
+                         "analysis = ? WHERE workspace_id = ? AND id = ?",
                          "call", "", Nullable{c.agent_id}, Nullable{c.phone_id}, Nullable{c.campaign_id}, c.direction,
                          c.channel, c.from_number, c.to_number, c.status, Nullable{c.provider_call_id}, c.end_reason,
                          c.summary, c.metrics.empty() ? "{}" : c.metrics, c.started_at, c.answered_at, c.ended_at,
-                         c.duration_s, c.workspace_id, c.id);
+                         c.duration_s, c.outcome, c.analysis.empty() ? "{}" : c.analysis, c.workspace_id, c.id);
     }
     Result<std::string> claim_idempotency_key(const std::string& ws, const std::string& key, const std::string& call_id,
                                               std::int64_t at) override {

@@ -101,6 +101,9 @@ struct Call {
     std::string end_reason;
     std::string summary;
     std::string metrics;          // JSON text
+    // answered | voicemail | no-answer | busy | failed | completed-goal; empty until the call has ended
+    std::string outcome;
+    std::string analysis = "{}";  // JSON text: {fields, ...} from post-call analysis
     std::int64_t created_at = 0;
     std::int64_t started_at = 0;
     std::int64_t answered_at = 0;

@@ -150,6 +150,8 @@ json to_json(const PhoneNumber& p) {
 json to_json(const Call& c) {
     json metrics = c.metrics.empty() ? json::object() : json::parse(c.metrics, nullptr, false);
     if (metrics.is_discarded()) metrics = json::object();
+    json analysis = c.analysis.empty() ? json::object() : json::parse(c.analysis, nullptr, false);
+    if (analysis.is_discarded()) analysis = json::object();
     return {{"id", c.id},
             {"workspace_id", c.workspace_id},
             {"agent_id", nullable(c.agent_id)},
@@ -168,7 +170,9 @@ json to_json(const Call& c) {
             {"duration_s", c.duration_s},
             {"end_reason", nullable(c.end_reason)},
             {"metrics", std::move(metrics)},
-            {"summary", nullable(c.summary)}};
+            {"summary", nullable(c.summary)},
+            {"outcome", nullable(c.outcome)},
+            {"analysis", analysis}};
 }
 
 json to_json(const CallTurn& t) {

@@ -17,6 +17,7 @@
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
 #include "core/jobs/job_queue.hpp"
+#include "daemon/calls/call_analysis.hpp"
 #include "daemon/webhooks/webhooks.hpp"
 #include "providers/common/net_guard.hpp"
 #include "providers/deepgram/live_stt.hpp"
@@ -234,7 +235,8 @@ int run_daemon(const Config& config) {
     // Per-call carrier tokens are keyed by a secret derived from the JWT secret, so they survive restarts.
     Carriers carriers(config, **store, calls, hex_encode(hmac_sha256(*secret, "voiceagent carrier tokens")));
 
-    // Background jobs (webhook deliveries) from the durable queue; stopped before what their handlers use.
+    // Background jobs (webhook deliveries, post-call analysis) from the durable queue; stopped before what their
+    // handlers use.
     JobQueueOptions job_options;
     job_options.workers = config.jobs.workers;
     job_options.lease_ms = config.jobs.lease_ms;
@@ -249,6 +251,8 @@ int run_daemon(const Config& config) {
     }
     Webhooks webhooks(**store, events, jobs, {std::move(allowed).value(), config.webhooks.max_attempts, config.webhooks.timeout_ms});
     jobs.handle(Webhooks::kJobType, [&webhooks](JobContext& job) { return webhooks.deliver(job); });
+    CallAnalysis analysis(**store, events, jobs, calls);
+    jobs.handle(CallAnalysis::kJobType, [&analysis](JobContext& job) { return analysis.run(job); });
     jobs.start();
     struct StopJobs {
         JobQueue& jobs;

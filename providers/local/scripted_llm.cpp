@@ -37,13 +37,60 @@ public:
     std::atomic<bool> cancelled{false};
 };
 
+// What the scripted LLM extracts after a call: a field is true when the caller said one of its keywords, or the
+// first match of its pattern (its first group when it has one).
+struct FieldRule {
+    std::string name;
+    std::vector<std::string> keywords;  // lower-case
+    std::optional<std::regex> pattern;
+};
+
+// {"summary", "fields"} for a transcript of "caller: ..." and "agent: ..." lines: the summary quotes the caller
+// and the agent's last words; the fields follow the rules.
+std::string scripted_analysis(const std::string& transcript, const std::vector<FieldRule>& rules) {
+    std::vector<std::string> caller;
+    std::string agent_last;
+    std::size_t at = 0;
+    while (at < transcript.size()) {
+        auto end = transcript.find('\n', at);
+        std::string line = transcript.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        at = end == std::string::npos ? transcript.size() : end + 1;
+        if (line.rfind("caller: ", 0) == 0) caller.push_back(line.substr(8));
+        else if (line.rfind("agent: ", 0) == 0) agent_last = line.substr(7);
+    }
+    std::string said;
+    for (const auto& c : caller) said += (said.empty() ? "" : " / ") + c;
+    std::string summary = caller.empty() ? "The caller said nothing." : "The caller said \"" + said + "\".";
+    if (!agent_last.empty()) summary += " The agent's last words: \"" + agent_last + "\"";
+    nlohmann::json fields = nlohmann::json::object();
+    std::string lower = to_lower(said);
+    for (const auto& rule : rules) {
+        if (!rule.keywords.empty()) {
+            bool hit = false;
+            for (const auto& k : rule.keywords) hit |= contains_phrase(lower, k);
+            fields[rule.name] = hit;
+        } else if (rule.pattern) {
+            std::smatch m;
+            fields[rule.name] = std::regex_search(said, m, *rule.pattern) ? nlohmann::json(m.size() > 1 && m[1].matched ? m[1].str() : m[0].str())
+                                                                          : nlohmann::json();
+        }
+    }
+    return nlohmann::json{{"summary", summary}, {"fields", fields}}.dump();
+}
+
 class ScriptedLlm final : public LlmClient {
 public:
-    ScriptedLlm(std::vector<Intent> intents, std::string fallback)
-        : m_intents(std::move(intents)), m_fallback(std::move(fallback)) {}
+    ScriptedLlm(std::vector<Intent> intents, std::string fallback, std::vector<FieldRule> rules)
+        : m_intents(std::move(intents)), m_fallback(std::move(fallback)), m_rules(std::move(rules)) {}
 
     std::unique_ptr<LlmStream> start(LlmRequest request, LlmCallbacks callbacks) override {
         auto stream = std::make_unique<ScriptedStream>();
+        if (request.purpose == "analysis") {
+            std::string transcript = request.messages.empty() ? "" : request.messages.back().content;
+            if (callbacks.on_token) callbacks.on_token(scripted_analysis(transcript, m_rules));
+            if (callbacks.on_done) callbacks.on_done(Ok{});
+            return stream;
+        }
         std::string said;
         for (auto it = request.messages.rbegin(); it != request.messages.rend(); ++it)
             if (it->role == "user") {
@@ -78,6 +125,7 @@ public:
 private:
     std::vector<Intent> m_intents;
     std::string m_fallback;
+    std::vector<FieldRule> m_rules;
 };
 
 class ScriptedFactory final : public LlmFactory {
@@ -115,7 +163,28 @@ public:
                 }
             }
         }
-        return std::unique_ptr<LlmClient>(std::make_unique<ScriptedLlm>(std::move(intents), std::move(fallback)));
+        std::vector<FieldRule> rules;
+        if (agent.contains("script") && agent["script"].is_object() && agent["script"].contains("analysis") &&
+            agent["script"]["analysis"].is_object() && agent["script"]["analysis"].contains("fields") &&
+            agent["script"]["analysis"]["fields"].is_object()) {
+            for (const auto& [name, rule] : agent["script"]["analysis"]["fields"].items()) {
+                FieldRule r;
+                r.name = name;
+                if (rule.contains("keywords"))
+                    for (const auto& k : rule["keywords"])
+                        if (k.is_string()) r.keywords.push_back(to_lower(k.get<std::string>()));
+                if (rule.contains("pattern") && rule["pattern"].is_string()) {
+                    try {
+                        r.pattern.emplace(rule["pattern"].get<std::string>(), std::regex::ECMAScript | std::regex::icase);
+                    } catch (const std::regex_error&) {
+                        return invalid_field("/script/analysis/fields/" + name + "/pattern", "invalid regular expression");
+                    }
+                }
+                rules.push_back(std::move(r));
+            }
+        }
+        return std::unique_ptr<LlmClient>(
+            std::make_unique<ScriptedLlm>(std::move(intents), std::move(fallback), std::move(rules)));
     }
 };
 

@@ -36,6 +36,7 @@ json chat_body(const ChatSettings& settings, const LlmRequest& request) {
     json body{{"model", settings.model}, {"messages", messages}, {"stream", true},
               {"stream_options", {{"include_usage", true}}}};
     if (settings.temperature >= 0) body["temperature"] = settings.temperature;
+    if (request.purpose == "analysis") body["response_format"] = {{"type", "json_object"}};
     if (!request.tools.empty()) {
         json tools = json::array();
         for (const auto& t : request.tools)

@@ -229,3 +229,48 @@ TEST_CASE("webhooks: vactl adds, lists, shows deliveries of and removes endpoint
     CHECK(vactl({"webhooks", "list"})["items"].empty());
     std::filesystem::remove_all(home);
 }
+
+TEST_CASE("webhooks: after a call, the analysis (summary, fields, outcome) is stored and delivered as call:analysis") {
+    Receiver receiver;
+    DaemonProcess d{kEnv};
+    Api api(d.base_url(), d.admin_key());
+    json agent = example_agent("receptionist.json");
+    agent["analysis"] = json::parse(R"({"fields": {"type": "object", "properties": {
+        "wants_appointment": {"type": "boolean"}, "day": {"type": "string"}}}, "goal_field": "wants_appointment"})");
+    agent["script"]["analysis"] = json::parse(R"json({"fields": {"wants_appointment": {"keywords": ["appointment", "book"]},
+        "day": {"pattern": "(monday|tuesday|wednesday|thursday|friday|tomorrow)"}}})json");
+    auto created_agent = api.post("/api/v1/agents", agent);
+    INFO(created_agent.body);
+    REQUIRE(created_agent.status == 201);
+    auto endpoint = api.post("/api/v1/webhook-endpoints", {{"url", receiver.url("/hook")}, {"events", {"call:analysis"}}});
+    REQUIRE(endpoint.status == 201);
+    {
+        std::lock_guard lock(receiver.mutex);
+        receiver.secret = endpoint.json()["secret"];
+    }
+    auto created = api.post("/api/v1/calls/local", {{"agent_id", "receptionist"}, {"channel", "chat"}}).json();
+    std::string id = created["call"]["id"];
+    {
+        va::cli::WsClient chat(d.base_url() + created["media_url"].get<std::string>(), d.admin_key());
+        REQUIRE(chat.read());
+        chat.send_text(R"({"type":"text","text":"i want to book an appointment for tomorrow"})");
+        while (auto m = chat.read())
+            if (json::parse(*m).value("type", "") == "agent") break;
+        chat.send_text(R"({"type":"hangup"})");
+        while (chat.read()) {
+        }
+    }
+    json call;
+    REQUIRE(eventually([&] {
+        call = api.get("/api/v1/calls/" + id).json();
+        return call.value("outcome", json()).is_string();
+    }));
+    INFO(call.dump());
+    CHECK(call["outcome"] == "completed-goal");
+    CHECK(call["summary"].get<std::string>().find("i want to book an appointment for tomorrow") != std::string::npos);
+    CHECK(call["analysis"]["fields"]["wants_appointment"] == true);
+    CHECK(call["analysis"]["fields"]["day"] == "tomorrow");
+    REQUIRE(eventually([&] { return receiver.count("call:analysis") == 1; }));
+    std::lock_guard lock(receiver.mutex);
+    CHECK(receiver.problems.empty());
+}
