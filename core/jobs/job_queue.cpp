@@ -89,7 +89,8 @@ void JobQueue::dispatch_loop() {
         int free = 0;
         {
             std::lock_guard lock(m_mutex);
-            if (!m_draining) free = m_options.workers - int(m_ready.size() + m_running.size());
+            // Claims run ahead of the workers by one round, so they never wait on the store between jobs.
+            if (!m_draining) free = 2 * m_options.workers - int(m_ready.size() + m_running.size());
         }
         int wanted = std::min(free, m_options.claim_batch);
         std::size_t got = 0;
@@ -112,7 +113,7 @@ void JobQueue::dispatch_loop() {
         // A full batch means more may be due: claim again as soon as a worker is free.
         if (got && int(got) == wanted) {
             m_wake.wait_for(lock, std::chrono::milliseconds(m_options.poll_ms), [this] {
-                return m_stopping || int(m_ready.size() + m_running.size()) < m_options.workers;
+                return m_stopping || int(m_ready.size() + m_running.size()) <= m_options.workers;
             });
             continue;
         }

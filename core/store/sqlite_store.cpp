@@ -118,7 +118,8 @@ public:
 private:
     sqlite3* m_db;
     // Keyed by the SQL text's address: every statement is a string literal of this file.
-    std::unordered_map<const char*, sqlite3_stmt*> m_cache;
+    // By the statement's text, not its address: a few statements are built at run time (job claims by type).
+    std::unordered_map<std::string, sqlite3_stmt*> m_cache;
 };
 
 Result<std::unique_ptr<Connection>> open_connection(const SqliteOptions& options) {
@@ -742,29 +743,44 @@ public:
     }
     Result<std::vector<Job>> claim_jobs(const std::vector<std::string>& types, const std::string& owner, std::int64_t now,
                                         std::int64_t lease_until, int limit) override {
-        std::string list = "[";
-        for (std::size_t i = 0; i < types.size(); ++i) list += (i ? ",\"" : "\"") + types[i] + "\"";
-        list += "]";
-        // One statement: the selection and the lease are atomic under SQLite's write lock.
-        return run(
-            "UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1, updated_at = ? "
-            "WHERE id IN (SELECT id FROM jobs WHERE queue IN (SELECT value FROM json_each(?)) AND "
-            "((state = 'queued' AND run_at <= ?) OR (state = 'running' AND locked_until < ?)) "
-            "ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING " JOB_COLS,
-            [](Statement& s) -> Result<std::vector<Job>> {
-                std::vector<Job> jobs;
-                while (true) {
-                    auto row = s.step();
-                    if (!row) return row.take_error();
-                    if (!*row) break;
-                    jobs.push_back(read_job(s));
-                }
-                std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
-                    return a.priority != b.priority ? a.priority > b.priority : a.run_after < b.run_after;
-                });
-                return jobs;
-            },
-            owner, lease_until, now, list, now, now, limit);
+        if (types.empty() || limit <= 0) return std::vector<Job>{};
+        // The types are the daemon's own identifiers, quoted as SQL literals so each query can walk its index.
+        std::string in;
+        for (const auto& t : types) {
+            std::string quoted;
+            for (char c : t) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+            in += (in.empty() ? "'" : ",'") + quoted + "'";
+        }
+        auto read_all = [](Statement& s) -> Result<std::vector<Job>> {
+            std::vector<Job> jobs;
+            while (true) {
+                auto row = s.step();
+                if (!row) return row.take_error();
+                if (!*row) break;
+                jobs.push_back(read_job(s));
+            }
+            return jobs;
+        };
+        // Each statement selects and leases atomically under SQLite's write lock. Leases that ran out (a worker
+        // died) first, then due jobs by priority.
+        std::string expired = "UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1, "
+                              "updated_at = ? WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND locked_until < ? "
+                              "AND queue IN (" + in + ") LIMIT ?) RETURNING " JOB_COLS;
+        auto reclaimed = run(expired.c_str(), read_all, owner, lease_until, now, now, limit);
+        if (!reclaimed) return reclaimed.take_error();
+        std::vector<Job> jobs = std::move(*reclaimed);
+        if (int(jobs.size()) < limit) {
+            std::string due = "UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1, "
+                              "updated_at = ? WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND queue IN (" + in +
+                              ") AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ?) RETURNING " JOB_COLS;
+            auto claimed = run(due.c_str(), read_all, owner, lease_until, now, now, limit - int(jobs.size()));
+            if (!claimed) return claimed.take_error();
+            for (auto& j : *claimed) jobs.push_back(std::move(j));
+        }
+        std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+            return a.priority != b.priority ? a.priority > b.priority : a.run_after < b.run_after;
+        });
+        return jobs;
     }
     // A write by the lease holder: zero rows means the lease is gone (or the job is), which the caller must know.
     template <class... Args>
