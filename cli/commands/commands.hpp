@@ -32,6 +32,7 @@ void register_keys(CLI::App& app, Context& ctx);     // keys list|create|revoke
 void register_live(CLI::App& app, Context& ctx);     // chat, talk, calls watch|hangup (after register_calls)
 void register_telephony(CLI::App& app, Context& ctx);  // calls start|simulate (after register_calls)
 void register_webhooks(CLI::App& app, Context& ctx);   // webhooks add|list|remove|deliveries
+void register_analytics(CLI::App& app, Context& ctx);  // analytics
 
 // Parses and runs the command; prints errors; returns the exit code (docs/vactl.md).
 int run(CLI::App& app, Context& ctx, int argc, const char* const* argv);

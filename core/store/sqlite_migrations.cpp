@@ -209,12 +209,26 @@ ALTER TABLE calls ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
 ALTER TABLE calls ADD COLUMN analysis TEXT NOT NULL DEFAULT '{}';
 )SQL";
 
+// Analytics per workspace, agent and UTC day, kept up to date as each call is analysed (never by scanning calls on
+// a request); a call is counted once (analytics_counted).
+constexpr const char* kAnalytics = R"SQL(
+CREATE TABLE analytics_daily (
+  workspace_id TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  day TEXT NOT NULL,
+  stats TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (workspace_id, agent_id, day)
+);
+CREATE TABLE analytics_counted (call_id TEXT PRIMARY KEY);
+)SQL";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitial},
     {2, "idempotency keys", kIdempotency},
     {3, "job queue priority", kJobQueue},
     {4, "webhook delivery log", kWebhooks},
     {5, "call outcome and analysis", kAnalysis},
+    {6, "daily analytics", kAnalytics},
 };
 
 }  // namespace

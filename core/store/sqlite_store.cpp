@@ -870,6 +870,57 @@ public:
                                      read_delivery, limit, endpoint_id, req.cursor, req.cursor, limit + 1);
     }
 
+    // --- analytics ----------------------------------------------------------------------------------------------
+
+    Result<bool> count_call(const std::string& call_id, const AnalyticsDay& key,
+                            const std::function<void(AnalyticsDay&)>& update) override {
+        return transaction<bool>([&](Connection& conn) -> Result<bool> {
+            auto inserted = run_on(conn, "INSERT OR IGNORE INTO analytics_counted (call_id) VALUES (?)",
+                                   [](Statement& s) -> Result<int> {
+                                       if (auto r = s.step(); !r) return r.take_error();
+                                       return s.changes();
+                                   },
+                                   call_id);
+            if (!inserted) return inserted.take_error();
+            if (*inserted == 0) return false;  // counted before (a job run twice)
+            auto existing = run_on(
+                conn, "SELECT stats FROM analytics_daily WHERE workspace_id = ? AND agent_id = ? AND day = ?",
+                [](Statement& s) -> Result<std::string> {
+                    auto row = s.step();
+                    if (!row) return row.take_error();
+                    return *row ? s.text(0) : std::string("{}");
+                },
+                key.workspace_id, key.agent_id, key.day);
+            if (!existing) return existing.take_error();
+            AnalyticsDay day = key;
+            day.stats = *existing;
+            update(day);
+            auto stored = run_on(conn,
+                                 "INSERT INTO analytics_daily (workspace_id, agent_id, day, stats) VALUES (?, ?, ?, ?) "
+                                 "ON CONFLICT (workspace_id, agent_id, day) DO UPDATE SET stats = excluded.stats",
+                                 [](Statement& s) { return finish_write(s, ""); }, day.workspace_id, day.agent_id, day.day,
+                                 day.stats);
+            if (!stored) return stored.take_error();
+            return true;
+        });
+    }
+    Result<std::vector<AnalyticsDay>> list_analytics(const std::string& ws, const std::string& agent_id,
+                                                     const std::string& from_day, const std::string& to_day) override {
+        return run("SELECT workspace_id, agent_id, day, stats FROM analytics_daily WHERE workspace_id = ? AND "
+                   "(? = '' OR agent_id = ?) AND day >= ? AND day <= ? ORDER BY day, agent_id",
+                   [](Statement& s) -> Result<std::vector<AnalyticsDay>> {
+                       std::vector<AnalyticsDay> days;
+                       while (true) {
+                           auto row = s.step();
+                           if (!row) return row.take_error();
+                           if (!*row) break;
+                           days.push_back({s.text(0), s.text(1), s.text(2), s.text(3)});
+                       }
+                       return days;
+                   },
+                   ws, agent_id, agent_id, from_day, to_day);
+    }
+
     Result<CallTurn> append_turn(const CallTurn& turn) override {
         return transaction<CallTurn>([&](Connection& conn) -> Result<CallTurn> {
             CallTurn stored = turn;

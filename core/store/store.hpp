@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -167,6 +168,14 @@ struct WebhookDelivery {
     std::int64_t delivered_at = 0;
 };
 
+// One agent's day (UTC) of calls: the running aggregates, as JSON text the analytics code owns.
+struct AnalyticsDay {
+    std::string workspace_id;
+    std::string agent_id;
+    std::string day;              // YYYY-MM-DD
+    std::string stats = "{}";
+};
+
 // --- queries -----------------------------------------------------------------------------------------------------
 
 // Newest first; `cursor` is the id of the last item of the previous page (ids sort by creation time).
@@ -289,6 +298,14 @@ public:
     virtual Result<WebhookDelivery> get_webhook_delivery(const std::string& id) = 0;
     virtual Status update_webhook_delivery(const WebhookDelivery& delivery) = 0;  // state, attempts, status, times
     virtual Result<Page<WebhookDelivery>> list_webhook_deliveries(const std::string& endpoint_id, const PageRequest& page) = 0;
+
+    // Analytics. Adds call `call_id` to its day once: in one transaction, unless the call was counted before, the
+    // day's row (a fresh one when there is none) is passed to `update` and stored. Returns whether it was counted now.
+    virtual Result<bool> count_call(const std::string& call_id, const AnalyticsDay& key,
+                                    const std::function<void(AnalyticsDay&)>& update) = 0;
+    // Days of the workspace from `from_day` to `to_day` (inclusive, YYYY-MM-DD), of one agent when agent_id is set.
+    virtual Result<std::vector<AnalyticsDay>> list_analytics(const std::string& workspace_id, const std::string& agent_id,
+                                                             const std::string& from_day, const std::string& to_day) = 0;
 
     // Schema version currently applied.
     virtual Result<int> schema_version() = 0;

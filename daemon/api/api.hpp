@@ -134,5 +134,6 @@ void register_telephony_routes(http::Router& router, ApiContext& ctx);
 // /healthz, /readyz, /metrics and /api/v1/openapi.json (described from the router itself, so register it last).
 void register_system_routes(http::Router& router, ApiContext& ctx);
 void register_webhook_routes(http::Router& router, ApiContext& ctx);
+void register_analytics_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace va::api

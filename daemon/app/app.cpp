@@ -281,6 +281,7 @@ int run_daemon(const Config& config) {
     api::register_telephony_routes(router, ctx);
     api::register_system_routes(router, ctx);
     api::register_webhook_routes(router, ctx);
+    api::register_analytics_routes(router, ctx);
 
     try {
         server.start();

@@ -9,6 +9,7 @@
 #include "core/util/strings.hpp"
 #include "core/util/time.hpp"
 #include "daemon/calls/call_manager.hpp"
+#include "daemon/calls/call_stats.hpp"
 
 namespace va {
 
@@ -160,6 +161,15 @@ Status CallAnalysis::run(JobContext& ctx) {
     }
     call->analysis = analysis.dump();
     if (auto s = m_store.update_call(*call); !s) return s;
+    // The agent's day gets this call once, however often the job runs.
+    AnalyticsDay day{call->workspace_id, call->agent_id, format_rfc3339(call->created_at).substr(0, 10), "{}"};
+    auto counted = m_store.count_call(call->id, day, [&](AnalyticsDay& d) {
+        json stats = json::parse(d.stats, nullptr, false);
+        if (!stats.is_object()) stats = json::object();
+        add_call_stats(stats, *call, *turns);
+        d.stats = stats.dump();
+    });
+    if (!counted) return counted.take_error();
     json data{{"outcome", call->outcome}};
     if (!call->summary.empty()) data["summary"] = call->summary;
     if (analysis.contains("fields")) data["fields"] = analysis["fields"];

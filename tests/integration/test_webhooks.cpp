@@ -10,7 +10,6 @@
 #include <mutex>
 #include <thread>
 
-#include "cli/ws_client.hpp"
 #include "core/util/encoding.hpp"
 #include "support/daemon_process.hpp"
 #include "support/fixtures.hpp"
@@ -77,17 +76,6 @@ const Env kEnv{{"VOICEAGENT_TOOLS_ALLOWED_NETWORKS", "127.0.0.1"},
                {"VOICEAGENT_JOBS_LEASE_MS", "2000"},
                {"VOICEAGENT_WEBHOOKS_MAX_ATTEMPTS", "4"}};
 
-// A chat call that starts and is hung up: call:started and call:ended.
-void chat_call(const DaemonProcess& d, Api& api) {
-    auto created = api.post("/api/v1/calls/local", {{"agent_id", "receptionist"}, {"channel", "chat"}}).json();
-    REQUIRE(created.contains("media_url"));
-    va::cli::WsClient chat(d.base_url() + created["media_url"].get<std::string>(), d.admin_key());
-    REQUIRE(chat.read());
-    chat.send_text(R"({"type":"hangup"})");
-    while (chat.read()) {
-    }
-}
-
 template <class P>
 bool eventually(P pred, int seconds = 20) {
     for (int i = 0; i < seconds * 20; ++i) {
@@ -132,7 +120,7 @@ TEST_CASE("webhooks: signed deliveries are retried while the receiver fails, and
     auto broken = api.post("/api/v1/webhook-endpoints", {{"url", receiver.url("/broken")}, {"events", {"call:ended"}}});
     REQUIRE(broken.status == 201);
 
-    chat_call(d, api);
+    chat_call(d, api, "receptionist", {});
     REQUIRE(eventually([&] { return receiver.count("call:started") == 1 && receiver.count("call:ended") == 1; }));
     {
         std::lock_guard lock(receiver.mutex);
@@ -180,7 +168,7 @@ TEST_CASE("webhooks: deliveries pending when the daemon is killed are made after
             std::lock_guard lock(receiver.mutex);
             receiver.secret = created.json()["secret"];
         }
-        chat_call(d, api);
+        chat_call(d, api, "receptionist", {});
         REQUIRE(eventually([&] {
             std::lock_guard lock(receiver.mutex);
             return receiver.requests >= 1;
@@ -248,18 +236,7 @@ TEST_CASE("webhooks: after a call, the analysis (summary, fields, outcome) is st
         std::lock_guard lock(receiver.mutex);
         receiver.secret = endpoint.json()["secret"];
     }
-    auto created = api.post("/api/v1/calls/local", {{"agent_id", "receptionist"}, {"channel", "chat"}}).json();
-    std::string id = created["call"]["id"];
-    {
-        va::cli::WsClient chat(d.base_url() + created["media_url"].get<std::string>(), d.admin_key());
-        REQUIRE(chat.read());
-        chat.send_text(R"({"type":"text","text":"i want to book an appointment for tomorrow"})");
-        while (auto m = chat.read())
-            if (json::parse(*m).value("type", "") == "agent") break;
-        chat.send_text(R"({"type":"hangup"})");
-        while (chat.read()) {
-        }
-    }
+    std::string id = chat_call(d, api, "receptionist", {"i want to book an appointment for tomorrow"});
     json call;
     REQUIRE(eventually([&] {
         call = api.get("/api/v1/calls/" + id).json();

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "cli/ws_client.hpp"
 #include "providers/fake/speech.hpp"
 
 #include <catch2/catch.hpp>
@@ -68,6 +69,23 @@ json wait_for_carrier_duration(const Api& api, const std::string& id, double dur
     return wait_for_call_until(api, id, [&](const json& c) {
         return c.value("status", "") == "completed" && c.value("duration_s", -1.0) == duration_s;
     });
+}
+
+std::string chat_call(const DaemonProcess& daemon, const Api& api, const std::string& agent,
+                      const std::vector<std::string>& lines) {
+    auto created = api.post("/api/v1/calls/local", {{"agent_id", agent}, {"channel", "chat"}}).json();
+    REQUIRE(created.contains("media_url"));
+    va::cli::WsClient chat(daemon.base_url() + created["media_url"].get<std::string>(), daemon.admin_key());
+    REQUIRE(chat.read());
+    for (const auto& line : lines) {
+        chat.send_text(json{{"type", "text"}, {"text", line}}.dump());
+        while (auto m = chat.read())
+            if (json::parse(*m, nullptr, false).value("type", "") == "agent") break;
+    }
+    chat.send_text(R"({"type":"hangup"})");
+    while (chat.read()) {
+    }
+    return created["call"]["id"];
 }
 
 std::vector<std::string> turn_texts(const Api& api, const std::string& call_id) {

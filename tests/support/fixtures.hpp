@@ -39,6 +39,10 @@ nlohmann::json wait_for_call(const Api& api, const std::string& id, const std::s
 // callback is answered before the daemon's writer stores it, so the call may read completed a moment earlier.
 nlohmann::json wait_for_carrier_duration(const Api& api, const std::string& id, double duration_s);
 
+// A chat call with `agent`: each of `lines` is said and its answer awaited, then the caller hangs up; the call id.
+std::string chat_call(const DaemonProcess& daemon, const Api& api, const std::string& agent,
+                      const std::vector<std::string>& lines);
+
 // The call's turns as "role: text" lines, in order.
 std::vector<std::string> turn_texts(const Api& api, const std::string& call_id);
 

@@ -763,6 +763,24 @@ inline void webhooks(Store& s) {
     CHECK(s.get_webhook_delivery(d.id).error().code == ErrorCode::not_found);
 }
 
+inline void analytics(Store& s) {
+    auto ws = workspace(s, "stats");
+    AnalyticsDay key{ws.id, "agt_1", "2026-11-29", "{}"};
+    auto bump = [](AnalyticsDay& d) { d.stats = std::to_string(std::stoi(d.stats == "{}" ? "0" : d.stats) + 1); };
+    CHECK(*s.count_call("call_a", key, bump) == true);
+    CHECK(*s.count_call("call_b", key, bump) == true);
+    CHECK(*s.count_call("call_a", key, bump) == false);  // once per call
+    AnalyticsDay other{ws.id, "agt_2", "2026-11-30", "{}"};
+    CHECK(*s.count_call("call_c", other, bump) == true);
+    auto days = s.list_analytics(ws.id, "", "2026-11-01", "2026-11-30");
+    REQUIRE(days);
+    REQUIRE(days->size() == 2);
+    CHECK((*days)[0].stats == "2");
+    CHECK((*days)[1].agent_id == "agt_2");
+    CHECK(s.list_analytics(ws.id, "agt_1", "2026-11-29", "2026-11-29")->size() == 1);
+    CHECK(s.list_analytics(ws.id, "", "2026-12-01", "2026-12-31")->empty());
+}
+
 // --- the runner --------------------------------------------------------------------------------------------------
 
 inline void run_store_contract(const StoreFactory& make_store) {
@@ -785,6 +803,7 @@ inline void run_store_contract(const StoreFactory& make_store) {
     SECTION("jobs are claimed by priority, leased, retried, released and kept dead") { with_fresh_store(jobs); }
     SECTION("jobs claimed by several workers at once go to one each") { with_fresh_store(jobs_claimed_once); }
     SECTION("webhook endpoints are scoped by workspace and take their deliveries along") { with_fresh_store(webhooks); }
+    SECTION("analytics count each call once per day") { with_fresh_store(analytics); }
 }
 
 }  // namespace contract
