@@ -314,7 +314,7 @@ ElevenLabsFake::ElevenLabsFake(Options options) : m_impl(std::make_unique<Impl>(
     impl.http_port = impl.options.port ? (impl.http.bind_to_port("127.0.0.1", impl.options.port) ? impl.options.port : -1)
                                        : impl.http.bind_to_any_port("127.0.0.1");
     if (impl.http_port <= 0) throw std::runtime_error("fake ElevenLabs cannot listen");
-    impl.http_thread = std::thread([&impl] { impl.http.listen_after_bind(); });
+    serve_in_background(impl.http, impl.http_thread);
 
     impl.ws_server.router().add_websocket("/v1/text-to-speech/{voice}/stream-input", [&impl](http::Request& request)
                                   -> Result<std::unique_ptr<http::WsHandler>> {

@@ -1,4 +1,5 @@
 #include "providers/fake/fake_carrier.hpp"
+#include "providers/fake/fake_server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -32,7 +33,7 @@ FakeCarrier::FakeCarrier(int port) : m_io(std::make_unique<Io>()) {
 }
 
 void FakeCarrier::start() {
-    m_server_thread = std::thread([this] { m_server.listen_after_bind(); });
+    serve_in_background(m_server, m_server_thread);
 }
 
 FakeCarrier::~FakeCarrier() {

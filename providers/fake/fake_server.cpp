@@ -24,6 +24,11 @@ void LoopbackServer::start(int port, int worker_threads) {
     m_thread = std::thread([this] { m_server->run(); });
 }
 
+void serve_in_background(httplib::Server& server, std::thread& thread) {
+    thread = std::thread([&server] { server.listen_after_bind(); });
+    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
 void stream_body(httplib::Response& res, const std::string& content_type, std::string bytes, std::size_t chunk,
                  bool drop_halfway, int delay_ms) {
     res.set_chunked_content_provider(

@@ -13,6 +13,7 @@
 #include "daemon/server/router.hpp"
 
 namespace httplib {
+class Server;
 struct Response;
 }
 
@@ -33,6 +34,10 @@ private:
     std::unique_ptr<http::HttpServer> m_server;
     std::thread m_thread;
 };
+
+// Runs `server` (already bound) on `thread` and returns once it accepts: httplib's stop() does nothing to a server
+// that has not started listening yet, so stopping one too early would leave its thread running forever.
+void serve_in_background(httplib::Server& server, std::thread& thread);
 
 // Sends `bytes` as a chunked body, `chunk` bytes at a time; `delay_ms` before the first; `drop_halfway` ends the
 // connection in the middle, as a failing service would.

@@ -171,7 +171,7 @@ OpenAiFake::OpenAiFake(Options options) : m_options(std::move(options)), m_serve
     m_port = m_options.port ? (m_server->bind_to_port("127.0.0.1", m_options.port) ? m_options.port : -1)
                             : m_server->bind_to_any_port("127.0.0.1");
     if (m_port <= 0) throw std::runtime_error("fake OpenAI cannot listen");
-    m_thread = std::thread([this] { m_server->listen_after_bind(); });
+    serve_in_background(*m_server, m_thread);
 }
 
 OpenAiFake::~OpenAiFake() {

@@ -17,6 +17,7 @@
 #include "providers/fake/elevenlabs_fake.hpp"
 #include "providers/fake/openai_fake.hpp"
 #include "providers/fake/twilio_fake.hpp"
+#include "providers/fake/fake_server.hpp"
 #include "support/daemon_process.hpp"
 #include "support/fixtures.hpp"
 
@@ -50,7 +51,7 @@ struct OrderApi {
             res.set_content(req.matches[1].str() + " has shipped and arrives on friday", "text/plain");
         });
         port = server.bind_to_any_port("127.0.0.1");
-        thread = std::thread([this] { server.listen_after_bind(); });
+        va::fake::serve_in_background(server, thread);
     }
     ~OrderApi() {
         server.stop();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/util/encoding.hpp"
+#include "providers/fake/fake_server.hpp"
 #include "support/daemon_process.hpp"
 #include "support/fixtures.hpp"
 
@@ -57,7 +58,7 @@ struct Receiver {
         });
         server.Post("/broken", [](const httplib::Request&, httplib::Response& res) { res.status = 500; });
         port = server.bind_to_any_port("127.0.0.1");
-        thread = std::thread([this] { server.listen_after_bind(); });
+        va::fake::serve_in_background(server, thread);
     }
     ~Receiver() {
         server.stop();

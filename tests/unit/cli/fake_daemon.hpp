@@ -62,6 +62,8 @@ public:
         m_server.Delete(".*", serve);
         m_port = m_server.bind_to_any_port("127.0.0.1");
         m_thread = std::thread([this] { m_server.listen_after_bind(); });
+        // stop() does nothing to a server that is not listening yet: wait, so the destructor cannot hang.
+        while (!m_server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     ~FakeDaemon() {
         m_server.stop();

@@ -51,6 +51,8 @@ struct ToolServer {
         });
         port = server.bind_to_any_port("127.0.0.1");
         thread = std::thread([this] { server.listen_after_bind(); });
+        // stop() does nothing to a server that is not listening yet: wait, so the destructor cannot hang.
+        while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     ~ToolServer() {
         server.stop();
