@@ -279,19 +279,15 @@ ElevenLabsFake::ElevenLabsFake(Options options) : m_impl(std::make_unique<Impl>(
     m_impl->options = std::move(options);
     Impl& impl = *m_impl;
     impl.http.Post(R"(/v1/text-to-speech/([^/]+)/stream)", [&impl](const httplib::Request& req, httplib::Response& res) {
-        auto fail = [&res](int status, const json& body) {
-            res.status = status;
-            res.set_content(body.dump(), "application/json");
-        };
         if (req.get_header_value("xi-api-key") != impl.options.api_key)
-            return fail(401, detail("invalid_api_key", "Invalid API key"));
+            return answer_json(res, 401, detail("invalid_api_key", "Invalid API key"));
         std::string format_name = req.has_param("output_format") ? req.get_param_value("output_format") : "mp3_44100_128";
         auto format = elevenlabs::parse_output_format(format_name);
         if (!format)
-            return fail(422, {{"detail", {{{"loc", {"query", "output_format"}}, {"msg", "the fake speaks raw pcm_*, ulaw_8000 or alaw_8000"}, {"type", "value_error"}}}}});
+            return answer_json(res, 422, {{"detail", {{{"loc", {"query", "output_format"}}, {"msg", "the fake speaks raw pcm_*, ulaw_8000 or alaw_8000"}, {"type", "value_error"}}}}});
         json body = json::parse(req.body, nullptr, false);
         if (!body.is_object() || !body.contains("text") || !body["text"].is_string() || body["text"].get<std::string>().empty())
-            return fail(422, {{"detail", {{{"loc", {"body", "text"}}, {"msg", "field required"}, {"type", "value_error.missing"}}}}});
+            return answer_json(res, 422, {{"detail", {{{"loc", {"body", "text"}}, {"msg", "field required"}, {"type", "value_error.missing"}}}}});
         std::string text = body["text"];
         {
             std::lock_guard lock(impl.mutex);
@@ -301,11 +297,11 @@ ElevenLabsFake::ElevenLabsFake(Options options) : m_impl(std::make_unique<Impl>(
         if (fault && fault->kind == Fault::status) {
             std::string status = fault_status_string(*fault);
             if (fault->http_status == 422)
-                return fail(422, {{"detail", {{{"loc", {"body", "text"}}, {"msg", "scripted validation error"}, {"type", "value_error"}}}}});
-            return fail(fault->http_status, detail(status, fault_message(fault->http_status)));
+                return answer_json(res, 422, {{"detail", {{{"loc", {"body", "text"}}, {"msg", "scripted validation error"}, {"type", "value_error"}}}}});
+            return answer_json(res, fault->http_status, detail(status, fault_message(fault->http_status)));
         }
         auto audio = speak(text, *format);
-        if (!audio) return fail(500, detail("internal_error", audio.error().message));
+        if (!audio) return answer_json(res, 500, detail("internal_error", audio.error().message));
         bool drop = fault && fault->kind == Fault::drop_mid_stream;
         int delay = fault && fault->kind == Fault::slow_first_byte ? fault->delay_ms : 0;
         stream_body(res, format->encoding == Encoding::pcm16 ? "audio/pcm" : "audio/basic", std::move(audio).value(),

@@ -29,6 +29,11 @@ void serve_in_background(httplib::Server& server, std::thread& thread) {
     while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
+void answer_json(httplib::Response& res, int status, const nlohmann::json& body) {
+    res.status = status;
+    res.set_content(body.dump(), "application/json");
+}
+
 void stream_body(httplib::Response& res, const std::string& content_type, std::string bytes, std::size_t chunk,
                  bool drop_halfway, int delay_ms) {
     res.set_chunked_content_provider(

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <memory>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -38,6 +40,9 @@ private:
 // Runs `server` (already bound) on `thread` and returns once it accepts: httplib's stop() does nothing to a server
 // that has not started listening yet, so stopping one too early would leave its thread running forever.
 void serve_in_background(httplib::Server& server, std::thread& thread);
+
+// A JSON answer (the fakes' error bodies) with `status`.
+void answer_json(httplib::Response& res, int status, const nlohmann::json& body);
 
 // Sends `bytes` as a chunked body, `chunk` bytes at a time; `delay_ms` before the first; `drop_halfway` ends the
 // connection in the middle, as a failing service would.

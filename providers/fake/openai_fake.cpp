@@ -40,28 +40,24 @@ OpenAiFake::OpenAiFake(Options options) : m_options(std::move(options)), m_serve
             }
             m_last = json::parse(req.body, nullptr, false);
         }
-        auto fail = [&res](int status, const json& body) {
-            res.status = status;
-            res.set_content(body.dump(), "application/json");
-        };
         if (req.get_header_value("Authorization") != "Bearer " + m_options.api_key)
-            return fail(401, error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
+            return answer_json(res, 401, error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
         json body = json::parse(req.body, nullptr, false);
         if (!body.is_object() || !body.contains("model") || !body["model"].is_string())
-            return fail(400, error_body("you must provide a model parameter", "invalid_request_error", ""));
+            return answer_json(res, 400, error_body("you must provide a model parameter", "invalid_request_error", ""));
         if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
-            return fail(400, error_body("'messages' is a required property", "invalid_request_error", ""));
+            return answer_json(res, 400, error_body("'messages' is a required property", "invalid_request_error", ""));
         // As the service does: a tool's answer must follow the assistant message that asked for it, by id.
         std::set<std::string> asked;
         std::string tool_result;
         for (const auto& m : body["messages"]) {
-            if (!m.is_object()) return fail(400, error_body("messages must be objects", "invalid_request_error", ""));
+            if (!m.is_object()) return answer_json(res, 400, error_body("messages must be objects", "invalid_request_error", ""));
             if (m.value("role", "") == "assistant" && m.contains("tool_calls") && m["tool_calls"].is_array())
                 for (const auto& c : m["tool_calls"])
                     if (c.is_object() && c.contains("id") && c["id"].is_string()) asked.insert(c["id"].get<std::string>());
             if (m.value("role", "") == "tool") {
                 if (!m.contains("tool_call_id") || !m["tool_call_id"].is_string() || !asked.count(m["tool_call_id"]))
-                    return fail(400, error_body("messages with role 'tool' must be a response to a preceding message with "
+                    return answer_json(res, 400, error_body("messages with role 'tool' must be a response to a preceding message with "
                                                 "'tool_calls'", "invalid_request_error", ""));
                 tool_result = m.value("content", "");
             }
@@ -71,9 +67,9 @@ OpenAiFake::OpenAiFake(Options options) : m_options(std::move(options)), m_serve
             if (!fault->retry_after_ms.empty()) res.set_header("retry-after-ms", fault->retry_after_ms);
             if (!fault->should_retry.empty()) res.set_header("x-should-retry", fault->should_retry);
             if (fault->kind == Fault::quota)
-                return fail(429, error_body("You exceeded your current quota, please check your plan and billing details.",
+                return answer_json(res, 429, error_body("You exceeded your current quota, please check your plan and billing details.",
                                             "insufficient_quota", "insufficient_quota"));
-            return fail(fault->http_status, error_body(fault->http_status == 429 ? "Rate limit reached" : "The server had an error",
+            return answer_json(res, fault->http_status, error_body(fault->http_status == 429 ? "Rate limit reached" : "The server had an error",
                                                        fault->http_status == 429 ? "requests" : "server_error", ""));
         }
         {
@@ -137,34 +133,30 @@ OpenAiFake::OpenAiFake(Options options) : m_options(std::move(options)), m_serve
                 m_speech_faults.pop_front();
             }
         }
-        auto fail = [&res](int status, const json& body) {
-            res.status = status;
-            res.set_content(body.dump(), "application/json");
-        };
         if (req.get_header_value("Authorization") != "Bearer " + m_options.api_key)
-            return fail(401, error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
+            return answer_json(res, 401, error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
         json body = json::parse(req.body, nullptr, false);
         static const std::set<std::string> kModels{"tts-1", "tts-1-hd", "gpt-4o-mini-tts"};
         if (!body.is_object() || !body.contains("model") || !body["model"].is_string() || !kModels.count(body["model"]))
-            return fail(400, error_body("model must be tts-1, tts-1-hd or gpt-4o-mini-tts", "invalid_request_error", ""));
+            return answer_json(res, 400, error_body("model must be tts-1, tts-1-hd or gpt-4o-mini-tts", "invalid_request_error", ""));
         if (!body.contains("input") || !body["input"].is_string() || body["input"].get<std::string>().empty() ||
             body["input"].get<std::string>().size() > 4096)
-            return fail(400, error_body("input must be 1..4096 characters", "invalid_request_error", ""));
+            return answer_json(res, 400, error_body("input must be 1..4096 characters", "invalid_request_error", ""));
         if (!body.contains("voice") || !body["voice"].is_string())
-            return fail(400, error_body("voice is required", "invalid_request_error", ""));
+            return answer_json(res, 400, error_body("voice is required", "invalid_request_error", ""));
         if (body.value("response_format", "mp3") != "pcm")
-            return fail(400, error_body("the fake speaks response_format pcm only", "invalid_request_error", ""));
+            return answer_json(res, 400, error_body("the fake speaks response_format pcm only", "invalid_request_error", ""));
         if (body.contains("speed") && (!body["speed"].is_number() || body["speed"] < 0.25 || body["speed"] > 4.0))
-            return fail(400, error_body("speed must be 0.25..4.0", "invalid_request_error", ""));
+            return answer_json(res, 400, error_body("speed must be 0.25..4.0", "invalid_request_error", ""));
         if (body.contains("instructions") && body["model"] != "gpt-4o-mini-tts")
-            return fail(400, error_body("instructions are not supported by this model", "invalid_request_error", ""));
+            return answer_json(res, 400, error_body("instructions are not supported by this model", "invalid_request_error", ""));
         if (fault && (fault->kind == Fault::status || fault->kind == Fault::quota)) {
             if (fault->kind == Fault::quota)
-                return fail(429, error_body("You exceeded your current quota.", "insufficient_quota", "insufficient_quota"));
-            return fail(fault->http_status, error_body("The server had an error", "server_error", ""));
+                return answer_json(res, 429, error_body("You exceeded your current quota.", "insufficient_quota", "insufficient_quota"));
+            return answer_json(res, fault->http_status, error_body("The server had an error", "server_error", ""));
         }
         auto pcm = caller_speech(body["input"], 24000);
-        if (!pcm) return fail(500, error_body(pcm.error().message, "server_error", ""));
+        if (!pcm) return answer_json(res, 500, error_body(pcm.error().message, "server_error", ""));
         bool drop = fault && fault->kind == Fault::drop_mid_stream;
         stream_body(res, "application/octet-stream", pcm16le_bytes(*pcm), 4800, drop, 0);  // 100 ms chunks
     });

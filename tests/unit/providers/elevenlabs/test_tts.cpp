@@ -130,8 +130,12 @@ TEST_CASE("elevenlabs: faults on the stream come back as errors of the right kin
     CHECK(failed.error().provider == "elevenlabs");
     fake.push_fault({ElevenLabsFake::Fault::drop_mid_stream, 0, "", 0});
     auto cut = tts->synthesize("This one is cut off halfway through the sentence.");
-    // Half a sentence is still speech; the next sentence gets a new connection.
-    if (cut) CHECK(!cut->samples.empty());
+    // What arrived before the drop is kept (half a sentence is still speech); the next sentence gets a new connection.
+    REQUIRE(cut);
+    auto whole = tts->synthesize("This one is cut off halfway through the sentence.");
+    REQUIRE(whole);
+    CHECK(!cut->samples.empty());
+    CHECK(cut->samples.size() < whole->samples.size());
     auto fine = tts->synthesize("And this one is fine.");
     REQUIRE(fine);
     check_speech(*fine, 8000);
