@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <stdexcept>
 #include <map>
 #include <mutex>
 
@@ -43,12 +44,14 @@ struct ExotelFake::Impl {
     std::map<std::string, json> details;  // Call Details, by Sid (guarded by details_mutex)
     std::mutex details_mutex;
 
-    explicit Impl(Options& o) : options(o), carrier(o.port) {}
+    explicit Impl(Options& o) : options(o), carrier(o.port, OutcomePlan{o.default_outcome, o.outcomes}) {}
 
-    void status_callback(const std::string& sid, const std::string& url, bool want_json, int duration_s,
-                         const std::string& from, const std::string& to, const std::string& custom) {
+    // The terminal callback; the call is over for the carrier before it says so (call_over), sent or dropped.
+    void status_callback(const std::string& sid, const std::string& url, bool want_json, const std::string& status,
+                         int duration_s, const std::string& from, const std::string& to, const std::string& custom) {
+        carrier.call_over(sid);
         if (url.empty() || options.drop_status_callback) return;
-        json fields{{"CallSid", sid},       {"EventType", "terminal"},  {"Status", "completed"},
+        json fields{{"CallSid", sid},       {"EventType", "terminal"},  {"Status", status},
                     {"To", to},             {"From", from},             {"ConversationDuration", duration_s},
                     {"Direction", "outbound-api"}, {"CustomField", custom}, {"RecordingUrl", nullptr},
                     {"DateUpdated", "2026-11-24 12:00:00"}};
@@ -76,7 +79,7 @@ struct ExotelFake::Impl {
         }
         auto answer = http_request(request);
         carrier.update(sid, [&](FakeCall& c) {
-            c.statuses_sent.push_back("completed");
+            c.statuses_sent.push_back(status);
             c.callback_answers.push_back(answer ? answer->status : 0);
         });
     }
@@ -158,12 +161,16 @@ struct ExotelFake::Impl {
             std::string status_url = get("StatusCallback");
             bool want_json = get("StatusCallbackContentType") == "application/json";
             std::string custom = get("CustomField");
+            // `From` is the customer: the number Exotel dials first (CallerId is our ExoPhone).
+            std::string outcome = carrier.next_outcome(from);
             carrier.update(sid, [&](FakeCall& c) {
                 c.direction = "outbound-api";
                 c.to = caller_id;
                 c.from = from;
                 c.instructions = stream_url.empty() ? url : stream_url;
+                c.outcome = outcome;
             });
+            carrier.call_active(sid);
             {
                 std::lock_guard lock(details_mutex);
                 details[sid] = {{"Sid", sid}, {"Status", "in-progress"}, {"Duration", nullptr}, {"From", from}};
@@ -177,8 +184,19 @@ struct ExotelFake::Impl {
             res.status = 200;
             res.set_content(body.dump(), "application/json");
             CallerScript script = options.script;
-            carrier.start_lifecycle([this, sid, stream_url, url, status_url, want_json, from, caller_id, custom, script] {
-                std::this_thread::sleep_for(std::chrono::milliseconds(options.ring_ms));
+            carrier.start_lifecycle([this, sid, stream_url, url, status_url, want_json, from, caller_id, custom, script,
+                                     outcome] {
+                carrier.pause(std::chrono::milliseconds(options.ring_ms));
+                if (outcome != "answer") {  // no stream: busy, no-answer, failed, or answered and hung up at once
+                    {
+                        std::lock_guard lock(details_mutex);
+                        details[sid]["Status"] = outcome;
+                        details[sid]["Duration"] = 0;
+                    }
+                    status_callback(sid, status_url, want_json, outcome, 0, from, caller_id, custom);
+                    carrier.update(sid, [](FakeCall& c) { c.ended = true; });
+                    return;
+                }
                 std::string target = stream_url;
                 if (target.empty() && !options.flow_applet_url.empty())  // the flow's Voicebot applet asks us
                     target = applet_stream_url(options.flow_applet_url, sid, from, caller_id, custom);
@@ -188,7 +206,7 @@ struct ExotelFake::Impl {
                     std::lock_guard lock(details_mutex);
                     duration = details[sid]["Duration"].get<int>();
                 }
-                status_callback(sid, status_url, want_json, duration, from, caller_id, custom);
+                status_callback(sid, status_url, want_json, "completed", duration, from, caller_id, custom);
                 carrier.update(sid, [](FakeCall& c) { c.ended = true; });
             });
         });
@@ -213,6 +231,16 @@ ExotelFake::ExotelFake(Options options) : m_options(std::move(options)), m_impl(
 }
 
 ExotelFake::~ExotelFake() = default;
+
+void ExotelFake::set_outcomes(std::string default_outcome, std::map<std::string, std::vector<std::string>> outcomes) {
+    auto set = m_impl->carrier.set_outcomes(OutcomePlan{std::move(default_outcome), std::move(outcomes)});
+    if (!set) throw std::invalid_argument(set.error().message);
+}
+
+int ExotelFake::active_calls() const { return m_impl->carrier.active_calls(); }
+int ExotelFake::max_active_calls() const { return m_impl->carrier.max_active_calls(); }
+void ExotelFake::reset_max_active() { m_impl->carrier.reset_max_active(); }
+std::vector<FakeCall> ExotelFake::ended_since(std::size_t& cursor) const { return m_impl->carrier.ended_since(cursor); }
 
 int ExotelFake::port() const { return m_impl->carrier.port(); }
 void ExotelFake::fail_next(int status, int count) { m_impl->carrier.fail_next(status, count); }

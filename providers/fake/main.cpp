@@ -5,9 +5,13 @@
 //   va-fake openai --port 9300 --api-key sk-test --say "first reply" --say "second reply"
 //   va-fake deepgram --port 9400 --api-key dg-test --say "what the caller says" [--say ...]
 //   va-fake elevenlabs --port 9500 --ws-port 9501 --api-key xi-test [--fail-from 3]
+//   va-fake twilio --port 9100 --outcome completed --ring-ms 0          (load: every call answered and hung up)
+//   va-fake exotel --outcomes plan.json --hang-up-after-ms 500          ({"+9198...": ["busy", "answer"]})
+//   va-fake webhook-receiver --port 9600 --secret-file secret.txt --fail-first 2
 // Point the daemon at it (VOICEAGENT_TWILIO_API_BASE_URL=http://127.0.0.1:9100 with the same account SID and
-// token, or the [exotel] equivalents), dial out with `vactl calls start`, and the fake answers as the callee,
-// speaks the --say turns, and prints one JSON line per finished call. Runs until SIGINT or SIGTERM.
+// token, or the [exotel] equivalents), dial out with `vactl calls start`, and the fake answers as the callee (or
+// not, per --outcome/--outcomes), speaks the --say turns, and prints one JSON line per finished call. The
+// webhook receiver prints one JSON line per request instead. Runs until SIGINT or SIGTERM.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -15,8 +19,11 @@
 #include <cstdlib>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
-#include <set>
+#include <map>
+#include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "providers/fake/deepgram_fake.hpp"
@@ -25,18 +32,31 @@
 #include "providers/fake/openai_fake.hpp"
 #include "providers/fake/speech.hpp"
 #include "providers/fake/twilio_fake.hpp"
+#include "providers/fake/webhook_receiver.hpp"
 
 using nlohmann::json;
 
 namespace {
 
-json summary(const va::fake::FakeCall& c) {
+// `active` and `max_active` are the fake's calls in flight when the line is printed, and the most at once so far.
+json summary(const va::fake::FakeCall& c, int active, int max_active) {
     double heard = 0;
     for (const auto& s : c.caller.spans) heard += double(s.end_ms - s.start_ms) / 1000.0;
     return {{"sid", c.sid},          {"direction", c.direction},         {"from", c.from},
             {"to", c.to},            {"ended_by", c.caller.ended_by},     {"duration_ms", c.caller.duration_ms},
             {"heard_s", heard},      {"clears", c.caller.clears},         {"violations", c.caller.violations},
-            {"statuses", c.statuses_sent}, {"transferred_to", c.transferred_to}};
+            {"statuses", c.statuses_sent}, {"transferred_to", c.transferred_to}, {"outcome", c.outcome},
+            {"active", active},      {"max_active", max_active}};
+}
+
+std::map<std::string, std::vector<std::string>> read_outcomes(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read --outcomes file " + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto plan = va::fake::parse_outcomes_json(text.str());
+    if (!plan) throw std::runtime_error(path + ": " + plan.error().message);
+    return std::move(plan).value();
 }
 
 }  // namespace
@@ -50,9 +70,13 @@ int main(int argc, char** argv) {
     std::string sid, token, key, callback_format = "json";
     bool drop_callbacks = false;
     int ws_port = 0, fail_from = 0;
-    app.add_option("carrier", carrier, "twilio, exotel, openai (chat and speech), deepgram or elevenlabs")
+    std::string outcome = "answer", outcomes_file, secret_file;
+    int ring_ms = -1, hang_up_after_ms = -1, fail_first = 0;
+    app.add_option("carrier", carrier,
+                   "twilio, exotel, openai (chat and speech), deepgram, elevenlabs, or webhook-receiver (prints each "
+                   "webhook delivered to it)")
         ->required()
-        ->check(CLI::IsMember({"twilio", "exotel", "openai", "deepgram", "elevenlabs"}));
+        ->check(CLI::IsMember({"twilio", "exotel", "openai", "deepgram", "elevenlabs", "webhook-receiver"}));
     app.add_option("--ws-port", ws_port, "elevenlabs: port of the stream-input WebSocket (0: any, printed)");
     app.add_option("--fail-from", fail_from, "elevenlabs: every request from this number on fails with 500");
     app.add_option("--port", port, "port on 127.0.0.1 (0: any, printed)");
@@ -64,6 +88,21 @@ int main(int argc, char** argv) {
     app.add_option("--api-key", key, "Exotel API key, or the key the provider fake expects");
     app.add_option("--callback-format", callback_format, "Exotel status callbacks: json, form or multipart");
     app.add_flag("--drop-status-callback", drop_callbacks, "Exotel: never send the terminal status callback");
+    app.add_option("--outcome", outcome,
+                   "twilio, exotel: what the callee of an outbound call does: answer (stream with the --say turns), "
+                   "completed (answers and hangs up at once, no stream), busy, no-answer or failed")
+        ->check(CLI::IsMember({"answer", "completed", "busy", "no-answer", "failed"}));
+    app.add_option("--outcomes", outcomes_file,
+                   "twilio, exotel: JSON file {\"+14155550100\": [\"busy\", \"answer\"], ...}: the n-th call to a "
+                   "number (Twilio To, Exotel From) takes entry n, the last repeating; other numbers take --outcome");
+    app.add_option("--ring-ms", ring_ms, "twilio, exotel: how long a call rings before its outcome (default 100)");
+    app.add_option("--hang-up-after-ms", hang_up_after_ms,
+                   "twilio, exotel: after the last --say turn (or, with none, after the bot's greeting), the callee "
+                   "hangs up once the bot has been quiet this long (default 1500)");
+    app.add_option("--secret-file", secret_file,
+                   "webhook-receiver: file holding the endpoint secret, read at each request (may appear later; "
+                   "until then signatures are reported as unchecked)");
+    app.add_option("--fail-first", fail_first, "webhook-receiver: answer 500 to this many requests first");
     CLI11_PARSE(app, argc, argv);
 
     sigset_t signals;
@@ -73,6 +112,24 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     try {
+        if (carrier == "webhook-receiver") {
+            std::mutex out;
+            va::fake::WebhookReceiver::Options o;
+            o.port = port;
+            o.secret_file = secret_file;
+            o.fail_first = fail_first;
+            va::fake::WebhookReceiver receiver(o, [&out](const va::fake::WebhookReceiver::Delivery& d) {
+                std::lock_guard lock(out);
+                std::cout << va::fake::to_json(d).dump() << std::endl;
+            });
+            {
+                std::lock_guard lock(out);
+                std::cout << json{{"listening", receiver.base_url()}}.dump() << std::endl;
+            }
+            int received = 0;
+            sigwait(&signals, &received);
+            return 0;
+        }
         if (carrier == "openai") {
             va::fake::OpenAiFake::Options o;
             o.port = port;
@@ -118,23 +175,34 @@ int main(int argc, char** argv) {
             if (!audio) throw std::runtime_error(audio.error().message);
             script.turns.push_back({std::move(audio).value(), "", -1});
         }
-        std::function<std::vector<va::fake::FakeCall>()> calls;
+        if (hang_up_after_ms >= 0) script.hang_up_after_ms = hang_up_after_ms;
+        std::map<std::string, std::vector<std::string>> outcomes;
+        if (!outcomes_file.empty()) outcomes = read_outcomes(outcomes_file);
+        std::function<std::vector<va::fake::FakeCall>(std::size_t&)> ended_since;
+        std::function<std::pair<int, int>()> active;
         std::unique_ptr<va::fake::TwilioFake> twilio;
         std::unique_ptr<va::fake::ExotelFake> exotel;
         if (carrier == "twilio") {
             va::fake::TwilioFake::Options o;
             o.port = port;
             o.script = script;
+            o.default_outcome = outcome;
+            o.outcomes = outcomes;
+            if (ring_ms >= 0) o.ring_ms = ring_ms;
             if (!sid.empty()) o.account_sid = sid;
             if (!token.empty()) o.auth_token = token;
             twilio = std::make_unique<va::fake::TwilioFake>(o);
             std::cout << json{{"listening", twilio->base_url()}, {"account_sid", o.account_sid}, {"auth_token", o.auth_token}}.dump()
                       << std::endl;
-            calls = [&] { return twilio->calls(); };
+            ended_since = [&](std::size_t& cursor) { return twilio->ended_since(cursor); };
+            active = [&] { return std::pair{twilio->active_calls(), twilio->max_active_calls()}; };
         } else {
             va::fake::ExotelFake::Options o;
             o.port = port;
             o.script = script;
+            o.default_outcome = outcome;
+            o.outcomes = outcomes;
+            if (ring_ms >= 0) o.ring_ms = ring_ms;
             o.callback_format = callback_format;
             o.drop_status_callback = drop_callbacks;
             if (!sid.empty()) o.account_sid = sid;
@@ -144,22 +212,31 @@ int main(int argc, char** argv) {
             std::cout << json{{"listening", exotel->base_url()}, {"account_sid", o.account_sid}, {"api_key", o.api_key},
                               {"api_token", o.api_token}}.dump()
                       << std::endl;
-            calls = [&] { return exotel->calls(); };
+            ended_since = [&](std::size_t& cursor) { return exotel->ended_since(cursor); };
+            active = [&] { return std::pair{exotel->active_calls(), exotel->max_active_calls()}; };
         }
-        // Report each call once, when it has ended; stop on a signal.
-        std::set<std::string> reported;
+        // Report each call once, when it has ended; stop on a signal. Only newly ended calls are copied, so a
+        // long load run costs no more per poll than the calls that just finished.
+        std::size_t cursor = 0;
         std::atomic<bool> stop{false};
         std::thread waiter([&] {
             int received = 0;
             sigwait(&signals, &received);
             stop = true;
         });
+        auto report = [&] {
+            auto ended = ended_since(cursor);
+            if (ended.empty()) return;
+            auto [now_active, max_active] = active();
+            for (const auto& c : ended) std::cout << summary(c, now_active, max_active).dump() << '\n';
+            std::cout.flush();
+        };
         while (!stop) {
-            for (const auto& c : calls())
-                if (c.ended && reported.insert(c.sid).second) std::cout << summary(c).dump() << std::endl;
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            report();
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         waiter.join();
+        report();  // calls that ended just before the signal still get their line
     } catch (const std::exception& e) {
         std::cerr << "va-fake: " << e.what() << "\n";
         return 1;

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <deque>
+#include <utility>
 
 namespace va::fake {
 
@@ -25,9 +26,11 @@ using Clock = std::chrono::steady_clock;
 class CallerImpl final : public MediaCaller {
 public:
     CallerImpl(net::io_context& io, std::string url, std::vector<std::pair<std::string, std::string>> headers,
-               std::unique_ptr<Dialect> dialect, CallerScript script, std::function<void(const CallerResult&)> on_done)
+               std::unique_ptr<Dialect> dialect, CallerScript script, std::function<void(const CallerResult&)> on_done,
+               std::function<void()> on_ending)
         : m_io(io), m_resolver(io), m_ws(io), m_timer(io), m_url(std::move(url)), m_headers(std::move(headers)),
           m_dialect(std::move(dialect)), m_script(std::move(script)), m_on_done(std::move(on_done)),
+          m_on_ending(std::move(on_ending)),
           m_frame(std::size_t(m_dialect->sample_rate() * m_dialect->frame_ms() / 1000)) {}
 
     void begin() {
@@ -219,8 +222,13 @@ private:
         m_wait_started_ms = now;
     }
 
+    void ending() {
+        if (auto fn = std::exchange(m_on_ending, nullptr)) fn();
+    }
+
     void hang_up(const char* by) {
         if (m_result.ended_by.empty()) m_result.ended_by = by;
+        ending();
         send(m_dialect->stop());
         m_stopping = true;
         m_close_after_writes = true;
@@ -268,6 +276,7 @@ private:
         m_timer.cancel();
         m_result.duration_ms = m_started == Clock::time_point{} ? 0 : now_ms();
         m_result.done = true;
+        ending();
         beast::error_code ec;
         beast::get_lowest_layer(m_ws).socket().close(ec);
         if (m_on_done) m_on_done(m_result);
@@ -282,6 +291,7 @@ private:
     std::unique_ptr<Dialect> m_dialect;
     CallerScript m_script;
     std::function<void(const CallerResult&)> m_on_done;
+    std::function<void()> m_on_ending;
     std::size_t m_frame;
 
     beast::flat_buffer m_buffer;
@@ -310,9 +320,10 @@ private:
 std::shared_ptr<MediaCaller> MediaCaller::start(net::io_context& io, std::string url,
                                                 std::vector<std::pair<std::string, std::string>> headers,
                                                 std::unique_ptr<Dialect> dialect, CallerScript script,
-                                                std::function<void(const CallerResult&)> on_done) {
+                                                std::function<void(const CallerResult&)> on_done,
+                                                std::function<void()> on_ending) {
     auto caller = std::make_shared<CallerImpl>(io, std::move(url), std::move(headers), std::move(dialect),
-                                               std::move(script), std::move(on_done));
+                                               std::move(script), std::move(on_done), std::move(on_ending));
     net::post(io, [caller] { caller->begin(); });
     return caller;
 }

@@ -86,11 +86,15 @@ struct CallerResult {
 
 class MediaCaller : public std::enable_shared_from_this<MediaCaller> {
 public:
-    // `headers` go on the upgrade request (X-Twilio-Signature, Authorization).
+    // `headers` go on the upgrade request (X-Twilio-Signature, Authorization). `on_ending` (optional) runs once, on
+    // the io thread, as soon as the stream starts to end: before the caller's or carrier's stop goes out, or when
+    // the bot's close or a failure arrives. The bot may act on a stop at once, so a carrier that counts live calls
+    // must count this one out then, not when the close handshake is over (on_done).
     static std::shared_ptr<MediaCaller> start(boost::asio::io_context& io, std::string url,
                                               std::vector<std::pair<std::string, std::string>> headers,
                                               std::unique_ptr<Dialect> dialect, CallerScript script,
-                                              std::function<void(const CallerResult&)> on_done);
+                                              std::function<void(const CallerResult&)> on_done,
+                                              std::function<void()> on_ending = {});
     virtual ~MediaCaller() = default;
     // The carrier ends the stream (REST hang-up, transfer): stop, then close. Safe from any thread.
     virtual void end_from_carrier() = 0;

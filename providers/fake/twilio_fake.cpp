@@ -3,9 +3,12 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <stdexcept>
 #include <future>
+#include <mutex>
 #include <random>
 
 #include "core/util/encoding.hpp"
@@ -73,8 +76,9 @@ StreamTwiml parse_twiml(const std::string& xml) {
 struct TwilioFake::Impl {
     Options& options;
     FakeCarrier carrier;
+    std::mutex script_mutex;  // options.script: set_script may run while the REST thread copies it
 
-    explicit Impl(Options& o) : options(o), carrier(o.port) {}
+    explicit Impl(Options& o) : options(o), carrier(o.port, OutcomePlan{o.default_outcome, o.outcomes}) {}
 
     void update(const std::string& sid, const std::function<void(FakeCall&)>& fn) { carrier.update(sid, fn); }
 
@@ -107,7 +111,7 @@ struct TwilioFake::Impl {
         auto wants = [&](const char* e) { return std::find(events.begin(), events.end(), e) != events.end(); };
         if (wants("initiated")) callback(sid, status_url, "initiated");
         if (wants("ringing")) callback(sid, status_url, "ringing");
-        std::this_thread::sleep_for(std::chrono::milliseconds(options.ring_ms));
+        carrier.pause(std::chrono::milliseconds(options.ring_ms));
         if (wants("answered")) callback(sid, status_url, "in-progress");
         StreamTwiml parsed = parse_twiml(twiml);
         int duration_s = 0;
@@ -119,7 +123,23 @@ struct TwilioFake::Impl {
                 twilio_dialect(random_sid("MZ"), sid, options.account_sid, custom), std::move(script));
             duration_s = int((r.duration_ms + 500) / 1000);
         }
+        carrier.call_over(sid);
         callback(sid, status_url, parsed.url.empty() ? "failed" : "completed", duration_s);
+        update(sid, [](FakeCall& c) { c.ended = true; });
+    }
+
+    // An outbound call that never streams: the callee is busy, does not pick up, cannot be reached, or picks up
+    // and hangs up at once ("completed"). A busy or unreachable line does not ring.
+    void run_unanswered(const std::string& sid, const std::string& status_url, const std::vector<std::string>& events,
+                        const std::string& outcome) {
+        auto wants = [&](const char* e) { return std::find(events.begin(), events.end(), e) != events.end(); };
+        if (wants("initiated")) callback(sid, status_url, "initiated");
+        bool rings = outcome == "no-answer" || outcome == "completed";
+        if (rings && wants("ringing")) callback(sid, status_url, "ringing");
+        carrier.pause(std::chrono::milliseconds(options.ring_ms));
+        if (outcome == "completed" && wants("answered")) callback(sid, status_url, "in-progress");
+        carrier.call_over(sid);
+        callback(sid, status_url, outcome, 0);
         update(sid, [](FakeCall& c) { c.ended = true; });
     }
 
@@ -163,13 +183,20 @@ struct TwilioFake::Impl {
                 if (k == "StatusCallbackEvent") events.push_back(v);
             if (events.empty()) events.push_back("completed");
             std::string sid = random_sid("CA");
-            CallerScript script = options.script;
+            CallerScript script;
+            {
+                std::lock_guard lock(script_mutex);
+                script = options.script;
+            }
+            std::string outcome = carrier.next_outcome(to);
             update(sid, [&](FakeCall& c) {
                 c.direction = "outbound-api";
                 c.to = to;
                 c.from = from;
                 c.instructions = twiml;
+                c.outcome = outcome;
             });
+            carrier.call_active(sid);
             json body{{"sid", sid}, {"account_sid", options.account_sid}, {"to", to}, {"from", from},
                       {"status", "queued"}, {"direction", "outbound-api"}, {"api_version", "2010-04-01"},
                       {"date_created", nullptr}, {"start_time", nullptr}, {"end_time", nullptr}, {"duration", nullptr},
@@ -177,7 +204,8 @@ struct TwilioFake::Impl {
                       {"uri", "/2010-04-01/Accounts/" + options.account_sid + "/Calls/" + sid + ".json"}};
             res.status = 201;
             res.set_content(body.dump(), "application/json");
-            carrier.start_lifecycle([this, sid, twiml, url, status_url, events, script] {
+            carrier.start_lifecycle([this, sid, twiml, url, status_url, events, script, outcome] {
+                if (outcome != "answer") return run_unanswered(sid, status_url, events, outcome);
                 std::string doc = twiml;
                 if (doc.empty()) {
                     // A Url instead of inline TwiML: fetch it as Twilio would (signed POST).
@@ -226,7 +254,20 @@ TwilioFake::~TwilioFake() = default;
 
 int TwilioFake::port() const { return m_impl->carrier.port(); }
 
-void TwilioFake::set_script(CallerScript script) { m_options.script = std::move(script); }
+void TwilioFake::set_script(CallerScript script) {
+    std::lock_guard lock(m_impl->script_mutex);
+    m_options.script = std::move(script);
+}
+
+void TwilioFake::set_outcomes(std::string default_outcome, std::map<std::string, std::vector<std::string>> outcomes) {
+    auto set = m_impl->carrier.set_outcomes(OutcomePlan{std::move(default_outcome), std::move(outcomes)});
+    if (!set) throw std::invalid_argument(set.error().message);
+}
+
+int TwilioFake::active_calls() const { return m_impl->carrier.active_calls(); }
+int TwilioFake::max_active_calls() const { return m_impl->carrier.max_active_calls(); }
+void TwilioFake::reset_max_active() { m_impl->carrier.reset_max_active(); }
+std::vector<FakeCall> TwilioFake::ended_since(std::size_t& cursor) const { return m_impl->carrier.ended_since(cursor); }
 void TwilioFake::fail_next(int status, int count) { m_impl->carrier.fail_next(status, count); }
 int TwilioFake::rest_requests() const { return m_impl->carrier.rest_requests(); }
 
