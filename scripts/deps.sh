@@ -6,10 +6,10 @@ set -euo pipefail
 VA_PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   libboost-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
-  libsqlite3-dev libsodium-dev libtomlplusplus-dev libcpp-httplib-dev catch2
+  libsqlite3-dev libsodium-dev libhowardhinnant-date-dev tzdata libtomlplusplus-dev libcpp-httplib-dev catch2
   libspeexdsp-dev libsndfile1-dev espeak-ng libespeak-ng-dev portaudio19-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
-  sqlite3 wrk
+  sqlite3 wrk jq
 )
 
 missing=()

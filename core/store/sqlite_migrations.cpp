@@ -222,6 +222,24 @@ CREATE TABLE analytics_daily (
 CREATE TABLE analytics_counted (call_id TEXT PRIMARY KEY);
 )SQL";
 
+// Campaigns: when they started and finished, the dispatcher's look-up of running ones, each contact's own time zone,
+// contact listings, and the workspace's do-not-call list.
+constexpr const char* kCampaigns = R"SQL(
+ALTER TABLE campaigns ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE campaigns ADD COLUMN finished_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX campaigns_status ON campaigns(status);
+ALTER TABLE campaign_contacts ADD COLUMN timezone TEXT NOT NULL DEFAULT '';
+CREATE INDEX campaign_contacts_list ON campaign_contacts(campaign_id, id);
+CREATE TABLE dnc_numbers (
+  id TEXT NOT NULL UNIQUE,
+  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  phone TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, phone)
+);
+)SQL";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitial},
     {2, "idempotency keys", kIdempotency},
@@ -229,6 +247,7 @@ constexpr Migration kMigrations[] = {
     {4, "webhook delivery log", kWebhooks},
     {5, "call outcome and analysis", kAnalysis},
     {6, "daily analytics", kAnalytics},
+    {7, "campaigns", kCampaigns},
 };
 
 }  // namespace

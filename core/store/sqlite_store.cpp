@@ -301,6 +301,48 @@ WebhookDelivery read_delivery(const Statement& s) {
     return d;
 }
 
+#define CAMPAIGN_COLS \
+    "id, workspace_id, agent_id, phone_id, name, status, config, created_at, updated_at, started_at, finished_at"
+Campaign read_campaign(const Statement& s) {
+    Campaign c;
+    c.id = s.text(0);
+    c.workspace_id = s.text(1);
+    c.agent_id = s.text(2);
+    c.phone_id = s.text(3);
+    c.name = s.text(4);
+    c.status = s.text(5);
+    c.config = s.text(6);
+    c.created_at = s.integer(7);
+    c.updated_at = s.integer(8);
+    c.started_at = s.integer(9);
+    c.finished_at = s.integer(10);
+    return c;
+}
+
+#define CONTACT_COLS                                                                                                  \
+    "id, campaign_id, workspace_id, phone, timezone, variables, state, attempts, last_call_id, last_outcome, "        \
+    "next_attempt_at, created_at, updated_at"
+CampaignContact read_contact(const Statement& s) {
+    CampaignContact c;
+    c.id = s.text(0);
+    c.campaign_id = s.text(1);
+    c.workspace_id = s.text(2);
+    c.phone = s.text(3);
+    c.timezone = s.text(4);
+    c.variables = s.text(5);
+    c.state = s.text(6);
+    c.attempts = static_cast<int>(s.integer(7));
+    c.last_call_id = s.text(8);
+    c.last_outcome = s.text(9);
+    c.next_attempt_at = s.integer(10);
+    c.created_at = s.integer(11);
+    c.updated_at = s.integer(12);
+    return c;
+}
+
+#define DNC_COLS "id, workspace_id, phone, reason, created_at"
+DncEntry read_dnc(const Statement& s) { return DncEntry{s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4)}; }
+
 #define TURN_COLS "call_id, seq, role, text, started_ms, ended_ms, interrupted, source"
 CallTurn read_turn(const Statement& s) {
     CallTurn t;
@@ -412,6 +454,23 @@ public:
                 return reader(s);
             },
             args...);
+    }
+
+    // Every row a statement yields, read by `reader`.
+    template <class T, class Reader>
+    static Result<std::vector<T>> collect(Statement& s, Reader reader) {
+        std::vector<T> items;
+        while (true) {
+            auto row = s.step();
+            if (!row) return row.take_error();
+            if (!*row) return items;
+            items.push_back(reader(s));
+        }
+    }
+
+    template <class T, class Reader, class... Args>
+    Result<std::vector<T>> rows(const char* sql, Reader reader, const Args&... args) {
+        return run(sql, [&](Statement& s) { return collect<T>(s, reader); }, args...);
     }
 
     // Newest first by id, keyset pagination: fetch one extra row to learn whether another page exists.
@@ -688,6 +747,9 @@ public:
                          c.summary, c.metrics.empty() ? "{}" : c.metrics, c.started_at, c.answered_at, c.ended_at,
                          c.duration_s, c.outcome, c.analysis.empty() ? "{}" : c.analysis, c.workspace_id, c.id);
     }
+    Status set_provider_call_id(const std::string& call_id, const std::string& provider_call_id) override {
+        return write_one("UPDATE calls SET provider_call_id = ? WHERE id = ?", "call", "", provider_call_id, call_id);
+    }
     Result<std::string> claim_idempotency_key(const std::string& ws, const std::string& key, const std::string& call_id,
                                               std::int64_t at) override {
         return transaction<std::string>([&](Connection& conn) -> Result<std::string> {
@@ -751,16 +813,7 @@ public:
             for (char c : t) quoted += c == '\'' ? std::string("''") : std::string(1, c);
             in += (in.empty() ? "'" : ",'") + quoted + "'";
         }
-        auto read_all = [](Statement& s) -> Result<std::vector<Job>> {
-            std::vector<Job> jobs;
-            while (true) {
-                auto row = s.step();
-                if (!row) return row.take_error();
-                if (!*row) break;
-                jobs.push_back(read_job(s));
-            }
-            return jobs;
-        };
+        auto read_all = [](Statement& s) { return collect<Job>(s, read_job); };
         // Each statement selects and leases atomically under SQLite's write lock. Leases that ran out (a worker
         // died) first, then due jobs by priority.
         std::string expired = "UPDATE jobs SET state = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1, "
@@ -870,6 +923,193 @@ public:
                                      read_delivery, limit, endpoint_id, req.cursor, req.cursor, limit + 1);
     }
 
+    // --- campaigns ----------------------------------------------------------------------------------------------
+
+    Status create_campaign(const Campaign& c) override {
+        return write("INSERT INTO campaigns (" CAMPAIGN_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     "campaign already exists", c.id, c.workspace_id, c.agent_id, Nullable{c.phone_id}, c.name, c.status,
+                     c.config, c.created_at, c.updated_at, c.started_at, c.finished_at);
+    }
+    Result<Campaign> get_campaign(const std::string& ws, const std::string& id) override {
+        return one<Campaign>("SELECT " CAMPAIGN_COLS " FROM campaigns WHERE workspace_id = ? AND id = ?", read_campaign,
+                             "campaign", ws, id);
+    }
+    Result<Campaign> find_campaign(const std::string& id) override {
+        return one<Campaign>("SELECT " CAMPAIGN_COLS " FROM campaigns WHERE id = ?", read_campaign, "campaign", id);
+    }
+    Result<Page<Campaign>> list_campaigns(const std::string& ws, const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<Campaign>("SELECT " CAMPAIGN_COLS " FROM campaigns WHERE workspace_id = ? AND (? = '' OR id < ?) "
+                              "ORDER BY id DESC LIMIT ?",
+                              read_campaign, limit, ws, req.cursor, req.cursor, limit + 1);
+    }
+    Result<std::vector<Campaign>> list_campaigns_by_status(const std::string& status) override {
+        return rows<Campaign>("SELECT " CAMPAIGN_COLS " FROM campaigns WHERE status = ? ORDER BY id", read_campaign,
+                              status);
+    }
+    Result<Campaign> update_campaign(const Campaign& c) override {
+        return one<Campaign>("UPDATE campaigns SET name = ?, agent_id = ?, phone_id = ?, config = ?, updated_at = ? "
+                             "WHERE workspace_id = ? AND id = ? RETURNING " CAMPAIGN_COLS,
+                             read_campaign, "campaign", c.name, c.agent_id, Nullable{c.phone_id}, c.config, now_ms(),
+                             c.workspace_id, c.id);
+    }
+    Result<Campaign> transition_campaign(const std::string& id, const std::vector<std::string>& from,
+                                         const std::string& to, std::int64_t at) override {
+        std::string allowed = ",";
+        for (const auto& f : from) allowed += f + ",";
+        auto moved = one<Campaign>(
+            "UPDATE campaigns SET status = ?, updated_at = ?, "
+            "started_at = CASE WHEN ? = 'running' AND started_at = 0 THEN ? ELSE started_at END, "
+            "finished_at = CASE WHEN ? IN ('completed', 'canceled') THEN ? ELSE finished_at END "
+            "WHERE id = ? AND instr(?, ',' || status || ',') > 0 RETURNING " CAMPAIGN_COLS,
+            read_campaign, "campaign", to, at, to, at, to, at, id, allowed);
+        if (moved || moved.error().code != ErrorCode::not_found) return moved;
+        auto current = find_campaign(id);
+        if (!current) return current.take_error();
+        return make_error(ErrorCode::conflict, "the campaign is " + current->status);
+    }
+
+    Result<std::int64_t> add_campaign_contacts(const std::vector<CampaignContact>& contacts) override {
+        return transaction<std::int64_t>([&](Connection& conn) -> Result<std::int64_t> {
+            std::int64_t added = 0;
+            for (const auto& c : contacts) {
+                auto existed = run_on(
+                    conn, "SELECT 1 FROM campaign_contacts WHERE campaign_id = ? AND phone = ?",
+                    [](Statement& s) { return s.step(); }, c.campaign_id, c.phone);
+                if (!existed) return existed.take_error();
+                auto stored = run_on(
+                    conn,
+                    "INSERT INTO campaign_contacts (" CONTACT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (campaign_id, phone) DO UPDATE SET "
+                    "variables = json_patch(campaign_contacts.variables, excluded.variables), "
+                    "timezone = CASE WHEN excluded.timezone != '' THEN excluded.timezone ELSE campaign_contacts.timezone END, "
+                    "updated_at = excluded.updated_at",
+                    [](Statement& s) { return finish_write(s, ""); }, c.id, c.campaign_id, c.workspace_id, c.phone,
+                    c.timezone, c.variables, c.state, c.attempts, Nullable{c.last_call_id}, c.last_outcome,
+                    c.next_attempt_at, c.created_at, c.updated_at);
+                if (!stored) return stored.take_error();
+                if (!*existed) ++added;
+            }
+            return added;
+        });
+    }
+    Result<CampaignContact> get_campaign_contact(const std::string& id) override {
+        return one<CampaignContact>("SELECT " CONTACT_COLS " FROM campaign_contacts WHERE id = ?", read_contact,
+                                    "contact", id);
+    }
+    Result<Page<CampaignContact>> list_campaign_contacts(const std::string& campaign_id, const std::string& state,
+                                                         const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<CampaignContact>("SELECT " CONTACT_COLS " FROM campaign_contacts WHERE campaign_id = ? AND "
+                                     "(? = '' OR state = ?) AND (? = '' OR id < ?) ORDER BY id DESC LIMIT ?",
+                                     read_contact, limit, campaign_id, state, state, req.cursor, req.cursor, limit + 1);
+    }
+    Result<ContactCounts> count_campaign_contacts(const std::string& campaign_id) override {
+        return run(
+            "SELECT state, COUNT(*), COALESCE(SUM(attempts), 0) FROM campaign_contacts WHERE campaign_id = ? "
+            "GROUP BY state",
+            [](Statement& s) -> Result<ContactCounts> {
+                ContactCounts counts;
+                while (true) {
+                    auto row = s.step();
+                    if (!row) return row.take_error();
+                    if (!*row) break;
+                    counts.by_state[s.text(0)] = s.integer(1);
+                    counts.total += s.integer(1);
+                    counts.attempts += s.integer(2);
+                }
+                return counts;
+            },
+            campaign_id);
+    }
+    Result<std::vector<CampaignContact>> claim_campaign_contacts(const std::string& campaign_id, int concurrency,
+                                                                 std::int64_t now, int limit) override {
+        using Contacts = std::vector<CampaignContact>;
+        return transaction<Contacts>([&](Connection& conn) -> Result<Contacts> {
+            auto dialing = run_on(
+                conn, "SELECT COUNT(*) FROM campaign_contacts WHERE campaign_id = ? AND state = 'dialing'",
+                [](Statement& s) -> Result<std::int64_t> {
+                    if (auto row = s.step(); !row) return row.take_error();
+                    return s.integer(0);
+                },
+                campaign_id);
+            if (!dialing) return dialing.take_error();
+            std::int64_t room = std::min<std::int64_t>(limit, concurrency - *dialing);
+            if (room <= 0) return Contacts{};
+            return run_on(
+                conn,
+                "UPDATE campaign_contacts SET state = 'dialing', attempts = attempts + 1, last_call_id = NULL, "
+                "updated_at = ? WHERE id IN (SELECT id FROM campaign_contacts WHERE campaign_id = ? AND "
+                "state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?) RETURNING " CONTACT_COLS,
+                [](Statement& s) { return collect<CampaignContact>(s, read_contact); }, now, campaign_id, now, room);
+        });
+    }
+    Result<std::string> set_contact_call(const std::string& contact_id, int attempt, const std::string& call_id) override {
+        auto set = run(
+            "UPDATE campaign_contacts SET last_call_id = ? WHERE id = ? AND state = 'dialing' AND attempts = ? AND "
+            "last_call_id IS NULL",
+            [](Statement& s) -> Result<int> {
+                if (auto st = finish_write(s, ""); !st) return st.take_error();
+                return s.changes();
+            },
+            call_id, contact_id, attempt);
+        if (!set) return set.take_error();
+        if (*set == 1) return call_id;
+        auto contact = get_campaign_contact(contact_id);
+        if (!contact) return contact.take_error();
+        if (contact->state != "dialing" || contact->attempts != attempt || contact->last_call_id.empty())
+            return make_error(ErrorCode::conflict, "the attempt is no longer in flight");
+        return contact->last_call_id;
+    }
+    Status end_contact_attempt(const AttemptEnd& e) override {
+        return run(
+            "UPDATE campaign_contacts SET state = ?, attempts = attempts - ?, "
+            "last_outcome = CASE WHEN ? = '' THEN last_outcome ELSE ? END, next_attempt_at = ?, updated_at = ? "
+            "WHERE id = ? AND state = 'dialing' AND attempts = ?",
+            [](Statement& s) -> Status {
+                if (auto st = finish_write(s, ""); !st) return st;
+                if (s.changes() == 0) return make_error(ErrorCode::conflict, "the attempt is no longer in flight");
+                return Ok{};
+            },
+            e.state, e.uncount ? 1 : 0, e.outcome, e.outcome, e.next_attempt_at, e.at, e.contact_id, e.attempt);
+    }
+    Result<std::vector<CampaignContact>> list_dialing_contacts(const std::string& campaign_id) override {
+        return rows<CampaignContact>("SELECT " CONTACT_COLS " FROM campaign_contacts WHERE campaign_id = ? AND "
+                                     "state = 'dialing' ORDER BY id",
+                                     read_contact, campaign_id);
+    }
+    Result<std::int64_t> cancel_pending_contacts(const std::string& campaign_id, std::int64_t at) override {
+        return run(
+            "UPDATE campaign_contacts SET state = 'canceled', updated_at = ? WHERE campaign_id = ? AND state = 'pending'",
+            [](Statement& s) -> Result<std::int64_t> {
+                if (auto st = finish_write(s, ""); !st) return st.take_error();
+                return static_cast<std::int64_t>(s.changes());
+            },
+            at, campaign_id);
+    }
+
+    // --- do-not-call list ---------------------------------------------------------------------------------------
+
+    Status add_dnc(const DncEntry& e) override {
+        return write("INSERT INTO dnc_numbers (" DNC_COLS ") VALUES (?, ?, ?, ?, ?)",
+                     e.phone + " is already on the do-not-call list", e.id, e.workspace_id, e.phone, e.reason,
+                     e.created_at);
+    }
+    Status remove_dnc(const std::string& ws, const std::string& phone) override {
+        return write_one("DELETE FROM dnc_numbers WHERE workspace_id = ? AND phone = ?", "do-not-call number", "", ws,
+                         phone);
+    }
+    Result<bool> is_dnc(const std::string& ws, const std::string& phone) override {
+        return run("SELECT 1 FROM dnc_numbers WHERE workspace_id = ? AND phone = ?",
+                   [](Statement& s) { return s.step(); }, ws, phone);
+    }
+    Result<Page<DncEntry>> list_dnc(const std::string& ws, const PageRequest& req) override {
+        int limit = clamp_limit(req.limit);
+        return page<DncEntry>("SELECT " DNC_COLS " FROM dnc_numbers WHERE workspace_id = ? AND (? = '' OR id < ?) "
+                              "ORDER BY id DESC LIMIT ?",
+                              read_dnc, limit, ws, req.cursor, req.cursor, limit + 1);
+    }
+
     // --- analytics ----------------------------------------------------------------------------------------------
 
     Result<bool> count_call(const std::string& call_id, const AnalyticsDay& key,
@@ -906,19 +1146,10 @@ public:
     }
     Result<std::vector<AnalyticsDay>> list_analytics(const std::string& ws, const std::string& agent_id,
                                                      const std::string& from_day, const std::string& to_day) override {
-        return run("SELECT workspace_id, agent_id, day, stats FROM analytics_daily WHERE workspace_id = ? AND "
-                   "(? = '' OR agent_id = ?) AND day >= ? AND day <= ? ORDER BY day, agent_id",
-                   [](Statement& s) -> Result<std::vector<AnalyticsDay>> {
-                       std::vector<AnalyticsDay> days;
-                       while (true) {
-                           auto row = s.step();
-                           if (!row) return row.take_error();
-                           if (!*row) break;
-                           days.push_back({s.text(0), s.text(1), s.text(2), s.text(3)});
-                       }
-                       return days;
-                   },
-                   ws, agent_id, agent_id, from_day, to_day);
+        return rows<AnalyticsDay>("SELECT workspace_id, agent_id, day, stats FROM analytics_daily WHERE workspace_id = ? "
+                                  "AND (? = '' OR agent_id = ?) AND day >= ? AND day <= ? ORDER BY day, agent_id",
+                                  [](const Statement& s) { return AnalyticsDay{s.text(0), s.text(1), s.text(2), s.text(3)}; },
+                                  ws, agent_id, agent_id, from_day, to_day);
     }
 
     Result<CallTurn> append_turn(const CallTurn& turn) override {
@@ -948,19 +1179,7 @@ public:
         });
     }
     Result<std::vector<CallTurn>> list_turns(const std::string& call_id) override {
-        return run(
-            "SELECT " TURN_COLS " FROM call_turns WHERE call_id = ? ORDER BY seq",
-            [](Statement& s) -> Result<std::vector<CallTurn>> {
-                std::vector<CallTurn> turns;
-                while (true) {
-                    auto row = s.step();
-                    if (!row) return row.take_error();
-                    if (!*row) break;
-                    turns.push_back(read_turn(s));
-                }
-                return turns;
-            },
-            call_id);
+        return rows<CallTurn>("SELECT " TURN_COLS " FROM call_turns WHERE call_id = ? ORDER BY seq", read_turn, call_id);
     }
 
     Result<int> schema_version() override {

@@ -1,5 +1,6 @@
 // The Store interface: every durable record of the product (workspaces, users, credentials, agents, numbers,
-// calls and their turns; campaigns, jobs and webhooks come with their issues) behind one abstract class, so SQLite
+// calls and their turns, campaigns and their contacts, the do-not-call list, jobs, webhooks, analytics) behind one
+// abstract class, so SQLite
 // (the embedded default) and later MongoDB implement the same contract (tests/unit/core/store/store_contract.hpp).
 //
 // Tenancy: every workspace-owned record is read and written through its workspace id; a lookup with the wrong
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -168,6 +170,69 @@ struct WebhookDelivery {
     std::int64_t delivered_at = 0;
 };
 
+// An outbound campaign. status: draft (being filled) | running | paused | completed (every contact settled) |
+// canceled. The daemon validates `config` and owns its shape: {concurrency, window, retry}.
+struct Campaign {
+    std::string id;
+    std::string workspace_id;
+    std::string agent_id;
+    std::string phone_id;         // the workspace number the calls come from
+    std::string name;
+    std::string status = "draft";
+    std::string config = "{}";    // JSON text
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+    std::int64_t started_at = 0;  // first start
+    std::int64_t finished_at = 0; // completed or canceled
+};
+
+// A person a campaign calls. state: pending (waiting for next_attempt_at) | dialing (an attempt in flight; it holds
+// one of the campaign's concurrency slots, which is what keeps the limit across restarts) | done (answered) |
+// failed (out of attempts, or not retried) | dnc (on the do-not-call list at dial time) | canceled.
+struct CampaignContact {
+    std::string id;
+    std::string campaign_id;
+    std::string workspace_id;
+    std::string phone;            // E.164, unique within the campaign
+    std::string timezone;         // IANA; empty: the campaign window's
+    std::string variables = "{}"; // JSON object text: the agent's placeholders for this person
+    std::string state = "pending";
+    int attempts = 0;             // attempts started (the one in flight included)
+    std::string last_call_id;     // the current or last attempt's call; empty until the dial creates it
+    std::string last_outcome;     // answered | busy | no-answer | failed | canceled | dnc ...
+    std::int64_t next_attempt_at = 0;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+
+// How contacts of one campaign stand: how many are in each state, and attempts started in all.
+struct ContactCounts {
+    std::map<std::string, std::int64_t> by_state;
+    std::int64_t total = 0;
+    std::int64_t attempts = 0;
+};
+
+// The end of a contact's attempt `attempt`, applied only while that attempt is the one in flight (so a settlement
+// that runs twice, or late, changes nothing).
+struct AttemptEnd {
+    std::string contact_id;
+    int attempt = 0;
+    std::string state;             // the contact's new state
+    std::string outcome;           // stored as last_outcome (unchanged when empty)
+    std::int64_t next_attempt_at = 0;
+    bool uncount = false;          // the attempt never dialled (paused, outside the window): not counted
+    std::int64_t at = 0;
+};
+
+// A number of the workspace's do-not-call list: campaigns check it at dial time.
+struct DncEntry {
+    std::string id;
+    std::string workspace_id;
+    std::string phone;            // E.164, unique within the workspace
+    std::string reason;
+    std::int64_t created_at = 0;
+};
+
 // One agent's day (UTC) of calls: the running aggregates, as JSON text the analytics code owns.
 struct AnalyticsDay {
     std::string workspace_id;
@@ -261,6 +326,9 @@ public:
     virtual Result<Page<Call>> list_calls(const std::string& workspace_id, const CallFilter& filter,
                                           const PageRequest& page) = 0;
     virtual Status update_call(const Call& call) = 0;  // every mutable field, by (workspace_id, id)
+    // Only the carrier's id of a call (instance-wide): the carrier's answer to a dial may come after its status
+    // callbacks, whose writes it must not undo.
+    virtual Status set_provider_call_id(const std::string& call_id, const std::string& provider_call_id) = 0;
     // Records that `key` (an Idempotency-Key) created `call_id`; when the key is already taken, returns the call id
     // it was first used for (and records nothing).
     virtual Result<std::string> claim_idempotency_key(const std::string& workspace_id, const std::string& key,
@@ -298,6 +366,44 @@ public:
     virtual Result<WebhookDelivery> get_webhook_delivery(const std::string& id) = 0;
     virtual Status update_webhook_delivery(const WebhookDelivery& delivery) = 0;  // state, attempts, status, times
     virtual Result<Page<WebhookDelivery>> list_webhook_deliveries(const std::string& endpoint_id, const PageRequest& page) = 0;
+
+    // Campaigns. `transition_campaign` moves a campaign to `to` only from one of `from` (conflict otherwise, with
+    // the status it is in), stamping started_at on the first start and finished_at on completed or canceled.
+    virtual Status create_campaign(const Campaign& campaign) = 0;
+    virtual Result<Campaign> get_campaign(const std::string& workspace_id, const std::string& id) = 0;
+    virtual Result<Campaign> find_campaign(const std::string& id) = 0;  // instance-wide (the dispatcher, jobs)
+    virtual Result<Page<Campaign>> list_campaigns(const std::string& workspace_id, const PageRequest& page) = 0;
+    virtual Result<std::vector<Campaign>> list_campaigns_by_status(const std::string& status) = 0;  // instance-wide
+    virtual Result<Campaign> update_campaign(const Campaign& campaign) = 0;  // name, agent, phone, config
+    virtual Result<Campaign> transition_campaign(const std::string& id, const std::vector<std::string>& from,
+                                                 const std::string& to, std::int64_t at) = 0;
+
+    // Campaign contacts. Adding merges by phone: a contact already in the campaign gets the new variables merged
+    // over its own (and the new time zone when one is given); returns how many were new.
+    virtual Result<std::int64_t> add_campaign_contacts(const std::vector<CampaignContact>& contacts) = 0;
+    virtual Result<CampaignContact> get_campaign_contact(const std::string& id) = 0;
+    // Newest first; of one state when `state` is not empty.
+    virtual Result<Page<CampaignContact>> list_campaign_contacts(const std::string& campaign_id, const std::string& state,
+                                                                 const PageRequest& page) = 0;
+    virtual Result<ContactCounts> count_campaign_contacts(const std::string& campaign_id) = 0;
+    // Atomically moves up to `limit` pending contacts due by `now` to dialing (attempts + 1, no call yet), never
+    // letting the campaign's dialing contacts exceed `concurrency`; earliest due first.
+    virtual Result<std::vector<CampaignContact>> claim_campaign_contacts(const std::string& campaign_id, int concurrency,
+                                                                         std::int64_t now, int limit) = 0;
+    // Records `call_id` as the call of attempt `attempt` unless that attempt already has one; returns the attempt's
+    // call id either way. Conflict when the attempt is no longer in flight.
+    virtual Result<std::string> set_contact_call(const std::string& contact_id, int attempt, const std::string& call_id) = 0;
+    // Conflict when `end.attempt` is no longer the contact's attempt in flight.
+    virtual Status end_contact_attempt(const AttemptEnd& end) = 0;
+    virtual Result<std::vector<CampaignContact>> list_dialing_contacts(const std::string& campaign_id) = 0;
+    // Pending contacts become canceled (a canceled campaign); returns how many.
+    virtual Result<std::int64_t> cancel_pending_contacts(const std::string& campaign_id, std::int64_t at) = 0;
+
+    // The do-not-call list. Adding a number already listed keeps the first entry (conflict).
+    virtual Status add_dnc(const DncEntry& entry) = 0;
+    virtual Status remove_dnc(const std::string& workspace_id, const std::string& phone) = 0;
+    virtual Result<bool> is_dnc(const std::string& workspace_id, const std::string& phone) = 0;
+    virtual Result<Page<DncEntry>> list_dnc(const std::string& workspace_id, const PageRequest& page) = 0;
 
     // Analytics. Adds call `call_id` to its day once: in one transaction, unless the call was counted before, the
     // day's row (a fresh one when there is none) is passed to `update` and stored. Returns whether it was counted now.

@@ -783,6 +783,146 @@ inline void analytics(Store& s) {
 
 // --- the runner --------------------------------------------------------------------------------------------------
 
+inline CampaignContact contact(const Campaign& c, const std::string& phone, const std::string& variables = "{}",
+                               std::int64_t due = 0) {
+    CampaignContact k;
+    k.id = new_id("cct");
+    k.campaign_id = c.id;
+    k.workspace_id = c.workspace_id;
+    k.phone = phone;
+    k.variables = variables;
+    k.next_attempt_at = due;
+    k.created_at = k.updated_at = now_ms();
+    return k;
+}
+
+inline void campaigns(Store& s) {
+    auto ws = workspace(s, "camp");
+    auto other = workspace(s, "other");
+    auto a = agent(s, ws, "caller");
+    Campaign c;
+    c.id = new_id("cmp");
+    c.workspace_id = ws.id;
+    c.agent_id = a.id;
+    c.name = "renewals";
+    c.config = R"({"concurrency":2})";
+    c.created_at = c.updated_at = now_ms();
+    REQUIRE(s.create_campaign(c));
+    CHECK(s.get_campaign(ws.id, c.id)->name == "renewals");
+    CHECK(s.get_campaign(other.id, c.id).error().code == ErrorCode::not_found);
+    CHECK(s.list_campaigns(ws.id, {})->items.size() == 1);
+    CHECK(s.list_campaigns(other.id, {})->items.empty());
+    c.name = "renewals 2";
+    CHECK(s.update_campaign(c)->name == "renewals 2");
+
+    // Status moves only along allowed edges; the first start and the end are stamped.
+    CHECK(s.transition_campaign(c.id, {"running"}, "paused", 10).error().code == ErrorCode::conflict);
+    auto started = s.transition_campaign(c.id, {"draft", "paused"}, "running", 100);
+    REQUIRE(started);
+    CHECK(started->status == "running");
+    CHECK(started->started_at == 100);
+    CHECK(s.list_campaigns_by_status("running")->size() == 1);
+    REQUIRE(s.transition_campaign(c.id, {"running"}, "paused", 200));
+    CHECK(s.transition_campaign(c.id, {"draft", "paused"}, "running", 300)->started_at == 100);
+
+    // Contacts merge by phone.
+    REQUIRE(*s.add_campaign_contacts({contact(c, "+14155550001", R"({"first_name":"Ann"})"),
+                                      contact(c, "+14155550002"), contact(c, "+14155550003", "{}", 1'000'000)}) == 3);
+    CHECK(*s.add_campaign_contacts({contact(c, "+14155550001", R"({"city":"Oslo"})")}) == 0);
+    auto listed = s.list_campaign_contacts(c.id, "", {});
+    REQUIRE(listed->items.size() == 3);
+    for (const auto& k : listed->items)
+        if (k.phone == "+14155550001") CHECK(k.variables == R"({"first_name":"Ann","city":"Oslo"})");
+
+    // Claims never exceed the concurrency limit and skip contacts not yet due.
+    auto first = s.claim_campaign_contacts(c.id, 2, 500, 10);
+    REQUIRE(first);
+    REQUIRE(first->size() == 2);
+    CHECK((*first)[0].state == "dialing");
+    CHECK((*first)[0].attempts == 1);
+    CHECK(s.claim_campaign_contacts(c.id, 2, 2'000'000, 10)->empty());
+    CHECK(s.list_dialing_contacts(c.id)->size() == 2);
+
+    // The carrier's id is added to a call without undoing what was stored meanwhile.
+    auto placed = call(s, ws, a.id, "busy");
+    REQUIRE(s.set_provider_call_id(placed.id, "CA123"));
+    CHECK(s.find_call(placed.id)->provider_call_id == "CA123");
+    CHECK(s.find_call(placed.id)->status == "busy");
+    CHECK(code_of(s.set_provider_call_id("call_missing", "CA1")) == ErrorCode::not_found);
+
+    // An attempt's call is recorded once; later writers learn the first one.
+    const auto& k = (*first)[0];
+    CHECK(*s.set_contact_call(k.id, 1, "call_a") == "call_a");
+    CHECK(*s.set_contact_call(k.id, 1, "call_b") == "call_a");
+    CHECK(s.set_contact_call(k.id, 2, "call_c").error().code == ErrorCode::conflict);
+
+    // Ending an attempt frees its slot, once.
+    REQUIRE(s.end_contact_attempt({k.id, 1, "pending", "busy", 600, false, 550}));
+    CHECK(s.end_contact_attempt({k.id, 1, "done", "answered", 0, false, 560}).error().code == ErrorCode::conflict);
+    auto after = s.get_campaign_contact(k.id);
+    CHECK(after->state == "pending");
+    CHECK(after->last_outcome == "busy");
+    CHECK(after->attempts == 1);
+    CHECK(after->last_call_id == "call_a");
+    auto second = s.claim_campaign_contacts(c.id, 2, 600, 10);
+    REQUIRE(second->size() == 1);
+    CHECK((*second)[0].id == k.id);
+    CHECK((*second)[0].attempts == 2);
+    CHECK((*second)[0].last_call_id.empty());
+    // An attempt that never dialled is handed back uncounted.
+    REQUIRE(s.end_contact_attempt({k.id, 2, "pending", "", 700, true, 650}));
+    CHECK(s.get_campaign_contact(k.id)->attempts == 1);
+
+    auto counts = s.count_campaign_contacts(c.id);
+    REQUIRE(counts);
+    CHECK(counts->total == 3);
+    CHECK(counts->by_state["pending"] == 2);
+    CHECK(counts->by_state["dialing"] == 1);
+    CHECK(counts->attempts == 2);
+    CHECK(*s.cancel_pending_contacts(c.id, 800) == 2);
+    CHECK(s.list_campaign_contacts(c.id, "canceled", {})->items.size() == 2);
+    CHECK(s.transition_campaign(c.id, {"running", "paused"}, "canceled", 900)->finished_at == 900);
+
+    // The do-not-call list is per workspace.
+    DncEntry d{new_id("dnc"), ws.id, "+14155550009", "asked", now_ms()};
+    REQUIRE(s.add_dnc(d));
+    CHECK(code_of(s.add_dnc({new_id("dnc"), ws.id, "+14155550009", "", now_ms()})) == ErrorCode::conflict);
+    CHECK(*s.is_dnc(ws.id, "+14155550009"));
+    CHECK(!*s.is_dnc(other.id, "+14155550009"));
+    CHECK(s.list_dnc(ws.id, {})->items.size() == 1);
+    CHECK(code_of(s.remove_dnc(other.id, "+14155550009")) == ErrorCode::not_found);
+    REQUIRE(s.remove_dnc(ws.id, "+14155550009"));
+    CHECK(!*s.is_dnc(ws.id, "+14155550009"));
+}
+
+// Several dispatchers claiming for one campaign at once (several daemons on one database) hold its limit together.
+inline void campaign_claims_hold_the_limit(Store& s) {
+    auto ws = workspace(s, "limit");
+    auto a = agent(s, ws, "caller");
+    Campaign c;
+    c.id = new_id("cmp");
+    c.workspace_id = ws.id;
+    c.agent_id = a.id;
+    c.name = "many";
+    c.created_at = c.updated_at = now_ms();
+    REQUIRE(s.create_campaign(c));
+    std::vector<CampaignContact> many;
+    for (int i = 0; i < 100; ++i) many.push_back(contact(c, "+1415555" + std::to_string(1000 + i)));
+    REQUIRE(s.add_campaign_contacts(many));
+    std::atomic<int> claimed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (int round = 0; round < 5; ++round) {
+                auto got = s.claim_campaign_contacts(c.id, 7, now_ms(), 5);
+                if (got) claimed += int(got->size());
+            }
+        });
+    for (auto& t : threads) t.join();
+    CHECK(claimed.load() == 7);
+    CHECK(s.list_dialing_contacts(c.id)->size() == 7);
+}
+
 inline void run_store_contract(const StoreFactory& make_store) {
     auto with_fresh_store = [&](void (*behaviour)(Store&)) {
         auto store = make_store();
@@ -804,6 +944,10 @@ inline void run_store_contract(const StoreFactory& make_store) {
     SECTION("jobs claimed by several workers at once go to one each") { with_fresh_store(jobs_claimed_once); }
     SECTION("webhook endpoints are scoped by workspace and take their deliveries along") { with_fresh_store(webhooks); }
     SECTION("analytics count each call once per day") { with_fresh_store(analytics); }
+    SECTION("campaigns move between states, merge contacts and hold attempts in flight") { with_fresh_store(campaigns); }
+    SECTION("campaign claims hold the concurrency limit across dispatchers") {
+        with_fresh_store(campaign_claims_hold_the_limit);
+    }
 }
 
 }  // namespace contract

@@ -132,18 +132,20 @@ TEST_CASE("sqlite: a database from a newer version is refused with a clear messa
     TempDir dir;
     auto path = (dir.path / "n.db").string();
     open_or_fail(path, 1);
+    const std::string future = std::to_string(va::sqlite_schema_version() + 1);
     {
         RawDb raw(path);
-        raw.exec("INSERT INTO schema_migrations (version, description, applied_at) VALUES (7, 'from the future', 0)");
+        raw.exec("INSERT INTO schema_migrations (version, description, applied_at) VALUES (" + future +
+                 ", 'from the future', 0)");
     }
     auto refused = va::open_sqlite_store({path, 5000, 1});
     REQUIRE_FALSE(refused);
     const auto& message = refused.error().message;
-    CHECK(message.find("database schema version 7 is newer than this build supports (" +
+    CHECK(message.find("database schema version " + future + " is newer than this build supports (" +
                        std::to_string(va::sqlite_schema_version()) + ")") != std::string::npos);
     CHECK(message.find("upgrade voiceagentd") != std::string::npos);
     RawDb raw(path);
-    CHECK(raw.query("SELECT MAX(version) FROM schema_migrations") == "7");  // refusing changed nothing
+    CHECK(raw.query("SELECT MAX(version) FROM schema_migrations") == future);  // refusing changed nothing
 }
 
 TEST_CASE("sqlite: deleting a workspace cascades to everything it owns") {
