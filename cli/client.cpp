@@ -133,7 +133,7 @@ std::string Client::token() {
 }
 
 Result<Response> Client::exchange(const std::string& method, const std::string& path,
-                                  const std::optional<json>& body, const std::string& token) {
+                                  const std::optional<Payload>& body, const std::string& token) {
     if (method != "GET" && method != "DELETE" && method != "POST" && method != "PUT" && method != "PATCH")
         return make_error(ErrorCode::internal, "unsupported method " + method);
     httplib::Client http(m_server);
@@ -143,8 +143,8 @@ Result<Response> Client::exchange(const std::string& method, const std::string& 
     http.set_write_timeout(30, 0);
     httplib::Headers headers{{"Accept", "application/json"}};
     if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-    std::string payload = body ? body->dump() : std::string();
-    const char* type = "application/json";
+    std::string payload = body ? body->text : std::string();
+    const char* type = body ? body->content_type.c_str() : "application/json";
     auto result = [&]() -> httplib::Result {
         if (method == "GET") return http.Get(path.c_str(), headers);
         if (method == "DELETE") return http.Delete(path.c_str(), headers);
@@ -166,7 +166,7 @@ Result<Response> Client::exchange(const std::string& method, const std::string& 
 bool Client::refresh() {
     if (m_refreshed || m_token_source != "settings" || m_settings.refresh_token.empty()) return false;
     m_refreshed = true;
-    auto answer = exchange("POST", "/api/v1/auth/refresh", json{{"refresh_token", m_settings.refresh_token}}, "");
+    auto answer = exchange("POST", "/api/v1/auth/refresh", json_payload(json{{"refresh_token", m_settings.refresh_token}}), "");
     if (!answer || answer->status != 200 || !answer->body.is_object()) return false;
     m_settings.access_token = answer->body.value("access_token", "");
     m_settings.refresh_token = answer->body.value("refresh_token", "");
@@ -175,8 +175,18 @@ bool Client::refresh() {
     return !m_settings.access_token.empty();
 }
 
+std::optional<Client::Payload> Client::json_payload(const std::optional<json>& body) {
+    if (!body) return std::nullopt;
+    return Payload{body->dump()};
+}
+
 Result<Response> Client::send(const std::string& method, const std::string& path, const std::optional<json>& body,
                               Auth auth) {
+    return send_payload(method, path, json_payload(body), auth);
+}
+
+Result<Response> Client::send_payload(const std::string& method, const std::string& path,
+                                      const std::optional<Payload>& body, Auth auth) {
     std::string credential = auth == Auth::token ? token() : std::string();
     auto answer = exchange(method, path, body, credential);
     if (answer && answer->status == 401 && auth == Auth::token && refresh())
@@ -184,11 +194,19 @@ Result<Response> Client::send(const std::string& method, const std::string& path
     return answer;
 }
 
-json Client::request(const std::string& method, const std::string& path, const std::optional<json>& body, Auth auth) {
-    auto answer = send(method, path, body, auth);
+json Client::checked(Result<Response> answer) {
     if (!answer) throw CliError(kError, answer.error().message);
     if (answer->status < 200 || answer->status >= 300) throw error_for_response(*answer);
     return answer->body;
+}
+
+json Client::request(const std::string& method, const std::string& path, const std::optional<json>& body, Auth auth) {
+    return checked(send(method, path, body, auth));
+}
+
+json Client::request_text(const std::string& method, const std::string& path, const std::string& text,
+                          const std::string& content_type) {
+    return checked(send_payload(method, path, Payload{text, content_type}, Auth::token));
 }
 
 }  // namespace va::cli

@@ -74,12 +74,24 @@ public:
     nlohmann::json request(const std::string& method, const std::string& path,
                            const std::optional<nlohmann::json>& body = std::nullopt, Auth auth = Auth::token);
 
+    // request() with a body that is not JSON (a CSV file): `content_type` names it.
+    nlohmann::json request_text(const std::string& method, const std::string& path, const std::string& text,
+                                const std::string& content_type);
+
     // The credential requests present; throws CliError(kAuth) when there is none (also for WebSocket use).
     std::string token();
 
 private:
-    Result<Response> exchange(const std::string& method, const std::string& path,
-                              const std::optional<nlohmann::json>& body, const std::string& token);
+    struct Payload {
+        std::string text;
+        std::string content_type = "application/json";
+    };
+    static std::optional<Payload> json_payload(const std::optional<nlohmann::json>& body);
+    Result<Response> send_payload(const std::string& method, const std::string& path,
+                                  const std::optional<Payload>& body, Auth auth);
+    nlohmann::json checked(Result<Response> answer);
+    Result<Response> exchange(const std::string& method, const std::string& path, const std::optional<Payload>& body,
+                              const std::string& token);
     bool refresh();
 
     std::string m_server;

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     va::cli::register_numbers(app, ctx);
     va::cli::register_webhooks(app, ctx);
     va::cli::register_analytics(app, ctx);
+    va::cli::register_campaigns(app, ctx);
     va::cli::register_calls(app, ctx);
     va::cli::register_users(app, ctx);
     va::cli::register_keys(app, ctx);

@@ -146,6 +146,9 @@ std::vector<Key> keys(Raw& raw) {
         {"jobs", "backoff_max_ms", Kind::integer, integer([](Config& c) -> int& { return c.jobs.backoff_max_ms; })},
         {"webhooks", "max_attempts", Kind::integer, integer([](Config& c) -> int& { return c.webhooks.max_attempts; })},
         {"webhooks", "timeout_ms", Kind::integer, integer([](Config& c) -> int& { return c.webhooks.timeout_ms; })},
+        {"campaigns", "max_concurrency", Kind::integer,
+         integer([](Config& c) -> int& { return c.campaigns.max_concurrency; })},
+        {"campaigns", "tick_ms", Kind::integer, integer([](Config& c) -> int& { return c.campaigns.tick_ms; })},
         {"recordings", "enabled", Kind::boolean, boolean([](Config& c) -> bool& { return c.recordings.enabled; })},
         {"recordings", "retention_days", Kind::integer,
          integer([](Config& c) -> int& { return c.recordings.retention_days; })},
@@ -332,6 +335,8 @@ Status validate_config(const Config& c) {
     range("jobs.backoff_max_ms", c.jobs.backoff_max_ms, c.jobs.backoff_base_ms, 86'400'000);
     range("webhooks.max_attempts", c.webhooks.max_attempts, 1, 100);
     range("webhooks.timeout_ms", c.webhooks.timeout_ms, 100, 120'000);
+    range("campaigns.max_concurrency", c.campaigns.max_concurrency, 1, 10'000);
+    range("campaigns.tick_ms", c.campaigns.tick_ms, 10, 60'000);
     range("recordings.retention_days", c.recordings.retention_days, 0, 36'500);
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (std::find(std::begin(levels), std::end(levels), c.log.level) == std::end(levels))

@@ -116,6 +116,11 @@ struct WebhooksConfig {
     int timeout_ms = 10000;
 };
 
+struct CampaignsConfig {
+    int max_concurrency = 100;             // the highest concurrency a campaign may ask for
+    int tick_ms = 200;                     // how often the dispatcher looks for calls to place when nothing wakes it
+};
+
 struct RecordingConfig {
     bool enabled = true;
     int retention_days = 30;               // 0 keeps recordings forever
@@ -131,6 +136,7 @@ struct Config {
     ToolsConfig tools;
     JobsConfig jobs;
     WebhooksConfig webhooks;
+    CampaignsConfig campaigns;
     // Values for {{secret:NAME}} in HTTP tools' headers: the [tool_secrets] table, or VOICEAGENT_TOOL_SECRET_NAME.
     // Agents name secrets; only the daemon's operator holds them.
     std::map<std::string, std::string> tool_secrets;

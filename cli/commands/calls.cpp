@@ -13,7 +13,7 @@ void register_calls(CLI::App& app, Context& ctx) {
     calls->require_subcommand(1);
 
     struct Filters {
-        std::string agent, status, direction, since, until;
+        std::string agent, status, direction, since, until, campaign;
         ListOptions list;
     };
     auto f = std::make_shared<Filters>();
@@ -21,6 +21,7 @@ void register_calls(CLI::App& app, Context& ctx) {
     list->add_option("--agent", f->agent, "agent id or name");
     list->add_option("--status", f->status, "queued, ringing, in-progress, completed, busy, no-answer, failed, canceled");
     list->add_option("--direction", f->direction, "inbound or outbound");
+    list->add_option("--campaign", f->campaign, "calls of this campaign (cmp_...)");
     list->add_option("--since", f->since, "created at or after this RFC 3339 time");
     list->add_option("--until", f->until, "created before this RFC 3339 time");
     add_list_options(list, f->list);
@@ -30,6 +31,7 @@ void register_calls(CLI::App& app, Context& ctx) {
         if (!f->agent.empty()) path = with_query(path, "agent_id", resolve_id(client, kAgentLookup, f->agent));
         path = with_query(path, "status", f->status);
         path = with_query(path, "direction", f->direction);
+        path = with_query(path, "campaign_id", f->campaign);
         path = with_query(path, "since", f->since);
         path = with_query(path, "until", f->until);
         static const std::vector<Column> columns{

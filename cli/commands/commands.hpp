@@ -33,6 +33,7 @@ void register_live(CLI::App& app, Context& ctx);     // chat, talk, calls watch|
 void register_telephony(CLI::App& app, Context& ctx);  // calls start|simulate (after register_calls)
 void register_webhooks(CLI::App& app, Context& ctx);   // webhooks add|list|remove|deliveries
 void register_analytics(CLI::App& app, Context& ctx);  // analytics
+void register_campaigns(CLI::App& app, Context& ctx);  // campaigns ..., dnc add|list|remove
 
 // Parses and runs the command; prints errors; returns the exit code (docs/vactl.md).
 int run(CLI::App& app, Context& ctx, int argc, const char* const* argv);

@@ -24,6 +24,7 @@
 
 namespace va {
 class CallManager;
+class CampaignRunner;
 class Carriers;
 class EventBus;
 class Webhooks;
@@ -43,6 +44,7 @@ struct ApiContext {
     EventBus* events = nullptr;
     Carriers* carriers = nullptr;
     Webhooks* webhooks = nullptr;
+    CampaignRunner* campaigns = nullptr;
 };
 
 // Who is calling, after authentication. `workspace_id` is the workspace the request acts in: the caller's own,
@@ -135,5 +137,7 @@ void register_telephony_routes(http::Router& router, ApiContext& ctx);
 void register_system_routes(http::Router& router, ApiContext& ctx);
 void register_webhook_routes(http::Router& router, ApiContext& ctx);
 void register_analytics_routes(http::Router& router, ApiContext& ctx);
+// Campaigns, their contacts and controls, and the do-not-call list.
+void register_campaign_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace va::api

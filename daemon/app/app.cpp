@@ -18,6 +18,7 @@
 #include "daemon/calls/carriers.hpp"
 #include "core/jobs/job_queue.hpp"
 #include "daemon/calls/call_analysis.hpp"
+#include "daemon/campaigns/campaign_runner.hpp"
 #include "daemon/webhooks/webhooks.hpp"
 #include "providers/common/net_guard.hpp"
 #include "providers/deepgram/live_stt.hpp"
@@ -253,11 +254,19 @@ int run_daemon(const Config& config) {
     jobs.handle(Webhooks::kJobType, [&webhooks](JobContext& job) { return webhooks.deliver(job); });
     CallAnalysis analysis(**store, events, jobs, calls);
     jobs.handle(CallAnalysis::kJobType, [&analysis](JobContext& job) { return analysis.run(job); });
+    CampaignRunner campaigns(**store, events, jobs, calls, carriers,
+                             {config.campaigns.tick_ms, config.campaigns.max_concurrency});
+    jobs.handle(CampaignRunner::kDialJob, [&campaigns](JobContext& job) { return campaigns.dial(job); });
     jobs.start();
+    // The dispatcher stops before the queue (no new dials), the queue before what its handlers use.
     struct StopJobs {
         JobQueue& jobs;
-        ~StopJobs() { jobs.stop(); }
-    } stop_jobs{jobs};
+        CampaignRunner& campaigns;
+        ~StopJobs() {
+            campaigns.stop();
+            jobs.stop();
+        }
+    } stop_jobs{jobs, campaigns};
 
     api::ApiContext ctx{**store,
                         std::move(jwt).value(),
@@ -269,7 +278,8 @@ int run_daemon(const Config& config) {
                         &calls,
                         &events,
                         &carriers,
-                        &webhooks};
+                        &webhooks,
+                        &campaigns};
     api::register_auth_routes(router, ctx);
     api::register_workspace_routes(router, ctx);
     api::register_user_routes(router, ctx);
@@ -282,6 +292,7 @@ int run_daemon(const Config& config) {
     api::register_system_routes(router, ctx);
     api::register_webhook_routes(router, ctx);
     api::register_analytics_routes(router, ctx);
+    api::register_campaign_routes(router, ctx);
 
     try {
         server.start();
@@ -293,6 +304,7 @@ int run_daemon(const Config& config) {
                                                                           : config.server.host;
     std::string address = host + ":" + std::to_string(server.port());
     carriers.set_base_url("http://" + address);
+    campaigns.start();  // dials need the address carriers are given
     fs::path addr_file = fs::path(config.storage.data_dir) / "voiceagentd.addr";
     (void)write_private_file(addr_file, address + "\n");
     spdlog::info("voiceagentd listening on http://{} (data in {})", address,

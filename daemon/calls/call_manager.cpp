@@ -173,6 +173,7 @@ Result<Call> CallManager::create_call(const Agent& agent, CallSpec spec) {
     call.workspace_id = agent.workspace_id;
     call.agent_id = agent.id;
     call.phone_id = spec.phone_id;
+    call.campaign_id = spec.campaign_id;
     call.direction = spec.direction;
     call.channel = spec.channel;
     call.from_number = spec.from;

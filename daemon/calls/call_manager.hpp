@@ -47,6 +47,7 @@ public:
         std::string direction = "inbound";
         std::string from, to;
         std::string phone_id;
+        std::string campaign_id;
         std::string provider_call_id;
         std::string status = "queued";
         nlohmann::json variables = nlohmann::json::object();

@@ -144,6 +144,7 @@ Result<Call> Carriers::dial(const Agent& agent, const Dial& dial) {
     spec.phone_id = dial.from.id;
     spec.variables = dial.variables;
     spec.caller_lines = dial.caller_lines;
+    spec.campaign_id = dial.campaign_id;
     auto call = m_calls.create_call(agent, std::move(spec));
     if (!call) return call.take_error();
     return dial.from.provider == "exotel" ? dial_exotel(std::move(call).value()) : dial_twilio(std::move(call).value());
@@ -179,12 +180,12 @@ Result<Call> Carriers::dialed(Call call, Result<std::string> sid) {
         e.message = "the carrier refused the call: " + e.message;
         return e;
     }
-    // The stream may already have started (a fast fake): keep what the session wrote, add the carrier's id.
+    // The stream, or even the end of the call, may already have been recorded (a fast carrier): add only the
+    // carrier's id, and answer with what is stored.
+    if (auto s = m_store.set_provider_call_id(call.id, *sid); !s) return s.take_error();
     auto stored = m_store.find_call(call.id);
-    if (stored) call = std::move(stored).value();
-    call.provider_call_id = *sid;
-    if (auto s = m_store.update_call(call); !s) return s.take_error();
-    return call;
+    if (!stored) return stored.take_error();
+    return std::move(stored).value();
 }
 
 Status Carriers::hangup(const Call& call) {

@@ -62,6 +62,7 @@ public:
         PhoneNumber from;  // the workspace's number the call comes from; its provider picks the carrier
         nlohmann::json variables = nlohmann::json::object();
         std::vector<std::string> caller_lines;  // simulated recognition (tests, vactl calls simulate)
+        std::string campaign_id = {};           // the campaign placing the call, if any
     };
     // Creates the call and asks the carrier to place it. A refused dial leaves the call failed, with the reason.
     Result<Call> dial(const Agent& agent, const Dial& dial);

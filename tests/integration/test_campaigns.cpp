@@ -1,0 +1,401 @@
+// Campaigns end to end against the Twilio fake: contacts imported from CSV (bad rows reported by line), scripted
+// outcomes per number (answer, busy, no-answer, failed) settled by the retry policy, the concurrency limit checked by
+// the fake (which counts simultaneous calls), the do-not-call list, calling windows, pause/resume/cancel, and a
+// daemon killed with SIGKILL mid-campaign that, started again, loses no contact and dials none twice per attempt.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "providers/fake/twilio_fake.hpp"
+#include "support/daemon_process.hpp"
+#include "support/fixtures.hpp"
+
+using namespace va::test;
+using va::fake::CallerScript;
+using va::fake::TwilioFake;
+using nlohmann::json;
+
+namespace {
+
+TwilioFake::Options fake_options() {
+    TwilioFake::Options o;
+    o.ring_ms = 30;
+    o.script.hang_up_after_ms = 200;  // the callee hears the greeting, then hangs up
+    o.script.first_wait_ms = 4000;
+    return o;
+}
+
+Env daemon_env(const TwilioFake& fake) {
+    return {{"VOICEAGENT_TWILIO_ACCOUNT_SID", fake.options().account_sid},
+            {"VOICEAGENT_TWILIO_AUTH_TOKEN", fake.options().auth_token},
+            {"VOICEAGENT_TWILIO_API_BASE_URL", fake.base_url()},
+            {"VOICEAGENT_JOBS_LEASE_MS", "2000"},
+            {"VOICEAGENT_RECORDINGS_ENABLED", "false"}};
+}
+
+// A short outbound agent: its greeting names the person from the contact's variables.
+void add_agent(const Api& api) {
+    json a = example_agent("appointment-reminder.json");
+    a["name"] = "reminder";
+    a["first_message"] = "Hi {{first_name}}.";
+    a["variables"] = {{"first_name", "there"}};
+    a["stt"] = {{"provider", "scripted"}, {"script", json::array()}, {"endpointing_ms", 500}};
+    auto created = api.post("/api/v1/agents", a);
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    auto phone = api.post("/api/v1/phones", {{"number", "+15550001111"}, {"provider", "twilio"}});
+    INFO(phone.body);
+    REQUIRE(phone.status == 201);
+}
+
+json create_campaign(const Api& api, json extra) {
+    json body{{"name", "test campaign"}, {"agent_id", "reminder"}, {"from", "+15550001111"}};
+    if (extra.is_object()) body.update(extra);
+    auto created = api.post("/api/v1/campaigns", body);
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    return created.json();
+}
+
+json import_csv(const Api& api, const std::string& id, const std::string& csv) {
+    auto imported = api.raw("POST", "/api/v1/campaigns/" + id + "/contacts", csv, "text/csv");
+    INFO(imported.body);
+    REQUIRE(imported.status == 200);
+    return imported.json();
+}
+
+json progress(const Api& api, const std::string& id) {
+    auto p = api.get("/api/v1/campaigns/" + id + "/progress");
+    REQUIRE(p.status == 200);
+    return p.json();
+}
+
+json wait_for_status(const Api& api, const std::string& id, const std::string& status, std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    json p;
+    while (std::chrono::steady_clock::now() < deadline) {
+        p = progress(api, id);
+        if (p["status"] == status) return p;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    FAIL("campaign " << id << " did not reach " << status << ": " << p.dump());
+    return p;
+}
+
+std::vector<json> all_contacts(const Api& api, const std::string& id) {
+    std::vector<json> out;
+    std::string cursor;
+    while (true) {
+        auto page = api.get("/api/v1/campaigns/" + id + "/contacts?limit=500" + (cursor.empty() ? "" : "&cursor=" + cursor));
+        REQUIRE(page.status == 200);
+        json body = page.json();
+        for (auto& c : body["items"]) out.push_back(c);
+        if (!body["next_cursor"].is_string()) return out;
+        cursor = body["next_cursor"];
+    }
+}
+
+std::map<std::string, int> dials_per_number(const TwilioFake& fake) {
+    std::map<std::string, int> out;
+    for (const auto& c : fake.calls()) ++out[c.to];
+    return out;
+}
+
+std::string number(int i) { return "+1415555" + std::to_string(1000 + i); }
+
+}  // namespace
+
+TEST_CASE("campaigns: 200 contacts with scripted outcomes finish with the right attempts, never over the limit") {
+    TwilioFake fake(fake_options());
+    DaemonProcess daemon(daemon_env(fake));
+    Api api(daemon.base_url(), daemon.admin_key());
+    add_agent(api);
+
+    // Per number, what each successive call does; max 3 attempts, retried on busy, no-answer and failed.
+    std::map<std::string, std::vector<std::string>> outcomes;
+    std::map<std::string, std::pair<std::string, int>> expected;  // number -> final state, attempts
+    std::string csv = "phone,first_name,plan\n";
+    for (int i = 0; i < 200; ++i) {
+        std::string n = number(i);
+        csv += n + ",Person" + std::to_string(i) + ",gold\n";
+        switch (i % 10) {
+            case 0: outcomes[n] = {"answer"}; expected[n] = {"done", 1}; break;       // a real media call
+            case 1: case 2: case 3: outcomes[n] = {"completed"}; expected[n] = {"done", 1}; break;
+            case 4: outcomes[n] = {"busy", "completed"}; expected[n] = {"done", 2}; break;
+            case 5: outcomes[n] = {"no-answer"}; expected[n] = {"failed", 3}; break;
+            case 6: outcomes[n] = {"failed", "busy", "completed"}; expected[n] = {"done", 3}; break;
+            case 7: outcomes[n] = {"no-answer", "completed"}; expected[n] = {"done", 2}; break;
+            case 8: outcomes[n] = {"busy"}; expected[n] = {"failed", 3}; break;
+            default: outcomes[n] = {"completed"}; expected[n] = {"done", 1}; break;
+        }
+    }
+    // Bad rows are reported by line without rejecting the good ones; a duplicate is merged.
+    csv += "not-a-number,Bad,gold\n";       // line 202
+    csv += number(1) + ",Again,platinum\n";  // line 203: merged into line 3
+    csv += "+1,Short,gold\n";               // line 204
+    fake.set_outcomes("completed", outcomes);
+
+    // One number is on the do-not-call list: it is never dialled.
+    const std::string blocked = number(199);
+    REQUIRE(api.post("/api/v1/dnc", {{"phone", blocked}, {"reason", "asked not to be called"}}).status == 201);
+    expected[blocked] = {"dnc", 0};
+
+    json campaign = create_campaign(api, {{"concurrency", 8},
+                                          {"retry", {{"max_attempts", 3}, {"backoff_s", 1}, {"on", {"busy", "no-answer", "failed"}}}}});
+    std::string id = campaign["id"];
+    json imported = import_csv(api, id, csv);
+    CHECK(imported["added"] == 200);
+    CHECK(imported["duplicates"] == 1);
+    REQUIRE(imported["errors"].size() == 2);
+    CHECK(imported["errors"][0]["line"] == 202);
+    CHECK(imported["errors"][1]["line"] == 204);
+
+    fake.reset_max_active();
+    auto started = api.post("/api/v1/campaigns/" + id + "/start", json::object());
+    INFO(started.body);
+    REQUIRE(started.status == 200);
+    json done = wait_for_status(api, id, "completed", std::chrono::seconds(170));
+    INFO(done.dump());
+
+    // The fake saw at most the limit at once, and the campaign did use it.
+    CHECK(fake.max_active_calls() <= 8);
+    CHECK(fake.max_active_calls() >= 4);
+    auto dialled = dials_per_number(fake);
+    int total_attempts = 0;
+    for (const json& c : all_contacts(api, id)) {
+        std::string n = c["phone"];
+        INFO(n << " " << c.dump());
+        CHECK(c["state"] == expected[n].first);
+        CHECK(c["attempts"] == expected[n].second);
+        CHECK(dialled[n] == expected[n].second);  // each attempt dialled exactly once
+        total_attempts += c["attempts"].get<int>();
+        if (n == number(1)) CHECK(c["variables"] == json{{"first_name", "Again"}, {"plan", "platinum"}});
+    }
+    CHECK(done["counts"]["done"] == 159);    // eight outcome plans in ten end answered; one number is on the list
+    CHECK(done["counts"]["failed"] == 40);
+    CHECK(done["counts"]["dnc"] == 1);
+    CHECK(done["attempts"] == total_attempts);
+    CHECK(done["eta_s"] == 0);
+
+    // Each attempt is a call of the campaign; an answered one greeted the person by the name in the CSV.
+    auto calls = api.get("/api/v1/calls?campaign_id=" + id + "&limit=500");
+    REQUIRE(calls.status == 200);
+    const json items = calls.json()["items"];
+    CHECK(int(items.size()) == total_attempts);
+    bool greeted = false;
+    for (const auto& call : items) {
+        if (call["to"] != number(10) || call["status"] != "completed") continue;
+        auto turns = turn_texts(api, call["id"]);
+        REQUIRE(!turns.empty());
+        CHECK(turns[0] == "agent: Hi Person10.");
+        greeted = true;
+    }
+    CHECK(greeted);
+}
+
+TEST_CASE("campaigns: a contact outside its calling window waits for the window, in its own time zone") {
+    TwilioFake fake(fake_options());
+    DaemonProcess daemon(daemon_env(fake));
+    Api api(daemon.base_url(), daemon.admin_key());
+    add_agent(api);
+    fake.set_outcomes("completed", {});
+
+    // The window opens at the next whole minute (UTC) and lasts an hour. A second contact lives at UTC+14, where the
+    // same hours are half a day away.
+    std::time_t now = std::time(nullptr);
+    std::time_t open = (now / 60 + 1) * 60;
+    auto hhmm = [](std::time_t t) {
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "%02d:%02d", tm.tm_hour, tm.tm_min);
+        return std::string(buf);
+    };
+    json campaign = create_campaign(api, {{"concurrency", 2},
+                                          {"window", {{"start", hhmm(open)}, {"end", hhmm(open + 3600)}, {"timezone", "UTC"}}}});
+    std::string id = campaign["id"];
+    import_csv(api, id, "phone,timezone\n" + number(1) + ",\n" + number(2) + ",Pacific/Kiritimati\n");
+    REQUIRE(api.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 200);
+
+    // Before the window: nothing is dialled, and each contact knows when its window opens.
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    if (std::time(nullptr) < open - 1) {
+        CHECK(fake.calls().empty());
+        for (const json& c : all_contacts(api, id)) {
+            INFO(c.dump());
+            CHECK(c["state"] == "pending");
+            CHECK(c["attempts"] == 0);
+        }
+    }
+    // Once it opens, the UTC contact is called within a couple of seconds; the UTC+14 one keeps waiting.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(75);
+    while (dials_per_number(fake)[number(1)] == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(dials_per_number(fake)[number(1)] == 1);
+    CHECK(std::time(nullptr) >= open);
+    CHECK(std::time(nullptr) <= open + 3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CHECK(dials_per_number(fake)[number(2)] == 0);
+    for (const json& c : all_contacts(api, id)) {
+        if (c["phone"] != number(2)) continue;
+        CHECK(c["state"] == "pending");
+        // Its window opens at the same wall-clock hours in its own zone, 14 hours earlier in UTC: tomorrow's.
+        CHECK(c["next_attempt_at"].is_string());
+    }
+    CHECK(progress(api, id)["status"] == "running");
+}
+
+TEST_CASE("campaigns: pause stops new dials at once, resume goes on, cancel ends it with campaign:finished") {
+    TwilioFake::Options options = fake_options();
+    options.script.hang_up_after_ms = 1500;  // calls last a while, so there is always one in flight
+    TwilioFake fake(options);
+    DaemonProcess daemon(daemon_env(fake));
+    Api api(daemon.base_url(), daemon.admin_key());
+    add_agent(api);
+    fake.set_outcomes("answer", {});
+
+    json campaign = create_campaign(api, {{"concurrency", 2}});
+    std::string id = campaign["id"];
+    std::string csv = "phone\n";
+    for (int i = 0; i < 30; ++i) csv += number(i) + "\n";
+    import_csv(api, id, csv);
+    // Not before it is started; not twice.
+    REQUIRE(api.post("/api/v1/campaigns/" + id + "/pause", json::object()).status == 409);
+    REQUIRE(api.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 200);
+    CHECK(api.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 409);
+
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (fake.calls().size() < 3 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(fake.calls().size() >= 3);
+    auto paused = api.post("/api/v1/campaigns/" + id + "/pause", json::object());
+    REQUIRE(paused.status == 200);
+    CHECK(paused.json()["status"] == "paused");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::size_t at_pause = fake.calls().size();
+    std::this_thread::sleep_for(std::chrono::seconds(4));  // calls in flight end; nothing new is dialled
+    CHECK(fake.calls().size() == at_pause);
+    CHECK(progress(api, id)["counts"]["dialing"] == 0);
+
+    REQUIRE(api.post("/api/v1/campaigns/" + id + "/resume", json::object()).status == 200);
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (fake.calls().size() < at_pause + 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(fake.calls().size() >= at_pause + 2);
+
+    auto canceled = api.post("/api/v1/campaigns/" + id + "/cancel", json::object());
+    REQUIRE(canceled.status == 200);
+    CHECK(canceled.json()["status"] == "canceled");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::size_t at_cancel = fake.calls().size();
+    // Calls in flight finish; the rest are canceled, never dialled.
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    json p;
+    while (std::chrono::steady_clock::now() < deadline) {
+        p = progress(api, id);
+        if (p["counts"]["dialing"] == 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(p["counts"]["dialing"] == 0);
+    CHECK(fake.calls().size() == at_cancel);
+    CHECK(p["counts"]["canceled"].get<int>() + p["counts"]["done"].get<int>() + p["counts"]["failed"].get<int>() == 30);
+    CHECK(p["counts"]["canceled"].get<int>() >= 20);
+    CHECK(api.post("/api/v1/campaigns/" + id + "/resume", json::object()).status == 409);
+}
+
+TEST_CASE("campaigns: SIGKILL mid-campaign loses no contact and dials none twice for one attempt") {
+    TwilioFake::Options options = fake_options();
+    options.script.hang_up_after_ms = 600;
+    TwilioFake fake(options);
+    std::string dir = make_temp_dir("va-campaign-kill");
+    std::string id;
+    {
+        DaemonProcess daemon(daemon_env(fake), {}, dir);
+        Api api(daemon.base_url(), daemon.admin_key());
+        add_agent(api);
+        fake.set_outcomes("answer", {});
+        json campaign = create_campaign(api, {{"concurrency", 4},
+                                              {"retry", {{"max_attempts", 3}, {"backoff_s", 0}, {"on", {"failed"}}}}});
+        id = campaign["id"];
+        std::string csv = "phone\n";
+        for (int i = 0; i < 40; ++i) csv += number(i) + "\n";
+        import_csv(api, id, csv);
+        REQUIRE(api.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 200);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (fake.calls().size() < 10 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        REQUIRE(fake.calls().size() >= 10);
+        daemon.stop(SIGKILL);
+    }
+    // The fake notices the dead streams; the restarted daemon fails the interrupted calls and goes on.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    DaemonProcess daemon(daemon_env(fake), {}, dir);
+    Api api(daemon.base_url(), daemon.admin_key());
+    json done = wait_for_status(api, id, "completed", std::chrono::seconds(120));
+    INFO(done.dump());
+    CHECK(done["counts"]["pending"] == 0);
+    CHECK(done["counts"]["dialing"] == 0);
+    CHECK(done["counts"]["done"].get<int>() + done["counts"]["failed"].get<int>() == 40);
+    CHECK(done["counts"]["done"].get<int>() >= 36);
+    auto dialled = dials_per_number(fake);
+    int interrupted = 0;
+    for (const json& c : all_contacts(api, id)) {
+        INFO(c.dump());
+        // Never twice for one attempt. An attempt the kill cut off between storing its call and asking the carrier
+        // was not dialled at all (it counts, and is tried again).
+        int attempts = c["attempts"].get<int>();
+        CHECK(dialled[c["phone"]] <= attempts);
+        CHECK(dialled[c["phone"]] >= attempts - 1);
+        if (attempts > 1) ++interrupted;
+    }
+    CHECK(interrupted >= 1);  // the calls the kill cut off were tried again
+    CHECK(fake.max_active_calls() <= 4);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("campaigns: bad input gets clear errors") {
+    TwilioFake fake(fake_options());
+    DaemonProcess daemon(daemon_env(fake));
+    Api api(daemon.base_url(), daemon.admin_key());
+    add_agent(api);
+    auto bad = [&](const json& body, const std::string& field) {
+        json full{{"name", "x"}, {"agent_id", "reminder"}, {"from", "+15550001111"}};
+        full.update(body);
+        auto r = api.post("/api/v1/campaigns", full);
+        INFO(r.body);
+        CHECK(r.status == 400);
+        CHECK(r.names_field(field));
+    };
+    bad(json{{"concurrency", 0}}, "concurrency");
+    bad(json{{"concurrency", "many"}}, "concurrency");
+    bad(json{{"window", {{"start", "25:00"}}}}, "window.start");
+    bad(json{{"window", {{"timezone", "Mars/Olympus"}}}}, "window.timezone");
+    bad(json{{"window", {{"days", json::array({"someday"})}}}}, "window.days[0]");
+    bad(json{{"retry", {{"on", json::array({"answered"})}}}}, "retry.on[0]");
+    bad(json{{"retry", {{"max_attempts", 0}}}}, "retry.max_attempts");
+    bad(json{{"surprise", 1}}, "surprise");
+    bad(json{{"agent_id", "nobody"}}, "agent_id");
+    bad(json{{"from", "+19999999999"}}, "from");
+
+    json campaign = create_campaign(api, {});
+    std::string id = campaign["id"];
+    CHECK(api.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 409);  // no contacts yet
+    auto no_phone = api.raw("POST", "/api/v1/campaigns/" + id + "/contacts", "name,city\nAnn,Oslo\n", "text/csv");
+    CHECK(no_phone.status == 400);
+    auto wrong_type = api.raw("POST", "/api/v1/campaigns/" + id + "/contacts", "phone\n+14155550100\n", "text/plain");
+    CHECK(wrong_type.status == 415);
+    auto broken = api.raw("POST", "/api/v1/campaigns/" + id + "/contacts", "[{\"phone\": ", "application/json");
+    CHECK(broken.status == 400);
+    auto json_rows = api.raw("POST", "/api/v1/campaigns/" + id + "/contacts",
+                             R"([{"phone": "+14155550100", "first_name": "Ann"}, {"phone": 5}])", "application/json");
+    REQUIRE(json_rows.status == 200);
+    CHECK(json_rows.json()["added"] == 1);
+    CHECK(json_rows.json()["errors"][0]["line"] == 2);
+    CHECK(api.post("/api/v1/dnc", {{"phone", "12"}}).status == 400);
+    CHECK(api.get("/api/v1/campaigns/cmp_nope").status == 404);
+    CHECK(api.get("/api/v1/campaigns/" + id + "/contacts?state=weird").status == 400);
+}
