@@ -739,13 +739,18 @@ public:
     }
     Status update_call(const Call& c) override {
         return write_one("UPDATE calls SET agent_id = ?, phone_id = ?, campaign_id = ?, direction = ?, channel = ?, "
-                         "from_number = ?, to_number = ?, status = ?, provider_call_id = ?, end_reason = ?, summary = ?, "
-                         "metrics = ?, started_at = ?, answered_at = ?, ended_at = ?, duration_s = ?, outcome = ?, "
-                         "analysis = ? WHERE workspace_id = ? AND id = ?",
+                         "from_number = ?, to_number = ?, status = ?, provider_call_id = ?, end_reason = ?, "
+                         "metrics = ?, started_at = ?, answered_at = ?, ended_at = ?, duration_s = ? "
+                         "WHERE workspace_id = ? AND id = ?",
                          "call", "", Nullable{c.agent_id}, Nullable{c.phone_id}, Nullable{c.campaign_id}, c.direction,
                          c.channel, c.from_number, c.to_number, c.status, Nullable{c.provider_call_id}, c.end_reason,
-                         c.summary, c.metrics.empty() ? "{}" : c.metrics, c.started_at, c.answered_at, c.ended_at,
-                         c.duration_s, c.outcome, c.analysis.empty() ? "{}" : c.analysis, c.workspace_id, c.id);
+                         c.metrics.empty() ? "{}" : c.metrics, c.started_at, c.answered_at, c.ended_at, c.duration_s,
+                         c.workspace_id, c.id);
+    }
+    Status set_call_analysis(const std::string& call_id, const std::string& outcome, const std::string& summary,
+                             const std::string& analysis) override {
+        return write_one("UPDATE calls SET outcome = ?, summary = ?, analysis = ? WHERE id = ?", "call", "", outcome,
+                         summary, analysis.empty() ? "{}" : analysis, call_id);
     }
     Status set_provider_call_id(const std::string& call_id, const std::string& provider_call_id) override {
         return write_one("UPDATE calls SET provider_call_id = ? WHERE id = ?", "call", "", provider_call_id, call_id);

@@ -325,7 +325,12 @@ public:
     virtual Result<Call> find_call(const std::string& id) = 0;
     virtual Result<Page<Call>> list_calls(const std::string& workspace_id, const CallFilter& filter,
                                           const PageRequest& page) = 0;
-    virtual Status update_call(const Call& call) = 0;  // every mutable field, by (workspace_id, id)
+    // Every mutable field but the post-call analysis (outcome, summary, analysis), by (workspace_id, id).
+    virtual Status update_call(const Call& call) = 0;
+    // Only the post-call analysis (instance-wide): it runs beside late carrier callbacks, whose writes of the rest
+    // of the call must neither undo it nor be undone by it.
+    virtual Status set_call_analysis(const std::string& call_id, const std::string& outcome, const std::string& summary,
+                                     const std::string& analysis) = 0;
     // Only the carrier's id of a call (instance-wide): the carrier's answer to a dial may come after its status
     // callbacks, whose writes it must not undo.
     virtual Status set_provider_call_id(const std::string& call_id, const std::string& provider_call_id) = 0;

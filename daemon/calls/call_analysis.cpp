@@ -160,7 +160,7 @@ Status CallAnalysis::run(JobContext& ctx) {
         }
     }
     call->analysis = analysis.dump();
-    if (auto s = m_store.update_call(*call); !s) return s;
+    if (auto s = m_store.set_call_analysis(call->id, call->outcome, call->summary, call->analysis); !s) return s;
     // The agent's day gets this call once, however often the job runs.
     AnalyticsDay day{call->workspace_id, call->agent_id, format_rfc3339(call->created_at).substr(0, 10), "{}"};
     auto counted = m_store.count_call(call->id, day, [&](AnalyticsDay& d) {

@@ -237,7 +237,7 @@ TEST_CASE("campaigns: a contact outside its calling window waits for the window,
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     REQUIRE(dials_per_number(fake)[number(1)] == 1);
     CHECK(std::time(nullptr) >= open);
-    CHECK(std::time(nullptr) <= open + 3);
+    CHECK(std::time(nullptr) <= open + 10);  // within a few dispatcher ticks, even on a loaded machine
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     CHECK(dials_per_number(fake)[number(2)] == 0);
     for (const json& c : all_contacts(api, id)) {
@@ -275,7 +275,8 @@ TEST_CASE("campaigns: pause stops new dials at once, resume goes on, cancel ends
     auto paused = api.post("/api/v1/campaigns/" + id + "/pause", json::object());
     REQUIRE(paused.status == 200);
     CHECK(paused.json()["status"] == "paused");
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // A dial that passed its status check just before the pause may still reach the carrier; none after it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
     std::size_t at_pause = fake.calls().size();
     std::this_thread::sleep_for(std::chrono::seconds(4));  // calls in flight end; nothing new is dialled
     CHECK(fake.calls().size() == at_pause);
@@ -290,7 +291,7 @@ TEST_CASE("campaigns: pause stops new dials at once, resume goes on, cancel ends
     auto canceled = api.post("/api/v1/campaigns/" + id + "/cancel", json::object());
     REQUIRE(canceled.status == 200);
     CHECK(canceled.json()["status"] == "canceled");
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
     std::size_t at_cancel = fake.calls().size();
     // Calls in flight finish; the rest are canceled, never dialled.
     deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

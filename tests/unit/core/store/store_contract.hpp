@@ -478,7 +478,7 @@ inline void calls(Store& s) {
     c2.status = "completed";
     c2.duration_s = 12.5;
     c2.end_reason = "caller_hangup";
-    c2.summary = "asked about opening hours";
+    c2.summary = "not written by update_call";
     c2.provider_call_id = "CA123";
     c2.phone_id = "phn_1";
     c2.started_at = 2001;
@@ -491,8 +491,16 @@ inline void calls(Store& s) {
     CHECK(updated->status == "completed");
     CHECK(updated->duration_s == Approx(12.5));
     CHECK(updated->end_reason == "caller_hangup");
-    CHECK(updated->summary == c2.summary);
+    CHECK(updated->summary.empty());
     CHECK(updated->provider_call_id == "CA123");
+    // The post-call analysis has a write of its own, which later writes of the rest of the call leave alone.
+    REQUIRE(s.set_call_analysis(c2.id, "answered", "asked about opening hours", R"({"fields":{"x":1}})"));
+    REQUIRE(s.update_call(c2));
+    updated = s.get_call(a.id, c2.id);
+    CHECK(updated->outcome == "answered");
+    CHECK(updated->summary == "asked about opening hours");
+    CHECK(updated->analysis == R"({"fields":{"x":1}})");
+    CHECK(code_of(s.set_call_analysis("call_missing", "answered", "", "{}")) == ErrorCode::not_found);
     CHECK(updated->phone_id == "phn_1");
     CHECK(updated->started_at == 2001);
     CHECK(updated->answered_at == 2002);
