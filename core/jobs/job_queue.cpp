@@ -196,10 +196,13 @@ void JobQueue::heartbeat_loop() {
         for (const auto& [id, _] : m_running) ids.push_back(id);
         lock.unlock();
         auto until = now_ms() + m_options.lease_ms;
+        std::vector<std::pair<std::string, std::string>> refused;
         for (const auto& id : ids)
-            if (auto s = m_store.renew_job_lease(id, m_options.owner, until); !s)
-                spdlog::warn("jobs: lease of {} lost: {}", id, s.error().message);
+            if (auto s = m_store.renew_job_lease(id, m_options.owner, until); !s) refused.emplace_back(id, s.error().message);
         lock.lock();
+        // A job that finished since the snapshot is no longer leased to anyone: only a job still running here lost it.
+        for (const auto& [id, why] : refused)
+            if (m_running.count(id)) spdlog::warn("jobs: lease of {} lost: {}", id, why);
     }
 }
 
