@@ -51,14 +51,10 @@ std::string read_file(const std::string& file) {
     return text.str();
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Sends a contacts file (CSV, or JSON when it ends in .json) and reports what was added and which rows were bad.
 json import_file(Client& client, const std::string& path, const std::string& file) {
     std::string text = read_file(file);
-    bool is_json = ends_with(file, ".json");
+    bool is_json = file.ends_with(".json");
     json result = client.request_text("POST", path + "/contacts", text, is_json ? "application/json" : "text/csv");
     if (!client.json_output()) {
         std::cout << result.value("added", 0) << " contacts added, " << result.value("updated", 0) << " updated";
