@@ -105,6 +105,8 @@ Result<User> new_user(const nlohmann::json& body, const std::string& workspace_i
 
 // The agent named by the body's "agent_id" (an id or a name, as vactl accepts); 422-style field error when absent.
 Result<Agent> resolve_agent(ApiContext& ctx, const std::string& workspace_id, const nlohmann::json& body);
+// The workspace number calls come from, named by the body's "phone_id" or "from" (the number itself).
+Result<PhoneNumber> resolve_phone(ApiContext& ctx, const std::string& workspace_id, const nlohmann::json& body);
 
 // --- authentication and authorization ----------------------------------------------------------------------------
 Result<Principal> authenticate(ApiContext& ctx, const http::Request& request);

@@ -55,27 +55,6 @@ Status known_fields(const json& body, std::initializer_list<const char*> fields)
     return Ok{};
 }
 
-// The number calls come from: "phone_id", or "from" (a number of the workspace).
-Result<PhoneNumber> resolve_phone(ApiContext& ctx, const std::string& workspace_id, const json& body) {
-    auto phone_id = optional_string(body, "phone_id", "", 200);
-    if (!phone_id) return phone_id.take_error();
-    auto from = optional_string(body, "from", "", 32);
-    if (!from) return from.take_error();
-    if (!phone_id->empty()) {
-        auto phone = ctx.store.get_phone(workspace_id, *phone_id);
-        if (!phone && phone.error().code == ErrorCode::not_found)
-            return invalid_field("phone_id", "no such number in this workspace");
-        return phone;
-    }
-    if (!from->empty()) {
-        auto phone = ctx.store.find_phone_by_number(*from);
-        if ((!phone && phone.error().code == ErrorCode::not_found) || (phone && phone->workspace_id != workspace_id))
-            return invalid_field("from", "not a number of this workspace (add it with POST /api/v1/phones)");
-        return phone;
-    }
-    return invalid_field("phone_id", "give the number calls come from (phone_id, or from)");
-}
-
 Result<http::Response> create_campaign(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto body = json_body(request);
     if (!body) return body.take_error();

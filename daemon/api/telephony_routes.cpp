@@ -54,27 +54,11 @@ Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const P
     if (!to) return to.take_error();
     if (to->size() < 3 || (*to)[0] != '+' || to->find_first_not_of("0123456789", 1) != std::string::npos)
         return invalid_field("to", "must be an E.164 number such as +15551234567");
-    auto from = optional_string(*body, "from", "", 32);
-    if (!from) return from.take_error();
-    auto phone_id = optional_string(*body, "phone_id", "", 64);
-    if (!phone_id) return phone_id.take_error();
     auto variables = optional_object(*body, "variables");
     if (!variables) return variables.take_error();
     auto caller_lines = optional_strings(*body, "caller_lines");
     if (!caller_lines) return caller_lines.take_error();
-
-    Result<PhoneNumber> phone = make_error(ErrorCode::not_found, "");
-    if (!phone_id->empty()) {
-        phone = ctx.store.get_phone(who.workspace_id, *phone_id);
-        if (!phone && phone.error().code == ErrorCode::not_found)
-            return invalid_field("phone_id", "no such number in this workspace");
-    } else if (!from->empty()) {
-        phone = ctx.store.find_phone_by_number(*from);
-        if ((!phone && phone.error().code == ErrorCode::not_found) || (phone && phone->workspace_id != who.workspace_id))
-            return invalid_field("from", "not a number of this workspace (add it with POST /api/v1/phones)");
-    } else {
-        return invalid_field("from", "give the number to call from (from) or its id (phone_id)");
-    }
+    auto phone = resolve_phone(ctx, who.workspace_id, *body);
     if (!phone) return phone.take_error();
 
     // A retried request with the same Idempotency-Key gets the call its first attempt created.
