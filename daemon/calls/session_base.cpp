@@ -4,6 +4,7 @@
 
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include "core/util/time.hpp"
 #include "daemon/calls/http_tools.hpp"
@@ -202,8 +203,25 @@ bool SessionBase::carrier_ended(const std::string& status, double duration_s) {
     return true;
 }
 
+void SessionBase::finish_transfer(const Status& status) {
+    std::string reason = std::exchange(m_transfer, {});
+    std::string meanwhile = std::exchange(m_ended_in_transfer, {});
+    if (m_ended) return;
+    if (status) return end(reason, 1000);
+    m_manager.publish(m_call, "call:error", {{"message", "transfer failed: " + status.error().message}});
+    if (meanwhile.empty()) return end("transfer_failed", 1000);
+    end(meanwhile, m_ended_in_transfer_code);
+}
+
 void SessionBase::end(const std::string& reason, int close_code) {
     if (m_ended) return;
+    if (!m_transfer.empty()) {
+        if (m_ended_in_transfer.empty()) {
+            m_ended_in_transfer = reason;
+            m_ended_in_transfer_code = close_code;
+        }
+        return;
+    }
     cancel_answer();
     m_ended = true;
     auto now = now_ms();

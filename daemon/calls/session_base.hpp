@@ -33,6 +33,12 @@ protected:
     void begin(std::shared_ptr<http::WsConnection> connection, nlohmann::json start_extra);
     // Completes the call once (status, duration, metrics, events); with a close code, tells the client and closes.
     void end(const std::string& reason, int close_code);
+    // A transfer asks the carrier to connect the caller elsewhere, and the carrier may close the stream before it
+    // answers (Twilio does, as soon as it has the new instructions). Between the two calls, an end() is held back
+    // and the carrier's answer decides: `reason` if the transfer was made, else what ended the call meanwhile (or
+    // transfer_failed, announced as call:error).
+    void begin_transfer(const std::string& reason) { m_transfer = reason; }
+    void finish_transfer(const Status& status);
     void save();  // queues the write of m_call (the store writer applies it in order)
     virtual void on_ended() {}  // after end() has stored the call, before the socket closes
     // A JSON control message to the client (transports without control messages drop it).
@@ -83,6 +89,9 @@ protected:
     nlohmann::json m_metrics_extra = nlohmann::json::object();
     std::int64_t m_started = 0;
     bool m_ended = false;
+    std::string m_transfer;           // the end reason of a transfer in flight
+    std::string m_ended_in_transfer;  // what ended the call while it was in flight
+    int m_ended_in_transfer_code = 0;
     double m_carrier_duration_s = -1;  // the carrier's figure, when it told us before the stream ended
     std::string m_carrier_status;
 };

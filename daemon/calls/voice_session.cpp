@@ -663,16 +663,9 @@ private:
         if (!conn) return;
         std::string number = reason.substr(std::string("transferred:").size());
         auto status = std::make_shared<Status>(Ok{});
+        begin_transfer(reason);
         conn->run_blocking([this, number, status] { *status = m_manager.transfer(m_call, number); },
-                           [this, reason, status] {
-                               if (m_ended) return;
-                               if (!*status) {
-                                   m_manager.publish(m_call, "call:error",
-                                                     {{"message", "transfer failed: " + status->error().message}});
-                                   return end("transfer_failed", 1000);
-                               }
-                               end(reason, 1000);
-                           });
+                           [this, status] { finish_transfer(*status); });
     }
 
     // The caller talked over the agent: stop, and remember only what was heard.

@@ -280,14 +280,17 @@ CallerResult FakeCarrier::run_caller(const std::string& sid, const std::string& 
     return r;
 }
 
-bool FakeCarrier::end_stream(const std::string& sid) {
+bool FakeCarrier::end_stream(const std::string& sid, std::chrono::milliseconds wait) {
     std::shared_ptr<MediaCaller> caller;
     {
         std::lock_guard lock(m_mutex);
         if (auto it = m_callers.find(sid); it != m_callers.end()) caller = it->second;
     }
-    if (caller) caller->end_from_carrier();
-    return caller != nullptr;
+    if (!caller) return false;
+    caller->end_from_carrier();
+    std::unique_lock lock(m_mutex);
+    m_changed.wait_for(lock, wait, [&] { return m_stopping || !m_callers.contains(sid); });
+    return true;
 }
 
 }  // namespace va::fake

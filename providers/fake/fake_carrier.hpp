@@ -122,7 +122,9 @@ public:
                             std::vector<std::pair<std::string, std::string>> headers, std::unique_ptr<Dialect> dialect,
                             CallerScript script);
     // The carrier ends the stream of `sid` (a REST hang-up or new instructions); false when none is running.
-    bool end_stream(const std::string& sid);
+    // With `wait`, returns once the stream has closed (or after `wait`), so the stop reaches the daemon before
+    // the REST answer does: the order a daemon finds hardest, which real carriers do not rule out.
+    bool end_stream(const std::string& sid, std::chrono::milliseconds wait = {});
 
 private:
     struct Io;

@@ -238,7 +238,7 @@ struct TwilioFake::Impl {
                 if (!twiml.empty()) c.transferred_to = parse_twiml(twiml).dial;
             });
             // New instructions replace the stream: Twilio ends it, whatever the TwiML does next.
-            carrier.end_stream(sid);
+            carrier.end_stream(sid, std::chrono::seconds(2));
             res.status = 200;
             res.set_content(json{{"sid", sid}, {"status", "in-progress"}}.dump(), "application/json");
         });
