@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,6 +108,15 @@ Result<User> new_user(const nlohmann::json& body, const std::string& workspace_i
 Result<Agent> resolve_agent(ApiContext& ctx, const std::string& workspace_id, const nlohmann::json& body);
 // The workspace number calls come from, named by the body's "phone_id" or "from" (the number itself).
 Result<PhoneNumber> resolve_phone(ApiContext& ctx, const std::string& workspace_id, const nlohmann::json& body);
+// Refuses a body member not in `fields` (a misspelt option would otherwise be ignored without a word).
+Status known_fields(const nlohmann::json& body, std::initializer_list<const char*> fields);
+// Idempotency-Key: a retried create gets what its first attempt made. The key (prefixed with `scope`) is claimed
+// for `new_id` before anything is created, so two concurrent retries cannot both create. When the key was used
+// before, returns `replay(first_id)` marked Idempotent-Replayed (a 409 while the first is not stored yet); nullopt
+// when the caller should go on and create `new_id`.
+Result<std::optional<http::Response>> idempotent_replay(
+    ApiContext& ctx, const http::Request& request, const std::string& workspace_id, const std::string& scope,
+    const std::string& new_id, const std::function<Result<http::Response>(const std::string& first_id)>& replay);
 
 // --- authentication and authorization ----------------------------------------------------------------------------
 Result<Principal> authenticate(ApiContext& ctx, const http::Request& request);

@@ -46,15 +46,6 @@ json dnc_json(const DncEntry& d) {
     return {{"id", d.id}, {"phone", d.phone}, {"reason", d.reason}, {"created_at", time_json(d.created_at)}};
 }
 
-Status known_fields(const json& body, std::initializer_list<const char*> fields) {
-    for (const auto& [key, value] : body.items()) {
-        bool known = false;
-        for (const char* f : fields) known = known || key == f;
-        if (!known) return invalid_field(key, "unknown field");
-    }
-    return Ok{};
-}
-
 Result<http::Response> create_campaign(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto body = json_body(request);
     if (!body) return body.take_error();
@@ -72,22 +63,14 @@ Result<http::Response> create_campaign(ApiContext& ctx, http::Request& request, 
 
     Campaign campaign;
     campaign.id = new_id("cmp");
-    // A retried create with the same Idempotency-Key gets the campaign its first attempt created.
-    std::string key(request.header("idempotency-key"));
-    if (key.size() > 200) return invalid_field("Idempotency-Key", "must be at most 200 characters");
-    if (!key.empty()) {
-        auto claimed = ctx.store.claim_idempotency_key(who.workspace_id, "campaign:" + key, campaign.id, now_ms());
-        if (!claimed) return claimed.take_error();
-        if (*claimed != campaign.id) {
-            auto existing = ctx.store.get_campaign(who.workspace_id, *claimed);
-            if (!existing && existing.error().code == ErrorCode::not_found)
-                return make_error(ErrorCode::conflict, "a request with this Idempotency-Key is still in progress");
-            if (!existing) return existing.take_error();
-            auto r = json_response(201, campaign_json(*existing));
-            r.set_header("Idempotent-Replayed", "true");
-            return r;
-        }
-    }
+    auto replayed = idempotent_replay(ctx, request, who.workspace_id, "campaign:", campaign.id,
+                                      [&](const std::string& first) -> Result<http::Response> {
+                                          auto existing = ctx.store.get_campaign(who.workspace_id, first);
+                                          if (!existing) return existing.take_error();
+                                          return json_response(201, campaign_json(*existing));
+                                      });
+    if (!replayed) return replayed.take_error();
+    if (*replayed) return std::move(**replayed);
     campaign.workspace_id = who.workspace_id;
     campaign.agent_id = agent->id;
     campaign.phone_id = phone->id;

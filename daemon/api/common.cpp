@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <charconv>
 
 #include "core/auth/api_key.hpp"
@@ -231,6 +232,30 @@ Result<PhoneNumber> resolve_phone(ApiContext& ctx, const std::string& workspace_
         return phone;
     }
     return invalid_field("from", "give the number to call from (from) or its id (phone_id)");
+}
+
+Status known_fields(const json& body, std::initializer_list<const char*> fields) {
+    for (const auto& [key, value] : body.items())
+        if (std::none_of(fields.begin(), fields.end(), [&key](const char* f) { return key == f; }))
+            return invalid_field(key, "unknown field");
+    return Ok{};
+}
+
+Result<std::optional<http::Response>> idempotent_replay(
+    ApiContext& ctx, const http::Request& request, const std::string& workspace_id, const std::string& scope,
+    const std::string& new_id, const std::function<Result<http::Response>(const std::string& first_id)>& replay) {
+    std::string key(request.header("idempotency-key"));
+    if (key.size() > 200) return invalid_field("Idempotency-Key", "must be at most 200 characters");
+    if (key.empty()) return std::optional<http::Response>{};
+    auto claimed = ctx.store.claim_idempotency_key(workspace_id, scope + key, new_id, now_ms());
+    if (!claimed) return claimed.take_error();
+    if (*claimed == new_id) return std::optional<http::Response>{};
+    auto response = replay(*claimed);
+    if (!response && response.error().code == ErrorCode::not_found)
+        return make_error(ErrorCode::conflict, "a request with this Idempotency-Key is still in progress");
+    if (!response) return response.take_error();
+    response->set_header("Idempotent-Replayed", "true");
+    return std::optional<http::Response>{std::move(*response)};
 }
 
 }  // namespace va::api

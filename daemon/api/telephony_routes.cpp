@@ -61,24 +61,17 @@ Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const P
     auto phone = resolve_phone(ctx, who.workspace_id, *body);
     if (!phone) return phone.take_error();
 
-    // A retried request with the same Idempotency-Key gets the call its first attempt created.
-    // The key is claimed for the new call's id before anything is dialed, so two concurrent retries cannot both dial.
-    std::string key(request.header("idempotency-key"));
-    if (key.size() > 200) return invalid_field("Idempotency-Key", "must be at most 200 characters");
+    // The key is claimed before anything is dialled, so two concurrent retries cannot both dial. Keys of calls
+    // have no scope prefix: stores written before campaigns had one keep answering.
     std::string call_id = new_id("call");
-    if (!key.empty()) {
-        auto claimed = ctx.store.claim_idempotency_key(who.workspace_id, key, call_id, now_ms());
-        if (!claimed) return claimed.take_error();
-        if (*claimed != call_id) {
-            auto existing = ctx.store.get_call(who.workspace_id, *claimed);
-            if (!existing && existing.error().code == ErrorCode::not_found)
-                return make_error(ErrorCode::conflict, "a request with this Idempotency-Key is still in progress");
-            if (!existing) return existing.take_error();
-            auto r = json_response(202, json{{"call", to_json(*existing)}});
-            r.set_header("Idempotent-Replayed", "true");
-            return r;
-        }
-    }
+    auto replayed = idempotent_replay(ctx, request, who.workspace_id, "", call_id,
+                                      [&](const std::string& first) -> Result<http::Response> {
+                                          auto existing = ctx.store.get_call(who.workspace_id, first);
+                                          if (!existing) return existing.take_error();
+                                          return json_response(202, json{{"call", to_json(*existing)}});
+                                      });
+    if (!replayed) return replayed.take_error();
+    if (*replayed) return std::move(**replayed);
     Carriers::Dial dial{call_id, *to, *phone, *variables, std::move(caller_lines).value()};
     auto call = ctx.carriers->dial(*agent, dial);
     if (!call) return call.take_error();

@@ -37,8 +37,7 @@ json delivery_json(const WebhookDelivery& d) {
 Result<http::Response> create_endpoint(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto body = json_body(request);
     if (!body) return body.take_error();
-    for (const auto& [key, value] : body->items())
-        if (key != "url" && key != "events" && key != "description") return invalid_field(key, "unknown field");
+    if (auto s = known_fields(*body, {"url", "events", "description"}); !s) return s.take_error();
     auto url = required_string(*body, "url", 2000);
     if (!url) return url.take_error();
     if (auto ok = ctx.webhooks->check_url(*url); !ok) return invalid_field("url", ok.error().message);
