@@ -58,13 +58,15 @@ CallManager::CallManager(Store& store, EventBus& events, MetricsRegistry& metric
 }
 
 // A call the carrier says is over, applied on the writer's thread after any write a session queued before.
-void CallManager::settle(const std::string& call_id, const std::string& status, double duration_s) {
+void CallManager::settle(const std::string& call_id, const std::string& status, double duration_s,
+                         const std::string& reason) {
     auto call = m_store.find_call(call_id);
     if (!call) return;
     bool was_open = call->ended_at == 0;
     if (was_open) {
         call->status = status;
         call->ended_at = now_ms();
+        if (!reason.empty()) call->end_reason = reason;
         if (call->end_reason.empty()) call->end_reason = status == "completed" ? "completed" : status;
     } else if (call->status == "completed" && status != "completed") {
         call->status = status;

@@ -90,6 +90,11 @@ public:
     // canceled, `duration_s` its own measure of the conversation (negative when unknown). A live session ends
     // with it; otherwise the stored call is completed or corrected.
     void carrier_ended(const std::string& call_id, const std::string& status, double duration_s);
+    // Ends a call that has no session here from the store (it is still open: completed with `status`, `reason`
+    // when given, and announced), or corrects its status and duration when it has ended already. Call it from
+    // the store writer or before calls start.
+    void settle(const std::string& call_id, const std::string& status, double duration_s,
+                const std::string& reason = {});
 
     // Runs a function on a live call's strand with its session (null when the session is already gone).
     using SessionPost = std::function<void(std::function<void(SessionBase*)>)>;
@@ -124,7 +129,6 @@ public:
     Histogram* pacing_histogram(const std::string& channel);
 
 private:
-    void settle(const std::string& call_id, const std::string& status, double duration_s);
     Result<std::unique_ptr<http::WsHandler>> attach(Call call, std::unique_ptr<MediaCodec> codec);
 
     Store& m_store;

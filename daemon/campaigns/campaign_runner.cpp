@@ -17,6 +17,8 @@ namespace {
 
 bool call_over(const Call& call) { return call.ended_at != 0; }
 
+constexpr std::int64_t kOrphanedClaimMs = 60'000;
+
 // Another run of the same job, or the dispatcher, settled the attempt first: nothing is left to do.
 Status settled_elsewhere_is_ok(Status s) {
     if (!s && s.error().code == ErrorCode::conflict) return Ok{};
@@ -123,22 +125,25 @@ void CampaignRunner::recover() {
             auto dialing = m_store.list_dialing_contacts(campaign.id);
             if (!dialing) continue;
             for (const auto& contact : *dialing) {
-                if (contact.last_call_id.empty()) continue;  // its dial job is still queued: it runs again
+                if (contact.last_call_id.empty()) {
+                    // Claimed, but the daemon may have stopped before it queued the dial: queue it (a job already
+                    // there is kept, by its key).
+                    if (auto job = queue_dial(contact); !job)
+                        spdlog::error("campaign {}: cannot queue the dial of {}: {}", campaign.id, contact.phone,
+                                      job.error().message);
+                    continue;
+                }
                 auto call = m_store.find_call(contact.last_call_id);
                 if (!call || call_over(*call) || m_calls.is_live(call->id)) continue;
-                call->status = "failed";
-                call->end_reason = "interrupted: the daemon stopped during the call";
-                call->ended_at = now_ms();
-                if (auto s = m_store.update_call(*call); !s) continue;
+                m_calls.settle(call->id, "failed", -1, "interrupted: the daemon stopped during the call");
                 spdlog::warn("campaign {}: call {} to {} was in flight when the daemon stopped; marked failed",
                              campaign.id, call->id, contact.phone);
-                m_calls.publish(*call, "call:ended", {{"reason", call->end_reason}, {"duration_s", call->duration_s}});
             }
-            settle(campaign, campaign_config(campaign));
-            if (campaign.status == "canceled" && !dialing->empty()) {
-                std::lock_guard lock(m_mutex);
-                m_winding_down.insert(campaign.id);
-            }
+            settle(campaign, config_of(campaign));
+            std::lock_guard lock(m_mutex);
+            // A campaign whose last attempt ended just before the stop completes at the first look.
+            m_attempt_ended.insert(campaign.id);
+            if (campaign.status == "canceled" && !dialing->empty()) m_winding_down.insert(campaign.id);
         }
     }
 }
@@ -151,7 +156,7 @@ void CampaignRunner::tick() {
     }
     for (const auto& id : winding_down) {
         auto campaign = m_store.find_campaign(id);
-        if (campaign) settle(*campaign, campaign_config(*campaign));
+        if (campaign) settle(*campaign, config_of(*campaign));
         auto dialing = m_store.list_dialing_contacts(id);
         if (campaign && dialing && !dialing->empty()) continue;
         if (campaign) publish_finished(*campaign);
@@ -165,7 +170,7 @@ void CampaignRunner::tick() {
             continue;
         }
         for (const auto& campaign : *campaigns) {
-            CampaignConfig config = campaign_config(campaign);
+            const CampaignConfig& config = config_of(campaign);
             std::size_t in_flight = settle(campaign, config);
             if (campaign.status != "running") continue;
             // Only a campaign with nothing in flight and nothing to dial now can be done: count only then.
@@ -184,7 +189,19 @@ Status CampaignRunner::end_attempt(const CampaignContact& contact, std::string s
     end.next_attempt_at = next_attempt_at;
     end.uncount = uncount;
     end.at = now_ms();
-    return m_store.end_contact_attempt(end);
+    auto ended = m_store.end_contact_attempt(end);
+    if (ended) {
+        std::lock_guard lock(m_mutex);
+        m_attempt_ended.insert(contact.campaign_id);
+    }
+    return ended;
+}
+
+const CampaignConfig& CampaignRunner::config_of(const Campaign& campaign) {
+    auto it = m_configs.find(campaign.id);
+    if (it == m_configs.end() || it->second.first != campaign.updated_at)
+        it = m_configs.insert_or_assign(campaign.id, std::pair{campaign.updated_at, campaign_config(campaign)}).first;
+    return it->second.second;
 }
 
 std::size_t CampaignRunner::settle(const Campaign& campaign, const CampaignConfig& config) {
@@ -194,13 +211,24 @@ std::size_t CampaignRunner::settle(const Campaign& campaign, const CampaignConfi
         return 1;  // unknown: assume something is
     }
     std::size_t in_flight = 0;
+    std::int64_t now = now_ms();
+    // Claimed long ago and still not dialled: whoever claimed it may have died before queueing the dial (at most
+    // once a minute per campaign, as a dial waiting out a carrier's backoff looks the same).
+    bool look_for_orphans = false;
+    if (auto& last = m_orphans_checked_at[campaign.id]; now - last > kOrphanedClaimMs) {
+        look_for_orphans = true;
+        last = now;
+    }
     for (const auto& contact : *dialing) {
         ++in_flight;
-        if (contact.last_call_id.empty()) continue;
+        if (contact.last_call_id.empty()) {
+            if (look_for_orphans && now - contact.updated_at > kOrphanedClaimMs) (void)queue_dial(contact);
+            continue;
+        }
         auto call = m_store.find_call(contact.last_call_id);
         if (!call || !call_over(*call)) continue;
         std::string outcome = campaigns::attempt_outcome(call->status);
-        auto next = campaigns::after_attempt(config.retry, outcome, contact.attempts, now_ms());
+        auto next = campaigns::after_attempt(config.retry, outcome, contact.attempts, now);
         // A canceled campaign calls nobody again.
         if (campaign.status == "canceled" && next.state == "pending") next.state = "canceled";
         if (end_attempt(contact, next.state, outcome, next.next_attempt_at, false)) --in_flight;
@@ -223,12 +251,7 @@ std::size_t CampaignRunner::dispatch(const Campaign& campaign, const CampaignCon
             (void)end_attempt(contact, "pending", "", open, true);
             continue;
         }
-        EnqueueOptions options;
-        options.priority = 10;  // a person is waiting on the line sooner than a webhook receiver is
-        options.max_attempts = 5;
-        options.idempotency_key = "campaign-dial:" + contact.id + ":" + std::to_string(contact.attempts);
-        json payload{{"contact_id", contact.id}, {"attempt", contact.attempts}};
-        if (auto job = m_jobs.enqueue(kDialJob, payload.dump(), options); !job) {
+        if (auto job = queue_dial(contact); !job) {
             spdlog::error("campaign {}: cannot queue the dial of {}: {}", campaign.id, contact.phone, job.error().message);
             (void)end_attempt(contact, "pending", "", now + 1000, true);
             continue;
@@ -239,7 +262,20 @@ std::size_t CampaignRunner::dispatch(const Campaign& campaign, const CampaignCon
     return claimed->size();
 }
 
+Result<Job> CampaignRunner::queue_dial(const CampaignContact& contact) {
+    EnqueueOptions options;
+    options.priority = 10;  // a person is waiting on the line sooner than a webhook receiver is
+    options.max_attempts = 5;
+    options.idempotency_key = "campaign-dial:" + contact.id + ":" + std::to_string(contact.attempts);
+    json payload{{"contact_id", contact.id}, {"attempt", contact.attempts}};
+    return m_jobs.enqueue(kDialJob, payload.dump(), options);
+}
+
 void CampaignRunner::finish_if_done(const Campaign& campaign) {
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_attempt_ended.erase(campaign.id) == 0) return;
+    }
     auto counts = m_store.count_campaign_contacts(campaign.id);
     if (!counts || counts->total == 0) return;
     auto in = [&](const char* state) {
@@ -254,12 +290,12 @@ void CampaignRunner::finish_if_done(const Campaign& campaign) {
 }
 
 void CampaignRunner::publish_finished(const Campaign& campaign) {
-    auto current = m_store.find_campaign(campaign.id);
-    if (!current) return;
-    auto progress_now = progress(*current);
+    m_configs.erase(campaign.id);
+    m_orphans_checked_at.erase(campaign.id);
+    auto progress_now = progress(campaign);
     if (!progress_now) return;
-    CallEvent event{"campaign:finished", "", current->workspace_id, now_ms(),
-                    json{{"campaign_id", current->id}, {"name", current->name}, {"status", current->status},
+    CallEvent event{"campaign:finished", "", campaign.workspace_id, now_ms(),
+                    json{{"campaign_id", campaign.id}, {"name", campaign.name}, {"status", campaign.status},
                          {"progress", *progress_now}}};
     m_events.publish(event);
 }
@@ -291,6 +327,10 @@ Result<Campaign> CampaignRunner::control(const std::string& workspace_id, const 
     }
     if (moved) {
         spdlog::info("campaign {} ({}): {} -> {}", id, moved->name, campaign->status, moved->status);
+        {
+            std::lock_guard lock(m_mutex);
+            m_attempt_ended.insert(id);  // look again: every contact may have settled while it was paused
+        }
         wake();
     }
     return moved;

@@ -12,6 +12,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -81,8 +82,14 @@ private:
     std::size_t settle(const Campaign& campaign, const CampaignConfig& config);
     // Claims due contacts up to the limit and queues their dials; returns how many it claimed.
     std::size_t dispatch(const Campaign& campaign, const CampaignConfig& config);
+    // Completes a running campaign with no contact left to call; counts only when an attempt ended since its last
+    // look (an idle campaign waiting out a backoff or a closed window costs no query per tick).
     void finish_if_done(const Campaign& campaign);
     void publish_finished(const Campaign& campaign);
+    // The campaign's parsed config, kept while its updated_at stays the same (dispatcher thread only).
+    const CampaignConfig& config_of(const Campaign& campaign);
+    // Queues the dial of the contact's current attempt; a job already queued for it (same key) is kept.
+    Result<Job> queue_dial(const CampaignContact& contact);
     Status end_attempt(const CampaignContact& contact, std::string state, std::string outcome,
                        std::int64_t next_attempt_at, bool uncount);
 
@@ -96,6 +103,10 @@ private:
     std::mutex m_mutex;
     std::condition_variable m_cv;
     std::set<std::string> m_winding_down;  // canceled campaigns with calls still in flight
+    std::set<std::string> m_attempt_ended;  // campaigns where an attempt ended since finish_if_done last counted
+    // Dispatcher thread only:
+    std::map<std::string, std::pair<std::int64_t, CampaignConfig>> m_configs;  // id -> (updated_at, config)
+    std::map<std::string, std::int64_t> m_orphans_checked_at;
     bool m_woken = false;
     bool m_stopping = false;
     std::thread m_thread;
