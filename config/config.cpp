@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/redis/redis_client.hpp"
 #include "core/util/strings.hpp"
 
 extern char** environ;
@@ -87,6 +88,14 @@ std::vector<Key> keys(Raw& raw) {
          integer([](Config& c) -> int& { return c.server.shutdown_grace_ms; })},
         {"server", "public_base_url", Kind::string,
          str([](Config& c) -> std::string& { return c.server.public_base_url; })},
+        {"server", "instance_id", Kind::string, str([](Config& c) -> std::string& { return c.server.instance_id; })},
+        {"server", "instance_lease_ms", Kind::integer,
+         integer([](Config& c) -> int& { return c.server.instance_lease_ms; })},
+        {"redis", "url", Kind::string, str([](Config& c) -> std::string& { return c.redis.url; })},
+        {"redis", "pool_size", Kind::integer, integer([](Config& c) -> int& { return c.redis.pool_size; })},
+        {"redis", "command_timeout_ms", Kind::integer,
+         integer([](Config& c) -> int& { return c.redis.command_timeout_ms; })},
+        {"redis", "events_stream", Kind::string, str([](Config& c) -> std::string& { return c.redis.events_stream; })},
         {"storage", "data_dir", Kind::string, str([](Config& c) -> std::string& { return c.storage.data_dir; })},
         {"storage", "backend", Kind::string, str([](Config& c) -> std::string& { return c.storage.backend; })},
         {"storage", "sqlite_path", Kind::string, str([](Config& c) -> std::string& { return c.storage.sqlite_path; })},
@@ -337,6 +346,16 @@ Status validate_config(const Config& c) {
     range("webhooks.timeout_ms", c.webhooks.timeout_ms, 100, 120'000);
     range("campaigns.max_concurrency", c.campaigns.max_concurrency, 1, 10'000);
     range("campaigns.tick_ms", c.campaigns.tick_ms, 10, 60'000);
+    range("server.instance_lease_ms", c.server.instance_lease_ms, 500, 3'600'000);
+    range("redis.pool_size", c.redis.pool_size, 1, 256);
+    range("redis.command_timeout_ms", c.redis.command_timeout_ms, 10, 600'000);
+    if (!c.redis.url.empty())
+        if (auto r = parse_redis_url(c.redis.url); !r) p.push_back({"redis.url", r.error().details.empty() ? r.error().message : r.error().details[0].reason});
+    if (c.redis.events_stream.empty()) p.push_back({"redis.events_stream", "must not be empty"});
+    if (c.server.instance_id.size() > 64 ||
+        c.server.instance_id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+            std::string::npos)
+        p.push_back({"server.instance_id", "must be at most 64 letters, digits, '-', '_' or '.'"});
     range("recordings.retention_days", c.recordings.retention_days, 0, 36'500);
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (std::find(std::begin(levels), std::end(levels), c.log.level) == std::end(levels))

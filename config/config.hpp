@@ -25,6 +25,8 @@ struct ServerConfig {
     int idle_timeout_ms = 60000;          // keep-alive connections idle longer are closed
     int shutdown_grace_ms = 10000;        // in-flight requests get this long on SIGTERM
     std::string public_base_url;          // how carriers reach us; empty = http://host:port
+    std::string instance_id;              // this daemon among several (leases, events); empty = host-pid-random
+    int instance_lease_ms = 15000;        // another daemon silent this long is dead: its open calls are failed
 };
 
 struct StorageConfig {
@@ -121,6 +123,15 @@ struct CampaignsConfig {
     int tick_ms = 200;                     // how often the dispatcher looks for calls to place when nothing wakes it
 };
 
+// Redis, for several daemons as one (docs/scale-out.md): with a URL, call events reach the event streams of every
+// daemon. Empty: this daemon is alone (in-process events).
+struct RedisConfig {
+    std::string url;                       // redis://[:password@]host[:port][/db]
+    int pool_size = 4;
+    int command_timeout_ms = 2000;
+    std::string events_stream = "va:events";
+};
+
 struct RecordingConfig {
     bool enabled = true;
     int retention_days = 30;               // 0 keeps recordings forever
@@ -137,6 +148,7 @@ struct Config {
     JobsConfig jobs;
     WebhooksConfig webhooks;
     CampaignsConfig campaigns;
+    RedisConfig redis;
     // Values for {{secret:NAME}} in HTTP tools' headers: the [tool_secrets] table, or VOICEAGENT_TOOL_SECRET_NAME.
     // Agents name secrets; only the daemon's operator holds them.
     std::map<std::string, std::string> tool_secrets;

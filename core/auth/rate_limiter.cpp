@@ -9,9 +9,16 @@ namespace {
 constexpr std::int64_t kPruneEveryMs = 60'000;
 }
 
-RateLimiter::RateLimiter(double burst, double per_minute) : m_burst(burst), m_per_ms(per_minute / 60'000.0) {}
+RateLimiter::RateLimiter(double burst, double per_minute, std::shared_ptr<SharedBuckets> shared)
+    : m_burst(burst), m_per_ms(per_minute / 60'000.0), m_shared(std::move(shared)) {}
 
 int RateLimiter::acquire(const std::string& key, std::int64_t now_ms) {
+    if (m_shared)
+        if (auto wait = m_shared->take(key, m_burst, m_per_ms)) return *wait;
+    return acquire_local(key, now_ms);
+}
+
+int RateLimiter::acquire_local(const std::string& key, std::int64_t now_ms) {
     std::lock_guard lock(m_mutex);
     prune(now_ms);
     auto [it, fresh] = m_buckets.try_emplace(key, Bucket{m_burst, now_ms});
@@ -29,6 +36,7 @@ int RateLimiter::acquire(const std::string& key, std::int64_t now_ms) {
 }
 
 void RateLimiter::reset(const std::string& key) {
+    if (m_shared) (void)m_shared->reset(key);
     std::lock_guard lock(m_mutex);
     m_buckets.erase(key);
 }

@@ -1,7 +1,6 @@
 #include "core/jobs/job_queue.hpp"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,12 +12,6 @@
 namespace va {
 
 namespace {
-
-std::string default_owner() {
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    return std::string(host[0] ? host : "worker") + "-" + std::to_string(getpid()) + "-" + new_id("w").substr(2);
-}
 
 // Retrying cannot fix these: the job's input or its target is wrong.
 bool permanent(const Error& e) {
@@ -36,7 +29,7 @@ std::int64_t JobQueue::backoff_ms(const JobQueueOptions& o, int attempt) {
 }
 
 JobQueue::JobQueue(Store& store, JobQueueOptions options) : m_store(store), m_options(std::move(options)) {
-    if (m_options.owner.empty()) m_options.owner = default_owner();
+    if (m_options.owner.empty()) m_options.owner = default_instance_id();
     m_options.workers = std::max(1, m_options.workers);
 }
 

@@ -240,6 +240,19 @@ CREATE TABLE dnc_numbers (
 );
 )SQL";
 
+// Several daemons on one store: the daemon that owns each call's session, and each daemon's heartbeat, so the
+// others can tell when it has died and settle its calls.
+constexpr const char* kInstances = R"SQL(
+ALTER TABLE calls ADD COLUMN instance_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX calls_open_by_instance ON calls(instance_id, ended_at);
+CREATE TABLE instances (
+  id TEXT PRIMARY KEY,
+  base_url TEXT NOT NULL DEFAULT '',
+  started_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+);
+)SQL";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitial},
     {2, "idempotency keys", kIdempotency},
@@ -248,6 +261,7 @@ constexpr Migration kMigrations[] = {
     {5, "call outcome and analysis", kAnalysis},
     {6, "daily analytics", kAnalytics},
     {7, "campaigns", kCampaigns},
+    {8, "daemon instances and call owners", kInstances},
 };
 
 }  // namespace

@@ -219,7 +219,7 @@ PhoneNumber read_phone(const Statement& s) {
 #define CALL_COLS                                                                                                   \
     "id, workspace_id, agent_id, phone_id, campaign_id, direction, channel, from_number, to_number, status, "       \
     "provider_call_id, end_reason, summary, metrics, created_at, started_at, answered_at, ended_at, duration_s, "   \
-    "outcome, analysis"
+    "outcome, analysis, instance_id"
 Call read_call(const Statement& s) {
     Call c;
     c.id = s.text(0);
@@ -243,7 +243,18 @@ Call read_call(const Statement& s) {
     c.duration_s = s.real(18);
     c.outcome = s.text(19);
     c.analysis = s.text(20);
+    c.instance_id = s.text(21);
     return c;
+}
+
+#define INSTANCE_COLS "id, base_url, started_at, heartbeat_at"
+Instance read_instance(const Statement& s) {
+    Instance i;
+    i.id = s.text(0);
+    i.base_url = s.text(1);
+    i.started_at = s.integer(2);
+    i.heartbeat_at = s.integer(3);
+    return i;
 }
 
 #define JOB_COLS                                                                                                    \
@@ -714,12 +725,12 @@ public:
     // --- calls --------------------------------------------------------------------------------------------------
 
     Status create_call(const Call& c) override {
-        return write("INSERT INTO calls (" CALL_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        return write("INSERT INTO calls (" CALL_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      "call already exists", c.id, c.workspace_id, Nullable{c.agent_id}, Nullable{c.phone_id},
                      Nullable{c.campaign_id}, c.direction, c.channel, c.from_number, c.to_number, c.status,
                      Nullable{c.provider_call_id}, c.end_reason, c.summary, c.metrics.empty() ? "{}" : c.metrics,
                      c.created_at, c.started_at, c.answered_at, c.ended_at, c.duration_s, c.outcome,
-                     c.analysis.empty() ? "{}" : c.analysis);
+                     c.analysis.empty() ? "{}" : c.analysis, c.instance_id);
     }
     Result<Call> get_call(const std::string& ws, const std::string& id) override {
         return one<Call>("SELECT " CALL_COLS " FROM calls WHERE workspace_id = ? AND id = ?", read_call, "call", ws, id);
@@ -754,6 +765,21 @@ public:
     }
     Status set_provider_call_id(const std::string& call_id, const std::string& provider_call_id) override {
         return write_one("UPDATE calls SET provider_call_id = ? WHERE id = ?", "call", "", provider_call_id, call_id);
+    }
+    Result<std::vector<Call>> list_open_calls(const std::string& instance_id) override {
+        return rows<Call>("SELECT " CALL_COLS " FROM calls WHERE instance_id = ? AND ended_at = 0 ORDER BY id",
+                          read_call, instance_id);
+    }
+    Status heartbeat_instance(const Instance& i) override {
+        return write("INSERT INTO instances (" INSTANCE_COLS ") VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                     "base_url = excluded.base_url, heartbeat_at = excluded.heartbeat_at",
+                     "instance already exists", i.id, i.base_url, i.started_at, i.heartbeat_at);
+    }
+    Result<std::vector<Instance>> list_instances() override {
+        return rows<Instance>("SELECT " INSTANCE_COLS " FROM instances ORDER BY id", read_instance);
+    }
+    Status remove_instance(const std::string& id) override {
+        return write("DELETE FROM instances WHERE id = ?", "", id);
     }
     Result<std::string> claim_idempotency_key(const std::string& ws, const std::string& key, const std::string& call_id,
                                               std::int64_t at) override {

@@ -107,11 +107,21 @@ struct Call {
     // answered | voicemail | no-answer | busy | failed | completed-goal; empty until the call has ended
     std::string outcome;
     std::string analysis = "{}";  // JSON text: {fields, ...} from post-call analysis
+    std::string instance_id;      // the daemon that owns its session (server.instance_id); set at creation
     std::int64_t created_at = 0;
     std::int64_t started_at = 0;
     std::int64_t answered_at = 0;
     std::int64_t ended_at = 0;
     double duration_s = 0;
+};
+
+// A daemon sharing the store with others. It renews heartbeat_at while it runs; one whose heartbeat has lapsed is
+// taken for dead, and its open calls are settled by another.
+struct Instance {
+    std::string id;
+    std::string base_url;
+    std::int64_t started_at = 0;
+    std::int64_t heartbeat_at = 0;
 };
 
 struct CallTurn {
@@ -334,6 +344,13 @@ public:
     // Only the carrier's id of a call (instance-wide): the carrier's answer to a dial may come after its status
     // callbacks, whose writes it must not undo.
     virtual Status set_provider_call_id(const std::string& call_id, const std::string& provider_call_id) = 0;
+    // Calls of `instance_id` that have not ended (any workspace), oldest first.
+    virtual Result<std::vector<Call>> list_open_calls(const std::string& instance_id) = 0;
+
+    // Daemon instances: heartbeat inserts or renews (started_at is kept from the first); remove forgets one.
+    virtual Status heartbeat_instance(const Instance& instance) = 0;
+    virtual Result<std::vector<Instance>> list_instances() = 0;
+    virtual Status remove_instance(const std::string& id) = 0;
     // Records that `key` (an Idempotency-Key) created `call_id`; when the key is already taken, returns the call id
     // it was first used for (and records nothing).
     virtual Result<std::string> claim_idempotency_key(const std::string& workspace_id, const std::string& key,

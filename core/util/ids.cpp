@@ -1,6 +1,7 @@
 #include "core/util/ids.hpp"
 
 #include <sodium.h>
+#include <unistd.h>
 
 #include <array>
 #include <mutex>
@@ -57,6 +58,12 @@ std::string random_token(std::size_t bytes) {
     std::string raw(bytes, '\0');
     randombytes_buf(raw.data(), raw.size());
     return base64url_encode(raw);
+}
+
+std::string default_instance_id() {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    return std::string(host[0] ? host : "worker") + "-" + std::to_string(getpid()) + "-" + new_id("w").substr(2);
 }
 
 }  // namespace va

@@ -13,4 +13,7 @@ std::string new_id(std::string_view prefix);
 // A random token of `bytes` bytes, base64url without padding (for secrets, refresh tokens, API keys).
 std::string random_token(std::size_t bytes);
 
+// A name for this process among several daemons (job leases, event origins): host-pid-random.
+std::string default_instance_id();
+
 }  // namespace va

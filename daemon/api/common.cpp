@@ -173,7 +173,8 @@ json to_json(const Call& c) {
             {"metrics", std::move(metrics)},
             {"summary", nullable(c.summary)},
             {"outcome", nullable(c.outcome)},
-            {"analysis", analysis}};
+            {"analysis", analysis},
+            {"instance_id", nullable(c.instance_id)}};
 }
 
 json to_json(const CallTurn& t) {

@@ -27,6 +27,9 @@
 #include "providers/openai/speech_client.hpp"
 #include "core/util/encoding.hpp"
 #include "daemon/calls/event_bus.hpp"
+#include "daemon/cluster/instance_monitor.hpp"
+#include "daemon/cluster/redis_event_relay.hpp"
+#include "daemon/cluster/redis_rate_limits.hpp"
 #include "providers/local/espeak_tts.hpp"
 #include "providers/local/pocketsphinx_stt.hpp"
 #include "providers/local/scripted_llm.hpp"
@@ -74,6 +77,12 @@ Result<std::string> load_jwt_secret(const Config& config) {
     if (auto written = write_private_file(path, secret + "\n"); !written) return written.take_error();
     spdlog::info("generated a JWT secret in {}", path.string());
     return secret;
+}
+
+// Login limits shared by every daemon when there is a Redis; this daemon's own otherwise.
+std::shared_ptr<SharedBuckets> shared_buckets(const std::shared_ptr<RedisPool>& redis, std::string prefix) {
+    if (!redis) return nullptr;
+    return std::make_shared<RedisBuckets>(redis, std::move(prefix));
 }
 
 // First start with an empty database: the first workspace and an owner API key, written to admin.key (never
@@ -222,8 +231,25 @@ int run_daemon(const Config& config) {
     options.access_log = config.log.access_log;
     http::HttpServer server(options, router, metrics);
 
+    std::string instance = config.server.instance_id.empty() ? default_instance_id() : config.server.instance_id;
     EventBus events;
+    // With Redis, this daemon's events reach the other daemons' subscribers and theirs reach ours.
+    std::unique_ptr<RedisEventRelay> relay;
+    std::shared_ptr<RedisPool> redis_pool;
+    if (!config.redis.url.empty()) {
+        RedisOptions redis = parse_redis_url(config.redis.url).value();  // validated with the config
+        redis.pool_size = config.redis.pool_size;
+        redis.command_timeout_ms = config.redis.command_timeout_ms;
+        redis_pool = std::make_shared<RedisPool>(redis);
+        EventRelaySettings relay_settings;
+        relay_settings.stream = config.redis.events_stream;
+        relay = std::make_unique<RedisEventRelay>(redis, events, instance, relay_settings);
+        relay->start();
+        spdlog::info("instance {}: call events and login rate limits shared through {}", instance,
+                     redacted_redis_url(redis));
+    }
     CallManager calls(**store, events, metrics);
+    calls.set_instance(instance);
     if (auto s = register_providers(calls, config); !s) {
         spdlog::critical("{}", s.error().message);
         return 1;
@@ -239,6 +265,7 @@ int run_daemon(const Config& config) {
     // Background jobs (webhook deliveries, post-call analysis) from the durable queue; stopped before what their
     // handlers use.
     JobQueueOptions job_options;
+    job_options.owner = instance;
     job_options.workers = config.jobs.workers;
     job_options.lease_ms = config.jobs.lease_ms;
     job_options.heartbeat_ms = std::max(100, config.jobs.lease_ms / 3);
@@ -272,8 +299,10 @@ int run_daemon(const Config& config) {
                         std::move(jwt).value(),
                         config.auth,
                         metrics,
-                        RateLimiter(config.auth.login_burst, config.auth.login_per_minute),
-                        RateLimiter(config.auth.login_burst, config.auth.login_per_minute),
+                        RateLimiter(config.auth.login_burst, config.auth.login_per_minute,
+                                    shared_buckets(redis_pool, "va:rl:login-address:")),
+                        RateLimiter(config.auth.login_burst, config.auth.login_per_minute,
+                                    shared_buckets(redis_pool, "va:rl:login-account:")),
                         [&server] { return server.draining(); },
                         &calls,
                         &events,
@@ -304,6 +333,11 @@ int run_daemon(const Config& config) {
                                                                           : config.server.host;
     std::string address = host + ":" + std::to_string(server.port());
     carriers.set_base_url("http://" + address);
+    // Before the campaigns recover: the calls this daemon's previous run left open are ended first.
+    InstanceMonitor monitor(**store, calls,
+                            config.server.public_base_url.empty() ? "http://" + address : config.server.public_base_url,
+                            {config.server.instance_lease_ms, std::max(200, config.server.instance_lease_ms / 5)});
+    monitor.start();
     campaigns.start();  // dials need the address carriers are given
     fs::path addr_file = fs::path(config.storage.data_dir) / "voiceagentd.addr";
     (void)write_private_file(addr_file, address + "\n");

@@ -97,7 +97,7 @@ CallAnalysis::CallAnalysis(Store& store, EventBus& bus, JobQueue& jobs, const Ca
         options.idempotency_key = "analyze:" + event.call_id;
         if (auto j = m_jobs.enqueue(kJobType, json{{"call_id", event.call_id}}.dump(), options); !j)
             spdlog::error("call {}: cannot queue its analysis: {}", event.call_id, j.error().message);
-    });
+    }, EventBus::Scope::local);
 }
 
 CallAnalysis::~CallAnalysis() { m_bus.unsubscribe(m_subscription); }

@@ -182,6 +182,7 @@ Result<Call> CallManager::create_call(const Agent& agent, CallSpec spec) {
     call.to_number = spec.to;
     call.provider_call_id = spec.provider_call_id;
     call.status = spec.status;
+    call.instance_id = m_instance;
     call.created_at = now_ms();
     if (auto s = m_store.create_call(call); !s) return s.take_error();
     bool sweep = false;

@@ -30,6 +30,10 @@ class CallManager {
 public:
     CallManager(Store& store, EventBus& events, MetricsRegistry& metrics);
 
+    // This daemon's server.instance_id: the owner recorded on every call it creates. Set before calls start.
+    void set_instance(std::string id) { m_instance = std::move(id); }
+    const std::string& instance() const { return m_instance; }
+
     // Registers an LLM provider kind by the name agents use ("scripted", "openai").
     void add_llm(std::string name, std::shared_ptr<LlmFactory> factory);
 
@@ -132,6 +136,7 @@ private:
     Result<std::unique_ptr<http::WsHandler>> attach(Call call, std::unique_ptr<MediaCodec> codec);
 
     Store& m_store;
+    std::string m_instance;
     StoreWriter m_writer{m_store};
     EventBus& m_events;
     MetricsRegistry& m_metrics;

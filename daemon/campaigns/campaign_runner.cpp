@@ -135,6 +135,8 @@ void CampaignRunner::recover() {
                 }
                 auto call = m_store.find_call(contact.last_call_id);
                 if (!call || call_over(*call) || m_calls.is_live(call->id)) continue;
+                // Another live daemon's call is its own; a dead one's is settled by the instance monitor.
+                if (!call->instance_id.empty() && call->instance_id != m_calls.instance()) continue;
                 m_calls.settle(call->id, "failed", -1, "interrupted: the daemon stopped during the call");
                 spdlog::warn("campaign {}: call {} to {} was in flight when the daemon stopped; marked failed",
                              campaign.id, call->id, contact.phone);

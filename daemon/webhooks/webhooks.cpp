@@ -32,7 +32,7 @@ Webhooks::Webhooks(Store& store, EventBus& bus, JobQueue& jobs, WebhookSettings 
     const auto& types = event_types();
     m_subscription = m_bus.subscribe(EventBus::kAllWorkspaces, "", [this, &types](const CallEvent& event) {
         if (std::find(types.begin(), types.end(), event.type) != types.end()) publish(event);
-    });
+    }, EventBus::Scope::local);  // another daemon's events are delivered by that daemon
 }
 
 Webhooks::~Webhooks() {

@@ -94,6 +94,17 @@ std::vector<KnownKey> known_keys() {
          [](const Config& c) { return c.tools.allowed_networks == "10.0.0.0/8"; }},
         {"tools.max_response_bytes", "VOICEAGENT_TOOLS_MAX_RESPONSE_BYTES", "4096",
          [](const Config& c) { return c.tools.max_response_bytes == 4096; }},
+        {"server.instance_lease_ms", "VOICEAGENT_SERVER_INSTANCE_LEASE_MS", "4000",
+         [](const Config& c) { return c.server.instance_lease_ms == 4000; }},
+        {"server.instance_id", "VOICEAGENT_SERVER_INSTANCE_ID", "va-eu-1",
+         [](const Config& c) { return c.server.instance_id == "va-eu-1"; }},
+        {"redis.url", "VOICEAGENT_REDIS_URL", "redis://:pw@10.0.0.5:6380/1",
+         [](const Config& c) { return c.redis.url == "redis://:pw@10.0.0.5:6380/1"; }},
+        {"redis.pool_size", "VOICEAGENT_REDIS_POOL_SIZE", "8", [](const Config& c) { return c.redis.pool_size == 8; }},
+        {"redis.command_timeout_ms", "VOICEAGENT_REDIS_COMMAND_TIMEOUT_MS", "750",
+         [](const Config& c) { return c.redis.command_timeout_ms == 750; }},
+        {"redis.events_stream", "VOICEAGENT_REDIS_EVENTS_STREAM", "team:events",
+         [](const Config& c) { return c.redis.events_stream == "team:events"; }},
     };
 }
 
@@ -278,6 +289,10 @@ TEST_CASE("config: every validation error names its key") {
         {"log.level", "INFO"},                    {"log.format", "xml"},
         {"log.access_log", "maybe"},              {"server.io_threads", "two"},
         {"server.io_threads", "2.5"},             {"auth.login_burst", "lots"},
+        {"redis.url", "http://cache:6379"},       {"redis.url", "redis://cache:port"},
+        {"redis.pool_size", "0"},                 {"redis.command_timeout_ms", "1"},
+        {"redis.events_stream", ""},              {"server.instance_id", "has spaces"},
+        {"server.instance_id", std::string(65, 'a')}, {"server.instance_lease_ms", "10"},
     };
     for (const auto& [key, value] : bad) {
         std::string env;

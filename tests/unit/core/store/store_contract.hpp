@@ -7,11 +7,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "core/store/store.hpp"
 #include "core/util/ids.hpp"
@@ -931,6 +933,57 @@ inline void campaign_claims_hold_the_limit(Store& s) {
     CHECK(s.list_dialing_contacts(c.id)->size() == 7);
 }
 
+inline void instances_and_call_owners(Store& s) {
+    auto ws = workspace(s);
+    auto a = agent(s, ws, "a");
+    // Calls remember the daemon that owns them; the open ones of one daemon are listed across workspaces.
+    auto ws2 = workspace(s, "other");
+    auto a2 = agent(s, ws2, "a");
+    std::vector<std::string> open_on_x;
+    for (const auto& [w, ag, instance, ended] :
+         std::vector<std::tuple<Workspace, Agent, std::string, bool>>{{ws, a, "x", false}, {ws2, a2, "x", false},
+                                                                      {ws, a, "x", true}, {ws, a, "y", false}}) {
+        Call c;
+        c.id = new_id("call");
+        c.workspace_id = w.id;
+        c.agent_id = ag.id;
+        c.direction = "inbound";
+        c.channel = "twilio";
+        c.status = ended ? "completed" : "in-progress";
+        c.instance_id = instance;
+        c.created_at = now_ms();
+        c.ended_at = ended ? now_ms() : 0;
+        REQUIRE(s.create_call(c));
+        if (instance == "x" && !ended) open_on_x.push_back(c.id);
+    }
+    auto open = s.list_open_calls("x");
+    REQUIRE(open);
+    std::vector<std::string> ids;
+    for (const auto& c : *open) {
+        ids.push_back(c.id);
+        CHECK(c.instance_id == "x");
+    }
+    std::sort(open_on_x.begin(), open_on_x.end());
+    CHECK(ids == open_on_x);
+    CHECK(s.list_open_calls("nobody")->empty());
+    CHECK(s.find_call(open_on_x[0])->instance_id == "x");
+
+    // Heartbeats insert, then renew without moving the start.
+    REQUIRE(s.heartbeat_instance({"x", "http://10.0.0.1:8700", 1000, 1000}));
+    REQUIRE(s.heartbeat_instance({"y", "http://10.0.0.2:8700", 1500, 1500}));
+    REQUIRE(s.heartbeat_instance({"x", "http://10.0.0.1:8700", 9999, 2000}));
+    auto list = s.list_instances();
+    REQUIRE(list);
+    REQUIRE(list->size() == 2);
+    CHECK((*list)[0].id == "x");
+    CHECK((*list)[0].started_at == 1000);
+    CHECK((*list)[0].heartbeat_at == 2000);
+    CHECK((*list)[1].base_url == "http://10.0.0.2:8700");
+    REQUIRE(s.remove_instance("x"));
+    CHECK(s.list_instances()->size() == 1);
+    CHECK(s.remove_instance("x"));  // forgetting twice is fine
+}
+
 inline void run_store_contract(const StoreFactory& make_store) {
     auto with_fresh_store = [&](void (*behaviour)(Store&)) {
         auto store = make_store();
@@ -955,6 +1008,9 @@ inline void run_store_contract(const StoreFactory& make_store) {
     SECTION("campaigns move between states, merge contacts and hold attempts in flight") { with_fresh_store(campaigns); }
     SECTION("campaign claims hold the concurrency limit across dispatchers") {
         with_fresh_store(campaign_claims_hold_the_limit);
+    }
+    SECTION("daemon instances heartbeat, and calls name the daemon that owns them") {
+        with_fresh_store(instances_and_call_owners);
     }
 }
 
