@@ -40,7 +40,7 @@ struct WsClient::Impl {
             if (ec) {
                 std::string reason(ws.reason().reason.data(), ws.reason().reason.size());
                 if (reason.empty() && ec != bws::error::closed) reason = ec.message();
-                outbox.clear();
+                drop_queued();
                 work.reset();
                 if (on_closed) on_closed(std::move(reason));
                 on_closed = nullptr;
@@ -59,6 +59,13 @@ struct WsClient::Impl {
         if (!writing) write_next();
     }
 
+    // Forgets what is waiting to be written, but not a message being written now: its buffer belongs to the
+    // write in flight until its handler runs.
+    void drop_queued() {
+        if (writing && !outbox.empty()) outbox.erase(outbox.begin() + 1, outbox.end());
+        else outbox.clear();
+    }
+
     void write_next() {
         if (outbox.empty()) {
             writing = false;
@@ -67,11 +74,17 @@ struct WsClient::Impl {
         writing = true;
         ws.binary(outbox.front().first);
         ws.async_write(net::buffer(outbox.front().second), [this](beast::error_code ec, std::size_t) {
-            outbox.pop_front();
+            if (!outbox.empty()) outbox.pop_front();
             if (ec) {
                 outbox.clear();
                 writing = false;
                 return;  // the read side reports the end
+            }
+            if (closing) {  // the close waited for this write to finish
+                outbox.clear();
+                writing = false;
+                ws.async_close(bws::close_code::normal, [](beast::error_code) {});
+                return;
             }
             write_next();
         });
@@ -80,8 +93,8 @@ struct WsClient::Impl {
     void start_close() {
         if (closing || !ws.is_open()) return;
         closing = true;
-        outbox.clear();
-        if (writing) return;  // a close frame may not overlap a write; the read side will see the socket end
+        drop_queued();
+        if (writing) return;  // a close frame may not overlap a write: it follows the write in flight
         ws.async_close(bws::close_code::normal, [](beast::error_code) {});
     }
 };

@@ -129,7 +129,15 @@ TEST_CASE("webhooks: signed deliveries are retried while the receiver fails, and
         CHECK(receiver.problems.empty());
         CHECK(receiver.requests >= 5);  // three refusals, then both events
     }
-    json log = api.get("/api/v1/webhook-endpoints/" + id + "/deliveries").json();
+    // The receiver has answered; the daemon records the outcome a moment after.
+    json log;
+    CHECK(eventually([&] {
+        log = api.get("/api/v1/webhook-endpoints/" + id + "/deliveries").json();
+        if (log["items"].size() != 2) return false;
+        for (const auto& delivery : log["items"])
+            if (delivery["state"] != "delivered") return false;
+        return true;
+    }));
     REQUIRE(log["items"].size() == 2);
     int retried = 0;
     for (const auto& delivery : log["items"]) {
@@ -184,7 +192,11 @@ TEST_CASE("webhooks: deliveries pending when the daemon is killed are made after
     DaemonProcess d{kEnv, {}, dir};
     Api api(d.base_url(), d.admin_key());
     REQUIRE(eventually([&] { return receiver.count("call:ended") == 1; }));
-    json log = api.get("/api/v1/webhook-endpoints/" + id + "/deliveries").json();
+    json log;
+    CHECK(eventually([&] {
+        log = api.get("/api/v1/webhook-endpoints/" + id + "/deliveries").json();
+        return log["items"].size() == 1 && log["items"][0]["state"] == "delivered";
+    }));
     REQUIRE(log["items"].size() == 1);
     CHECK(log["items"][0]["state"] == "delivered");
     std::lock_guard lock(receiver.mutex);
