@@ -86,6 +86,9 @@ std::vector<Key> keys(Raw& raw) {
         {"server", "idle_timeout_ms", Kind::integer, integer([](Config& c) -> int& { return c.server.idle_timeout_ms; })},
         {"server", "shutdown_grace_ms", Kind::integer,
          integer([](Config& c) -> int& { return c.server.shutdown_grace_ms; })},
+        {"server", "drain_timeout_ms", Kind::integer,
+         integer([](Config& c) -> int& { return c.server.drain_timeout_ms; })},
+        {"server", "drain_goodbye", Kind::string, str([](Config& c) -> std::string& { return c.server.drain_goodbye; })},
         {"server", "public_base_url", Kind::string,
          str([](Config& c) -> std::string& { return c.server.public_base_url; })},
         {"server", "instance_id", Kind::string, str([](Config& c) -> std::string& { return c.server.instance_id; })},
@@ -282,6 +285,9 @@ Status validate_config(const Config& c) {
     range("server.read_timeout_ms", c.server.read_timeout_ms, 100, 3'600'000);
     range("server.idle_timeout_ms", c.server.idle_timeout_ms, 100, 3'600'000);
     range("server.shutdown_grace_ms", c.server.shutdown_grace_ms, 0, 600'000);
+    range("server.drain_timeout_ms", c.server.drain_timeout_ms, 0, 3'600'000);
+    if (c.server.drain_goodbye.empty() || c.server.drain_goodbye.size() > 500)
+        p.push_back({"server.drain_goodbye", "must be 1 to 500 characters"});
     range("server.port", c.server.port, 0, 65535);
     if (const auto& url = c.server.public_base_url; !url.empty()) {
         std::size_t scheme_end = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;

@@ -108,6 +108,8 @@ Result<User> new_user(const nlohmann::json& body, const std::string& workspace_i
 Result<Agent> resolve_agent(ApiContext& ctx, const std::string& workspace_id, const nlohmann::json& body);
 // The workspace number calls come from, named by the body's "phone_id" or "from" (the number itself).
 Result<PhoneNumber> resolve_phone(ApiContext& ctx, const std::string& workspace_id, const nlohmann::json& body);
+// Unavailable (503) while the daemon drains for shutdown: new calls go to another daemon.
+Status accepting_calls(const ApiContext& ctx);
 // Refuses a body member not in `fields` (a misspelt option would otherwise be ignored without a word).
 Status known_fields(const nlohmann::json& body, std::initializer_list<const char*> fields);
 // Idempotency-Key: a retried create gets what its first attempt made. The key (prefixed with `scope`) is claimed

@@ -235,6 +235,12 @@ Result<PhoneNumber> resolve_phone(ApiContext& ctx, const std::string& workspace_
     return invalid_field("from", "give the number to call from (from) or its id (phone_id)");
 }
 
+Status accepting_calls(const ApiContext& ctx) {
+    if (ctx.draining && ctx.draining())
+        return make_error(ErrorCode::unavailable, "this daemon is shutting down and takes no new calls");
+    return Ok{};
+}
+
 Status known_fields(const json& body, std::initializer_list<const char*> fields) {
     for (const auto& [key, value] : body.items())
         if (std::none_of(fields.begin(), fields.end(), [&key](const char* f) { return key == f; }))

@@ -27,6 +27,7 @@ Result<Principal> authenticate_upgrade(ApiContext& ctx, http::Request& request) 
 }
 
 Result<http::Response> create_local(ApiContext& ctx, http::Request& request, const Principal& who) {
+    if (auto s = accepting_calls(ctx); !s) return s.take_error();
     auto body = json_body(request);
     if (!body) return body.take_error();
     auto agent = resolve_agent(ctx, who.workspace_id, *body);

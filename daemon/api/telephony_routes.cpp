@@ -46,6 +46,7 @@ http::Response xml_response(std::string xml) {
 }
 
 Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const Principal& who) {
+    if (auto s = accepting_calls(ctx); !s) return s.take_error();
     auto body = json_body(request);
     if (!body) return body.take_error();
     auto agent = resolve_agent(ctx, who.workspace_id, *body);
@@ -82,6 +83,7 @@ Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const P
 // and session as a real call. Offline recognition cannot hear Twilio's 8 kHz audio, so a Twilio simulation of an
 // agent on pocketsphinx recognizes the caller's lines as text (simulated recognition), and says so.
 Result<http::Response> simulate(ApiContext& ctx, http::Request& request, const Principal& who) {
+    if (auto s = accepting_calls(ctx); !s) return s.take_error();
     auto body = json_body(request);
     if (!body) return body.take_error();
     auto agent = resolve_agent(ctx, who.workspace_id, *body);
@@ -186,6 +188,8 @@ std::string param(const twilio::Params& params, const char* name) {
 Result<http::Response> twilio_voice(ApiContext& ctx, http::Request& request) {
     auto params = twilio_webhook(ctx, request);
     if (!params) return params.take_error();
+    // A 503 rather than <Reject/>: Twilio then tries the number's fallback URL (another daemon).
+    if (auto s = accepting_calls(ctx); !s) return s.take_error();
     std::string to = param(*params, "To"), from = param(*params, "From"), sid = param(*params, "CallSid");
     auto reject = [&](const std::string& why) {
         spdlog::warn("Twilio call {} to {} rejected: {}", sid, to, why);
@@ -242,6 +246,7 @@ Result<http::Response> exotel_incoming(ApiContext& ctx, http::Request& request) 
         if (ours && ours->channel == "exotel" && ours->direction == "outbound" && ours->ended_at == 0)
             return json_response(200, json{{"url", ctx.carriers->exotel_stream_url(ours->id)}});
     }
+    if (auto s = accepting_calls(ctx); !s) return s.take_error();
     auto call = inbound_call(ctx, "exotel", from, to, sid);
     if (!call) return call.take_error();
     return json_response(200, json{{"url", ctx.carriers->exotel_stream_url(call->id)}});

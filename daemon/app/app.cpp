@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -77,6 +78,32 @@ Result<std::string> load_jwt_secret(const Config& config) {
     if (auto written = write_private_file(path, secret + "\n"); !written) return written.take_error();
     spdlog::info("generated a JWT secret in {}", path.string());
     return secret;
+}
+
+// SIGTERM: no new campaign dials or jobs (new calls are refused by the API while `draining`), live calls get
+// drain_timeout_ms to finish (a second signal cuts the wait short), then whoever is left hears the goodbye and is
+// given a moment to. Returns once no call is live, or that moment has passed.
+void drain_calls(CallManager& calls, CampaignRunner& campaigns, JobQueue& jobs, const ServerConfig& server,
+                 const sigset_t& signals) {
+    campaigns.stop();
+    jobs.stop();
+    // False when a second signal asked to stop waiting.
+    auto wait = [&](int ms) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        while (calls.live_calls() > 0 && std::chrono::steady_clock::now() < deadline) {
+            timespec tick{0, 100'000'000};
+            if (sigtimedwait(&signals, nullptr, &tick) > 0) return false;
+        }
+        return true;
+    };
+    if (calls.live_calls() > 0) {
+        spdlog::info("draining: {} live calls get up to {} ms to finish", calls.live_calls(), server.drain_timeout_ms);
+        if (!wait(server.drain_timeout_ms)) spdlog::info("draining: a second signal, ending the calls now");
+    }
+    if (calls.live_calls() == 0) return;
+    spdlog::info("draining: {} calls still live hear the goodbye and end", calls.live_calls());
+    calls.drain(server.drain_goodbye);
+    wait(20'000);
 }
 
 // Login limits shared by every daemon when there is a Redis; this daemon's own otherwise.
@@ -295,6 +322,7 @@ int run_daemon(const Config& config) {
         }
     } stop_jobs{jobs, campaigns};
 
+    std::atomic<bool> draining{false};  // SIGTERM received: calls finish, no new ones
     api::ApiContext ctx{**store,
                         std::move(jwt).value(),
                         config.auth,
@@ -303,7 +331,7 @@ int run_daemon(const Config& config) {
                                     shared_buckets(redis_pool, "va:rl:login-address:")),
                         RateLimiter(config.auth.login_burst, config.auth.login_per_minute,
                                     shared_buckets(redis_pool, "va:rl:login-account:")),
-                        [&server] { return server.draining(); },
+                        [&server, &draining] { return draining || server.draining(); },
                         &calls,
                         &events,
                         &carriers,
@@ -345,11 +373,13 @@ int run_daemon(const Config& config) {
                  fs::absolute(config.storage.data_dir).lexically_normal().string());
 
     std::atomic<bool> exiting{false};
-    std::thread signal_thread([&server, &exiting, signals] {
+    std::thread signal_thread([&, signals] {
         int received = 0;
         sigwait(&signals, &received);
         if (exiting) return;  // woken by the shutdown below, not by an operator
         spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
+        draining = true;  // /readyz 503 and new calls refused from now on
+        drain_calls(calls, campaigns, jobs, config.server, signals);
         server.stop();
     });
     server.run();

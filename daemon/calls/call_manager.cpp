@@ -363,6 +363,18 @@ void CallManager::forget(const std::string& call_id) {
     m_live.erase(call_id);
 }
 
+void CallManager::drain(const std::string& goodbye) {
+    std::vector<SessionPost> live;
+    {
+        std::lock_guard lock(m_mutex);
+        for (const auto& [id, post] : m_live) live.push_back(post);
+    }
+    for (const auto& post : live)
+        post([goodbye](SessionBase* session) {
+            if (session) session->drain(goodbye);
+        });
+}
+
 std::size_t CallManager::live_calls() const {
     std::lock_guard lock(m_mutex);
     return m_live.size();

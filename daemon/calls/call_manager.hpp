@@ -103,13 +103,15 @@ public:
     // Runs a function on a live call's strand with its session (null when the session is already gone).
     using SessionPost = std::function<void(std::function<void(SessionBase*)>)>;
 
-    // Whether the call has a live media stream on this daemon.
+    // Whether the call has a live media stream on this daemon (and has not ended).
     bool is_live(const std::string& call_id) const;
 
     // Ends a live call (API hang-up); not_found when it is not live here.
     Status hangup(const std::string& workspace_id, const std::string& call_id);
 
     std::size_t live_calls() const;
+    // Shutdown: every live call hears `goodbye` and ends (SessionBase::drain).
+    void drain(const std::string& goodbye);
 
     // Recordings: <dir>/<call id>.wav, kept `retention_days` (0: forever). Old ones are swept at start-up and
     // then at most hourly as calls are created.

@@ -45,6 +45,13 @@ public:
         m_manager.forget(m_call.id);
     }
 
+    void drain(const std::string& goodbye) override {
+        if (m_ended) return;
+        cancel_answer();
+        agent_said(goodbye, now_ms(), false);
+        end("daemon_shutdown", 1000);
+    }
+
 private:
     void user_said(const std::string& text) {
         auto at = now_ms();

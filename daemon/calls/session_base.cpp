@@ -239,6 +239,8 @@ void SessionBase::end(const std::string& reason, int close_code) {
     m_manager.publish(m_call, "call:ended", {{"reason", reason}, {"duration_s", m_call.duration_s}});
     on_ended();
     m_manager.call_ended(m_call);
+    // No longer live, though its socket may take a moment to close: a draining daemon need not wait for that.
+    m_manager.forget(m_call.id);
     if (close_code) {
         send({{"type", "end"}, {"reason", reason}});
         if (auto c = m_connection.lock()) c->close(close_code, reason);

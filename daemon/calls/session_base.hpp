@@ -24,6 +24,12 @@ public:
 
     // Ends the call from outside (an API hang-up), on the session's strand.
     virtual void stop(const std::string& reason) { end(reason, 1000); }
+    // The daemon is shutting down and the call's time is up: the caller hears `goodbye`, then the call ends with
+    // daemon_shutdown (at once where nobody listens to speech).
+    virtual void drain(const std::string& goodbye) {
+        (void)goodbye;
+        stop("daemon_shutdown");
+    }
     // The carrier says the call is over with `status` after `duration_s` (negative: unknown). False when this
     // session has already ended (the caller then corrects the stored call).
     bool carrier_ended(const std::string& status, double duration_s);

@@ -168,6 +168,20 @@ private:
 
     void on_media_stop(const std::string& reason) override { end(reason, 1000); }
 
+    // The goodbye cuts off whatever the agent was saying, cannot be talked over, and ends the call once heard (or
+    // after 15 s at the most, should the carrier never confirm it).
+    void drain(const std::string& goodbye) override {
+        if (m_ended || m_draining) return;
+        if (m_reply_active) barge_in();
+        cancel_answer();
+        m_draining = true;
+        speak(goodbye, "daemon_shutdown", false);
+        if (auto conn = m_conn.lock())
+            conn->post_after(15000, [this] {
+                if (!m_ended) end("daemon_shutdown", 1000);
+            });
+    }
+
     void on_media_error(const std::string& message) override {
         spdlog::warn("call {}: media: {}", m_call.id, message);
         send({{"type", "error"}, {"message", message}});
@@ -345,6 +359,7 @@ private:
 
     // The caller's turn: the reply is spoken sentence by sentence as the LLM writes it.
     void user_said(const Transcript& heard, std::int64_t speech_end, std::int64_t recognized_at) {
+        if (m_draining) return;  // the goodbye is being said: no new turn
         m_reprompts = 0;
         m_metrics = json{{"stt_ms", recognized_at - speech_end}};
         m_turn_started = speech_end;
@@ -670,6 +685,7 @@ private:
 
     // The caller talked over the agent: stop, and remember only what was heard.
     void barge_in() {
+        if (m_draining) return;
         ++m_turn;
         ++m_pacer;
         m_pacing = false;
@@ -753,6 +769,7 @@ private:
 
     int m_turn = 0;
     bool m_reply_active = false;
+    bool m_draining = false;  // saying the shutdown goodbye
     bool m_reply_remember = false;
     std::string m_reply_text;
     std::int64_t m_reply_from = 0;

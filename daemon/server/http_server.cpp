@@ -265,6 +265,11 @@ public:
         }
     }
     net::any_io_executor executor() { return m_ws.get_executor(); }
+    // The grace period is over and the peer has not answered our close: drop the connection.
+    void abort() {
+        beast::error_code ec;
+        beast::get_lowest_layer(m_ws).socket().close(ec);
+    }
 
 private:
     bws::stream<beast::tcp_stream> m_ws;
@@ -617,6 +622,13 @@ void HttpServer::stop() {
                     if (auto s = weak.lock()) rest.push_back(std::move(s));
             }
             for (auto& s : rest) net::post(s->get_executor_for_drain(), [s] { s->close(); });
+            std::vector<std::shared_ptr<WsSession>> open_sockets;
+            {
+                std::lock_guard lock(impl.sessions_mutex);
+                for (auto& [raw, weak] : impl.ws_sessions)
+                    if (auto s = weak.lock()) open_sockets.push_back(std::move(s));
+            }
+            for (auto& s : open_sockets) net::post(s->executor(), [s] { s->abort(); });
         });
         if (live.empty() && sockets.empty()) impl.grace_timer.cancel();
     });

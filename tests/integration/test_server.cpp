@@ -12,11 +12,28 @@
 #include <future>
 #include <thread>
 
+#include "cli/ws_client.hpp"
+#include "core/store/store.hpp"
 #include "support/daemon_process.hpp"
+#include "support/fixtures.hpp"
 
 using namespace va::test;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Reads messages until one of `type` arrives (returned) or the connection closes (null).
+json read_until(va::cli::WsClient& ws, const std::string& type, std::vector<json>* seen = nullptr) {
+    while (auto text = ws.read()) {
+        json m = json::parse(*text);
+        if (seen) seen->push_back(m);
+        if (m.value("type", "") == type) return m;
+    }
+    return nullptr;
+}
+
+}  // namespace
 
 TEST_CASE("server: probes, metrics and the OpenAPI description") {
     DaemonProcess d;
@@ -88,6 +105,64 @@ TEST_CASE("server: SIGTERM finishes in-flight requests, reports not ready, refus
     CHECK(reply.rfind("HTTP/1.1 201", 0) == 0);
     CHECK(stopped.get() == 0);
     CHECK(d.log().find("SIGTERM") != std::string::npos);
+}
+
+TEST_CASE("server: SIGTERM drains: not ready and no new calls at once, live calls go on, then hear the goodbye") {
+    std::string dir = make_temp_dir("va-drain");
+    std::string id;
+    {
+        DaemonProcess d({{"VOICEAGENT_SERVER_DRAIN_TIMEOUT_MS", "2500"}}, {}, dir);
+        Api api(d.base_url(), d.admin_key());
+        REQUIRE(api.post("/api/v1/agents", example_agent("receptionist.json")).status == 201);
+        json call_body{{"agent_id", "receptionist"}, {"channel", "chat"}};
+        auto created = api.post("/api/v1/calls/local", call_body);
+        REQUIRE(created.status == 201);
+        id = created.json()["call"]["id"];
+        va::cli::WsClient media(d.base_url() + created.json()["media_url"].get<std::string>(), d.admin_key());
+        REQUIRE(read_until(media, "listening").is_object());
+
+        auto signalled = Clock::now();
+        REQUIRE(::kill(d.pid(), SIGTERM) == 0);
+        // At once: not ready, and no new call (a load balancer sends them elsewhere).
+        int ready = 200;
+        for (int i = 0; i < 40 && ready != 503; ++i) {
+            ready = api.get("/readyz").status;
+            if (ready != 503) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        CHECK(ready == 503);
+        auto refused = api.post("/api/v1/calls/local", call_body);
+        CHECK(refused.status == 503);
+        CHECK(refused.body.find("shutting down") != std::string::npos);
+        // The live call goes on meanwhile.
+        media.send_text(R"({"type":"text","text":"what are your hours"})");
+        auto answer = read_until(media, "agent");
+        REQUIRE(answer.is_object());
+        CHECK(answer["text"].get<std::string>().rfind("We are open Monday to Friday", 0) == 0);
+        // When the drain time is up: the goodbye, then the end.
+        std::vector<json> seen;
+        auto end = read_until(media, "end", &seen);
+        REQUIRE(end.is_object());
+        CHECK(end["reason"] == "daemon_shutdown");
+        REQUIRE(seen.size() >= 2);
+        CHECK(seen[seen.size() - 2]["type"] == "agent");
+        CHECK(seen[seen.size() - 2]["text"] == "I'm sorry, I have to end our call now. Goodbye.");
+        auto waited = Clock::now() - signalled;
+        CHECK(waited >= std::chrono::milliseconds(2000));
+        CHECK(waited < std::chrono::seconds(15));
+        CHECK_FALSE(media.read());  // the daemon closes the stream (this read completes the close)
+        CHECK(d.stop(SIGTERM, 20) == 0);  // it was exiting already
+        CHECK(d.log().find("draining: 1 live calls get up to 2500 ms") != std::string::npos);
+    }
+    auto store = va::open_sqlite_store({dir + "/voiceagent.db"});
+    REQUIRE(store);
+    auto stored = (*store)->find_call(id);
+    REQUIRE(stored);
+    CHECK(stored->end_reason == "daemon_shutdown");
+    auto turns = (*store)->list_turns(id);
+    REQUIRE(turns);
+    REQUIRE_FALSE(turns->empty());
+    CHECK(turns->back().text == "I'm sorry, I have to end our call now. Goodbye.");
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("server: SIGINT exits 0 too, and the data survives") {

@@ -94,6 +94,10 @@ std::vector<KnownKey> known_keys() {
          [](const Config& c) { return c.tools.allowed_networks == "10.0.0.0/8"; }},
         {"tools.max_response_bytes", "VOICEAGENT_TOOLS_MAX_RESPONSE_BYTES", "4096",
          [](const Config& c) { return c.tools.max_response_bytes == 4096; }},
+        {"server.drain_timeout_ms", "VOICEAGENT_SERVER_DRAIN_TIMEOUT_MS", "0",
+         [](const Config& c) { return c.server.drain_timeout_ms == 0; }},
+        {"server.drain_goodbye", "VOICEAGENT_SERVER_DRAIN_GOODBYE", "Bye for now.",
+         [](const Config& c) { return c.server.drain_goodbye == "Bye for now."; }},
         {"server.instance_lease_ms", "VOICEAGENT_SERVER_INSTANCE_LEASE_MS", "4000",
          [](const Config& c) { return c.server.instance_lease_ms == 4000; }},
         {"server.instance_id", "VOICEAGENT_SERVER_INSTANCE_ID", "va-eu-1",
@@ -293,6 +297,7 @@ TEST_CASE("config: every validation error names its key") {
         {"redis.pool_size", "0"},                 {"redis.command_timeout_ms", "1"},
         {"redis.events_stream", ""},              {"server.instance_id", "has spaces"},
         {"server.instance_id", std::string(65, 'a')}, {"server.instance_lease_ms", "10"},
+        {"server.drain_timeout_ms", "-1"},        {"server.drain_goodbye", ""},
     };
     for (const auto& [key, value] : bad) {
         std::string env;
