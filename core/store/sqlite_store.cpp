@@ -766,6 +766,18 @@ public:
     Status set_provider_call_id(const std::string& call_id, const std::string& provider_call_id) override {
         return write_one("UPDATE calls SET provider_call_id = ? WHERE id = ?", "call", "", provider_call_id, call_id);
     }
+    Status end_open_call(const std::string& call_id, const std::string& status, const std::string& end_reason,
+                         std::int64_t ended_at, double duration_s) override {
+        return run(
+            "UPDATE calls SET status = ?, end_reason = ?, ended_at = ?, "
+            "duration_s = CASE WHEN ? >= 0 THEN ? ELSE duration_s END WHERE id = ? AND ended_at = 0",
+            [&](Statement& s) -> Status {
+                if (auto st = finish_write(s, ""); !st) return st;
+                if (s.changes() == 0) return make_error(ErrorCode::conflict, "the call has already ended, or is unknown");
+                return Ok{};
+            },
+            status, end_reason, ended_at, duration_s, duration_s, call_id);
+    }
     Result<std::vector<Call>> list_open_calls(const std::string& instance_id) override {
         return rows<Call>("SELECT " CALL_COLS " FROM calls WHERE instance_id = ? AND ended_at = 0 ORDER BY id",
                           read_call, instance_id);

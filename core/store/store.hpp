@@ -344,6 +344,10 @@ public:
     // Only the carrier's id of a call (instance-wide): the carrier's answer to a dial may come after its status
     // callbacks, whose writes it must not undo.
     virtual Status set_provider_call_id(const std::string& call_id, const std::string& provider_call_id) = 0;
+    // Ends a call that has not ended yet with `status` and `end_reason` at `ended_at` (and `duration_s` unless
+    // negative). Conflict when it has already ended: several daemons may settle one call, and only one may.
+    virtual Status end_open_call(const std::string& call_id, const std::string& status, const std::string& end_reason,
+                                 std::int64_t ended_at, double duration_s) = 0;
     // Calls of `instance_id` that have not ended (any workspace), oldest first.
     virtual Result<std::vector<Call>> list_open_calls(const std::string& instance_id) = 0;
 

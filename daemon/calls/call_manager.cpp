@@ -62,22 +62,26 @@ void CallManager::settle(const std::string& call_id, const std::string& status, 
                          const std::string& reason) {
     auto call = m_store.find_call(call_id);
     if (!call) return;
-    bool was_open = call->ended_at == 0;
-    if (was_open) {
+    if (duration_s >= 0) call->duration_s = duration_s;
+    if (call->ended_at == 0) {
         call->status = status;
         call->ended_at = now_ms();
         if (!reason.empty()) call->end_reason = reason;
         if (call->end_reason.empty()) call->end_reason = status == "completed" ? "completed" : status;
-    } else if (call->status == "completed" && status != "completed") {
-        call->status = status;
-    }
-    if (duration_s >= 0) call->duration_s = duration_s;
-    if (auto s = m_store.update_call(*call); !s)
-        spdlog::error("call {}: cannot store the carrier's status: {}", call_id, s.error().message);
-    if (was_open) {
+        // Only one settler ends it (two daemons may sweep the same dead one): the others change nothing.
+        if (auto s = m_store.end_open_call(call_id, call->status, call->end_reason, call->ended_at, duration_s); !s) {
+            if (s.error().code != ErrorCode::conflict)
+                spdlog::error("call {}: cannot store its end: {}", call_id, s.error().message);
+            return;
+        }
         publish(*call, "call:status", {{"status", call->status}});
         publish(*call, "call:ended", {{"reason", call->end_reason}, {"duration_s", call->duration_s}});
+        return;
     }
+    // Already ended: the carrier's figures correct what the session stored.
+    if (call->status == "completed" && status != "completed") call->status = status;
+    if (auto s = m_store.update_call(*call); !s)
+        spdlog::error("call {}: cannot store the carrier's status: {}", call_id, s.error().message);
 }
 
 Histogram* CallManager::pacing_histogram(const std::string& channel) {

@@ -87,7 +87,7 @@ void RedisEventRelay::write_loop() {
         if (!added) {
             if (!failing) spdlog::warn("events: cannot append to Redis ({}); retrying", added.error().message);
             failing = true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(kRetryMs));
+            pause(kRetryMs);  // a stop still gets its second to flush (checked at the top of the loop)
             continue;
         }
         if (failing) spdlog::info("events: Redis is reachable again");

@@ -968,6 +968,20 @@ inline void instances_and_call_owners(Store& s) {
     CHECK(s.list_open_calls("nobody")->empty());
     CHECK(s.find_call(open_on_x[0])->instance_id == "x");
 
+    // An open call is ended once: a second settler gets a conflict and changes nothing.
+    REQUIRE(s.end_open_call(open_on_x[0], "failed", "interrupted", 5000, -1));
+    auto ended = s.find_call(open_on_x[0]);
+    CHECK(ended->status == "failed");
+    CHECK(ended->end_reason == "interrupted");
+    CHECK(ended->ended_at == 5000);
+    auto again = s.end_open_call(open_on_x[0], "completed", "other", 6000, 12.5);
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == ErrorCode::conflict);
+    CHECK(s.find_call(open_on_x[0])->end_reason == "interrupted");
+    REQUIRE(s.end_open_call(open_on_x[1], "completed", "completed", 7000, 12.5));
+    CHECK(s.find_call(open_on_x[1])->duration_s == 12.5);
+    CHECK(s.list_open_calls("x")->empty());
+
     // Heartbeats insert, then renew without moving the start.
     REQUIRE(s.heartbeat_instance({"x", "http://10.0.0.1:8700", 1000, 1000}));
     REQUIRE(s.heartbeat_instance({"y", "http://10.0.0.2:8700", 1500, 1500}));
