@@ -152,6 +152,7 @@ std::vector<Key> keys(Raw& raw) {
         {"tools", "max_response_bytes", Kind::integer,
          integer([](Config& c) -> int& { return c.tools.max_response_bytes; })},
         {"tools", "filler_after_ms", Kind::integer, integer([](Config& c) -> int& { return c.tools.filler_after_ms; })},
+        {"jobs", "backend", Kind::string, str([](Config& c) -> std::string& { return c.jobs.backend; })},
         {"jobs", "workers", Kind::integer, integer([](Config& c) -> int& { return c.jobs.workers; })},
         {"jobs", "lease_ms", Kind::integer, integer([](Config& c) -> int& { return c.jobs.lease_ms; })},
         {"jobs", "backoff_base_ms", Kind::integer, integer([](Config& c) -> int& { return c.jobs.backoff_base_ms; })},
@@ -357,6 +358,8 @@ Status validate_config(const Config& c) {
     range("redis.command_timeout_ms", c.redis.command_timeout_ms, 10, 600'000);
     if (!c.redis.url.empty())
         if (auto r = parse_redis_url(c.redis.url); !r) p.push_back({"redis.url", r.error().details.empty() ? r.error().message : r.error().details[0].reason});
+    if (c.jobs.backend != "store" && c.jobs.backend != "redis") p.push_back({"jobs.backend", "must be store or redis"});
+    else if (c.jobs.backend == "redis" && c.redis.url.empty()) p.push_back({"jobs.backend", "redis needs redis.url"});
     if (c.redis.events_stream.empty()) p.push_back({"redis.events_stream", "must not be empty"});
     if (c.server.instance_id.size() > 64 ||
         c.server.instance_id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=

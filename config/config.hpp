@@ -109,6 +109,7 @@ struct ToolsConfig {
 };
 
 struct JobsConfig {
+    std::string backend = "store";         // store: the database's tables; redis: streams several daemons share
     int workers = 4;                       // threads running background jobs (webhook deliveries, campaign dials)
     int lease_ms = 30000;                  // a claimed job is someone else's after this long without a heartbeat
     int backoff_base_ms = 1000;            // first retry after about this long, doubling, with jitter

@@ -28,7 +28,7 @@ std::int64_t JobQueue::backoff_ms(const JobQueueOptions& o, int attempt) {
     return std::int64_t(base * std::uniform_real_distribution<double>(0.5, 1.0)(rng));
 }
 
-JobQueue::JobQueue(Store& store, JobQueueOptions options) : m_store(store), m_options(std::move(options)) {
+JobQueue::JobQueue(JobStore& store, JobQueueOptions options) : m_store(store), m_options(std::move(options)) {
     if (m_options.owner.empty()) m_options.owner = default_instance_id();
     m_options.workers = std::max(1, m_options.workers);
 }
@@ -91,8 +91,12 @@ void JobQueue::dispatch_loop() {
             auto now = now_ms();
             auto claimed = m_store.claim_jobs(m_types, m_options.owner, now, now + m_options.lease_ms, wanted);
             if (!claimed) {
-                spdlog::warn("jobs: cannot claim: {}", claimed.error().message);
+                // Once per outage, not once per poll: a backend that is down (Redis restarting) is retried quietly.
+                if (!m_claim_failing) spdlog::warn("jobs: cannot claim: {}", claimed.error().message);
+                m_claim_failing = true;
             } else {
+                if (m_claim_failing) spdlog::info("jobs: claiming again");
+                m_claim_failing = false;
                 got = claimed->size();
                 std::lock_guard lock(m_mutex);
                 for (auto& job : *claimed) {

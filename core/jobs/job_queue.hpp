@@ -59,7 +59,7 @@ struct JobQueueStats {
 
 class JobQueue {
 public:
-    JobQueue(Store& store, JobQueueOptions options);
+    JobQueue(JobStore& store, JobQueueOptions options);
     ~JobQueue();
     JobQueue(const JobQueue&) = delete;
     JobQueue& operator=(const JobQueue&) = delete;
@@ -83,7 +83,7 @@ private:
     void heartbeat_loop();
     void run(const Job& job);
 
-    Store& m_store;
+    JobStore& m_store;
     JobQueueOptions m_options;
     std::map<std::string, JobHandler> m_handlers;
     std::vector<std::string> m_types;
@@ -98,6 +98,7 @@ private:
     bool m_draining = false;              // stop() has begun: no more claims
     std::atomic<bool> m_stopping{false};
     bool m_started = false;
+    bool m_claim_failing = false;         // the dispatcher's own: the last claim failed
     JobQueueStats m_stats;
 
     std::thread m_dispatcher, m_heartbeat;

@@ -188,4 +188,34 @@ Result<RedisValue> RedisPool::command(const std::vector<std::string>& args) {
     return reply;
 }
 
+std::string RedisScript::sha() const {
+    std::lock_guard lock(m_mutex);
+    return m_sha;
+}
+
+void RedisScript::set_sha(std::string sha) const {
+    std::lock_guard lock(m_mutex);
+    m_sha = std::move(sha);
+}
+
+Result<RedisValue> RedisPool::eval(const RedisScript& script, const std::vector<std::string>& keys,
+                                   const std::vector<std::string>& args) {
+    std::vector<std::string> call;
+    call.reserve(3 + keys.size() + args.size());
+    call.push_back("EVALSHA");
+    call.push_back(script.sha());
+    call.push_back(std::to_string(keys.size()));
+    call.insert(call.end(), keys.begin(), keys.end());
+    call.insert(call.end(), args.begin(), args.end());
+    if (!call[1].empty()) {
+        auto r = command(call);
+        if (r || r.error().message.find("NOSCRIPT") == std::string::npos) return r;
+    }
+    auto loaded = command({"SCRIPT", "LOAD", script.source()});
+    if (!loaded) return loaded.take_error();
+    script.set_sha(loaded->str);
+    call[1] = loaded->str;
+    return command(call);
+}
+
 }  // namespace va

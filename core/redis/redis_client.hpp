@@ -74,12 +74,31 @@ private:
     int m_timeout_ms = -1;           // the reply timeout set on m_ctx now
 };
 
+// A Lua script run by its SHA1 (EVALSHA), loaded again when Redis answers NOSCRIPT (after a restart or SCRIPT
+// FLUSH), so the script's text crosses the wire once per Redis rather than on every call.
+// Thread-safety: safe from any thread.
+class RedisScript {
+public:
+    explicit RedisScript(std::string source) : m_source(std::move(source)) {}
+    const std::string& source() const { return m_source; }
+    std::string sha() const;
+    void set_sha(std::string sha) const;
+
+private:
+    std::string m_source;
+    mutable std::mutex m_mutex;
+    mutable std::string m_sha;
+};
+
 class RedisPool {
 public:
     explicit RedisPool(RedisOptions options);
     ~RedisPool();
 
     Result<RedisValue> command(const std::vector<std::string>& args);
+    // Runs `script` with its KEYS and ARGV.
+    Result<RedisValue> eval(const RedisScript& script, const std::vector<std::string>& keys,
+                            const std::vector<std::string>& args);
     const RedisOptions& options() const { return m_options; }
     // A connection of its own for a blocking reader, outside the pool.
     std::unique_ptr<RedisConnection> dedicated() const { return std::make_unique<RedisConnection>(m_options); }

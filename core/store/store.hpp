@@ -276,7 +276,34 @@ struct CallFilter {
 
 // --- the interface -----------------------------------------------------------------------------------------------
 
-class Store {
+// The durable job queue's records: the Store keeps them (the embedded default), or Redis streams when several
+// daemons share one queue (core/jobs/redis_job_store.hpp). Both pass the same contract.
+class JobStore {
+public:
+    virtual ~JobStore() = default;
+
+    // Jobs (instance-wide). A job with an idempotency key already used is not added again: the existing job comes
+    // back instead.
+    virtual Result<Job> enqueue_job(const Job& job) = 0;
+    // Atomically leases up to `limit` jobs of `types` to `owner` until `lease_until`: queued ones due by `now`, and
+    // running ones whose lease ran out before `now` (their worker died); by priority, then due time. Each claim
+    // counts an attempt.
+    virtual Result<std::vector<Job>> claim_jobs(const std::vector<std::string>& types, const std::string& owner,
+                                                std::int64_t now, std::int64_t lease_until, int limit) = 0;
+    // The lease holder's calls; a job whose lease was lost (claimed by another worker) answers conflict.
+    virtual Status renew_job_lease(const std::string& id, const std::string& owner, std::int64_t lease_until) = 0;
+    virtual Status complete_job(const std::string& id, const std::string& owner, std::int64_t at) = 0;
+    // Failed: queued again for `run_after`, or dead when `dead` (the error is kept either way).
+    virtual Status fail_job(const std::string& id, const std::string& owner, const std::string& error,
+                            std::int64_t run_after, bool dead, std::int64_t at) = 0;
+    // Handed back unfinished (shutdown): queued again at once, the attempt not counted.
+    virtual Status release_job(const std::string& id, const std::string& owner, std::int64_t at) = 0;
+    virtual Result<Job> get_job(const std::string& id) = 0;
+    // Jobs in `state` (any when empty), of `type` (any when empty), newest first.
+    virtual Result<Page<Job>> list_jobs(const std::string& state, const std::string& type, const PageRequest& page) = 0;
+};
+
+class Store : public JobStore {
 public:
     virtual ~Store() = default;
 
@@ -361,26 +388,6 @@ public:
                                                       const std::string& call_id, std::int64_t at) = 0;
     virtual Result<CallTurn> append_turn(const CallTurn& turn) = 0;  // assigns seq when 0; returns the stored turn
     virtual Result<std::vector<CallTurn>> list_turns(const std::string& call_id) = 0;  // ordered by seq
-
-    // Jobs (instance-wide). A job with an idempotency key already used is not added again: the existing job comes
-    // back instead.
-    virtual Result<Job> enqueue_job(const Job& job) = 0;
-    // Atomically leases up to `limit` jobs of `types` to `owner` until `lease_until`: queued ones due by `now`, and
-    // running ones whose lease ran out before `now` (their worker died); by priority, then due time. Each claim
-    // counts an attempt.
-    virtual Result<std::vector<Job>> claim_jobs(const std::vector<std::string>& types, const std::string& owner,
-                                                std::int64_t now, std::int64_t lease_until, int limit) = 0;
-    // The lease holder's calls; a job whose lease was lost (claimed by another worker) answers conflict.
-    virtual Status renew_job_lease(const std::string& id, const std::string& owner, std::int64_t lease_until) = 0;
-    virtual Status complete_job(const std::string& id, const std::string& owner, std::int64_t at) = 0;
-    // Failed: queued again for `run_after`, or dead when `dead` (the error is kept either way).
-    virtual Status fail_job(const std::string& id, const std::string& owner, const std::string& error,
-                            std::int64_t run_after, bool dead, std::int64_t at) = 0;
-    // Handed back unfinished (shutdown): queued again at once, the attempt not counted.
-    virtual Status release_job(const std::string& id, const std::string& owner, std::int64_t at) = 0;
-    virtual Result<Job> get_job(const std::string& id) = 0;
-    // Jobs in `state` (any when empty), of `type` (any when empty), newest first.
-    virtual Result<Page<Job>> list_jobs(const std::string& state, const std::string& type, const PageRequest& page) = 0;
 
     // Outbound webhooks.
     virtual Status create_webhook_endpoint(const WebhookEndpoint& endpoint) = 0;

@@ -28,7 +28,9 @@
 #include "providers/openai/speech_client.hpp"
 #include "core/util/encoding.hpp"
 #include "daemon/calls/event_bus.hpp"
+#include "core/jobs/redis_job_store.hpp"
 #include "daemon/cluster/instance_monitor.hpp"
+#include "daemon/cluster/redis_campaign_slots.hpp"
 #include "daemon/cluster/redis_event_relay.hpp"
 #include "daemon/cluster/redis_rate_limits.hpp"
 #include "providers/local/espeak_tts.hpp"
@@ -298,7 +300,11 @@ int run_daemon(const Config& config) {
     job_options.heartbeat_ms = std::max(100, config.jobs.lease_ms / 3);
     job_options.backoff_base_ms = config.jobs.backoff_base_ms;
     job_options.backoff_max_ms = config.jobs.backoff_max_ms;
-    JobQueue jobs(**store, job_options);
+    // With jobs.backend = redis the queue is shared by every daemon on the same Redis (docs/scale-out.md).
+    std::unique_ptr<RedisJobStore> redis_jobs;
+    if (config.jobs.backend == "redis") redis_jobs = std::make_unique<RedisJobStore>(redis_pool);
+    JobStore& job_store = redis_jobs ? static_cast<JobStore&>(*redis_jobs) : static_cast<JobStore&>(**store);
+    JobQueue jobs(job_store, job_options);
     auto allowed = allowed_networks(config);
     if (!allowed) {
         spdlog::critical("{}", allowed.error().message);
@@ -310,6 +316,7 @@ int run_daemon(const Config& config) {
     jobs.handle(CallAnalysis::kJobType, [&analysis](JobContext& job) { return analysis.run(job); });
     CampaignRunner campaigns(**store, events, jobs, calls, carriers,
                              {config.campaigns.tick_ms, config.campaigns.max_concurrency});
+    if (redis_pool) campaigns.set_slots(std::make_shared<RedisCampaignSlots>(redis_pool, config.server.instance_lease_ms));
     jobs.handle(CampaignRunner::kDialJob, [&campaigns](JobContext& job) { return campaigns.dial(job); });
     jobs.start();
     // The dispatcher stops before the queue (no new dials), the queue before what its handlers use.

@@ -17,6 +17,8 @@ namespace {
 
 bool call_over(const Call& call) { return call.ended_at != 0; }
 
+std::string slot_member(const CampaignContact& contact) { return contact.id + ":" + std::to_string(contact.attempts); }
+
 constexpr std::int64_t kOrphanedClaimMs = 60'000;
 
 // Another run of the same job, or the dispatcher, settled the attempt first: nothing is left to do.
@@ -193,10 +195,24 @@ Status CampaignRunner::end_attempt(const CampaignContact& contact, std::string s
     end.at = now_ms();
     auto ended = m_store.end_contact_attempt(end);
     if (ended) {
+        if (m_slots) m_slots->release(contact.campaign_id, slot_member(contact));
         std::lock_guard lock(m_mutex);
         m_attempt_ended.insert(contact.campaign_id);
     }
     return ended;
+}
+
+bool CampaignRunner::take_slot(const CampaignContact& contact, int limit) {
+    if (!m_slots) return true;
+    auto taken = m_slots->acquire(contact.campaign_id, slot_member(contact), limit);
+    if (!taken) {
+        if (!m_slots_failing.exchange(true))
+            spdlog::warn("campaigns: shared slots unreachable, going by the database's count alone: {}",
+                         taken.error().message);
+        return true;
+    }
+    if (m_slots_failing.exchange(false)) spdlog::info("campaigns: shared slots reachable again");
+    return *taken;
 }
 
 const CampaignConfig& CampaignRunner::config_of(const Campaign& campaign) {
@@ -251,6 +267,11 @@ std::size_t CampaignRunner::dispatch(const Campaign& campaign, const CampaignCon
         if (open > now) {
             // Outside this person's calling hours: back to waiting, until they open, without counting an attempt.
             (void)end_attempt(contact, "pending", "", open, true);
+            continue;
+        }
+        if (!take_slot(contact, config.concurrency)) {
+            // Another daemon's calls fill the campaign's slots: try again shortly, the attempt not counted.
+            (void)end_attempt(contact, "pending", "", now + 1000, true);
             continue;
         }
         if (auto job = queue_dial(contact); !job) {
@@ -393,6 +414,12 @@ Status CampaignRunner::dial(JobContext& ctx) {
         spdlog::info("campaign {}: {} is on the do-not-call list; not dialled", campaign->id, contact->phone);
         return settled_elsewhere_is_ok(end_attempt(*contact, "dnc", "dnc", 0, true));
     }
+
+    // The job may run on another daemon than the one that claimed the contact, or after a restart: the slot is
+    // taken again (kept when still held) by the daemon about to place the call, which renews it from now on. A run
+    // that finds the attempt's call id recorded has placed the call already and goes on below to see it exists.
+    if (contact->last_call_id.empty() && !take_slot(*contact, campaign_config(*campaign).concurrency))
+        return settled_elsewhere_is_ok(end_attempt(*contact, "pending", "", now_ms() + 1000, true));
 
     // The attempt's call id is recorded before the dial: a second run of this job finds it and does not dial again.
     auto call_id = m_store.set_contact_call(contact->id, contact->attempts, new_id("call"));

@@ -10,7 +10,9 @@
 // run on the job queue's workers.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -26,6 +28,7 @@
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
 #include "daemon/calls/event_bus.hpp"
+#include "daemon/campaigns/campaign_slots.hpp"
 
 namespace va {
 
@@ -57,6 +60,8 @@ public:
     CampaignRunner& operator=(const CampaignRunner&) = delete;
 
     const CampaignSettings& settings() const { return m_settings; }
+    // Slots shared with other daemons (Redis), taken before each dial on top of the Store's own count. Before start().
+    void set_slots(std::shared_ptr<CampaignSlots> slots) { m_slots = std::move(slots); }
 
     // Settles what a previous run of the daemon left in flight, then starts the dispatcher.
     void start();
@@ -92,6 +97,9 @@ private:
     Result<Job> queue_dial(const CampaignContact& contact);
     Status end_attempt(const CampaignContact& contact, std::string state, std::string outcome,
                        std::int64_t next_attempt_at, bool uncount);
+    // Takes (or keeps) the attempt's shared slot; true without shared slots, or while they cannot be reached (the
+    // Store's claim still holds the limit).
+    bool take_slot(const CampaignContact& contact, int limit);
 
     Store& m_store;
     EventBus& m_events;
@@ -99,6 +107,8 @@ private:
     CallManager& m_calls;
     Carriers& m_carriers;
     CampaignSettings m_settings;
+    std::shared_ptr<CampaignSlots> m_slots;
+    std::atomic<bool> m_slots_failing{false};
     std::uint64_t m_subscription = 0;
     std::mutex m_mutex;
     std::condition_variable m_cv;

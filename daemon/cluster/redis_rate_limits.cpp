@@ -8,7 +8,7 @@ namespace {
 
 // KEYS[1] the bucket; ARGV burst, tokens per ms. Returns 0 when a token was taken, else the seconds to wait (>= 1).
 // The same arithmetic as RateLimiter's own buckets.
-constexpr const char* kTakeScript = R"lua(
+const RedisScript kTakeScript(R"lua(
 local burst = tonumber(ARGV[1])
 local per_ms = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -29,7 +29,7 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now)
 local full_after = per_ms > 0 and math.ceil(burst / per_ms) or 3600000
 redis.call('PEXPIRE', KEYS[1], full_after + 1000)
 return wait
-)lua";
+)lua");
 
 std::string number(double v) {
     char buf[64];
@@ -43,7 +43,7 @@ RedisBuckets::RedisBuckets(std::shared_ptr<RedisPool> redis, std::string prefix)
     : m_redis(std::move(redis)), m_prefix(std::move(prefix)) {}
 
 Result<int> RedisBuckets::take(const std::string& key, double burst, double per_ms) {
-    auto r = m_redis->command({"EVAL", kTakeScript, "1", m_prefix + key, number(burst), number(per_ms)});
+    auto r = m_redis->eval(kTakeScript, {m_prefix + key}, {number(burst), number(per_ms)});
     if (!r) return r.take_error();
     return int(r->integer);
 }

@@ -5,10 +5,13 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include "cli/ws_client.hpp"
+#include "support/campaigns.hpp"
 #include "support/daemon_process.hpp"
 #include "support/fixtures.hpp"
 #include "support/redis_server.hpp"
@@ -24,16 +27,19 @@ namespace {
 struct Pair {
     RedisServer redis;
     std::string shared = make_temp_dir("va-scale");
+    Env extra;  // more settings for both daemons
     std::unique_ptr<DaemonProcess> a, b;
 
     Env env(const std::string& instance) const {
-        return {{"VOICEAGENT_STORAGE_SQLITE_PATH", shared + "/voiceagent.db"},
-                {"VOICEAGENT_AUTH_JWT_SECRET", "a-secret-shared-by-every-daemon-0123456789"},
-                {"VOICEAGENT_REDIS_URL", redis.url()},
-                {"VOICEAGENT_SERVER_INSTANCE_ID", instance},
-                {"VOICEAGENT_SERVER_INSTANCE_LEASE_MS", "1500"}};
+        Env e{{"VOICEAGENT_STORAGE_SQLITE_PATH", shared + "/voiceagent.db"},
+              {"VOICEAGENT_AUTH_JWT_SECRET", "a-secret-shared-by-every-daemon-0123456789"},
+              {"VOICEAGENT_REDIS_URL", redis.url()},
+              {"VOICEAGENT_SERVER_INSTANCE_ID", instance},
+              {"VOICEAGENT_SERVER_INSTANCE_LEASE_MS", "1500"}};
+        for (const auto& [k, v] : extra) e[k] = v;
+        return e;
     }
-    Pair() {
+    explicit Pair(Env more = {}) : extra(std::move(more)) {
         a = std::make_unique<DaemonProcess>(env("daemon-a"));
         b = std::make_unique<DaemonProcess>(env("daemon-b"));
     }
@@ -193,4 +199,135 @@ TEST_CASE("scale-out: when a daemon dies mid-call, another fails its call with t
     CHECK(stored["end_reason"] == "interrupted: daemon daemon-a stopped during the call");
     CHECK(stored["instance_id"] == "daemon-a");
     CHECK(p.b->alive());
+}
+
+namespace {
+
+// Both daemons dial through one Twilio fake and share the job queue in Redis.
+Env campaign_env(const TwilioFake& fake) {
+    Env e = daemon_env(fake);
+    e["VOICEAGENT_JOBS_BACKEND"] = "redis";
+    return e;
+}
+
+// Which daemons placed the campaign's calls (the calls' owners).
+std::map<std::string, int> calls_per_daemon(const Api& api, const std::string& campaign_id) {
+    std::map<std::string, int> out;
+    auto calls = api.get("/api/v1/calls?campaign_id=" + campaign_id + "&limit=500");
+    REQUIRE(calls.status == 200);
+    const json items = calls.json()["items"];
+    for (const auto& c : items) ++out[c["instance_id"].get<std::string>()];
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("scale-out: a campaign run by two daemons holds its limit and dials each contact once per attempt") {
+    TwilioFake::Options options = fake_options();
+    options.script.hang_up_after_ms = 300;
+    TwilioFake fake(options);
+    Pair p(campaign_env(fake));
+    Api a(p.a->base_url(), p.key());
+    Api b(p.b->base_url(), p.key());
+    add_agent(a);
+    // Mostly quick carrier outcomes, every fourth a real media call, some busy once: retries cross daemons too.
+    std::map<std::string, std::vector<std::string>> outcomes;
+    std::string csv = "phone\n";
+    for (int i = 0; i < 60; ++i) {
+        csv += number(i) + "\n";
+        outcomes[number(i)] = i % 4 == 0 ? std::vector<std::string>{"answer"}
+                              : i % 5 == 0 ? std::vector<std::string>{"busy", "completed"}
+                                           : std::vector<std::string>{"completed"};
+    }
+    fake.set_outcomes("completed", outcomes);
+    json campaign = create_campaign(a, {{"concurrency", 5},
+                                        {"retry", {{"max_attempts", 3}, {"backoff_s", 0}, {"on", {"busy"}}}}});
+    std::string id = campaign["id"];
+    import_csv(a, id, csv);
+    auto on_b = p.events_on(*p.b);
+    fake.reset_max_active();
+    REQUIRE(b.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 200);  // started through B
+    json done = wait_for_status(a, id, "completed", std::chrono::seconds(120));
+    INFO(done.dump());
+    CHECK(done["counts"]["done"] == 60);
+    CHECK(fake.max_active_calls() <= 5);
+    CHECK(fake.max_active_calls() >= 3);
+    auto dialled = dials_per_number(fake);
+    for (const json& c : all_contacts(b, id)) {
+        INFO(c.dump());
+        CHECK(dialled[c["phone"]] == c["attempts"].get<int>());  // each attempt dialled exactly once
+    }
+    // Both daemons placed calls, and B's subscriber saw the calls A placed.
+    auto owners = calls_per_daemon(a, id);
+    INFO("calls per daemon: a=" << owners["daemon-a"] << " b=" << owners["daemon-b"]);
+    CHECK(owners["daemon-a"] > 0);
+    CHECK(owners["daemon-b"] > 0);
+    std::set<std::string> ended_seen_on_b;
+    const json calls = a.get("/api/v1/calls?campaign_id=" + id + "&limit=500").json()["items"];
+    std::set<std::string> a_calls;
+    for (const auto& c : calls)
+        if (c["instance_id"] == "daemon-a") a_calls.insert(c["id"].get<std::string>());
+    while (ended_seen_on_b.size() < a_calls.size()) {
+        auto text = on_b->read();
+        REQUIRE(text);
+        json e = json::parse(*text);
+        if (e["type"] == "call:ended" && a_calls.count(e["call_id"].get<std::string>()))
+            ended_seen_on_b.insert(e["call_id"].get<std::string>());
+    }
+    CHECK(ended_seen_on_b == a_calls);
+}
+
+TEST_CASE("scale-out: SIGKILL of one daemon mid-campaign loses no contact, and the other finishes it") {
+    TwilioFake::Options options = fake_options();
+    options.script.hang_up_after_ms = 800;
+    TwilioFake fake(options);
+    Env env = campaign_env(fake);
+    env["VOICEAGENT_JOBS_LEASE_MS"] = "1500";
+    Pair p(env);
+    Api a(p.a->base_url(), p.key());
+    Api b(p.b->base_url(), p.key());
+    add_agent(a);
+    fake.set_outcomes("answer", {});
+    json campaign = create_campaign(a, {{"concurrency", 4},
+                                        {"retry", {{"max_attempts", 3}, {"backoff_s", 0}, {"on", {"failed"}}}}});
+    std::string id = campaign["id"];
+    std::string csv = "phone\n";
+    for (int i = 0; i < 30; ++i) csv += number(i) + "\n";
+    import_csv(a, id, csv);
+    fake.reset_max_active();
+    REQUIRE(a.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 200);
+    // Kill A once it has calls of its own in flight.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto owners = calls_per_daemon(b, id);
+        if (owners["daemon-a"] >= 2 && fake.calls().size() >= 6) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(calls_per_daemon(b, id)["daemon-a"] >= 2);
+    p.a->stop(SIGKILL);
+    json done = wait_for_status(b, id, "completed", std::chrono::seconds(120));
+    INFO(done.dump());
+    CHECK(done["counts"]["pending"] == 0);
+    CHECK(done["counts"]["dialing"] == 0);
+    CHECK(done["counts"]["done"].get<int>() + done["counts"]["failed"].get<int>() == 30);
+    CHECK(done["counts"]["done"].get<int>() >= 26);
+    auto dialled = dials_per_number(fake);
+    int retried = 0;
+    for (const json& c : all_contacts(b, id)) {
+        INFO(c.dump());
+        // Never twice for one attempt; an attempt the kill cut off between storing its call and asking the carrier
+        // was not dialled at all (it counts, and is tried again).
+        int attempts = c["attempts"].get<int>();
+        CHECK(dialled[c["phone"]] <= attempts);
+        CHECK(dialled[c["phone"]] >= attempts - 1);
+        if (attempts > 1) ++retried;
+    }
+    CHECK(retried >= 1);  // A's interrupted calls were tried again, by B
+    CHECK(fake.max_active_calls() <= 4);
+    // A's calls that were live when it died are failed with the reason, by B.
+    int interrupted = 0;
+    const json calls = b.get("/api/v1/calls?campaign_id=" + id + "&limit=500").json()["items"];
+    for (const auto& c : calls)
+        if (c["end_reason"] == "interrupted: daemon daemon-a stopped during the call") ++interrupted;
+    CHECK(interrupted >= 1);
 }

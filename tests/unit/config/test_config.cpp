@@ -109,6 +109,7 @@ std::vector<KnownKey> known_keys() {
          [](const Config& c) { return c.redis.command_timeout_ms == 750; }},
         {"redis.events_stream", "VOICEAGENT_REDIS_EVENTS_STREAM", "team:events",
          [](const Config& c) { return c.redis.events_stream == "team:events"; }},
+        {"jobs.backend", "VOICEAGENT_JOBS_BACKEND", "store", [](const Config& c) { return c.jobs.backend == "store"; }},
     };
 }
 
@@ -298,6 +299,7 @@ TEST_CASE("config: every validation error names its key") {
         {"redis.events_stream", ""},              {"server.instance_id", "has spaces"},
         {"server.instance_id", std::string(65, 'a')}, {"server.instance_lease_ms", "10"},
         {"server.drain_timeout_ms", "-1"},        {"server.drain_goodbye", ""},
+        {"jobs.backend", "kafka"},                {"jobs.backend", "redis"},  // redis without redis.url
     };
     for (const auto& [key, value] : bad) {
         std::string env;
@@ -353,7 +355,7 @@ issuer = false
     CHECK(c.error().details.size() == 5);
 }
 
-TEST_CASE("config: unknown keys, sections and variables are refused; VOICEAGENT_TEST_* is ignored") {
+TEST_CASE("config: unknown keys, sections and variables are refused, VOICEAGENT_TEST_* is ignored") {
     TempFile file("[server]\nio_thread = 2\n");
     auto c = load_config(file.path, {}, {});
     REQUIRE_FALSE(c);

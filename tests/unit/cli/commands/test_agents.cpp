@@ -64,7 +64,7 @@ TEST_CASE("agents list: empty, --limit and --all") {
     CHECK(cli.run({"--server", daemon.url(), "--token", "t", "agents", "list", "--limit", "0"}).code == 2);
 }
 
-TEST_CASE("agents get accepts an id or a name; an unknown name is exit 4") {
+TEST_CASE("agents get accepts an id or a name, an unknown name is exit 4") {
     CliFixture cli;
     FakeDaemon daemon;
     daemon.handler = [](const Seen& s) -> Reply {
@@ -132,7 +132,7 @@ TEST_CASE("agents apply creates by name, then replaces the same agent") {
     CHECK(seen[3].body == definition);
 }
 
-TEST_CASE("agents create reads stdin with -f -; validation errors print each detail") {
+TEST_CASE("agents create reads stdin with -f -, validation errors print each detail") {
     CliFixture cli;
     FakeDaemon daemon;
     json error = api_error("unprocessable", "invalid agent definition",

@@ -31,7 +31,7 @@ Reply auth_daemon(const Seen& s) {
 
 }  // namespace
 
-TEST_CASE("login saves server and tokens; whoami uses them; logout revokes and forgets") {
+TEST_CASE("login saves server and tokens, whoami uses them, logout revokes and forgets") {
     CliFixture cli;
     FakeDaemon daemon;
     daemon.handler = auth_daemon;

@@ -6,7 +6,7 @@ using namespace va::cli;
 using namespace va::cli::test;
 using nlohmann::json;
 
-TEST_CASE("users add/update/delete send the right bodies; update resolves an email") {
+TEST_CASE("users add/update/delete send the right bodies, update resolves an email") {
     CliFixture cli;
     FakeDaemon daemon;
     daemon.handler = [](const Seen& s) -> Reply {
@@ -42,7 +42,7 @@ TEST_CASE("users add/update/delete send the right bodies; update resolves an ema
     CHECK(cli.run(with({"delete", "usr_2"})).code == 4);
 }
 
-TEST_CASE("keys create prints the key once with a warning; revoke by id") {
+TEST_CASE("keys create prints the key once with a warning, revoke by id") {
     CliFixture cli;
     FakeDaemon daemon;
     daemon.handler = [](const Seen& s) -> Reply {

@@ -341,7 +341,7 @@ TEST_CASE("campaigns: CSV with a header, extra columns as variables, and per-row
     CHECK(r.contacts[1].line == 3);
 }
 
-TEST_CASE("campaigns: CSV quoted fields keep commas, doubled quotes and line breaks; lines stay physical") {
+TEST_CASE("campaigns: CSV quoted fields keep commas, doubled quotes and line breaks, lines stay physical") {
     auto r = parse_contacts_csv(
         "phone,note,city\n"
         "+14155550100,\"says \"\"hi\"\", then leaves\",\"San Francisco, CA\"\n"

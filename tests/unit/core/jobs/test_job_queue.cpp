@@ -1,5 +1,6 @@
-// The job queue on a real SQLite file: handlers, retries, dead jobs, leases that run out and are claimed again,
-// heartbeats that keep a long job's lease, graceful shutdown, idempotency keys and priorities.
+// The job queue on each backend, a real SQLite file and a real redis-server: handlers, retries, dead jobs, leases
+// that run out and are claimed again, heartbeats that keep a long job's lease, graceful shutdown, idempotency keys
+// and priorities. Each test case runs once per backend (GENERATE).
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -11,28 +12,48 @@
 #include <thread>
 
 #include "core/jobs/job_queue.hpp"
+#include "core/jobs/redis_job_store.hpp"
 #include "core/util/time.hpp"
+#include "support/redis_server.hpp"
 
 using namespace va;
 namespace fs = std::filesystem;
 
 namespace {
 
+// The backend a test case runs on this time round.
+#define JOB_BACKEND GENERATE(as<std::string>{}, "sqlite", "redis")
+
 struct Db {
     fs::path dir;
-    std::unique_ptr<Store> store;
-    Db() {
+    std::unique_ptr<Store> sqlite;
+    std::unique_ptr<test::RedisServer> redis_server;
+    std::unique_ptr<RedisJobStore> redis;
+    JobStore* store = nullptr;
+    explicit Db(const std::string& backend) {
+        INFO("backend " << backend);
+        if (backend == "redis") {
+            redis_server = std::make_unique<test::RedisServer>();
+            RedisOptions options = parse_redis_url(redis_server->url()).value();
+            options.pool_size = 8;
+            redis = std::make_unique<RedisJobStore>(std::make_shared<RedisPool>(options));
+            store = redis.get();
+            return;
+        }
         char tmpl[] = "/tmp/va-jobs-XXXXXX";
         REQUIRE(mkdtemp(tmpl));
         dir = tmpl;
         auto opened = open_sqlite_store({(dir / "jobs.db").string(), 5000, 8});
         REQUIRE(opened);
-        store = std::move(opened).value();
+        sqlite = std::move(opened).value();
+        store = sqlite.get();
     }
     ~Db() {
-        store.reset();
-        std::error_code ec;
-        fs::remove_all(dir, ec);
+        sqlite.reset();
+        if (!dir.empty()) {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
     }
 };
 
@@ -59,7 +80,7 @@ bool eventually(P pred, int ms = 5000) {
 }  // namespace
 
 TEST_CASE("jobs: handlers run each job, failures are retried with backoff, then dead") {
-    Db db;
+    Db db(JOB_BACKEND);
     JobQueue queue(*db.store, fast());
     std::atomic<int> ok_runs{0}, flaky_runs{0}, doomed_runs{0}, bad_runs{0};
     queue.handle("ok", [&](JobContext&) -> Status {
@@ -102,7 +123,7 @@ TEST_CASE("jobs: handlers run each job, failures are retried with backoff, then 
 }
 
 TEST_CASE("jobs: a job whose worker died is claimed again once its lease runs out") {
-    Db db;
+    Db db(JOB_BACKEND);
     JobQueue first(*db.store, fast());
     auto job = first.enqueue("dial", R"({"contact":"c1"})");
     REQUIRE(job);
@@ -127,7 +148,7 @@ TEST_CASE("jobs: a job whose worker died is claimed again once its lease runs ou
 }
 
 TEST_CASE("jobs: the heartbeat keeps a long job's lease, so nobody else runs it meanwhile") {
-    Db db;
+    Db db(JOB_BACKEND);
     auto options = fast(1);
     options.lease_ms = 300;
     options.heartbeat_ms = 100;
@@ -154,7 +175,7 @@ TEST_CASE("jobs: the heartbeat keeps a long job's lease, so nobody else runs it 
 }
 
 TEST_CASE("jobs: shutdown stops claiming, lets short jobs finish and hands long ones back") {
-    Db db;
+    Db db(JOB_BACKEND);
     JobQueue queue(*db.store, fast(2));
     std::atomic<int> started{0};
     queue.handle("short", [&](JobContext&) -> Status {
@@ -186,7 +207,7 @@ TEST_CASE("jobs: shutdown stops claiming, lets short jobs finish and hands long 
 }
 
 TEST_CASE("jobs: an idempotency key enqueues once, and priorities come first") {
-    Db db;
+    Db db(JOB_BACKEND);
     JobQueue queue(*db.store, fast(1));
     auto a = queue.enqueue("dial", R"({"contact":"c1"})", {0, 0, 3, "c1/attempt-1"});
     auto b = queue.enqueue("dial", R"({"contact":"c1"})", {0, 0, 3, "c1/attempt-1"});
