@@ -96,7 +96,7 @@ class DocVisitor {
 public:
     template <class F>
         requires(!std::is_same_v<std::remove_cvref_t<F>, DocVisitor>)
-    DocVisitor(F&& f)  // NOLINT(google-explicit-constructor): lambdas are passed as they are
+    DocVisitor(F&& f)  // implicit, so that call sites pass their lambdas as they are
         : m_callable(const_cast<void*>(static_cast<const void*>(&f))),
           m_call([](void* callable, const bson_t* doc) { (*static_cast<std::remove_reference_t<F>*>(callable))(doc); }) {}
     void operator()(const bson_t* doc) const { m_call(m_callable, doc); }
