@@ -205,7 +205,7 @@ Status MongoStore::require(const char* coll, const Bson& filter) {
 namespace {
 
 // Version 1: the collections below and their indexes. A later version that changes documents adds its step to
-// migrate() under `if (current < N)`; index changes go into kIndexes (a changed index needs a new name).
+// migrate() under `if (current < N)`; index changes go into index_specs() (a changed index needs a new name).
 constexpr int kSchemaVersion = 1;
 
 struct IndexSpec {
