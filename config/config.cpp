@@ -101,6 +101,7 @@ std::vector<Key> keys(Raw& raw) {
         {"redis", "events_stream", Kind::string, str([](Config& c) -> std::string& { return c.redis.events_stream; })},
         {"storage", "data_dir", Kind::string, str([](Config& c) -> std::string& { return c.storage.data_dir; })},
         {"storage", "backend", Kind::string, str([](Config& c) -> std::string& { return c.storage.backend; })},
+        {"storage", "mongodb_uri", Kind::string, str([](Config& c) -> std::string& { return c.storage.mongodb_uri; })},
         {"storage", "sqlite_path", Kind::string, str([](Config& c) -> std::string& { return c.storage.sqlite_path; })},
         {"storage", "busy_timeout_ms", Kind::integer,
          integer([](Config& c) -> int& { return c.storage.busy_timeout_ms; })},
@@ -298,7 +299,11 @@ Status validate_config(const Config& c) {
             p.push_back({"server.public_base_url", "must be an http:// or https:// URL with a host"});
     }
     if (c.storage.data_dir.empty()) p.push_back({"storage.data_dir", "must not be empty"});
-    if (c.storage.backend != "sqlite") p.push_back({"storage.backend", "must be sqlite (the only backend built in)"});
+    if (c.storage.backend != "sqlite" && c.storage.backend != "mongodb")
+        p.push_back({"storage.backend", "must be sqlite or mongodb"});
+    else if (c.storage.backend == "mongodb" && c.storage.mongodb_uri.rfind("mongodb://", 0) != 0 &&
+             c.storage.mongodb_uri.rfind("mongodb+srv://", 0) != 0)
+        p.push_back({"storage.mongodb_uri", "mongodb needs a mongodb:// or mongodb+srv:// URI"});
     range("storage.busy_timeout_ms", c.storage.busy_timeout_ms, 0, 600'000);
     if (!c.auth.jwt_secret.empty() && c.auth.jwt_secret.size() < 32)
         p.push_back({"auth.jwt_secret", "must be at least 32 bytes (or empty to generate one)"});

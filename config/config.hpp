@@ -35,6 +35,7 @@ struct StorageConfig {
     std::string data_dir = "./var";
     std::string backend = "sqlite";
     std::string sqlite_path;              // empty = <data_dir>/voiceagent.db
+    std::string mongodb_uri;              // backend "mongodb": mongodb://...; the database is the URI's path
     int busy_timeout_ms = 5000;
 };
 

@@ -9,7 +9,7 @@ VA_PACKAGES=(
   libsqlite3-dev libsodium-dev libhowardhinnant-date-dev tzdata libtomlplusplus-dev libcpp-httplib-dev catch2
   libspeexdsp-dev libsndfile1-dev espeak-ng libespeak-ng-dev portaudio19-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
-  libhiredis-dev redis-server
+  libhiredis-dev redis-server libmongoc-dev
   sqlite3 wrk jq
 )
 

@@ -29,6 +29,7 @@
 #include "core/util/encoding.hpp"
 #include "daemon/calls/event_bus.hpp"
 #include "core/jobs/redis_job_store.hpp"
+#include "core/store/mongo_store.hpp"
 #include "daemon/cluster/instance_monitor.hpp"
 #include "daemon/cluster/redis_campaign_slots.hpp"
 #include "daemon/cluster/redis_event_relay.hpp"
@@ -106,6 +107,26 @@ void drain_calls(CallManager& calls, CampaignRunner& campaigns, JobQueue& jobs, 
     spdlog::info("draining: {} calls still live hear the goodbye and end", calls.live_calls());
     calls.drain(server.drain_goodbye);
     wait(20'000);
+}
+
+// The record store storage.backend names: the SQLite file (the default), or MongoDB for daemons on several hosts.
+Result<std::unique_ptr<Store>> open_store(const Config& config) {
+    if (config.storage.backend == "mongodb") {
+        MongoOptions mongo;
+        mongo.uri = config.storage.mongodb_uri;
+        mongo.pool_max = std::max(4, config.server.io_threads + config.server.worker_threads);
+        auto database = mongo_database_name(mongo);
+        if (!database) return database.take_error();
+        spdlog::info("records in MongoDB, database {}", *database);
+        return open_mongo_store(mongo);
+    }
+    SqliteOptions sqlite;
+    sqlite.path = config.sqlite_path();
+    sqlite.busy_timeout_ms = config.storage.busy_timeout_ms;
+    sqlite.pool_size = std::max(4, config.server.io_threads + config.server.worker_threads);
+    auto store = open_sqlite_store(sqlite);
+    if (!store) return make_error(store.error().code, sqlite.path + ": " + store.error().message);
+    return store;
 }
 
 // Login limits shared by every daemon when there is a Redis; this daemon's own otherwise.
@@ -213,13 +234,9 @@ int run_daemon(const Config& config) {
     }
     ::chmod(config.storage.data_dir.c_str(), 0700);
 
-    SqliteOptions sqlite;
-    sqlite.path = config.sqlite_path();
-    sqlite.busy_timeout_ms = config.storage.busy_timeout_ms;
-    sqlite.pool_size = std::max(4, config.server.io_threads + config.server.worker_threads);
-    auto store = open_sqlite_store(sqlite);
+    auto store = open_store(config);
     if (!store) {
-        spdlog::critical("cannot open the database {}: {}", sqlite.path, store.error().message);
+        spdlog::critical("cannot open the database: {}", store.error().message);
         return 1;
     }
     if (auto boot = bootstrap_if_empty(**store, config); !boot) {
