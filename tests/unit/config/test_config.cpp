@@ -285,7 +285,7 @@ TEST_CASE("config: every validation error names its key") {
         {"server.shutdown_grace_ms", "-1"},       {"server.public_base_url", "ftp://example.com"},
         {"server.public_base_url", "http://"},    {"server.public_base_url", "example.com"},
         {"server.public_base_url", "https://a b"}, {"storage.data_dir", ""},
-        {"storage.backend", "mongodb"},           {"storage.busy_timeout_ms", "-1"},
+        {"storage.backend", "oracle"},            {"storage.busy_timeout_ms", "-1"},
         {"auth.jwt_secret", "short"},             {"auth.jwt_secret", std::string(31, 'x')},
         {"auth.issuer", ""},                      {"auth.audience", ""},
         {"auth.access_ttl_s", "0"},               {"auth.refresh_ttl_s", "0"},
@@ -472,4 +472,16 @@ TEST_CASE("config: the example documents every key and its environment variable"
         CHECK(text.find("\n" + k.key.substr(dot + 1) + " = ") != std::string::npos);
         CHECK(text.find(k.env) != std::string::npos);
     }
+}
+
+TEST_CASE("config: the MongoDB store needs a mongodb:// URI") {
+    auto missing = load_config("", {{"VOICEAGENT_STORAGE_BACKEND", "mongodb"}}, {});
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().details[0].field == "storage.mongodb_uri");
+    auto wrong = load_config("", {{"VOICEAGENT_STORAGE_BACKEND", "mongodb"}, {"VOICEAGENT_STORAGE_MONGODB_URI", "http://db"}}, {});
+    REQUIRE_FALSE(wrong);
+    auto ok = load_config("", {{"VOICEAGENT_STORAGE_BACKEND", "mongodb"},
+                               {"VOICEAGENT_STORAGE_MONGODB_URI", "mongodb://db.internal:27017/voice"}}, {});
+    REQUIRE(ok);
+    CHECK(ok->storage.mongodb_uri == "mongodb://db.internal:27017/voice");
 }

@@ -1,0 +1,80 @@
+// Campaign slots in a real redis-server: two daemons racing for slots never hold more than the limit between them,
+// a held slot is kept when taken again, a released one frees at once, slots a daemon renews outlive their lease,
+// and a dead daemon's slots lapse after it.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "daemon/cluster/redis_campaign_slots.hpp"
+#include "support/redis_server.hpp"
+
+using va::RedisCampaignSlots;
+using va::RedisPool;
+using va::test::RedisServer;
+
+namespace {
+
+std::shared_ptr<RedisPool> pool_for(const RedisServer& server) {
+    auto o = va::parse_redis_url(server.url());
+    REQUIRE(o);
+    o->pool_size = 4;
+    return std::make_shared<RedisPool>(*o);
+}
+
+}  // namespace
+
+TEST_CASE("campaign slots: two daemons racing for slots hold at most the limit between them") {
+    RedisServer server;
+    RedisCampaignSlots a(pool_for(server), 5000), b(pool_for(server), 5000);
+    std::atomic<int> taken{0};
+    std::vector<std::thread> racers;
+    for (int t = 0; t < 4; ++t)
+        racers.emplace_back([&, t] {
+            auto& slots = t % 2 ? b : a;
+            for (int i = 0; i < 25; ++i) {
+                auto got = slots.acquire("cmp_1", "contact-" + std::to_string(t * 100 + i) + ":1", 7);
+                REQUIRE(got);
+                if (*got) ++taken;
+            }
+        });
+    for (auto& r : racers) r.join();
+    CHECK(taken == 7);
+    CHECK(*a.held("cmp_1") == 7);
+    CHECK(*a.acquire("cmp_2", "contact-x:1", 1));  // campaigns are separate
+}
+
+TEST_CASE("campaign slots: taken again is kept, released frees at once") {
+    RedisServer server;
+    RedisCampaignSlots a(pool_for(server), 5000), b(pool_for(server), 5000);
+    REQUIRE(*a.acquire("cmp", "c1:1", 2));
+    REQUIRE(*a.acquire("cmp", "c2:1", 2));
+    CHECK_FALSE(*b.acquire("cmp", "c3:1", 2));
+    CHECK(*b.acquire("cmp", "c1:1", 2));  // the same attempt on another daemon (its dial job) keeps its slot
+    CHECK(*b.held("cmp") == 2);
+    b.release("cmp", "c1:1");             // whoever ends the attempt releases it
+    CHECK(*b.acquire("cmp", "c3:1", 2));
+    CHECK(*a.held("cmp") == 2);
+}
+
+TEST_CASE("campaign slots: renewed slots outlive their lease, a dead daemon's lapse") {
+    RedisServer server;
+    auto alive = std::make_unique<RedisCampaignSlots>(pool_for(server), 600);
+    auto dying = std::make_unique<RedisCampaignSlots>(pool_for(server), 600);
+    REQUIRE(*alive->acquire("cmp", "kept:1", 2));
+    REQUIRE(*dying->acquire("cmp", "lost:1", 2));
+    dying.reset();  // stops renewing, as a killed daemon would
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    CHECK(*alive->held("cmp") == 1);  // renewed every 200 ms; the other lapsed after 600 ms
+    RedisCampaignSlots other(pool_for(server), 600);
+    CHECK(*other.acquire("cmp", "next:1", 2));
+    CHECK_FALSE(*other.acquire("cmp", "more:1", 2));
+}
+
+TEST_CASE("campaign slots: an unreachable Redis is an error, not a slot") {
+    RedisServer server;
+    RedisCampaignSlots slots(pool_for(server), 5000);
+    server.kill();
+    CHECK_FALSE(slots.acquire("cmp", "c1:1", 3));
+}
