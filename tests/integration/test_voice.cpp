@@ -3,6 +3,7 @@
 // hang-up, and vactl talk with WAV files.
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -343,4 +344,35 @@ TEST_CASE("voice: vactl talk through the sound device hears the caller and plays
     REQUIRE(calls.size() == 1);
     wait_for_call(api, calls[0]["id"], "completed");
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("voice: SIGTERM drains a voice call: it goes on, then the caller hears the goodbye before the end") {
+    DaemonProcess d({{"VOICEAGENT_SERVER_DRAIN_TIMEOUT_MS", "1500"}});
+    Api api(d.base_url(), d.admin_key());
+    REQUIRE(api.post("/api/v1/agents", receptionist()).status == 201);
+    auto created = api.post("/api/v1/calls/local", {{"agent_id", "receptionist"}, {"channel", "local"}}).json();
+    std::string id = created["call"]["id"];
+    WsClient media(d.base_url() + created["media_url"].get<std::string>(), d.admin_key());
+    Received greeting;
+    REQUIRE(read_until(media, "listening", greeting).is_object());
+
+    auto signalled = std::chrono::steady_clock::now();
+    REQUIRE(::kill(d.pid(), SIGTERM) == 0);
+    Received drained;
+    auto end = read_until(media, "end", drained);
+    REQUIRE(end.is_object());
+    auto waited = std::chrono::steady_clock::now() - signalled;
+    CHECK(end["reason"] == "daemon_shutdown");
+    // The call went on for the drain time, then the goodbye was said and spoken (over a second of audio) before
+    // the end: the caller hears why the call ends.
+    CHECK(waited >= std::chrono::milliseconds(1400));
+    CHECK(waited < std::chrono::seconds(20));
+    bool goodbye = false;
+    for (const auto& m : drained.messages)
+        if (m.value("type", "") == "agent" && m.value("text", "") == "I'm sorry, I have to end our call now. Goodbye.")
+            goodbye = true;
+    CHECK(goodbye);
+    CHECK(drained.audio_samples > 16000);
+    CHECK(d.stop(SIGTERM, 20) == 0);
+    CHECK(d.log().find("draining: 1 live calls") != std::string::npos);
 }
