@@ -319,7 +319,7 @@ void register_telephony_routes(http::Router& router, ApiContext& ctx) {
                {false, "Twilio voice webhook (X-Twilio-Signature): TwiML connecting the number's agent"});
     router.add("POST", "/api/v1/webhooks/twilio/status/{call_id}",
                unauthenticated([&ctx](http::Request& r) { return twilio_status(ctx, r); }),
-               {false, "Twilio status callback (X-Twilio-Signature)"});
+               {true, "Twilio status callback (X-Twilio-Signature)"});  // offloaded: may wait for the call's daemon
     router.add_websocket(
         "/media/twilio/{call_id}",
         [&ctx](http::Request& request) -> Result<std::unique_ptr<http::WsHandler>> {
@@ -339,7 +339,7 @@ void register_telephony_routes(http::Router& router, ApiContext& ctx) {
                    {false, "Exotel Voicebot applet endpoint (?token= per number): {\"url\": stream URL} for a new call"});
     router.add("POST", "/api/v1/webhooks/exotel/status/{call_id}",
                unauthenticated([&ctx](http::Request& r) { return exotel_status(ctx, r); }),
-               {false, "Exotel status callback (JSON, urlencoded or multipart; ?token= per call)"});
+               {true, "Exotel status callback (JSON, urlencoded or multipart; ?token= per call)"});  // as Twilio's
     router.add_websocket(
         "/media/exotel/{call_id}", [&ctx](http::Request& request) { return exotel_media(ctx, request); },
         {false, "Exotel AgentStream WebSocket of a call (?token= per call, or HTTP Basic)"});
