@@ -274,8 +274,9 @@ int run_daemon(const Config& config) {
         relay_settings.stream = config.redis.events_stream;
         relay = std::make_unique<RedisEventRelay>(redis, events, instance, relay_settings);
         relay->start();
-        spdlog::info("instance {}: call events, live sessions, forwarded call requests and login rate limits shared through {}", instance,
-                     redacted_redis_url(redis));
+        spdlog::info("instance {}: call events, live sessions, forwarded call requests and login rate limits "
+                     "shared through {}",
+                     instance, redacted_redis_url(redis));
     }
     // With Redis, this daemon's live sessions are published for the others (TTL: a few leases, so the hashes of a
     // daemon that dies go with it); before the CallManager that reports to it, so it outlives every session.
