@@ -99,6 +99,8 @@ std::vector<Key> keys(Raw& raw) {
         {"redis", "command_timeout_ms", Kind::integer,
          integer([](Config& c) -> int& { return c.redis.command_timeout_ms; })},
         {"redis", "events_stream", Kind::string, str([](Config& c) -> std::string& { return c.redis.events_stream; })},
+        {"redis", "forward_timeout_ms", Kind::integer,
+         integer([](Config& c) -> int& { return c.redis.forward_timeout_ms; })},
         {"storage", "data_dir", Kind::string, str([](Config& c) -> std::string& { return c.storage.data_dir; })},
         {"storage", "backend", Kind::string, str([](Config& c) -> std::string& { return c.storage.backend; })},
         {"storage", "mongodb_uri", Kind::string, str([](Config& c) -> std::string& { return c.storage.mongodb_uri; })},
@@ -361,6 +363,7 @@ Status validate_config(const Config& c) {
     range("server.instance_lease_ms", c.server.instance_lease_ms, 500, 3'600'000);
     range("redis.pool_size", c.redis.pool_size, 1, 256);
     range("redis.command_timeout_ms", c.redis.command_timeout_ms, 10, 600'000);
+    range("redis.forward_timeout_ms", c.redis.forward_timeout_ms, 100, 60'000);
     if (!c.redis.url.empty())
         if (auto r = parse_redis_url(c.redis.url); !r) p.push_back({"redis.url", r.error().details.empty() ? r.error().message : r.error().details[0].reason});
     if (c.jobs.backend != "store" && c.jobs.backend != "redis") p.push_back({"jobs.backend", "must be store or redis"});

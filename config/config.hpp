@@ -134,6 +134,7 @@ struct RedisConfig {
     int pool_size = 4;
     int command_timeout_ms = 2000;
     std::string events_stream = "va:events";
+    int forward_timeout_ms = 5000;         // how long a request forwarded to the daemon owning a call waits for it
 };
 
 struct RecordingConfig {

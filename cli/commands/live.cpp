@@ -333,6 +333,21 @@ void register_live(CLI::App& app, Context& ctx) {
         if (client.json_output()) return print_json(r);
         std::cout << "call " << *id << " hanging up\n";
     });
+
+    struct TransferArgs {
+        std::string call;
+        std::string number;
+    };
+    auto tr = std::make_shared<TransferArgs>();
+    auto* transfer = calls->add_subcommand("transfer", "Hand a live carrier call to a person at a number");
+    transfer->add_option("call", tr->call, "call id")->required();
+    transfer->add_option("number", tr->number, "E.164 number, such as +15551234567")->required();
+    transfer->callback([&ctx, tr] {
+        Client& client = ctx.get();
+        json r = client.request("POST", "/api/v1/calls/" + url_encode(tr->call) + "/transfer", json{{"to", tr->number}});
+        if (client.json_output()) return print_json(r);
+        std::cout << "call " << tr->call << " transferring to " << tr->number << "\n";
+    });
 }
 
 }  // namespace va::cli

@@ -24,8 +24,11 @@
 #include "daemon/server/router.hpp"
 
 namespace va {
+class CallCommands;
 class CallManager;
 class CampaignRunner;
+class RedisLiveSessions;
+struct CallCommand;
 class Carriers;
 class EventBus;
 class Webhooks;
@@ -46,6 +49,10 @@ struct ApiContext {
     Carriers* carriers = nullptr;
     Webhooks* webhooks = nullptr;
     CampaignRunner* campaigns = nullptr;
+    // With Redis: requests for calls live on another daemon are forwarded to it, and the live sessions of every
+    // daemon can be looked up. Null when this daemon is alone.
+    CallCommands* commands = nullptr;
+    RedisLiveSessions* live_sessions = nullptr;
 };
 
 // Who is calling, after authentication. `workspace_id` is the workspace the request acts in: the caller's own,
@@ -119,6 +126,22 @@ Status known_fields(const nlohmann::json& body, std::initializer_list<const char
 Result<std::optional<http::Response>> idempotent_replay(
     ApiContext& ctx, const http::Request& request, const std::string& workspace_id, const std::string& scope,
     const std::string& new_id, const std::function<Result<http::Response>(const std::string& first_id)>& replay);
+
+// --- calls live on another daemon (call_forwarding.cpp) ------------------------------------------------------------
+// The daemon that runs `call` when it is another one (the call is open and owned elsewhere); nullopt when the
+// request is this daemon's to handle.
+std::optional<std::string> remote_owner(const ApiContext& ctx, const Call& call);
+// Runs `command` on daemon `owner` and answers what it answered: 503/504 when it cannot be reached in time, 409
+// when this daemon has no Redis to reach it through.
+Result<nlohmann::json> forward(ApiContext& ctx, const std::string& owner, const CallCommand& command);
+// What a hang-up and a transfer do on the daemon that runs the call; the answer body (202).
+Result<nlohmann::json> hangup_here(ApiContext& ctx, const std::string& workspace_id, const std::string& call_id);
+Result<nlohmann::json> transfer_here(ApiContext& ctx, const std::string& workspace_id, const std::string& call_id,
+                                     const std::string& to);
+// A carrier's terminal status for a call this daemon runs (or that runs nowhere any more).
+void carrier_ended_here(ApiContext& ctx, const Call& call, const std::string& status, double duration_s);
+// A command forwarded to this daemon by another (the executor of CallCommands).
+Result<nlohmann::json> run_call_command(ApiContext& ctx, const CallCommand& command);
 
 // --- authentication and authorization ----------------------------------------------------------------------------
 Result<Principal> authenticate(ApiContext& ctx, const http::Request& request);

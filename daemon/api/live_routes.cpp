@@ -1,5 +1,6 @@
-// Live calls over the API: creating local and chat calls, hanging up, the local media WebSocket and the event
-// WebSocket (live transcripts and status for a workspace or one call).
+// Live calls over the API: creating local and chat calls, hanging up and transferring (on any daemon: forwarded to
+// the one running the call), the local media WebSocket and the event WebSocket (live transcripts and status for a
+// workspace or one call).
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -9,6 +10,8 @@
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
 #include "daemon/calls/event_bus.hpp"
+#include "daemon/cluster/call_commands.hpp"
+#include "daemon/cluster/live_sessions.hpp"
 
 namespace va::api {
 
@@ -43,20 +46,50 @@ Result<http::Response> create_local(ApiContext& ctx, http::Request& request, con
     return json_response(201, {{"call", to_json(*call)}, {"media_url", "/media/local/" + call->id}});
 }
 
+// On the daemon running the call, or forwarded to it (call_forwarding.cpp): a client may send it to any daemon.
 Result<http::Response> hangup(ApiContext& ctx, http::Request& request, const Principal& who) {
     std::string id(request.param("id"));
-    auto s = ctx.calls->hangup(who.workspace_id, id);
-    if (!s && s.error().code == ErrorCode::conflict && ctx.carriers) {
-        // A carrier call that is still ringing has no stream to close: the carrier cancels it.
-        auto call = ctx.store.get_call(who.workspace_id, id);
-        if (!call) return call.take_error();
-        if (call->ended_at != 0 || (call->channel != "twilio" && call->channel != "exotel")) return s.take_error();
-        if (auto c = ctx.carriers->hangup(*call); !c) return c.take_error();
-        ctx.calls->carrier_ended(id, "canceled", 0);
-        return json_response(202, {{"status", "hanging up"}});
-    }
-    if (!s) return s.take_error();
-    return json_response(202, {{"status", "hanging up"}});
+    auto call = ctx.store.get_call(who.workspace_id, id);
+    if (!call) return call.take_error();
+    auto answer = [&]() -> Result<json> {
+        if (auto owner = remote_owner(ctx, *call)) return forward(ctx, *owner, CallCommand{"hangup", id, who.workspace_id, {}});
+        return hangup_here(ctx, who.workspace_id, id);
+    }();
+    if (!answer) return answer.take_error();
+    return json_response(202, *answer);
+}
+
+bool is_e164(const std::string& number) {
+    // A plus, then 2 to 15 digits, the first not 0 (a country code).
+    return number.size() >= 3 && number.size() <= 16 && number[0] == '+' && number[1] >= '1' && number[1] <= '9' &&
+           number.find_first_not_of("0123456789", 1) == std::string::npos;
+}
+
+Result<http::Response> transfer(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    if (auto s = known_fields(*body, {"to"}); !s) return s.take_error();
+    auto to = required_string(*body, "to", 16);
+    if (!to) return to.take_error();
+    if (!is_e164(*to)) return invalid_field("to", "must be an E.164 number such as +15551234567");
+    std::string id(request.param("id"));
+    auto call = ctx.store.get_call(who.workspace_id, id);
+    if (!call) return call.take_error();
+    if (call->ended_at != 0) return make_error(ErrorCode::conflict, "the call has already ended");
+    if (call->channel != "twilio" && call->channel != "exotel")
+        return make_error(ErrorCode::unprocessable,
+                          "only carrier calls (twilio, exotel) can be transferred; this is a " + call->channel + " call");
+    auto answer = [&]() -> Result<json> {
+        auto owner = remote_owner(ctx, *call);
+        if (!owner) return transfer_here(ctx, who.workspace_id, id, *to);
+        // The registry of live sessions answers "not live" without a round trip to the owner.
+        if (ctx.live_sessions)
+            if (auto live = ctx.live_sessions->lookup(id); live && !*live)
+                return make_error(ErrorCode::conflict, "the call is not live (its media stream has not started)");
+        return forward(ctx, *owner, CallCommand{"transfer", id, who.workspace_id, json{{"to", *to}}});
+    }();
+    if (!answer) return answer.take_error();
+    return json_response(202, *answer);
 }
 
 Result<http::Response> get_recording(ApiContext& ctx, http::Request& request, const Principal& who) {
@@ -121,7 +154,9 @@ void register_live_routes(http::Router& router, ApiContext& ctx) {
     router.add("DELETE", "/api/v1/calls/{id}/recording", route(ctx, Role::member, delete_recording),
                {false, "Delete the call's recording"});
     router.add("POST", "/api/v1/calls/{id}/hangup", route(ctx, Role::member, hangup),
-               {true, "End a live call (a ringing carrier call is canceled through the carrier)"});
+               {true, "End a live call (a ringing carrier call is canceled through the carrier); on any daemon"});
+    router.add("POST", "/api/v1/calls/{id}/transfer", route(ctx, Role::member, transfer),
+               {true, "Hand a live carrier call to a person: {\"to\": \"+E164\"}; on any daemon"});
     router.add_websocket(
         "/media/local/{call_id}",
         [&ctx](http::Request& request) -> Result<std::unique_ptr<http::WsHandler>> {

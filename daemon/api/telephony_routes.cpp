@@ -11,6 +11,7 @@
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
+#include "daemon/cluster/call_commands.hpp"
 #include "core/util/encoding.hpp"
 #include "providers/exotel/media_codec.hpp"
 #include "providers/exotel/rest_client.hpp"
@@ -150,11 +151,23 @@ bool is_terminal(const std::string& status) {
 
 // A carrier's status report: a terminal one ends the call with the carrier's duration (seconds, when given);
 // ringing is recorded for a call not yet connected; the rest the session tracks itself.
+// Carriers call back whichever daemon the load balancer picks. A terminal status for a call another daemon runs
+// goes to that daemon, whose session then ends once, with the carrier's figures (settling the store from here
+// would race the live session, which would store its own end over it and announce the call's end twice). When
+// the owner cannot be reached it is settled here: the carrier's word is final, and a session nobody can reach is
+// as good as gone (its daemon's lease settles it otherwise). Ringing is a store update, the same on any daemon.
 Status carrier_status(ApiContext& ctx, Call& call, const std::string& status, const std::string& duration) {
     if (is_terminal(status)) {
         double seconds = -1;
         if (!duration.empty() && duration.find_first_not_of("0123456789.") == std::string::npos) seconds = std::stod(duration);
-        ctx.calls->carrier_ended(call.id, status, seconds);
+        if (auto owner = remote_owner(ctx, call); owner && ctx.commands) {
+            json args{{"status", status}, {"duration_s", seconds}};
+            auto forwarded = forward(ctx, *owner, CallCommand{"carrier_ended", call.id, call.workspace_id, args});
+            if (forwarded) return Ok{};
+            spdlog::warn("call {}: the carrier's {} could not reach daemon {} ({}); recorded here", call.id, status,
+                         *owner, forwarded.error().message);
+        }
+        carrier_ended_here(ctx, call, status, seconds);
     } else if (status == "ringing" && call.status == "queued") {
         call.status = "ringing";
         if (auto s = ctx.store.update_call(call); !s) return s;
@@ -268,7 +281,6 @@ Result<http::Response> exotel_status(ApiContext& ctx, http::Request& request) {
     if (!call->provider_call_id.empty() && !sid.empty() && sid != call->provider_call_id)
         return invalid_field("CallSid", "does not belong to this call");
     std::string status = text("Status");
-    if (is_terminal(status)) ctx.carriers->exotel_callback_received(call_id);
     if (auto s = carrier_status(ctx, *call, status, text("ConversationDuration")); !s) return s.take_error();
     return json_response(200, json{{"status", "received"}});
 }
@@ -307,7 +319,7 @@ void register_telephony_routes(http::Router& router, ApiContext& ctx) {
                {false, "Twilio voice webhook (X-Twilio-Signature): TwiML connecting the number's agent"});
     router.add("POST", "/api/v1/webhooks/twilio/status/{call_id}",
                unauthenticated([&ctx](http::Request& r) { return twilio_status(ctx, r); }),
-               {false, "Twilio status callback (X-Twilio-Signature)"});
+               {true, "Twilio status callback (X-Twilio-Signature)"});  // offloaded: may wait for the call's daemon
     router.add_websocket(
         "/media/twilio/{call_id}",
         [&ctx](http::Request& request) -> Result<std::unique_ptr<http::WsHandler>> {
@@ -327,7 +339,7 @@ void register_telephony_routes(http::Router& router, ApiContext& ctx) {
                    {false, "Exotel Voicebot applet endpoint (?token= per number): {\"url\": stream URL} for a new call"});
     router.add("POST", "/api/v1/webhooks/exotel/status/{call_id}",
                unauthenticated([&ctx](http::Request& r) { return exotel_status(ctx, r); }),
-               {false, "Exotel status callback (JSON, urlencoded or multipart; ?token= per call)"});
+               {true, "Exotel status callback (JSON, urlencoded or multipart; ?token= per call)"});  // as Twilio's
     router.add_websocket(
         "/media/exotel/{call_id}", [&ctx](http::Request& request) { return exotel_media(ctx, request); },
         {false, "Exotel AgentStream WebSocket of a call (?token= per call, or HTTP Basic)"});

@@ -30,7 +30,9 @@
 #include "daemon/calls/event_bus.hpp"
 #include "core/jobs/redis_job_store.hpp"
 #include "core/store/mongo_store.hpp"
+#include "daemon/cluster/call_commands.hpp"
 #include "daemon/cluster/instance_monitor.hpp"
+#include "daemon/cluster/live_sessions.hpp"
 #include "daemon/cluster/redis_campaign_slots.hpp"
 #include "daemon/cluster/redis_event_relay.hpp"
 #include "daemon/cluster/redis_rate_limits.hpp"
@@ -291,11 +293,28 @@ int run_daemon(const Config& config) {
         relay_settings.stream = config.redis.events_stream;
         relay = std::make_unique<RedisEventRelay>(redis, events, instance, relay_settings);
         relay->start();
-        spdlog::info("instance {}: call events and login rate limits shared through {}", instance,
-                     redacted_redis_url(redis));
+        spdlog::info("instance {}: call events, live sessions, forwarded call requests and login rate limits "
+                     "shared through {}",
+                     instance, redacted_redis_url(redis));
+    }
+    // With Redis, this daemon's live sessions are published for the others (TTL: a few leases, so the hashes of a
+    // daemon that dies go with it); before the CallManager that reports to it, so it outlives every session.
+    std::unique_ptr<RedisLiveSessions> live_sessions;
+    if (redis_pool) {
+        LiveSessionSettings live_settings;
+        live_settings.ttl_ms = 3 * config.server.instance_lease_ms;
+        live_settings.refresh_ms = std::max(100, config.server.instance_lease_ms / 2);
+        live_sessions = std::make_unique<RedisLiveSessions>(redis_pool, instance, live_settings);
+        live_sessions->start();
     }
     CallManager calls(**store, events, metrics);
     calls.set_instance(instance);
+    if (live_sessions)
+        calls.set_live_hooks(
+            [registry = live_sessions.get()](const Call& call) {
+                registry->add({call.id, call.instance_id, call.workspace_id, call.channel, call.provider_call_id, now_ms()});
+            },
+            [registry = live_sessions.get()](const std::string& call_id) { registry->remove(call_id); });
     if (auto s = register_providers(calls, config); !s) {
         spdlog::critical("{}", s.error().message);
         return 1;
@@ -346,6 +365,14 @@ int run_daemon(const Config& config) {
         }
     } stop_jobs{jobs, campaigns};
 
+    // Hang-ups, transfers and carrier statuses for calls live here that reach another daemon come through Redis.
+    // Started once the API context exists (its executor runs the API's own code) and stopped before it goes.
+    std::unique_ptr<CallCommands> commands;
+    if (redis_pool) {
+        CallCommandSettings command_settings;
+        command_settings.reply_timeout_ms = config.redis.forward_timeout_ms;
+        commands = std::make_unique<CallCommands>(redis_pool, instance, command_settings);
+    }
     std::atomic<bool> draining{false};  // SIGTERM received: calls finish, no new ones
     api::ApiContext ctx{**store,
                         std::move(jwt).value(),
@@ -360,7 +387,15 @@ int run_daemon(const Config& config) {
                         &events,
                         &carriers,
                         &webhooks,
-                        &campaigns};
+                        &campaigns,
+                        commands.get(),
+                        live_sessions.get()};
+    struct StopCommands {
+        CallCommands* commands;
+        ~StopCommands() {
+            if (commands) commands->stop();
+        }
+    } stop_commands{commands.get()};
     api::register_auth_routes(router, ctx);
     api::register_workspace_routes(router, ctx);
     api::register_user_routes(router, ctx);
@@ -390,6 +425,7 @@ int run_daemon(const Config& config) {
                             config.server.public_base_url.empty() ? "http://" + address : config.server.public_base_url,
                             {config.server.instance_lease_ms, std::max(200, config.server.instance_lease_ms / 5)});
     monitor.start();
+    if (commands) commands->start([&ctx](const CallCommand& command) { return api::run_call_command(ctx, command); });
     campaigns.start();  // dials need the address carriers are given
     fs::path addr_file = fs::path(config.storage.data_dir) / "voiceagentd.addr";
     (void)write_private_file(addr_file, address + "\n");

@@ -255,9 +255,12 @@ Result<std::unique_ptr<http::WsHandler>> CallManager::attach(Call call, std::uni
                                               std::move(caller_lines), std::move(codec))
                          : make_chat_session(*this, call, definition, merged, std::move(llm).value());
     return std::unique_ptr<http::WsHandler>(std::make_unique<RegisteringHandler>(
-        std::move(session), [this, call_id](SessionPost post) {
-            std::lock_guard lock(m_mutex);
-            m_live[call_id] = std::move(post);
+        std::move(session), [this, call_id, live = call](SessionPost post) {
+            {
+                std::lock_guard lock(m_mutex);
+                m_live[call_id] = std::move(post);
+            }
+            if (m_on_live) m_on_live(live);
         }));
 }
 
@@ -345,6 +348,24 @@ Status CallManager::hangup(const std::string& workspace_id, const std::string& c
     return Ok{};
 }
 
+Status CallManager::transfer_live(const std::string& workspace_id, const std::string& call_id,
+                                  const std::string& number) {
+    auto call = m_store.get_call(workspace_id, call_id);
+    if (!call) return call.take_error();
+    SessionPost post;
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto it = m_live.find(call_id); it != m_live.end()) post = it->second;
+    }
+    if (!post)
+        return make_error(ErrorCode::conflict, call->ended_at != 0 ? "the call has already ended"
+                                                                   : "the call is not live (its media stream has not started)");
+    post([number](SessionBase* session) {
+        if (session) session->transfer(number);
+    });
+    return Ok{};
+}
+
 void CallManager::carrier_ended(const std::string& call_id, const std::string& status, double duration_s) {
     SessionPost post;
     {
@@ -363,8 +384,15 @@ void CallManager::carrier_ended(const std::string& call_id, const std::string& s
 }
 
 void CallManager::forget(const std::string& call_id) {
-    std::lock_guard lock(m_mutex);
-    m_live.erase(call_id);
+    bool was_live = false;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_live.find(call_id);
+        if (it == m_live.end()) return;
+        was_live = bool(it->second);  // a reservation that never connected was never announced
+        m_live.erase(it);
+    }
+    if (was_live && m_on_gone) m_on_gone(call_id);
 }
 
 void CallManager::drain(const std::string& goodbye) {

@@ -108,6 +108,17 @@ public:
 
     // Ends a live call (API hang-up); not_found when it is not live here.
     Status hangup(const std::string& workspace_id, const std::string& call_id);
+    // Hands a live call to a person at `number` (API transfer), the way the agent's transfer_call does: conflict
+    // when its session is not live here. The carrier's answer arrives later (the call ends transferred:<number>,
+    // or transfer_failed with a call:error).
+    Status transfer_live(const std::string& workspace_id, const std::string& call_id, const std::string& number);
+
+    // Told when a session goes live here and when it ends, for the live-session registry other daemons read; set
+    // before calls start. Called on the session's strand, outside the manager's lock: they must not block.
+    void set_live_hooks(std::function<void(const Call&)> live, std::function<void(const std::string&)> ended) {
+        m_on_live = std::move(live);
+        m_on_gone = std::move(ended);
+    }
 
     std::size_t live_calls() const;
     // Shutdown: every live call hears `goodbye` and ends (SessionBase::drain).
@@ -151,10 +162,12 @@ private:
     std::map<std::string, std::shared_ptr<SttFactory>> m_stt;
     std::map<std::string, TransferFn> m_transfers;
     std::map<std::string, std::function<void(const Call&)>> m_on_ended;
+    std::function<void(const Call&)> m_on_live;
+    std::function<void(const std::string&)> m_on_gone;
     std::string m_recordings_dir;
     bool m_recordings_enabled = false;
     int m_retention_days = 0;
-    std::int64_t m_last_sweep_ms = 0;  // guarded by m_mutex                                        // API hang-ups not yet seen by the session
+    std::int64_t m_last_sweep_ms = 0;  // guarded by m_mutex
     ToolSettings m_tool_settings;
 };
 

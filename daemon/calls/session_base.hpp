@@ -24,6 +24,9 @@ public:
 
     // Ends the call from outside (an API hang-up), on the session's strand.
     virtual void stop(const std::string& reason) { end(reason, 1000); }
+    // Hands the call to a person at `number` (an API transfer). A session without a carrier has nobody to hand it
+    // to: the call just ends, as it does when the agent transfers a local call.
+    virtual void transfer(const std::string& number) { end("transferred:" + number, 1000); }
     // The daemon is shutting down and the call's time is up: the caller hears `goodbye`, then the call ends with
     // daemon_shutdown (at once where nobody listens to speech).
     virtual void drain(const std::string& goodbye) {

@@ -182,6 +182,18 @@ private:
             });
     }
 
+    // An API transfer cuts off whatever the agent was saying and asks the carrier to connect the caller to `number`
+    // at once, as the agent's transfer_call does after its last words. No new turn starts meanwhile.
+    void transfer(const std::string& number) override {
+        if (m_ended || !m_transfer.empty()) return;
+        if (m_reply_active) barge_in();
+        cancel_answer();
+        m_end_after_reply.clear();
+        m_closing_mark.clear();
+        m_draining = true;  // as for the shutdown goodbye: the caller's words no longer start turns
+        hand_over("transferred:" + number);
+    }
+
     void on_media_error(const std::string& message) override {
         spdlog::warn("call {}: media: {}", m_call.id, message);
         send({{"type", "error"}, {"message", message}});

@@ -1,5 +1,6 @@
 // Several daemons as one (docs/scale-out.md): two voiceagentd processes on their own ports, sharing records through
-// one SQLite file in WAL mode and events through a real redis-server on loopback.
+// one SQLite file in WAL mode, and events, live sessions and forwarded requests through a real redis-server on
+// loopback.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -12,6 +13,9 @@
 
 #include "cli/ws_client.hpp"
 #include "support/campaigns.hpp"
+#include "core/redis/redis_client.hpp"
+#include "providers/fake/twilio_fake.hpp"
+#include "providers/twilio/signature.hpp"
 #include "support/daemon_process.hpp"
 #include "support/fixtures.hpp"
 #include "support/redis_server.hpp"
@@ -55,7 +59,32 @@ struct Pair {
     }
     // An event stream of every call of the workspace, on `d`, once the daemon says it is subscribed.
     std::unique_ptr<WsClient> events_on(const DaemonProcess& d) const;
+    // A connection to the shared Redis, to look at what the daemons keep there.
+    std::unique_ptr<va::RedisConnection> redis_client() const {
+        auto options = va::parse_redis_url(redis.url());
+        REQUIRE(options);
+        return std::make_unique<va::RedisConnection>(*options);
+    }
 };
+
+// The live-session hash of a call as {field: value} (an empty object when there is none).
+json live_hash(va::RedisConnection& redis, const std::string& call_id) {
+    auto r = redis.command({"HGETALL", "va:live:" + call_id});
+    REQUIRE(r);
+    json out = json::object();
+    for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) out[r->elements[i].str] = r->elements[i + 1].str;
+    return out;
+}
+
+// Polls `done` every 20 ms for up to `within`; its last answer.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds within = std::chrono::seconds(3)) {
+    auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return done();
+}
 
 json read_until(WsClient& ws, const std::string& type) {
     while (auto text = ws.read()) {
@@ -71,13 +100,15 @@ std::unique_ptr<WsClient> Pair::events_on(const DaemonProcess& d) const {
     return ws;
 }
 
-// The next `n` events of the stream as "type[:detail]", each checked to belong to `call_id`.
+// The next `n` events of the stream as "type[:detail]", each checked to belong to `call_id` (analyses aside).
 std::vector<std::string> next_events(WsClient& events, const std::string& call_id, std::size_t n) {
     std::vector<std::string> out;
     while (out.size() < n) {
         auto text = events.read();
         REQUIRE(text);
         json e = json::parse(*text);
+        // Post-call analysis runs as a job after the call, so its event may come in the middle of the next call's.
+        if (e["type"] == "call:analysis") continue;
         INFO(e.dump());
         CHECK(e["call_id"] == call_id);
         std::string entry = e["type"];
@@ -220,6 +251,26 @@ std::map<std::string, int> calls_per_daemon(const Api& api, const std::string& c
     return out;
 }
 
+// A chat call on A, connected and waiting for the caller: its id and media socket.
+struct LiveChat {
+    std::string id;
+    std::unique_ptr<WsClient> media;
+};
+
+LiveChat live_chat_on(const DaemonProcess& d, const std::string& key) {
+    Api api(d.base_url(), key);
+    auto created = api.post("/api/v1/calls/local", {{"agent_id", "receptionist"}, {"channel", "chat"}});
+    REQUIRE(created.status == 201);
+    LiveChat chat{created.json()["call"]["id"], nullptr};
+    chat.media = std::make_unique<WsClient>(d.base_url() + created.json()["media_url"].get<std::string>(), key);
+    REQUIRE(read_until(*chat.media, "listening").is_object());
+    return chat;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
 }  // namespace
 
 TEST_CASE("scale-out: a campaign run by two daemons holds its limit and dials each contact once per attempt") {
@@ -330,4 +381,192 @@ TEST_CASE("scale-out: SIGKILL of one daemon mid-campaign loses no contact, and t
     for (const auto& c : calls)
         if (c["end_reason"] == "interrupted: daemon daemon-a stopped during the call") ++interrupted;
     CHECK(interrupted >= 1);
+
+TEST_CASE("scale-out: a hang-up sent to daemon B ends a chat call live on daemon A; its live session is in Redis meanwhile") {
+    Pair p;
+    p.add_agent();
+    Api b(p.b->base_url(), p.key());
+    auto redis = p.redis_client();
+
+    auto created = Api(p.a->base_url(), p.key()).post("/api/v1/calls/local", {{"agent_id", "receptionist"}, {"channel", "chat"}});
+    REQUIRE(created.status == 201);
+    std::string id = created.json()["call"]["id"];
+    CHECK(live_hash(*redis, id).empty());  // queued: no session yet
+    WsClient media(p.a->base_url() + created.json()["media_url"].get<std::string>(), p.key());
+    REQUIRE(read_until(media, "listening").is_object());
+
+    // The session's hash names its daemon, and lapses three leases (4.5 s) after its last renewal.
+    REQUIRE(eventually([&] { return !live_hash(*redis, id).empty(); }));
+    json hash = live_hash(*redis, id);
+    CHECK(hash["instance"] == "daemon-a");
+    CHECK(hash["workspace_id"] == created.json()["call"]["workspace_id"]);
+    CHECK(hash["channel"] == "chat");
+    auto ttl = redis->command({"PTTL", "va:live:" + id});
+    REQUIRE(ttl);
+    CHECK(ttl->integer > 0);
+    CHECK(ttl->integer <= 4500);
+    // Renewed while the call lives: still there after more than one TTL's worth of renewals would have lapsed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    CHECK(live_hash(*redis, id)["instance"] == "daemon-a");
+
+    auto sent_at = std::chrono::steady_clock::now();
+    auto hung = b.post("/api/v1/calls/" + id + "/hangup", json::object());
+    INFO(hung.body);
+    CHECK(hung.status == 202);
+    CHECK(hung.json()["status"] == "hanging up");
+    CHECK(hung.json()["instance_id"] == "daemon-a");
+    CHECK(seconds_since(sent_at) < 3);
+    json end = read_until(media, "end");
+    REQUIRE(end.is_object());
+    CHECK(end["reason"] == "api_hangup");
+    json stored = wait_for_call_until(b, id, [](const json& c) { return !c["ended_at"].is_null(); });
+    CHECK(stored["status"] == "completed");
+    CHECK(stored["end_reason"] == "api_hangup");
+    CHECK(eventually([&] { return live_hash(*redis, id).empty(); }));
+
+    // Once ended, a hang-up through either daemon says so.
+    auto again = b.post("/api/v1/calls/" + id + "/hangup", json::object());
+    CHECK(again.status == 409);
+    CHECK(again.json()["error"]["message"] == "the call has already ended");
+}
+
+TEST_CASE("scale-out: a hang-up for a call whose daemon was killed answers a clear error within seconds") {
+    Pair p;
+    p.add_agent();
+    Api b(p.b->base_url(), p.key());
+    auto redis = p.redis_client();
+    std::string id;
+    {
+        LiveChat chat = live_chat_on(*p.a, p.key());
+        id = chat.id;
+        REQUIRE(eventually([&] { return !live_hash(*redis, id).empty(); }));
+        p.a->stop(SIGKILL);
+    }
+    auto sent_at = std::chrono::steady_clock::now();
+    auto hung = b.post("/api/v1/calls/" + id + "/hangup", json::object());
+    INFO(hung.body);
+    CHECK((hung.status == 503 || hung.status == 504));
+    CHECK(hung.json()["error"]["message"].get<std::string>().find("daemon daemon-a") != std::string::npos);
+    CHECK(seconds_since(sent_at) < 7);  // the owner's silence is noticed; the forward timeout is 5 s
+    // After A's lease (1.5 s) B fails the call, and a hang-up finds it ended.
+    json stored = wait_for_call_until(b, id, [](const json& c) { return !c["ended_at"].is_null(); });
+    CHECK(stored["status"] == "failed");
+    CHECK(b.post("/api/v1/calls/" + id + "/hangup", json::object()).status == 409);
+    CHECK(p.b->alive());
+}
+
+TEST_CASE("scale-out: transfer requests are checked on whichever daemon gets them") {
+    Pair p;
+    p.add_agent();
+    Api a(p.a->base_url(), p.key());
+    Api b(p.b->base_url(), p.key());
+    LiveChat chat = live_chat_on(*p.a, p.key());
+    std::string path = "/api/v1/calls/" + chat.id + "/transfer";
+
+    auto missing = b.post(path, json::object());
+    CHECK(missing.status == 400);
+    CHECK(missing.names_field("to"));
+    for (const json& to : {json("5551234567"), json("+1555abc4567"), json("+"), json("+0123456"),
+                           json("+1234567890123456"), json(15551234567)}) {
+        auto bad = b.post(path, {{"to", to}});
+        INFO(to.dump() << " -> " << bad.body);
+        CHECK(bad.status == 400);
+        CHECK(bad.names_field("to"));
+    }
+    auto extra = b.post(path, {{"to", "+15551234567"}, {"reason", "escalation"}});
+    CHECK(extra.status == 400);
+    CHECK(extra.names_field("reason"));
+    CHECK(b.raw("POST", path, "to=%2B15551234567", "application/x-www-form-urlencoded").status == 415);
+    CHECK(b.post("/api/v1/calls/call_nosuch/transfer", {{"to", "+15551234567"}}).status == 404);
+    std::string viewer = create_user_token(*p.a, a, "viewer@example.com", "viewer");
+    CHECK(Api(p.b->base_url(), viewer).post(path, {{"to", "+15551234567"}}).status == 403);
+
+    // Well-formed, but a chat call has no carrier to hand it to; vactl says why and fails.
+    auto chat_transfer = b.post(path, {{"to", "+15551234567"}});
+    CHECK(chat_transfer.status == 422);
+    CHECK(chat_transfer.json()["error"]["message"].get<std::string>().find("chat call") != std::string::npos);
+    auto vactl = run_vactl({"--server", p.b->base_url(), "--token", p.key(), "calls", "transfer", chat.id, "+15551234567"});
+    CHECK(vactl.exit_code != 0);
+    CHECK(vactl.err.find("chat call") != std::string::npos);
+
+    REQUIRE(b.post("/api/v1/calls/" + chat.id + "/hangup", json::object()).status == 202);
+    REQUIRE(read_until(*chat.media, "end").is_object());
+    wait_for_call_until(b, chat.id, [](const json& c) { return !c["ended_at"].is_null(); });
+    CHECK(b.post(path, {{"to", "+15551234567"}}).status == 409);
+}
+
+namespace {
+
+// Two daemons with one Twilio account (the fake), the receptionist answering +15550001111 with simulated
+// recognition, and inbound calls reaching daemon A.
+struct TwilioPair {
+    va::fake::TwilioFake fake{va::fake::TwilioFake::Options{}};
+    Pair p{{{"VOICEAGENT_TWILIO_ACCOUNT_SID", fake.options().account_sid},
+            {"VOICEAGENT_TWILIO_AUTH_TOKEN", fake.options().auth_token},
+            {"VOICEAGENT_TWILIO_API_BASE_URL", fake.base_url()}}};
+    Api a{p.a->base_url(), p.key()};
+    Api b{p.b->base_url(), p.key()};
+
+    TwilioPair() {
+        json agent = example_agent("receptionist.json");
+        agent["stt"] = {{"provider", "scripted"}, {"script", json::array()}, {"endpointing_ms", 500}};
+        auto created = a.post("/api/v1/agents", agent);
+        REQUIRE(created.status == 201);
+        REQUIRE(a.post("/api/v1/phones", {{"number", "+15550001111"}, {"provider", "twilio"},
+                                          {"agent_id", created.json()["id"]}})
+                    .status == 201);
+    }
+    // An inbound call answered by A whose caller stays quiet on the line; its SID and call id once in progress.
+    std::pair<std::string, std::string> live_call() {
+        va::fake::CallerScript script;
+        script.turns.push_back({{}, "1", -1, 15000});  // a key press, long after: the caller just listens
+        auto sid = fake.place_inbound(p.a->base_url() + "/api/v1/webhooks/twilio/voice", "+15557654321", "+15550001111",
+                                      script);
+        REQUIRE(sid);
+        json call;
+        REQUIRE(eventually([&] {
+            call = call_by_provider_id(a, *sid);
+            return call.is_object() && call["status"] == "in-progress";
+        }, std::chrono::seconds(10)));
+        return {*sid, call["id"].get<std::string>()};
+    }
+};
+
+}  // namespace
+
+TEST_CASE("scale-out: a Twilio call live on daemon A is transferred through daemon B") {
+    TwilioPair t;
+    auto [sid, id] = t.live_call();
+    auto moved = t.b.post("/api/v1/calls/" + id + "/transfer", {{"to", "+15551234567"}});
+    INFO(moved.body);
+    CHECK(moved.status == 202);
+    CHECK(moved.json()["status"] == "transferring");
+    CHECK(moved.json()["instance_id"] == "daemon-a");
+    auto call = t.fake.wait_for_end(sid, std::chrono::seconds(10));
+    REQUIRE(call);
+    CHECK(call->transferred_to == "+15551234567");
+    json stored = wait_for_call_until(t.b, id, [](const json& c) { return !c["ended_at"].is_null(); });
+    CHECK(stored["end_reason"] == "transferred:+15551234567");
+}
+
+TEST_CASE("scale-out: Twilio's status callback for a call live on A, sent to B, ends A's session with Twilio's figures") {
+    TwilioPair t;
+    auto [sid, id] = t.live_call();
+    std::string path = "/api/v1/webhooks/twilio/status/" + id;
+    va::twilio::Params params{{"CallSid", sid}, {"CallStatus", "completed"}, {"CallDuration", "7"}};
+    std::string signature = va::twilio::signature(t.fake.options().auth_token, t.p.b->base_url() + path, params);
+    auto answered = Api(t.p.b->base_url())
+                        .with_header("X-Twilio-Signature", signature)
+                        .raw("POST", path, "CallSid=" + sid + "&CallStatus=completed&CallDuration=7",
+                             "application/x-www-form-urlencoded");
+    INFO(answered.body);
+    CHECK(answered.status == 204);
+    // A's session ended at once (long before the caller's key press), with the carrier's status and duration.
+    auto call = t.fake.wait_for_end(sid, std::chrono::seconds(10));
+    REQUIRE(call);
+    CHECK(call->caller.ended_by != "caller");
+    json stored = wait_for_call_until(t.b, id, [](const json& c) { return !c["ended_at"].is_null(); });
+    CHECK(stored["status"] == "completed");
+    CHECK(stored["end_reason"] == "caller_hangup");
+    CHECK(stored["duration_s"].get<double>() == 7.0);
 }

@@ -57,7 +57,8 @@ TEST_CASE("server: probes, metrics and the OpenAPI description") {
     auto doc = openapi.json();
     CHECK(doc["openapi"].get<std::string>().rfind("3.", 0) == 0);
     for (const char* path : {"/api/v1/agents/{id}", "/api/v1/auth/login", "/api/v1/calls/{id}/transcript",
-                             "/api/v1/phones", "/api/v1/users/{id}", "/api/v1/api-keys/{id}", "/api/v1/workspaces"})
+                             "/api/v1/phones", "/api/v1/users/{id}", "/api/v1/api-keys/{id}", "/api/v1/workspaces",
+                             "/api/v1/calls/{id}/hangup", "/api/v1/calls/{id}/transfer"})
         CHECK(doc["paths"].contains(path));
     CHECK(doc["paths"]["/api/v1/agents/{id}"].contains("patch"));
     CHECK(doc["paths"]["/api/v1/agents/{id}"]["get"]["parameters"][0]["name"] == "id");

@@ -110,6 +110,8 @@ std::vector<KnownKey> known_keys() {
         {"redis.events_stream", "VOICEAGENT_REDIS_EVENTS_STREAM", "team:events",
          [](const Config& c) { return c.redis.events_stream == "team:events"; }},
         {"jobs.backend", "VOICEAGENT_JOBS_BACKEND", "store", [](const Config& c) { return c.jobs.backend == "store"; }},
+        {"redis.forward_timeout_ms", "VOICEAGENT_REDIS_FORWARD_TIMEOUT_MS", "2500",
+         [](const Config& c) { return c.redis.forward_timeout_ms == 2500; }},
     };
 }
 
@@ -297,6 +299,7 @@ TEST_CASE("config: every validation error names its key") {
         {"redis.url", "http://cache:6379"},       {"redis.url", "redis://cache:port"},
         {"redis.pool_size", "0"},                 {"redis.command_timeout_ms", "1"},
         {"redis.events_stream", ""},              {"server.instance_id", "has spaces"},
+        {"redis.forward_timeout_ms", "50"},
         {"server.instance_id", std::string(65, 'a')}, {"server.instance_lease_ms", "10"},
         {"server.drain_timeout_ms", "-1"},        {"server.drain_goodbye", ""},
         {"jobs.backend", "kafka"},                {"jobs.backend", "redis"},  // redis without redis.url

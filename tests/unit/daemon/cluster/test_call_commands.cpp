@@ -1,0 +1,199 @@
+// Forwarded call commands through a real redis-server: a daemon's answer (value or error) reaches the sender; a
+// sender learns at once that nobody listens, and soon that the listener has gone quiet while it waits; a slow
+// owner costs the sender no more than its timeout, and a command whose sender gave up is not run late.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "daemon/cluster/call_commands.hpp"
+#include "support/redis_server.hpp"
+
+using va::CallCommand;
+using va::CallCommands;
+using va::CallCommandSettings;
+using va::ErrorCode;
+using va::RedisPool;
+using va::test::RedisServer;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::shared_ptr<RedisPool> pool_for(const RedisServer& server) {
+    auto o = va::parse_redis_url(server.url());
+    REQUIRE(o);
+    o->backoff_initial_ms = 50;
+    o->command_timeout_ms = 500;
+    return std::make_shared<RedisPool>(*o);
+}
+
+CallCommandSettings quick(int reply_timeout_ms = 2000) {
+    CallCommandSettings s;
+    s.reply_timeout_ms = reply_timeout_ms;
+    s.block_ms = 200;
+    s.presence_ttl_ms = 600;
+    return s;
+}
+
+// Waits (up to 2 s) until daemon `instance` is seen listening.
+void wait_listening(const std::shared_ptr<RedisPool>& pool, const std::string& instance) {
+    auto until = Clock::now() + std::chrono::seconds(2);
+    while (Clock::now() < until) {
+        auto r = pool->command({"EXISTS", "va:cmd:" + instance + ":alive"});
+        if (r && r->integer == 1) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL("daemon " << instance << " never listened");
+}
+
+long elapsed_ms(Clock::time_point since) {
+    return long(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
+}
+
+}  // namespace
+
+TEST_CASE("call commands: the owner runs the command with the sender's workspace and its answer comes back") {
+    RedisServer server;
+    auto pool = pool_for(server);
+    CallCommands a(pool, "daemon-a", quick()), b(pool, "daemon-b", quick());
+    std::mutex mutex;
+    std::vector<CallCommand> seen;
+    a.start([&](const CallCommand& c) -> va::Result<json> {
+        {
+            std::lock_guard lock(mutex);
+            seen.push_back(c);
+        }
+        if (c.op == "hangup") return json{{"status", "hanging up"}, {"instance_id", "daemon-a"}};
+        va::Error e = va::invalid_field("to", "must be an E.164 number");
+        e.message = "to: must be an E.164 number";
+        return e;
+    });
+    wait_listening(pool, "daemon-a");
+
+    auto ok = b.send("daemon-a", CallCommand{"hangup", "call_1", "ws_1", json::object()});
+    REQUIRE(ok);
+    CHECK(*ok == json{{"status", "hanging up"}, {"instance_id", "daemon-a"}});
+
+    // An error keeps its code, message and field details, so the client sees what the owner said.
+    auto refused = b.send("daemon-a", CallCommand{"transfer", "call_1", "ws_1", json{{"to", "0"}}});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ErrorCode::invalid_request);
+    CHECK(refused.error().message == "to: must be an E.164 number");
+    REQUIRE(refused.error().details.size() == 1);
+    CHECK(refused.error().details[0].field == "to");
+
+    std::lock_guard lock(mutex);
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].op == "hangup");
+    CHECK(seen[0].call_id == "call_1");
+    CHECK(seen[0].workspace_id == "ws_1");
+    CHECK(seen[1].args == json{{"to", "0"}});
+    CHECK(a.executed() == 2);
+    // Nothing is left behind: the reply lists were taken, and the command list is empty.
+    auto keys = pool->command({"KEYS", "va:cmd:reply:*"});
+    REQUIRE(keys);
+    CHECK(keys->elements.empty());
+    CHECK(pool->command({"LLEN", "va:cmd:daemon-a"})->integer == 0);
+}
+
+TEST_CASE("call commands: a daemon that does not listen is reported at once, not after the timeout") {
+    RedisServer server;
+    auto pool = pool_for(server);
+    CallCommands b(pool, "daemon-b", quick(5000));
+    auto started = Clock::now();
+    auto r = b.send("daemon-gone", CallCommand{"hangup", "call_1", "ws_1", json::object()});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::unavailable);
+    CHECK(r.error().message.find("daemon daemon-gone") != std::string::npos);
+    CHECK(elapsed_ms(started) < 1000);
+    // Nothing was queued for it: a daemon that comes back under that name later runs no stale command.
+    CHECK(pool->command({"EXISTS", "va:cmd:daemon-gone"})->integer == 0);
+}
+
+TEST_CASE("call commands: a stopped listener says so, and senders stop waiting for it") {
+    RedisServer server;
+    auto pool = pool_for(server);
+    CallCommands a(pool, "daemon-a", quick()), b(pool, "daemon-b", quick());
+    a.start([](const CallCommand&) -> va::Result<json> { return json::object(); });
+    wait_listening(pool, "daemon-a");
+    a.stop();
+    auto r = b.send("daemon-a", CallCommand{"hangup", "call_1", "ws_1", json::object()});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::unavailable);
+}
+
+TEST_CASE("call commands: an owner that goes quiet while a sender waits is noticed within its presence TTL") {
+    RedisServer server;
+    auto pool = pool_for(server);
+    // The owner is stuck in a command (as good as dead): its presence lapses after 600 ms.
+    CallCommands a(pool, "daemon-a", quick()), b(pool, "daemon-b", quick(10'000));
+    a.start([](const CallCommand&) -> va::Result<json> {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+        return json::object();
+    });
+    wait_listening(pool, "daemon-a");
+    auto started = Clock::now();
+    auto r = b.send("daemon-a", CallCommand{"hangup", "call_1", "ws_1", json::object()});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::unavailable);
+    CHECK(r.error().message.find("stopped answering") != std::string::npos);
+    CHECK(elapsed_ms(started) < 2000);  // well before both the command's end and the 10 s timeout
+}
+
+TEST_CASE("call commands: a slow owner costs the sender its timeout, and a command that waited too long is skipped") {
+    RedisServer server;
+    auto pool = pool_for(server);
+    CallCommandSettings slow_owner = quick();
+    slow_owner.presence_ttl_ms = 5000;  // busy, not gone
+    CallCommands a(pool, "daemon-a", slow_owner), b(pool, "daemon-b", quick(300));
+    std::atomic<int> ran{0};
+    a.start([&](const CallCommand&) -> va::Result<json> {
+        ++ran;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        return json::object();
+    });
+    wait_listening(pool, "daemon-a");
+    auto started = Clock::now();
+    auto first = b.send("daemon-a", CallCommand{"hangup", "call_1", "ws_1", json::object()});
+    REQUIRE_FALSE(first);
+    CHECK(first.error().code == ErrorCode::timeout);  // 504
+    CHECK(first.error().message.find("did not answer within 300 ms") != std::string::npos);
+    CHECK(elapsed_ms(started) < 1000);
+    // Queued behind the first; by the time the owner is free its sender has long given up.
+    auto second = b.send("daemon-a", CallCommand{"hangup", "call_2", "ws_1", json::object()});
+    REQUIRE_FALSE(second);
+    CHECK(second.error().code == ErrorCode::timeout);
+    auto until = Clock::now() + std::chrono::seconds(3);
+    while (a.expired() == 0 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(a.expired() == 1);
+    CHECK(ran == 1);
+}
+
+TEST_CASE("call commands: with Redis down a sender fails fast with 503, and the listener recovers after") {
+    RedisServer server;
+    auto pool = pool_for(server);
+    CallCommands a(pool, "daemon-a", quick()), b(pool, "daemon-b", quick());
+    a.start([](const CallCommand& c) -> va::Result<json> { return json{{"call", c.call_id}}; });
+    wait_listening(pool, "daemon-a");
+    server.kill();
+    auto started = Clock::now();
+    auto r = b.send("daemon-a", CallCommand{"hangup", "call_1", "ws_1", json::object()});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::unavailable);
+    CHECK(r.error().message.find("Redis") != std::string::npos);
+    CHECK(elapsed_ms(started) < 2000);
+    server.start();
+    // Reconnections back off; the next commands go through once both sides are connected again.
+    va::Result<json> again = va::make_error(ErrorCode::unavailable, "not yet");
+    auto until = Clock::now() + std::chrono::seconds(8);
+    while (!again && Clock::now() < until) {
+        again = b.send("daemon-a", CallCommand{"hangup", "call_2", "ws_1", json::object()});
+        if (!again) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(again);
+    CHECK(*again == json{{"call", "call_2"}});
+}
