@@ -381,8 +381,9 @@ TEST_CASE("scale-out: SIGKILL of one daemon mid-campaign loses no contact, and t
     for (const auto& c : calls)
         if (c["end_reason"] == "interrupted: daemon daemon-a stopped during the call") ++interrupted;
     CHECK(interrupted >= 1);
+}
 
-TEST_CASE("scale-out: a hang-up sent to daemon B ends a chat call live on daemon A; its live session is in Redis meanwhile") {
+TEST_CASE("scale-out: a hang-up sent to daemon B ends a chat call live on daemon A, its live session is in Redis meanwhile") {
     Pair p;
     p.add_agent();
     Api b(p.b->base_url(), p.key());

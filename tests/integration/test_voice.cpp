@@ -347,7 +347,7 @@ TEST_CASE("voice: vactl talk through the sound device hears the caller and plays
 }
 
 TEST_CASE("voice: SIGTERM drains a voice call: it goes on, then the caller hears the goodbye before the end") {
-    DaemonProcess d({{"VOICEAGENT_SERVER_DRAIN_TIMEOUT_MS", "1500"}});
+    DaemonProcess d(Env{{"VOICEAGENT_SERVER_DRAIN_TIMEOUT_MS", "1500"}});
     Api api(d.base_url(), d.admin_key());
     REQUIRE(api.post("/api/v1/agents", receptionist()).status == 201);
     auto created = api.post("/api/v1/calls/local", {{"agent_id", "receptionist"}, {"channel", "local"}}).json();

@@ -80,7 +80,7 @@ TEST_CASE("live sessions: a live call's hash has its fields and a TTL, is renewe
     CHECK(registry.size() == 0);
 }
 
-TEST_CASE("live sessions: a Redis that lost the hashes (a restart) gets them again; a stop deletes them") {
+TEST_CASE("live sessions: a Redis that lost the hashes (a restart) gets them again, a stop deletes them") {
     RedisServer server;
     auto pool = pool_for(server);
     RedisLiveSessions registry(pool, "daemon-a", quick());
