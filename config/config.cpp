@@ -91,6 +91,7 @@ std::vector<Key> keys(Raw& raw) {
         {"server", "drain_goodbye", Kind::string, str([](Config& c) -> std::string& { return c.server.drain_goodbye; })},
         {"server", "public_base_url", Kind::string,
          str([](Config& c) -> std::string& { return c.server.public_base_url; })},
+        {"server", "instance_url", Kind::string, str([](Config& c) -> std::string& { return c.server.instance_url; })},
         {"server", "instance_id", Kind::string, str([](Config& c) -> std::string& { return c.server.instance_id; })},
         {"server", "instance_lease_ms", Kind::integer,
          integer([](Config& c) -> int& { return c.server.instance_lease_ms; })},
@@ -293,12 +294,13 @@ Status validate_config(const Config& c) {
     if (c.server.drain_goodbye.empty() || c.server.drain_goodbye.size() > 500)
         p.push_back({"server.drain_goodbye", "must be 1 to 500 characters"});
     range("server.port", c.server.port, 0, 65535);
-    if (const auto& url = c.server.public_base_url; !url.empty()) {
+    for (const auto& [key, url] : {std::pair<const char*, const std::string&>{"server.public_base_url", c.server.public_base_url},
+                                   std::pair<const char*, const std::string&>{"server.instance_url", c.server.instance_url}}) {
+        if (url.empty()) continue;
         std::size_t scheme_end = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;
         bool has_host = scheme_end && url.size() > scheme_end && url[scheme_end] != '/';
         bool no_space = url.find_first_of(" \t\r\n") == std::string::npos;
-        if (!has_host || !no_space)
-            p.push_back({"server.public_base_url", "must be an http:// or https:// URL with a host"});
+        if (!has_host || !no_space) p.push_back({key, "must be an http:// or https:// URL with a host"});
     }
     if (c.storage.data_dir.empty()) p.push_back({"storage.data_dir", "must not be empty"});
     if (c.storage.backend != "sqlite" && c.storage.backend != "mongodb")

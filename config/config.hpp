@@ -27,6 +27,8 @@ struct ServerConfig {
     int drain_timeout_ms = 30000;         // on SIGTERM, live calls get this long to finish before the goodbye
     std::string drain_goodbye = "I'm sorry, I have to end our call now. Goodbye.";
     std::string public_base_url;          // how carriers reach us; empty = http://host:port
+    std::string instance_url;             // how carriers reach this daemon alone (its calls' media and callbacks);
+                                          // empty = public_base_url
     std::string instance_id;              // this daemon among several (leases, events); empty = host-pid-random
     int instance_lease_ms = 15000;        // another daemon silent this long is dead: its open calls are failed
 };

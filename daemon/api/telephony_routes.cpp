@@ -186,7 +186,10 @@ bool twilio_signed(ApiContext& ctx, const http::Request& request, const twilio::
 Result<twilio::Params> twilio_webhook(ApiContext& ctx, const http::Request& request) {
     if (!ctx.carriers->twilio_enabled()) return not_found("Twilio is not configured in this daemon");
     auto params = parse_form(request.body);
-    if (!twilio_signed(ctx, request, params, ctx.carriers->http_base() + request.target))
+    // Twilio signs the URL it requested: a number's webhook (the shared URL) or a call's callback (this daemon's).
+    if (!twilio_signed(ctx, request, params, ctx.carriers->http_base() + request.target) &&
+        (ctx.carriers->call_http_base() == ctx.carriers->http_base() ||
+         !twilio_signed(ctx, request, params, ctx.carriers->call_http_base() + request.target)))
         return make_error(ErrorCode::forbidden, "X-Twilio-Signature does not match this request");
     return params;
 }

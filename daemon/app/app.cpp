@@ -421,8 +421,7 @@ int run_daemon(const Config& config) {
     std::string address = host + ":" + std::to_string(server.port());
     carriers.set_base_url("http://" + address);
     // Before the campaigns recover: the calls this daemon's previous run left open are ended first.
-    InstanceMonitor monitor(**store, calls,
-                            config.server.public_base_url.empty() ? "http://" + address : config.server.public_base_url,
+    InstanceMonitor monitor(**store, calls, carriers.call_http_base(),
                             {config.server.instance_lease_ms, std::max(200, config.server.instance_lease_ms / 5)});
     monitor.start();
     if (commands) commands->start([&ctx](const CallCommand& command) { return api::run_call_command(ctx, command); });

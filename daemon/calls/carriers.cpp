@@ -20,6 +20,8 @@ Carriers::Carriers(const Config& config, Store& store, CallManager& calls, std::
     m_twilio.api_base_url = config.twilio.api_base_url;
     m_public_base = config.server.public_base_url;
     while (!m_public_base.empty() && m_public_base.back() == '/') m_public_base.pop_back();
+    m_instance_base = config.server.instance_url;
+    while (!m_instance_base.empty() && m_instance_base.back() == '/') m_instance_base.pop_back();
     if (!m_public_base.empty()) set_base_url(m_public_base);
     m_calls.set_transfer("twilio", [this](const Call& call, const std::string& number) { return transfer(call, number); });
     m_calls.set_transfer("exotel", [this](const Call& call, const std::string& number) { return transfer(call, number); });
@@ -105,9 +107,11 @@ void Carriers::reconcile_loop() {
 
 void Carriers::set_base_url(const std::string& url) {
     m_http_base = m_public_base.empty() ? url : m_public_base;
+    m_call_http_base = m_instance_base.empty() ? m_http_base : m_instance_base;
     // Media streams are WebSockets on the same host: ws:// beside http://, wss:// beside https://.
-    m_ws_base = m_http_base.rfind("https://", 0) == 0 ? "wss://" + m_http_base.substr(8)
-                                                      : "ws://" + m_http_base.substr(m_http_base.find("://") + 3);
+    m_ws_base = m_call_http_base.rfind("https://", 0) == 0
+                    ? "wss://" + m_call_http_base.substr(8)
+                    : "ws://" + m_call_http_base.substr(m_call_http_base.find("://") + 3);
 }
 
 std::string Carriers::call_token(const std::string& call_id) const {

@@ -30,7 +30,11 @@ public:
 
     // The daemon's own address, used when server.public_base_url is empty (tests on port 0).
     void set_base_url(const std::string& url);
+    // Where numbers' webhooks point: the URL every daemon shares (server.public_base_url).
     std::string http_base() const { return m_http_base; }
+    // Where a call's media stream and status callbacks point: this daemon alone (server.instance_url), so the
+    // carrier reaches the daemon that runs the call; the shared URL when no instance_url is set.
+    std::string call_http_base() const { return m_call_http_base; }
     std::string ws_base() const { return m_ws_base; }
 
     bool twilio_enabled() const { return !m_twilio.account_sid.empty(); }
@@ -84,10 +88,10 @@ public:
                "&token=" + call_token(call_id);
     }
     std::string exotel_status_url(const std::string& call_id) const {
-        return m_http_base + "/api/v1/webhooks/exotel/status/" + call_id + "?token=" + call_token(call_id);
+        return m_call_http_base + "/api/v1/webhooks/exotel/status/" + call_id + "?token=" + call_token(call_id);
     }
     std::string twilio_status_url(const std::string& call_id) const {
-        return m_http_base + "/api/v1/webhooks/twilio/status/" + call_id;
+        return m_call_http_base + "/api/v1/webhooks/twilio/status/" + call_id;
     }
 
 private:
@@ -100,7 +104,8 @@ private:
     CallManager& m_calls;
     std::string m_token_secret;
     std::string m_public_base;
-    std::string m_http_base, m_ws_base;
+    std::string m_instance_base;
+    std::string m_http_base, m_call_http_base, m_ws_base;
     twilio::Account m_twilio;
     ExotelConfig m_exotel;
     exotel::Account m_exotel_account;

@@ -3,6 +3,11 @@
 // loopback.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <functional>
@@ -570,4 +575,82 @@ TEST_CASE("scale-out: Twilio's status callback for a call live on A, sent to B, 
     CHECK(stored["status"] == "completed");
     CHECK(stored["end_reason"] == "caller_hangup");
     CHECK(stored["duration_s"].get<double>() == 7.0);
+}
+
+namespace {
+
+// A loopback port free now (bound, read, released), for a daemon whose URLs must name its port before it starts.
+int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("scale-out: carriers get the URL of the daemon that runs the call, not the shared one") {
+    va::fake::TwilioFake fake{va::fake::TwilioFake::Options{}};
+    RedisServer redis;
+    std::string shared = make_temp_dir("va-scale-url");
+    std::string port_a = std::to_string(free_port()), port_b = std::to_string(free_port());
+    // Both daemons share one public URL, as behind a load balancer (here it is B's address); each has its own.
+    auto env = [&](const std::string& instance, const std::string& port) {
+        return Env{{"VOICEAGENT_STORAGE_SQLITE_PATH", shared + "/voiceagent.db"},
+                   {"VOICEAGENT_AUTH_JWT_SECRET", "a-secret-shared-by-every-daemon-0123456789"},
+                   {"VOICEAGENT_REDIS_URL", redis.url()},
+                   {"VOICEAGENT_SERVER_INSTANCE_ID", instance},
+                   {"VOICEAGENT_SERVER_PUBLIC_BASE_URL", "http://127.0.0.1:" + port_b},
+                   {"VOICEAGENT_SERVER_INSTANCE_URL", "http://127.0.0.1:" + port},
+                   {"VOICEAGENT_TWILIO_ACCOUNT_SID", fake.options().account_sid},
+                   {"VOICEAGENT_TWILIO_AUTH_TOKEN", fake.options().auth_token},
+                   {"VOICEAGENT_TWILIO_API_BASE_URL", fake.base_url()}};
+    };
+    auto a = std::make_unique<DaemonProcess>(env("daemon-a", port_a), std::vector<std::string>{"--listen", "127.0.0.1:" + port_a});
+    auto b = std::make_unique<DaemonProcess>(env("daemon-b", port_b), std::vector<std::string>{"--listen", "127.0.0.1:" + port_b});
+    Api api_a(a->base_url(), a->admin_key());
+    json agent = example_agent("receptionist.json");
+    agent["stt"] = {{"provider", "scripted"}, {"script", json::array()}, {"endpointing_ms", 500}};
+    auto created = api_a.post("/api/v1/agents", agent);
+    REQUIRE(created.status == 201);
+    REQUIRE(api_a.post("/api/v1/phones", {{"number", "+15550001111"}, {"provider", "twilio"},
+                                          {"agent_id", created.json()["id"]}})
+                .status == 201);
+
+    // An outbound call placed by A: Twilio is told to stream to A and call A back, not the shared URL.
+    auto placed = api_a.post("/api/v1/calls/outbound", {{"agent_id", "receptionist"}, {"to", "+15557654321"},
+                                                         {"from", "+15550001111"}});
+    INFO(placed.body);
+    REQUIRE(placed.status == 202);
+    std::string sid = placed.json()["call"]["provider_call_id"];
+    auto call = fake.wait_for_end(sid, std::chrono::seconds(30));
+    REQUIRE(call);
+    auto twiml = va::fake::parse_twiml(call->instructions);
+    CHECK(twiml.url == "ws://127.0.0.1:" + port_a + "/media/twilio/" + placed.json()["call"]["id"].get<std::string>());
+    CHECK(call->caller.violations.empty());
+    // Every status callback reached A and passed its signature check, signed for A's own URL.
+    CHECK(call->statuses_sent.back() == "completed");
+    for (int answer : call->callback_answers) CHECK(answer == 204);
+    json stored = api_a.get("/api/v1/calls/" + placed.json()["call"]["id"].get<std::string>()).json();
+    CHECK(stored["instance_id"] == "daemon-a");
+
+    // A number's webhook still works at the shared URL (Twilio signs that URL), here answered by B.
+    va::fake::CallerScript script;
+    script.turns.push_back({{}, "", -1, 300});
+    auto inbound = fake.place_inbound("http://127.0.0.1:" + port_b + "/api/v1/webhooks/twilio/voice", "+15557654321",
+                                      "+15550001111", script);
+    REQUIRE(inbound);
+    auto answered = fake.wait_for_end(*inbound, std::chrono::seconds(30));
+    REQUIRE(answered);
+    INFO("inbound instructions: " << answered->instructions);
+    CHECK(va::fake::parse_twiml(answered->instructions).url.rfind("ws://127.0.0.1:" + port_b + "/media/twilio/", 0) == 0);
+    b.reset();
+    a.reset();
+    std::filesystem::remove_all(shared);
 }

@@ -111,7 +111,10 @@ DaemonProcess::DaemonProcess(Env env, std::vector<std::string> extra_args, std::
     fs::path addr_file = fs::path(m_data_dir) / "voiceagentd.addr";
     fs::remove(addr_file);  // a restart on the same directory must not pick up the previous port
     if (!env.count("VOICEAGENT_LOG_LEVEL")) env["VOICEAGENT_LOG_LEVEL"] = "info";
-    std::vector<std::string> args{VA_DAEMON_PATH, "--listen", "127.0.0.1:0", "--data-dir", m_data_dir};
+    std::vector<std::string> args{VA_DAEMON_PATH, "--data-dir", m_data_dir};
+    // A port of the test's choosing (a URL that must name it before the daemon starts), else any free one.
+    if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end())
+        args.insert(args.end(), {"--listen", "127.0.0.1:0"});
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     // The developer's own VOICEAGENT_* settings would change what is under test.
     ExecImage image(std::move(args), env, {"VOICEAGENT_"});
