@@ -123,4 +123,13 @@ void RedisServer::start() {
     throw std::runtime_error("redis-server did not start again on port " + std::to_string(m_port));
 }
 
+RedisOptions RedisServer::options(int pool_size) const {
+    RedisOptions o = parse_redis_url(url()).value();
+    o.pool_size = pool_size;
+    o.backoff_initial_ms = 50;
+    o.backoff_max_ms = 200;
+    o.command_timeout_ms = 500;
+    return o;
+}
+
 }  // namespace va::test

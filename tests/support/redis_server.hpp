@@ -6,7 +6,10 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
+
+#include "core/redis/redis_client.hpp"
 
 namespace va::test {
 
@@ -20,6 +23,9 @@ public:
 
     int port() const { return m_port; }
     std::string url() const { return "redis://127.0.0.1:" + std::to_string(m_port); }
+    // Client options for this server, with quick reconnects and short timeouts (a test waits less on a restart).
+    RedisOptions options(int pool_size = 4) const;
+    std::shared_ptr<RedisPool> pool(int pool_size = 4) const { return std::make_shared<RedisPool>(options(pool_size)); }
     // Kills the server (SIGKILL: as if it crashed) and waits for it to exit.
     void kill();
     // Starts it again on the same port (after kill()).

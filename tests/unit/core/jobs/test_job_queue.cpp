@@ -34,9 +34,7 @@ struct Db {
         INFO("backend " << backend);
         if (backend == "redis") {
             redis_server = std::make_unique<test::RedisServer>();
-            RedisOptions options = parse_redis_url(redis_server->url()).value();
-            options.pool_size = 8;
-            redis = std::make_unique<RedisJobStore>(std::make_shared<RedisPool>(options));
+            redis = std::make_unique<RedisJobStore>(redis_server->pool(8));
             store = redis.get();
             return;
         }

@@ -17,12 +17,7 @@ using namespace va;
 
 namespace {
 
-std::shared_ptr<RedisPool> pool(const test::RedisServer& server, int size = 4) {
-    RedisOptions options = parse_redis_url(server.url()).value();
-    options.pool_size = size;
-    options.backoff_max_ms = 200;
-    return std::make_shared<RedisPool>(options);
-}
+std::shared_ptr<RedisPool> pool(const test::RedisServer& server, int size = 4) { return server.pool(size); }
 
 template <class P>
 bool eventually(P pred, int ms = 8000) {

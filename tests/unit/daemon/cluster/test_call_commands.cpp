@@ -23,13 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::shared_ptr<RedisPool> pool_for(const RedisServer& server) {
-    auto o = va::parse_redis_url(server.url());
-    REQUIRE(o);
-    o->backoff_initial_ms = 50;
-    o->command_timeout_ms = 500;
-    return std::make_shared<RedisPool>(*o);
-}
 
 CallCommandSettings quick(int reply_timeout_ms = 2000) {
     CallCommandSettings s;
@@ -58,7 +51,7 @@ long elapsed_ms(Clock::time_point since) {
 
 TEST_CASE("call commands: the owner runs the command with the sender's workspace and its answer comes back") {
     RedisServer server;
-    auto pool = pool_for(server);
+    auto pool = server.pool();
     CallCommands a(pool, "daemon-a", quick()), b(pool, "daemon-b", quick());
     std::mutex mutex;
     std::vector<CallCommand> seen;
@@ -102,7 +95,7 @@ TEST_CASE("call commands: the owner runs the command with the sender's workspace
 
 TEST_CASE("call commands: a daemon that does not listen is reported at once, not after the timeout") {
     RedisServer server;
-    auto pool = pool_for(server);
+    auto pool = server.pool();
     CallCommands b(pool, "daemon-b", quick(5000));
     auto started = Clock::now();
     auto r = b.send("daemon-gone", CallCommand{"hangup", "call_1", "ws_1", json::object()});
@@ -116,7 +109,7 @@ TEST_CASE("call commands: a daemon that does not listen is reported at once, not
 
 TEST_CASE("call commands: a stopped listener says so, and senders stop waiting for it") {
     RedisServer server;
-    auto pool = pool_for(server);
+    auto pool = server.pool();
     CallCommands a(pool, "daemon-a", quick()), b(pool, "daemon-b", quick());
     a.start([](const CallCommand&) -> va::Result<json> { return json::object(); });
     wait_listening(pool, "daemon-a");
@@ -128,7 +121,7 @@ TEST_CASE("call commands: a stopped listener says so, and senders stop waiting f
 
 TEST_CASE("call commands: an owner that goes quiet while a sender waits is noticed within its presence TTL") {
     RedisServer server;
-    auto pool = pool_for(server);
+    auto pool = server.pool();
     // The owner is stuck in a command (as good as dead): its presence lapses after 600 ms.
     CallCommands a(pool, "daemon-a", quick()), b(pool, "daemon-b", quick(10'000));
     a.start([](const CallCommand&) -> va::Result<json> {
@@ -146,7 +139,7 @@ TEST_CASE("call commands: an owner that goes quiet while a sender waits is notic
 
 TEST_CASE("call commands: a slow owner costs the sender its timeout, and a command that waited too long is skipped") {
     RedisServer server;
-    auto pool = pool_for(server);
+    auto pool = server.pool();
     CallCommandSettings slow_owner = quick();
     slow_owner.presence_ttl_ms = 5000;  // busy, not gone
     CallCommands a(pool, "daemon-a", slow_owner), b(pool, "daemon-b", quick(300));
@@ -175,7 +168,7 @@ TEST_CASE("call commands: a slow owner costs the sender its timeout, and a comma
 
 TEST_CASE("call commands: with Redis down a sender fails fast with 503, and the listener recovers after") {
     RedisServer server;
-    auto pool = pool_for(server);
+    auto pool = server.pool();
     CallCommands a(pool, "daemon-a", quick()), b(pool, "daemon-b", quick());
     a.start([](const CallCommand& c) -> va::Result<json> { return json{{"call", c.call_id}}; });
     wait_listening(pool, "daemon-a");

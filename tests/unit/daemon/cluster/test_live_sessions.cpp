@@ -18,14 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::shared_ptr<RedisPool> pool_for(const RedisServer& server) {
-    auto o = va::parse_redis_url(server.url());
-    REQUIRE(o);
-    o->backoff_initial_ms = 50;
-    o->backoff_max_ms = 200;
-    o->command_timeout_ms = 500;
-    return std::make_shared<RedisPool>(*o);
-}
 
 bool eventually(const std::function<bool()>& done, int within_ms = 3000) {
     auto until = Clock::now() + std::chrono::milliseconds(within_ms);
@@ -52,7 +44,7 @@ LiveSessionSettings quick() {
 
 TEST_CASE("live sessions: a live call's hash has its fields and a TTL, is renewed, and goes when the call ends") {
     RedisServer server;
-    auto pool = pool_for(server);
+    auto pool = server.pool();
     RedisLiveSessions registry(pool, "daemon-a", quick());
     registry.start();
     registry.add({"call_1", "ignored", "ws_1", "twilio", "CA123", 1'700'000'000'000});
@@ -82,7 +74,7 @@ TEST_CASE("live sessions: a live call's hash has its fields and a TTL, is renewe
 
 TEST_CASE("live sessions: a Redis that lost the hashes (a restart) gets them again, a stop deletes them") {
     RedisServer server;
-    auto pool = pool_for(server);
+    auto pool = server.pool();
     RedisLiveSessions registry(pool, "daemon-a", quick());
     registry.start();
     registry.add({"call_1", "", "ws_1", "local", "", 1});

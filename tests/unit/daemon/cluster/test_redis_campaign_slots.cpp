@@ -14,20 +14,9 @@ using va::RedisCampaignSlots;
 using va::RedisPool;
 using va::test::RedisServer;
 
-namespace {
-
-std::shared_ptr<RedisPool> pool_for(const RedisServer& server) {
-    auto o = va::parse_redis_url(server.url());
-    REQUIRE(o);
-    o->pool_size = 4;
-    return std::make_shared<RedisPool>(*o);
-}
-
-}  // namespace
-
 TEST_CASE("campaign slots: two daemons racing for slots hold at most the limit between them") {
     RedisServer server;
-    RedisCampaignSlots a(pool_for(server), 5000), b(pool_for(server), 5000);
+    RedisCampaignSlots a(server.pool(), 5000), b(server.pool(), 5000);
     std::atomic<int> taken{0};
     std::vector<std::thread> racers;
     for (int t = 0; t < 4; ++t)
@@ -47,7 +36,7 @@ TEST_CASE("campaign slots: two daemons racing for slots hold at most the limit b
 
 TEST_CASE("campaign slots: taken again is kept, released frees at once") {
     RedisServer server;
-    RedisCampaignSlots a(pool_for(server), 5000), b(pool_for(server), 5000);
+    RedisCampaignSlots a(server.pool(), 5000), b(server.pool(), 5000);
     REQUIRE(*a.acquire("cmp", "c1:1", 2));
     REQUIRE(*a.acquire("cmp", "c2:1", 2));
     CHECK_FALSE(*b.acquire("cmp", "c3:1", 2));
@@ -60,21 +49,21 @@ TEST_CASE("campaign slots: taken again is kept, released frees at once") {
 
 TEST_CASE("campaign slots: renewed slots outlive their lease, a dead daemon's lapse") {
     RedisServer server;
-    auto alive = std::make_unique<RedisCampaignSlots>(pool_for(server), 600);
-    auto dying = std::make_unique<RedisCampaignSlots>(pool_for(server), 600);
+    auto alive = std::make_unique<RedisCampaignSlots>(server.pool(), 600);
+    auto dying = std::make_unique<RedisCampaignSlots>(server.pool(), 600);
     REQUIRE(*alive->acquire("cmp", "kept:1", 2));
     REQUIRE(*dying->acquire("cmp", "lost:1", 2));
     dying.reset();  // stops renewing, as a killed daemon would
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     CHECK(*alive->held("cmp") == 1);  // renewed every 200 ms; the other lapsed after 600 ms
-    RedisCampaignSlots other(pool_for(server), 600);
+    RedisCampaignSlots other(server.pool(), 600);
     CHECK(*other.acquire("cmp", "next:1", 2));
     CHECK_FALSE(*other.acquire("cmp", "more:1", 2));
 }
 
 TEST_CASE("campaign slots: an unreachable Redis is an error, not a slot") {
     RedisServer server;
-    RedisCampaignSlots slots(pool_for(server), 5000);
+    RedisCampaignSlots slots(server.pool(), 5000);
     server.kill();
     CHECK_FALSE(slots.acquire("cmp", "c1:1", 3));
 }

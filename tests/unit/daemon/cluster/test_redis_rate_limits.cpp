@@ -10,21 +10,9 @@ using va::RedisBuckets;
 using va::RedisPool;
 using va::test::RedisServer;
 
-namespace {
-
-std::shared_ptr<RedisPool> pool_for(const RedisServer& server) {
-    auto o = va::parse_redis_url(server.url());
-    REQUIRE(o);
-    o->backoff_initial_ms = 50;
-    o->command_timeout_ms = 500;
-    return std::make_shared<RedisPool>(*o);
-}
-
-}  // namespace
-
 TEST_CASE("redis rate limits: two daemons share one allowance per key") {
     RedisServer server;
-    auto buckets = std::make_shared<RedisBuckets>(pool_for(server), "va:rl:test:");
+    auto buckets = std::make_shared<RedisBuckets>(server.pool(), "va:rl:test:");
     RateLimiter a(3, 1, buckets), b(3, 1, buckets);  // 3 at once, then one a minute
     std::int64_t now = 1'000'000;
     CHECK(a.acquire("1.2.3.4", now) == 0);
@@ -39,7 +27,7 @@ TEST_CASE("redis rate limits: two daemons share one allowance per key") {
     CHECK(a.acquire("1.2.3.4", now) == 0);
 
     // The bucket expires once it would be full again (burst / rate, plus a second).
-    auto ttl = pool_for(server)->command({"PTTL", "va:rl:test:1.2.3.4"});
+    auto ttl = server.pool()->command({"PTTL", "va:rl:test:1.2.3.4"});
     REQUIRE(ttl);
     CHECK(ttl->integer > 0);
     CHECK(ttl->integer <= 3 * 60'000 + 1000);
@@ -47,7 +35,7 @@ TEST_CASE("redis rate limits: two daemons share one allowance per key") {
 
 TEST_CASE("redis rate limits: with Redis down, each daemon still limits on its own") {
     RedisServer server;
-    auto buckets = std::make_shared<RedisBuckets>(pool_for(server), "va:rl:test:");
+    auto buckets = std::make_shared<RedisBuckets>(server.pool(), "va:rl:test:");
     RateLimiter a(2, 1, buckets);
     server.kill();
     std::int64_t now = 1'000'000;
