@@ -114,6 +114,8 @@ TEST_CASE("jobs: handlers run each job, failures are retried with backoff, then 
     auto dead = db.store->get_job(doomed->id);
     CHECK(dead->attempts == 3);
     CHECK(dead->last_error == "never works");
+    // The counters move just after the store records an outcome: wait for the last one.
+    eventually([&] { return queue.stats().completed == 21 && queue.stats().dead == 2; }, 2000);
     auto stats = queue.stats();
     CHECK(stats.completed == 21);
     CHECK(stats.dead == 2);
