@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale-out benchmark: the same campaign (CONTACTS, default 4000, limit CONCURRENCY, default 50) against the Twilio
+# Scale-out benchmark: the same campaign (CONTACTS, default 2000, limit CONCURRENCY, default 50) against the Twilio
 # fake answering every call at once, run by one daemon and then by two daemons sharing one Redis (events, the job
 # queue in Redis streams, campaign slots) and one SQLite file. An event subscriber on the first daemon counts the
 # call events it receives (with two daemons, half of them come through Redis from the other).
@@ -8,7 +8,7 @@
 # what the sharing costs or gains here, not what a second machine would add.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-contacts=${CONTACTS:-4000}
+contacts=${CONTACTS:-2000}
 concurrency=${CONCURRENCY:-50}
 
 scripts/deps.sh
