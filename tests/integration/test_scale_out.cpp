@@ -23,6 +23,7 @@
 #include "providers/twilio/signature.hpp"
 #include "support/daemon_process.hpp"
 #include "support/fixtures.hpp"
+#include "support/eventually.hpp"
 #include "support/redis_server.hpp"
 
 using namespace va::test;
@@ -79,16 +80,6 @@ json live_hash(va::RedisConnection& redis, const std::string& call_id) {
     json out = json::object();
     for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) out[r->elements[i].str] = r->elements[i + 1].str;
     return out;
-}
-
-// Polls `done` every 20 ms for up to `within`; its last answer.
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds within = std::chrono::seconds(3)) {
-    auto until = std::chrono::steady_clock::now() + within;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return done();
 }
 
 json read_until(WsClient& ws, const std::string& type) {
@@ -303,8 +294,15 @@ TEST_CASE("scale-out: a campaign run by two daemons holds its limit and dials ea
     auto on_b = p.events_on(*p.b);
     fake.reset_max_active();
     REQUIRE(b.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 200);  // started through B
+    // The attempts in flight hold slots in Redis, and the dials go through the queue in Redis.
+    auto redis = p.redis.pool();
+    auto slots = [&] { return redis->command({"ZCARD", "va:slots:" + id})->integer; };
+    CHECK(eventually([&] { return slots() > 0; }, std::chrono::seconds(20)));
     json done = wait_for_status(a, id, "completed", std::chrono::seconds(120));
     INFO(done.dump());
+    // Each slot was released as its attempt ended: a lapsed one (lease 1.5 s) would still be a member.
+    CHECK(eventually([&] { return slots() == 0; }, std::chrono::milliseconds(500)));
+    CHECK(redis->command({"EXISTS", "va:jobs:stream:campaign.dial:10"})->integer == 1);
     CHECK(done["counts"]["done"] == 60);
     CHECK(fake.max_active_calls() <= 5);
     CHECK(fake.max_active_calls() >= 3);

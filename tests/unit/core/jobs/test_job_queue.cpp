@@ -14,7 +14,9 @@
 #include "core/jobs/job_queue.hpp"
 #include "core/jobs/redis_job_store.hpp"
 #include "core/util/time.hpp"
+#include "support/eventually.hpp"
 #include "support/redis_server.hpp"
+#include "unit/core/jobs/job_queue_options.hpp"
 
 using namespace va;
 namespace fs = std::filesystem;
@@ -55,31 +57,11 @@ struct Db {
     }
 };
 
-JobQueueOptions fast(int workers = 2) {
-    JobQueueOptions o;
-    o.workers = workers;
-    o.poll_ms = 20;
-    o.lease_ms = 2000;
-    o.heartbeat_ms = 200;
-    o.backoff_base_ms = 20;
-    o.backoff_max_ms = 100;
-    return o;
-}
-
-template <class P>
-bool eventually(P pred, int ms = 5000) {
-    for (int waited = 0; waited < ms; waited += 10) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return pred();
-}
-
 }  // namespace
 
 TEST_CASE("jobs: handlers run each job, failures are retried with backoff, then dead") {
     Db db(JOB_BACKEND);
-    JobQueue queue(*db.store, fast());
+    JobQueue queue(*db.store, test::fast_queue());
     std::atomic<int> ok_runs{0}, flaky_runs{0}, doomed_runs{0}, bad_runs{0};
     queue.handle("ok", [&](JobContext&) -> Status {
         ++ok_runs;
@@ -104,7 +86,7 @@ TEST_CASE("jobs: handlers run each job, failures are retried with backoff, then 
     auto doomed = queue.enqueue("doomed", "{}", {0, 0, 3, ""});
     auto bad = queue.enqueue("bad", "{}", {0, 0, 5, ""});
     REQUIRE((flaky && doomed && bad));
-    REQUIRE(eventually([&] {
+    REQUIRE(test::eventually([&] {
         return db.store->get_job(flaky->id)->state == "done" && db.store->get_job(doomed->id)->state == "dead" &&
                db.store->get_job(bad->id)->state == "dead" && ok_runs == 20;
     }));
@@ -115,7 +97,7 @@ TEST_CASE("jobs: handlers run each job, failures are retried with backoff, then 
     CHECK(dead->attempts == 3);
     CHECK(dead->last_error == "never works");
     // The counters move just after the store records an outcome: wait for the last one.
-    eventually([&] { return queue.stats().completed == 21 && queue.stats().dead == 2; }, 2000);
+    test::eventually([&] { return queue.stats().completed == 21 && queue.stats().dead == 2; }, std::chrono::seconds(2));
     auto stats = queue.stats();
     CHECK(stats.completed == 21);
     CHECK(stats.dead == 2);
@@ -124,7 +106,7 @@ TEST_CASE("jobs: handlers run each job, failures are retried with backoff, then 
 
 TEST_CASE("jobs: a job whose worker died is claimed again once its lease runs out") {
     Db db(JOB_BACKEND);
-    JobQueue first(*db.store, fast());
+    JobQueue first(*db.store, test::fast_queue());
     auto job = first.enqueue("dial", R"({"contact":"c1"})");
     REQUIRE(job);
     // A worker claims it and dies without a word: its lease is all that is left.
@@ -133,7 +115,7 @@ TEST_CASE("jobs: a job whose worker died is claimed again once its lease runs ou
     REQUIRE(ghost->size() == 1);
     std::atomic<int> runs{0};
     std::atomic<int> attempt_seen{0};
-    JobQueue second(*db.store, fast());
+    JobQueue second(*db.store, test::fast_queue());
     second.handle("dial", [&](JobContext& ctx) -> Status {
         ++runs;
         attempt_seen = ctx.job.attempts;
@@ -141,7 +123,7 @@ TEST_CASE("jobs: a job whose worker died is claimed again once its lease runs ou
     });
     auto started = now_ms();
     second.start();
-    REQUIRE(eventually([&] { return db.store->get_job(job->id)->state == "done"; }));
+    REQUIRE(test::eventually([&] { return db.store->get_job(job->id)->state == "done"; }));
     CHECK(now_ms() - started >= 250);  // not before the lease ran out
     CHECK(runs == 1);
     CHECK(attempt_seen == 2);
@@ -149,7 +131,7 @@ TEST_CASE("jobs: a job whose worker died is claimed again once its lease runs ou
 
 TEST_CASE("jobs: the heartbeat keeps a long job's lease, so nobody else runs it meanwhile") {
     Db db(JOB_BACKEND);
-    auto options = fast(1);
+    auto options = test::fast_queue(1);
     options.lease_ms = 300;
     options.heartbeat_ms = 100;
     JobQueue queue(*db.store, options);
@@ -162,21 +144,21 @@ TEST_CASE("jobs: the heartbeat keeps a long job's lease, so nobody else runs it 
     auto job = queue.enqueue("long", "{}");
     REQUIRE(job);
     queue.start();
-    REQUIRE(eventually([&] { return runs == 1; }));
+    REQUIRE(test::eventually([&] { return runs == 1; }));
     for (int i = 0; i < 8; ++i) {
         auto stolen = db.store->claim_jobs({"long"}, "thief", now_ms(), now_ms() + 1000, 1);
         REQUIRE(stolen);
         CHECK(stolen->empty());
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    REQUIRE(eventually([&] { return db.store->get_job(job->id)->state == "done"; }));
+    REQUIRE(test::eventually([&] { return db.store->get_job(job->id)->state == "done"; }));
     CHECK(runs == 1);
     CHECK(queue.stats().lost_leases == 0);
 }
 
 TEST_CASE("jobs: shutdown stops claiming, lets short jobs finish and hands long ones back") {
     Db db(JOB_BACKEND);
-    JobQueue queue(*db.store, fast(2));
+    JobQueue queue(*db.store, test::fast_queue(2));
     std::atomic<int> started{0};
     queue.handle("short", [&](JobContext&) -> Status {
         ++started;
@@ -192,7 +174,7 @@ TEST_CASE("jobs: shutdown stops claiming, lets short jobs finish and hands long 
     auto endless = queue.enqueue("long", "{}");
     REQUIRE((brief && endless));
     queue.start();
-    REQUIRE(eventually([&] { return started == 2; }));
+    REQUIRE(test::eventually([&] { return started == 2; }));
     queue.stop(300);
     CHECK(db.store->get_job(brief->id)->state == "done");
     auto handed_back = db.store->get_job(endless->id);
@@ -208,7 +190,7 @@ TEST_CASE("jobs: shutdown stops claiming, lets short jobs finish and hands long 
 
 TEST_CASE("jobs: an idempotency key enqueues once, and priorities come first") {
     Db db(JOB_BACKEND);
-    JobQueue queue(*db.store, fast(1));
+    JobQueue queue(*db.store, test::fast_queue(1));
     auto a = queue.enqueue("dial", R"({"contact":"c1"})", {0, 0, 3, "c1/attempt-1"});
     auto b = queue.enqueue("dial", R"({"contact":"c1"})", {0, 0, 3, "c1/attempt-1"});
     REQUIRE((a && b));
@@ -230,7 +212,7 @@ TEST_CASE("jobs: an idempotency key enqueues once, and priorities come first") {
         return Ok{};
     });
     queue.start();
-    REQUIRE(eventually([&] {
+    REQUIRE(test::eventually([&] {
         std::lock_guard lock(mutex);
         return order.size() == 3;
     }));

@@ -10,7 +10,9 @@
 #include "core/jobs/job_queue.hpp"
 #include "core/jobs/redis_job_store.hpp"
 #include "core/util/time.hpp"
+#include "support/eventually.hpp"
 #include "support/redis_server.hpp"
+#include "unit/core/jobs/job_queue_options.hpp"
 #include "unit/core/store/store_contract.hpp"
 
 using namespace va;
@@ -18,27 +20,6 @@ using namespace va;
 namespace {
 
 std::shared_ptr<RedisPool> pool(const test::RedisServer& server, int size = 4) { return server.pool(size); }
-
-template <class P>
-bool eventually(P pred, int ms = 8000) {
-    for (int waited = 0; waited < ms; waited += 10) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return pred();
-}
-
-JobQueueOptions fast(const std::string& owner, int workers = 2) {
-    JobQueueOptions o;
-    o.owner = owner;
-    o.workers = workers;
-    o.poll_ms = 20;
-    o.lease_ms = 1000;
-    o.heartbeat_ms = 200;
-    o.backoff_base_ms = 20;
-    o.backoff_max_ms = 100;
-    return o;
-}
 
 }  // namespace
 
@@ -140,23 +121,23 @@ TEST_CASE("redis jobs: two queues sharing a Redis run every job once, and one th
             return Ok{};
         };
     };
-    auto opts_a = fast("daemon-a", 2);
+    auto opts_a = test::fast_queue(2, "daemon-a", 1000);
     opts_a.heartbeat_ms = 60000;  // a hung daemon renews nothing
-    JobQueue a(store_a, opts_a), b(store_b, fast("daemon-b", 2));
+    JobQueue a(store_a, opts_a), b(store_b, test::fast_queue(2, "daemon-b", 1000));
     a.handle("dial", handler("a"));
     b.handle("dial", handler("b"));
     for (int i = 0; i < 200; ++i) REQUIRE(a.enqueue("dial", "contact-" + std::to_string(i)));
     a.start();
-    REQUIRE(eventually([&] {
+    REQUIRE(test::eventually([&] {
         std::lock_guard lock(mutex);
         return runs.size() >= 20;
     }));
     a_dead = true;
     b.start();
-    REQUIRE(eventually([&] {
+    REQUIRE(test::eventually([&] {
         std::lock_guard lock(mutex);
         return runs.size() == 200;
-    }, 20000));
+    }, std::chrono::seconds(20)));
     {
         std::lock_guard lock(mutex);
         for (const auto& [payload, n] : runs) CHECK(n == 1);
@@ -174,19 +155,19 @@ TEST_CASE("redis jobs: a Redis that restarts is reconnected to, and the queue go
     test::RedisServer server;
     RedisJobStore store(pool(server));
     std::atomic<int> runs{0};
-    JobQueue queue(store, fast("daemon-a"));
+    JobQueue queue(store, test::fast_queue(2, "daemon-a", 1000));
     queue.handle("ping", [&](JobContext&) -> Status {
         ++runs;
         return Ok{};
     });
     queue.start();
     REQUIRE(queue.enqueue("ping", "1"));
-    REQUIRE(eventually([&] { return runs == 1; }));
+    REQUIRE(test::eventually([&] { return runs == 1; }));
     server.kill();
     CHECK_FALSE(queue.enqueue("ping", "lost"));  // Redis is down: the caller hears so
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     server.start();
-    REQUIRE(eventually([&] { return bool(queue.enqueue("ping", "2")); }));
-    REQUIRE(eventually([&] { return runs == 2; }));
+    REQUIRE(test::eventually([&] { return bool(queue.enqueue("ping", "2")); }));
+    REQUIRE(test::eventually([&] { return runs == 2; }));
     queue.stop(1000);
 }

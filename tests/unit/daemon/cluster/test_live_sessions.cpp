@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "daemon/cluster/live_sessions.hpp"
+#include "support/eventually.hpp"
 #include "support/redis_server.hpp"
 
 using va::LiveSession;
@@ -14,19 +15,11 @@ using va::LiveSessionSettings;
 using va::RedisLiveSessions;
 using va::RedisPool;
 using va::test::RedisServer;
+using va::test::eventually;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-
-bool eventually(const std::function<bool()>& done, int within_ms = 3000) {
-    auto until = Clock::now() + std::chrono::milliseconds(within_ms);
-    while (Clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return done();
-}
 
 std::int64_t pttl(const std::shared_ptr<RedisPool>& pool, const std::string& key) {
     auto r = pool->command({"PTTL", key});
@@ -65,7 +58,7 @@ TEST_CASE("live sessions: a live call's hash has its fields and a TTL, is renewe
     CHECK(pttl(pool, "va:live:call_1") > 0);
 
     registry.remove("call_1");
-    CHECK(eventually([&] { return pttl(pool, "va:live:call_1") == -2; }, 1000));
+    CHECK(eventually([&] { return pttl(pool, "va:live:call_1") == -2; }, std::chrono::seconds(1)));
     auto gone = registry.lookup("call_1");
     REQUIRE(gone);
     CHECK_FALSE(gone->has_value());
@@ -84,7 +77,7 @@ TEST_CASE("live sessions: a Redis that lost the hashes (a restart) gets them aga
     server.kill();
     registry.remove("call_2");  // ends while Redis is down: deleted once it is back (it came back empty anyway)
     server.start();             // no persistence: every key is gone
-    CHECK(eventually([&] { return pttl(pool, "va:live:call_1") > 0; }, 5000));
+    CHECK(eventually([&] { return pttl(pool, "va:live:call_1") > 0; }, std::chrono::seconds(5)));
     CHECK(pttl(pool, "va:live:call_2") == -2);
 
     registry.stop();
