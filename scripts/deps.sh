@@ -10,6 +10,7 @@ VA_PACKAGES=(
   libspeexdsp-dev libsndfile1-dev espeak-ng libespeak-ng-dev portaudio19-dev
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
   libhiredis-dev redis-server libmongoc-dev
+  libre2-dev
   sqlite3 wrk jq
 )
 
