@@ -147,6 +147,7 @@ Status Webhooks::deliver(JobContext& ctx) {
     request.body = delivery->payload;
     request.timeout_ms = m_settings.timeout_ms;
     request.resolve = target->resolve;
+    request.guarded = true;
     request.max_body_bytes = 64 * 1024;
     request.headers = {{"Content-Type", "application/json"},
                        {"User-Agent", "voiceagent-webhooks"},

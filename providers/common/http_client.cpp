@@ -152,6 +152,8 @@ struct Transfer {
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &result);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        // An empty proxy turns off the environment's proxy variables too (CURLOPT_PROXY).
+        if (request.guarded || !request.resolve.empty()) curl_easy_setopt(h, CURLOPT_PROXY, "");
         if (!request.resolve.empty()) {
             curl_slist* resolved = nullptr;
             for (const auto& entry : request.resolve) resolved = curl_slist_append(resolved, entry.c_str());

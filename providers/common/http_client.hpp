@@ -24,6 +24,9 @@ struct HttpRequest {
     int timeout_ms = 10000;
     // "host:port:address" entries that pin a host name to an address already checked (no second DNS lookup).
     std::vector<std::string> resolve;
+    // A destination checked by net_guard: connect to it directly, never through a proxy named by http_proxy,
+    // https_proxy or ALL_PROXY in the environment (a proxy would resolve the name again, and see the request).
+    bool guarded = false;
     // A body longer than this ends the request with a too_large error (0: no limit).
     std::size_t max_body_bytes = 0;
 };

@@ -1,8 +1,11 @@
-// Guards outbound requests whose destination someone other than the operator chose (agents' HTTP tools): the host
-// is resolved here, and every address it resolves to must be public (not loopback, private, link-local, cloud
-// metadata, carrier-grade NAT, unspecified or multicast, in IPv4 or IPv6, including IPv4-mapped IPv6) unless the
-// operator allowlisted it. The request is then pinned to the checked addresses, so a second DNS answer cannot
-// point it elsewhere (DNS rebinding).
+// Guards outbound requests whose destination someone other than the operator chose (agents' HTTP tools, webhook
+// endpoints): the host is resolved here, and every address it resolves to must be public unless the operator
+// allowlisted it (tools.allowed_networks). Refused: every block of IANA's IPv4 and IPv6 special-purpose registries
+// (loopback, private, link-local, cloud metadata, carrier-grade NAT, documentation, benchmarking, 192.0.0.0/24,
+// multicast, 240/4 and broadcast), IPv6 outside 2000::/3, and every IPv6 form that embeds an IPv4 address
+// (IPv4-compatible, SIIT, NAT64, 6to4, Teredo; IPv4-mapped IPv6 is judged as its IPv4 address). The request is then
+// pinned to the checked addresses, so a second DNS answer cannot point it elsewhere (DNS rebinding); an IP literal
+// is its own pin. Errors name the host and the kind of address, never the address a name resolved to.
 // Thread-safety: NetworkAllowlist is immutable after parse(); the functions are safe from any thread.
 #pragma once
 
@@ -40,7 +43,8 @@ std::string format_ip(const IpBytes& address);
 std::string internal_address_kind(const IpBytes& address);
 
 // Resolves `host` and checks every address; the addresses (as text) to pin the request to, or a forbidden error
-// that names the address and why it was refused.
+// that names the host and the kind of address refused (not the address: it would tell an agent's author what a
+// name resolves to inside the daemon's network).
 Result<std::vector<std::string>> resolve_public(const std::string& host, const std::string& port,
                                                 const NetworkAllowlist& allowed);
 
@@ -51,7 +55,9 @@ Result<std::pair<std::string, std::string>> split_host_port(const std::string& h
 // An http:// or https:// URL whose host resolved to allowed addresses: what a request needs to be pinned to them.
 struct CheckedUrl {
     std::string host, port;
-    std::vector<std::string> resolve;  // "host:port:address" entries for HttpRequest::resolve
+    // "host:port:address" entries for HttpRequest::resolve; empty for an IP literal (curl does not resolve one, and
+    // libcurl before 8.13 cannot parse an entry whose host is an IPv6 literal).
+    std::vector<std::string> resolve;
 };
 // Parses `url` (http or https, an optional user@ and port) and checks its host as resolve_public does.
 Result<CheckedUrl> check_http_url(const std::string& url, const NetworkAllowlist& allowed);
