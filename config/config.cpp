@@ -8,8 +8,10 @@
 #include <variant>
 #include <vector>
 
+#include "config/secrets_config.hpp"
 #include "core/redis/redis_client.hpp"
 #include "core/util/strings.hpp"
+#include "core/util/url.hpp"
 
 extern char** environ;
 
@@ -326,6 +328,9 @@ Status validate_config(const Config& c) {
     http_url("exotel.api_base_url", c.exotel.api_base_url);
     http_url("openai.base_url", c.openai.base_url);
     if (c.openai.base_url.empty()) p.push_back({"openai.base_url", "must not be empty"});
+    else if (auto normal = normalize_base_url(c.openai.base_url); !normal)
+        p.push_back({"openai.base_url", normal.error().message});
+    config_detail::validate_secrets(c, p);
     auto ws_url = [&p](const char* key, const std::string& url) {
         if (!url.empty() && url.rfind("ws://", 0) != 0 && url.rfind("wss://", 0) != 0)
             p.push_back({key, "must be a ws:// or wss:// URL"});
@@ -411,10 +416,7 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
             std::string section(section_key.str());
             const auto* section_table = section_node.as_table();
             if (section == "tool_secrets" && section_table) {
-                for (const auto& [key_name, node] : *section_table) {
-                    if (auto v = node.value<std::string>()) config.tool_secrets[std::string(key_name.str())] = *v;
-                    else problems.push_back({"tool_secrets." + std::string(key_name.str()), "expected a string"});
-                }
+                config_detail::parse_tool_secrets(*section_table, config, problems);
                 continue;
             }
             bool known_section = std::any_of(table.begin(), table.end(), [&](const Key& k) { return section == k.section; });
@@ -424,6 +426,10 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
             }
             for (const auto& [key_name, node] : *section_table) {
                 std::string full = section + "." + std::string(key_name.str());
+                if (full == "openai.allowed_base_urls") {
+                    config_detail::parse_allowed_base_urls(node, config, problems);
+                    continue;
+                }
                 auto key = std::find_if(table.begin(), table.end(), [&](const Key& k) { return k.full() == full; });
                 if (key == table.end()) {
                     problems.push_back({full, "unknown key"});
@@ -444,7 +450,11 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
     for (const auto& [name, text] : env) {
         if (name.rfind("VOICEAGENT_", 0) != 0 || name.rfind("VOICEAGENT_TEST_", 0) == 0) continue;
         if (name.rfind("VOICEAGENT_TOOL_SECRET_", 0) == 0) {
-            config.tool_secrets[to_lower(name.substr(std::string("VOICEAGENT_TOOL_SECRET_").size()))] = text;
+            config_detail::apply_tool_secret_env(name, text, config);
+            continue;
+        }
+        if (name == "VOICEAGENT_OPENAI_ALLOWED_BASE_URLS") {
+            config_detail::parse_allowed_base_urls_env(text, config, problems);
             continue;
         }
         auto key = std::find_if(table.begin(), table.end(), [&](const Key& k) { return k.env() == name; });

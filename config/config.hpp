@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/util/result.hpp"
 
@@ -82,6 +83,10 @@ struct OpenAiConfig {
     std::string model = "gpt-4o-mini";     // agents may name another (llm.model)
     std::string tts_model = "gpt-4o-mini-tts";  // /v1/audio/speech (agents: tts.model)
     std::string tts_voice = "alloy";
+    // The other OpenAI-compatible base URLs an agent may name in llm.base_url, each with the key sent to it (empty:
+    // none). openai.api_key goes only to openai.base_url. Keys here are normalized (core/util/url.hpp). The TOML
+    // table [openai.allowed_base_urls] ("URL" = "key"), or VOICEAGENT_OPENAI_ALLOWED_BASE_URLS="URL=key,URL".
+    std::map<std::string, std::string> allowed_base_urls;
 };
 
 struct DeepgramConfig {
@@ -109,6 +114,14 @@ struct ToolsConfig {
     std::string allowed_networks;
     int max_response_bytes = 65536;        // a tool's answer is cut off (and reported) beyond this
     int filler_after_ms = 700;             // a tool still running this long gets the agent's filler spoken
+};
+
+// A value for {{secret:NAME}} in HTTP tools' headers, and where it may go. A secret with no hosts is sent nowhere
+// (the old `NAME = "value"` form): an agent naming it is refused.
+struct ToolSecret {
+    std::string value;
+    std::vector<std::string> hosts;       // lower-case host names, or "*.suffix" for any host under suffix
+    std::vector<std::string> workspaces;  // the workspace ids whose agents may use it; empty: every workspace
 };
 
 struct JobsConfig {
@@ -156,9 +169,9 @@ struct Config {
     WebhooksConfig webhooks;
     CampaignsConfig campaigns;
     RedisConfig redis;
-    // Values for {{secret:NAME}} in HTTP tools' headers: the [tool_secrets] table, or VOICEAGENT_TOOL_SECRET_NAME.
-    // Agents name secrets; only the daemon's operator holds them.
-    std::map<std::string, std::string> tool_secrets;
+    // Values for {{secret:NAME}} in HTTP tools' headers, bound to hosts: [tool_secrets.NAME] tables, or
+    // VOICEAGENT_TOOL_SECRET_NAME (+ _HOSTS, _WORKSPACES). Agents name secrets; only the daemon's operator holds them.
+    std::map<std::string, ToolSecret> tool_secrets;
     RecordingConfig recordings;
     StorageConfig storage;
     AuthConfig auth;

@@ -77,6 +77,12 @@ public:
     // `variables` fill {{placeholders}}.
     virtual Result<std::unique_ptr<LlmClient>> create(const nlohmann::json& agent,
                                                       const nlohmann::json& variables) const = 0;
+    // Whether an agent's "llm" object (its own or a fallback's) may be used here, checked when the agent is created
+    // or updated: an unprocessable error naming the field (e.g. "llm.base_url") otherwise. create() checks again.
+    virtual Status check(const nlohmann::json& llm) const {
+        (void)llm;
+        return Ok{};
+    }
 };
 
 // Replaces {{name}} with variables[name] (strings; others dumped); unknown placeholders are left as they are.

@@ -5,6 +5,7 @@
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
 #include "daemon/api/api.hpp"
+#include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
 
 namespace va::api {
@@ -17,13 +18,17 @@ std::string id_param(const http::Request& request) { return std::string(request.
 
 // --- agents ------------------------------------------------------------------------------------------------------
 
-// Schema problems are 422: the JSON is well-formed, its content is not a valid agent.
-Status check_definition(const json& definition) {
+// Schema problems are 422: the JSON is well-formed, its content is not a valid agent. So are settings this daemon
+// refuses: an llm.base_url the operator did not allow, a tool secret sent to a host it is not bound to.
+Status check_definition(ApiContext& ctx, const json& definition, const std::string& workspace_id) {
     auto valid = validate_agent_definition(definition);
-    if (valid) return valid;
-    Error e = valid.take_error();
-    if (e.code == ErrorCode::invalid_request) e.code = ErrorCode::unprocessable;
-    return e;
+    if (!valid) {
+        Error e = valid.take_error();
+        if (e.code == ErrorCode::invalid_request) e.code = ErrorCode::unprocessable;
+        return e;
+    }
+    if (ctx.calls) return ctx.calls->check_agent(definition, workspace_id);
+    return Ok{};
 }
 
 Result<http::Response> list_agents(ApiContext& ctx, http::Request& request, const Principal& who) {
@@ -50,7 +55,7 @@ Result<http::Response> get_agent(ApiContext& ctx, http::Request& request, const 
 Result<http::Response> create_agent(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto body = json_body(request);
     if (!body) return body.take_error();
-    if (auto valid = check_definition(*body); !valid) return valid.take_error();
+    if (auto valid = check_definition(ctx, *body, who.workspace_id); !valid) return valid.take_error();
     Agent agent;
     agent.id = new_id("agt");
     agent.workspace_id = who.workspace_id;
@@ -73,7 +78,7 @@ Result<http::Response> write_agent(ApiContext& ctx, http::Request& request, cons
         if (definition.is_discarded()) definition = json::object();
         definition.merge_patch(*body);
     }
-    if (auto valid = check_definition(definition); !valid) return valid.take_error();
+    if (auto valid = check_definition(ctx, definition, who.workspace_id); !valid) return valid.take_error();
     agent->name = definition["name"].get<std::string>();
     agent->definition = definition.dump();
     auto updated = ctx.store.update_agent(*agent);

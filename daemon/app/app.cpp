@@ -17,6 +17,7 @@
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
+#include "daemon/calls/tool_secrets.hpp"
 #include "core/jobs/job_queue.hpp"
 #include "daemon/calls/call_analysis.hpp"
 #include "daemon/campaigns/campaign_runner.hpp"
@@ -180,6 +181,7 @@ Status register_providers(CallManager& calls, const Config& config) {
     chat.api_key = config.openai.api_key;
     chat.base_url = config.openai.base_url;
     chat.model = config.openai.model;
+    chat.allowed_base_urls = config.openai.allowed_base_urls;
     calls.add_llm("openai", openai::chat_factory(chat));
     openai::SpeechSettings speech;
     speech.api_key = config.openai.api_key;
@@ -210,6 +212,11 @@ Status register_providers(CallManager& calls, const Config& config) {
     calls.add_stt("scripted", local::scripted_stt_factory());
     auto allowed = allowed_networks(config);
     if (!allowed) return allowed.take_error();
+    // Said once: a secret of the old `NAME = "value"` form is bound to no host, so no agent can send it anywhere.
+    for (const auto& name : unbound_secrets(config.tool_secrets))
+        spdlog::warn("tool secret {} is bound to no host and will not be sent anywhere: give it hosts "
+                     "([tool_secrets.{}] hosts, or VOICEAGENT_TOOL_SECRET_<NAME>_HOSTS)",
+                     name, name);
     calls.set_tool_settings({std::move(allowed).value(), std::size_t(config.tools.max_response_bytes),
                              config.tools.filler_after_ms, config.tool_secrets});
     return Ok{};

@@ -102,6 +102,29 @@ void CallManager::add_llm(std::string name, std::shared_ptr<LlmFactory> factory)
     m_llms[std::move(name)] = std::move(factory);
 }
 
+Status CallManager::check_agent(const json& definition, const std::string& workspace_id) const {
+    if (auto llm = definition.find("llm"); llm != definition.end() && llm->is_object()) {
+        auto chain = provider_chain(definition, "llm");
+        for (std::size_t i = 0; i < chain.size(); ++i) {
+            auto factory = m_llms.find(chain[i].value("provider", "scripted"));
+            if (factory == m_llms.end()) continue;  // the schema names the providers; a missing one fails at call time
+            auto ok = factory->second->check(chain[i]);
+            if (ok || i == 0) {
+                if (!ok) return ok;
+                continue;
+            }
+            // A fallback's field: "llm.base_url" -> "llm.fallbacks[0].base_url".
+            Error e = ok.take_error();
+            std::string prefix = "llm.fallbacks[" + std::to_string(i - 1) + "].";
+            for (auto& d : e.details)
+                if (d.field.rfind("llm.", 0) == 0) d.field = prefix + d.field.substr(4);
+            if (!e.details.empty()) e.message = e.details[0].field + ": " + e.details[0].reason;
+            return e;
+        }
+    }
+    return check_tool_secrets(definition, m_tool_settings.secrets, workspace_id);
+}
+
 void CallManager::add_tts(std::string name, std::shared_ptr<TtsFactory> factory) { m_tts[std::move(name)] = std::move(factory); }
 void CallManager::add_stt(std::string name, std::shared_ptr<SttFactory> factory) { m_stt[std::move(name)] = std::move(factory); }
 

@@ -37,6 +37,11 @@ public:
     // Registers an LLM provider kind by the name agents use ("scripted", "openai").
     void add_llm(std::string name, std::shared_ptr<LlmFactory> factory);
 
+    // What an agent definition must satisfy here beyond its schema, checked when it is created or updated: each
+    // LLM of its chain accepts its settings (llm.base_url among the allowed ones) and every {{secret:NAME}} of its
+    // HTTP tools may go to its tool's host for `workspace_id`. Unprocessable (422) naming the field otherwise.
+    Status check_agent(const nlohmann::json& definition, const std::string& workspace_id) const;
+
     // Creates a call of channel "chat" (text turns) or "local" (audio) for `agent`, status queued until its media
     // WebSocket connects. `variables` fill the agent's placeholders; `caller_lines` make recognition scripted
     // (each detected utterance yields the next line, labelled simulated).

@@ -22,24 +22,10 @@ ToolResult failed(std::string why, std::int64_t started, int status = 0) {
     return r;
 }
 
-// {{secret:NAME}} in a header value, from the daemon's secrets; an error names the secret, never a value.
-Result<std::string> fill_secrets(std::string value, const std::map<std::string, std::string>& secrets) {
-    const std::string open = "{{secret:";
-    for (std::size_t at = value.find(open); at != std::string::npos; at = value.find(open, at)) {
-        auto close = value.find("}}", at);
-        if (close == std::string::npos) break;
-        std::string name = value.substr(at + open.size(), close - at - open.size());
-        auto it = secrets.find(name);
-        if (it == secrets.end()) return make_error(ErrorCode::unprocessable, "secret \"" + name + "\" is not configured");
-        value.replace(at, close + 2 - at, it->second);
-        at += it->second.size();
-    }
-    return value;
-}
-
 }  // namespace
 
-ToolResult run_http_tool(const json& tool, const ToolCall& call, const ToolSettings& settings) {
+ToolResult run_http_tool(const json& tool, const ToolCall& call, const ToolSettings& settings,
+                         const std::string& workspace_id) {
     auto started = now_ms();
     json args = call.arguments;
     if (args.is_object() && args.contains("_raw")) return failed("the arguments are not valid JSON", started);
@@ -70,9 +56,13 @@ ToolResult run_http_tool(const json& tool, const ToolCall& call, const ToolSetti
     request.timeout_ms = tool.value("timeout_ms", 5000);
     request.max_body_bytes = settings.max_response_bytes;
     request.resolve = target->resolve;
+    request.guarded = true;
     if (tool.contains("headers") && tool["headers"].is_object())
         for (auto& [name, value] : tool["headers"].items()) {
-            auto filled = fill_secrets(value.is_string() ? value.get<std::string>() : "", settings.secrets);
+            // Against the host actually requested: the arguments may have changed it since the definition was
+            // checked.
+            auto filled = fill_secrets(value.is_string() ? value.get<std::string>() : "", settings.secrets,
+                                       target->host, workspace_id);
             if (!filled) return failed(filled.error().message, started);
             request.headers.emplace_back(name, *filled);
         }

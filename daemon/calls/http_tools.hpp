@@ -1,8 +1,9 @@
 // Agents' HTTP tools: what the LLM asked for, checked and carried out. The arguments are validated against the
 // tool's JSON schema; {name} placeholders in the URL take argument values; the other arguments go as a JSON body
 // (POST, PUT, PATCH) or a query string (GET, DELETE); header values may name {{secret:NAME}}s held in the daemon's
-// configuration. The destination must resolve to public addresses unless allowlisted (providers/common/net_guard),
-// the request is pinned to them, and the answer is capped in size. Every outcome, failures included, becomes the
+// configuration, each sent only to the hosts (and for the workspaces) it is bound to (daemon/calls/tool_secrets).
+// The destination must resolve to public addresses unless allowlisted (providers/common/net_guard), the request is
+// pinned to them and never goes through an environment proxy, and the answer is capped in size. Every outcome, failures included, becomes the
 // text the LLM reads next, so the conversation can recover.
 // Thread-safety: ToolSettings is immutable once built; run_http_tool blocks (run it on the worker pool) and is safe
 // from any thread.
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/providers/llm.hpp"
+#include "daemon/calls/tool_secrets.hpp"
 #include "providers/common/net_guard.hpp"
 
 namespace va {
@@ -23,7 +25,7 @@ struct ToolSettings {
     NetworkAllowlist allowed;
     std::size_t max_response_bytes = 65536;
     int filler_after_ms = 700;
-    std::map<std::string, std::string> secrets;
+    ToolSecrets secrets;
 };
 
 struct ToolResult {
@@ -34,7 +36,9 @@ struct ToolResult {
     std::int64_t ms = 0;
 };
 
-// `tool` is the agent's tool entry ({"type": "http", "name", "url", ...}).
-ToolResult run_http_tool(const nlohmann::json& tool, const ToolCall& call, const ToolSettings& settings);
+// `tool` is the agent's tool entry ({"type": "http", "name", "url", ...}); `workspace_id` the agent's workspace
+// (which secrets it may use).
+ToolResult run_http_tool(const nlohmann::json& tool, const ToolCall& call, const ToolSettings& settings,
+                         const std::string& workspace_id);
 
 }  // namespace va

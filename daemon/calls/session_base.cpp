@@ -174,7 +174,9 @@ void SessionBase::run_tool(std::shared_ptr<Answer> turn, ToolCall call, std::str
             if (turn->on_token) turn->on_token(words);
         });
     auto result = std::make_shared<ToolResult>();
-    conn->run_blocking([spec, call, result, &settings] { *result = run_http_tool(spec, call, settings); },
+    conn->run_blocking([spec, call, result, &settings, workspace = m_call.workspace_id] {
+                           *result = run_http_tool(spec, call, settings, workspace);
+                       },
                        [this, generation, finished, turn, call, said, result]() mutable {
                            *finished = true;
                            if (generation != m_ask_generation || m_ended) return;

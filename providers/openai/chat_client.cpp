@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "core/util/url.hpp"
 #include "providers/common/http_client.hpp"
 #include "providers/openai/sse.hpp"
 
@@ -268,15 +269,15 @@ class ChatFactory final : public LlmFactory {
 public:
     explicit ChatFactory(ChatSettings defaults) : m_defaults(std::move(defaults)) {}
     Result<std::unique_ptr<LlmClient>> create(const json& agent, const json&) const override {
-        ChatSettings s = m_defaults;
-        if (agent.contains("llm") && agent["llm"].is_object()) {
-            const json& llm = agent["llm"];
-            s.model = llm.value("model", s.model);
-            s.base_url = llm.value("base_url", s.base_url);
-            if (llm.contains("temperature") && llm["temperature"].is_number()) s.temperature = llm["temperature"];
-        }
-        while (!s.base_url.empty() && s.base_url.back() == '/') s.base_url.pop_back();
-        return std::unique_ptr<LlmClient>(std::make_unique<ChatClient>(std::move(s)));
+        // Checked again here: an agent stored before the allow-list existed may still name any URL.
+        auto s = agent_settings(m_defaults, agent.contains("llm") ? agent["llm"] : json::object());
+        if (!s) return s.take_error();
+        return std::unique_ptr<LlmClient>(std::make_unique<ChatClient>(std::move(s).value()));
+    }
+    Status check(const json& llm) const override {
+        auto s = agent_settings(m_defaults, llm);
+        if (!s) return s.take_error();
+        return Ok{};
     }
 
 private:
@@ -284,6 +285,35 @@ private:
 };
 
 }  // namespace
+
+Result<ChatSettings> agent_settings(const ChatSettings& defaults, const json& llm) {
+    ChatSettings s = defaults;
+    if (llm.is_object()) {
+        s.model = llm.value("model", s.model);
+        if (llm.contains("temperature") && llm["temperature"].is_number()) s.temperature = llm["temperature"];
+        if (auto it = llm.find("base_url"); it != llm.end() && !it->is_null()) {
+            auto refuse = [](std::string why) {
+                Error e = invalid_field("llm.base_url", std::move(why));
+                e.code = ErrorCode::unprocessable;
+                return e;
+            };
+            if (!it->is_string()) return refuse("must be a string");
+            auto wanted = normalize_base_url(it->get<std::string>());
+            if (!wanted) return refuse(wanted.error().message);
+            auto configured = normalize_base_url(defaults.base_url);
+            if (configured && *configured == *wanted) {
+                s.base_url = defaults.base_url;  // and the configured key
+            } else if (auto allowed = defaults.allowed_base_urls.find(*wanted); allowed != defaults.allowed_base_urls.end()) {
+                s.base_url = allowed->first;
+                s.api_key = allowed->second;  // the allowed URL's own key, never openai.api_key
+            } else {
+                return refuse("\"" + *wanted + "\" is not openai.base_url nor one of openai.allowed_base_urls");
+            }
+        }
+    }
+    while (!s.base_url.empty() && s.base_url.back() == '/') s.base_url.pop_back();
+    return s;
+}
 
 std::unique_ptr<LlmClient> make_chat_client(ChatSettings settings) {
     return std::make_unique<ChatClient>(std::move(settings));

@@ -20,6 +20,9 @@ struct ChatSettings {
     std::string api_key;
     std::string model = "gpt-4o-mini";
     std::map<std::string, std::string> headers;  // extra headers (organization, project, a proxy's)
+    // The other base URLs an agent may name (normalized, core/util/url.hpp) and the key each one gets (empty:
+    // none). `api_key` goes to `base_url` only.
+    std::map<std::string, std::string> allowed_base_urls;
     double temperature = -1;                     // < 0: the server's default
     int timeout_ms = 60000;
     int max_retries = 2;
@@ -29,8 +32,13 @@ struct ChatSettings {
 std::unique_ptr<LlmClient> make_chat_client(ChatSettings settings);
 
 // The LLM factory for agents with "llm": {"provider": "openai", "model", "base_url", "temperature"}; the key and
-// defaults come from the daemon's configuration.
+// defaults come from the daemon's configuration. An agent's base_url must be the configured one or an allowed one.
 std::shared_ptr<LlmFactory> chat_factory(ChatSettings defaults);
+
+// The settings an agent's "llm" object gets: its model and temperature, and when it names a base_url, that URL
+// with its own key: `defaults.api_key` only when it is `defaults.base_url`, the allow-list's key for an allowed
+// one. Any other URL is refused (unprocessable, naming llm.base_url) before anything is sent anywhere.
+Result<ChatSettings> agent_settings(const ChatSettings& defaults, const nlohmann::json& llm);
 
 // The request body for `request` (exposed for tests).
 nlohmann::json chat_body(const ChatSettings& settings, const LlmRequest& request);

@@ -244,8 +244,75 @@ count = 3
     TempFile good("[tool_secrets]\ncrm_token = \"from-file\"\n");
     auto c = load_config(good.path, {{"VOICEAGENT_TOOL_SECRET_BILLING", "from-env"}}, {});
     REQUIRE(c);
-    CHECK(c->tool_secrets.at("crm_token") == "from-file");
-    CHECK(c->tool_secrets.at("billing") == "from-env");
+    CHECK(c->tool_secrets.at("crm_token").value == "from-file");
+    CHECK(c->tool_secrets.at("crm_token").hosts.empty());  // the old form: bound to no host, sent nowhere
+    CHECK(c->tool_secrets.at("billing").value == "from-env");
+}
+
+TEST_CASE("config: openai.allowed_base_urls maps normalized URLs to their own keys, from the file or the environment") {
+    TempFile file(R"(
+[openai]
+base_url = "http://127.0.0.1:9000/v1"
+[openai.allowed_base_urls]
+"HTTP://LocalHost:80/v1/" = ""
+"https://api.groq.com/openai/v1" = "gsk-key"
+)");
+    auto c = load_config(file.path, {}, {});
+    REQUIRE(c);
+    CHECK(c->openai.base_url == "http://127.0.0.1:9000/v1");
+    CHECK(c->openai.allowed_base_urls ==
+          std::map<std::string, std::string>{{"http://localhost/v1", ""}, {"https://api.groq.com/openai/v1", "gsk-key"}});
+    auto env = load_config(file.path, {{"VOICEAGENT_OPENAI_ALLOWED_BASE_URLS", "http://[::1]:11434/v1/ , https://b.example/v1=k2"}}, {});
+    REQUIRE(env);
+    CHECK(env->openai.allowed_base_urls ==
+          std::map<std::string, std::string>{{"http://[::1]:11434/v1", ""}, {"https://b.example/v1", "k2"}});
+    for (const std::string bad : {"ftp://x.example", "http://user:pw@x.example/v1", "http://x.example/v1?a=b", "http://:80"}) {
+        INFO(bad);
+        auto refused = load_config("", {{"VOICEAGENT_OPENAI_ALLOWED_BASE_URLS", bad}}, {});
+        REQUIRE_FALSE(refused);
+        CHECK(names(refused.error(), "openai.allowed_base_urls"));
+    }
+    TempFile not_string("[openai.allowed_base_urls]\n\"http://a.example\" = 3\n");
+    auto wrong = load_config(not_string.path, {}, {});
+    REQUIRE_FALSE(wrong);
+    CHECK(names(wrong.error(), "openai.allowed_base_urls"));
+}
+
+TEST_CASE("config: tool secrets are bound to hosts and workspaces, in the file or the environment") {
+    TempFile file(R"(
+[tool_secrets.crm_token]
+value = "s3cret"
+hosts = ["API.crm.example.com", "*.crm.example.net"]
+workspaces = ["ws_1"]
+)");
+    auto c = load_config(file.path, {{"VOICEAGENT_TOOL_SECRET_BILLING", "b-value"},
+                                     {"VOICEAGENT_TOOL_SECRET_BILLING_HOSTS", "pay.example, *.Billing.example"},
+                                     {"VOICEAGENT_TOOL_SECRET_BILLING_WORKSPACES", "ws_2,ws_3"}}, {});
+    REQUIRE(c);
+    const ToolSecret& crm = c->tool_secrets.at("crm_token");
+    CHECK(crm.value == "s3cret");
+    CHECK(crm.hosts == std::vector<std::string>{"api.crm.example.com", "*.crm.example.net"});
+    CHECK(crm.workspaces == std::vector<std::string>{"ws_1"});
+    const ToolSecret& billing = c->tool_secrets.at("billing");
+    CHECK(billing.value == "b-value");
+    CHECK(billing.hosts == std::vector<std::string>{"pay.example", "*.billing.example"});
+    CHECK(billing.workspaces == std::vector<std::string>{"ws_2", "ws_3"});
+
+    TempFile bad(R"(
+[tool_secrets.anywhere]
+value = "v"
+hosts = ["*"]
+[tool_secrets.typo]
+value = "v"
+host = ["a.example"]
+[tool_secrets.empty]
+hosts = ["a.example"]
+)");
+    auto refused = load_config(bad.path, {}, {});
+    REQUIRE_FALSE(refused);
+    CHECK(names(refused.error(), "tool_secrets.anywhere.hosts"));
+    CHECK(names(refused.error(), "tool_secrets.typo.host"));
+    CHECK(names(refused.error(), "tool_secrets.empty"));
 }
 
 TEST_CASE("config: a missing or malformed file is an error") {
@@ -478,6 +545,15 @@ TEST_CASE("config: the example documents every key and its environment variable"
         CHECK(text.find("\n" + k.key.substr(dot + 1) + " = ") != std::string::npos);
         CHECK(text.find(k.env) != std::string::npos);
     }
+}
+
+TEST_CASE("config: the example documents the allowed base URLs and bound tool secrets") {
+    const std::string text = read_text(example_path());
+    CHECK(text.find("\n[openai.allowed_base_urls]\n") != std::string::npos);
+    CHECK(text.find("VOICEAGENT_OPENAI_ALLOWED_BASE_URLS") != std::string::npos);
+    CHECK(text.find("# [tool_secrets.crm_token]") != std::string::npos);
+    CHECK(text.find("VOICEAGENT_TOOL_SECRET_<NAME>_HOSTS") != std::string::npos);
+    CHECK(text.find("VOICEAGENT_TOOL_SECRET_<NAME>_WORKSPACES") != std::string::npos);
 }
 
 TEST_CASE("config: the MongoDB store needs a mongodb:// URI") {

@@ -1,7 +1,13 @@
-// Agents' HTTP tools against a real HTTP server on loopback (allowlisted, as an operator would).
+// Agents' HTTP tools against a real HTTP server on loopback (allowlisted, as an operator would): arguments, secrets
+// bound to hosts, refused destinations, an IPv6 literal, environment proxies ignored.
 #include <catch2/catch.hpp>
 
 #include <httplib.h>
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -21,7 +27,9 @@ struct ToolServer {
     std::string last_body, last_query, last_auth, last_path;
     std::mutex mutex;
 
-    ToolServer() {
+    std::string bind_host;
+
+    explicit ToolServer(std::string host = "127.0.0.1") : bind_host(std::move(host)) {
         auto record = [this](const httplib::Request& req) {
             ++requests;
             std::lock_guard lock(mutex);
@@ -49,7 +57,11 @@ struct ToolServer {
             std::this_thread::sleep_for(std::chrono::milliseconds(1500));
             res.set_content("late", "text/plain");
         });
-        port = server.bind_to_any_port("127.0.0.1");
+        server.Get("/ping", [record](const httplib::Request& req, httplib::Response& res) {
+            record(req);
+            res.set_content(R"({"pong":true})", "application/json");
+        });
+        port = server.bind_to_any_port(bind_host);
         thread = std::thread([this] { server.listen_after_bind(); });
         // stop() does nothing to a server that is not listening yet: wait, so the destructor cannot hang.
         while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -58,15 +70,32 @@ struct ToolServer {
         server.stop();
         thread.join();
     }
-    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
+    std::string url(const std::string& path) const {
+        std::string host = bind_host.find(':') != std::string::npos ? "[" + bind_host + "]" : bind_host;
+        return "http://" + host + ":" + std::to_string(port) + path;
+    }
 };
 
 ToolSettings loopback_allowed() {
     ToolSettings s;
     s.allowed = *NetworkAllowlist::parse("127.0.0.1");
     s.max_response_bytes = 65536;
-    s.secrets = {{"crm_token", "s3cret-token"}};
+    s.secrets = {{"crm_token", ToolSecret{"s3cret-token", {"127.0.0.1"}, {}}},
+                 {"other_token", ToolSecret{"other-secret", {"api.example.com", "*.example.net"}, {}}},
+                 {"ws2_token", ToolSecret{"ws2-secret", {"127.0.0.1"}, {"ws_2"}}},
+                 {"legacy", ToolSecret{"legacy-secret", {}, {}}}};
     return s;
+}
+
+bool ipv6_loopback() {
+    int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0) return false;
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_addr = in6addr_loopback;
+    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
 }
 
 ToolCall call(const std::string& name, json args) { return ToolCall{"call_1", name, std::move(args)}; }
@@ -79,7 +108,7 @@ TEST_CASE("http tools: a GET fills the URL from the arguments, a POST sends the 
         "parameters": {"type": "object", "required": ["order_id"],
                        "properties": {"order_id": {"type": "string"}, "verbose": {"type": "boolean"}}}})");
     lookup["url"] = srv.url("/orders/{order_id}");
-    auto r = run_http_tool(lookup, call("lookup_order", {{"order_id", "A 17"}, {"verbose", true}}), loopback_allowed());
+    auto r = run_http_tool(lookup, call("lookup_order", {{"order_id", "A 17"}, {"verbose", true}}), loopback_allowed(), "ws_1");
     REQUIRE(r.ok);
     CHECK(r.status == 200);
     CHECK(json::parse(r.content)["order"] == "A 17");
@@ -89,7 +118,7 @@ TEST_CASE("http tools: a GET fills the URL from the arguments, a POST sends the 
         "headers": {"Authorization": "Bearer {{secret:crm_token}}"},
         "parameters": {"type": "object", "properties": {"day": {"type": "string"}, "people": {"type": "integer", "minimum": 1}}}})");
     book["url"] = srv.url("/bookings");
-    auto b = run_http_tool(book, call("book", {{"day", "friday"}, {"people", 2}}), loopback_allowed());
+    auto b = run_http_tool(book, call("book", {{"day", "friday"}, {"people", 2}}), loopback_allowed(), "ws_1");
     REQUIRE(b.ok);
     CHECK(b.status == 201);
     CHECK(srv.last_auth == "Bearer s3cret-token");
@@ -101,26 +130,26 @@ TEST_CASE("http tools: bad arguments, refused addresses and missing secrets neve
     json book = json::parse(R"({"type": "http", "name": "book", "description": "Book",
         "parameters": {"type": "object", "required": ["people"], "properties": {"people": {"type": "integer", "minimum": 1}}}})");
     book["url"] = srv.url("/bookings");
-    auto wrong = run_http_tool(book, call("book", {{"people", 0}}), loopback_allowed());
+    auto wrong = run_http_tool(book, call("book", {{"people", 0}}), loopback_allowed(), "ws_1");
     CHECK(!wrong.ok);
     CHECK(wrong.error.find("/people") != std::string::npos);
     CHECK(json::parse(wrong.content).contains("error"));  // the LLM reads why and can ask again
-    auto garbled = run_http_tool(book, call("book", {{"_raw", "{people: 2"}}), loopback_allowed());
+    auto garbled = run_http_tool(book, call("book", {{"_raw", "{people: 2"}}), loopback_allowed(), "ws_1");
     CHECK(garbled.error == "the arguments are not valid JSON");
 
     ToolSettings strict = loopback_allowed();
     strict.allowed = *NetworkAllowlist::parse("");
-    auto refused = run_http_tool(book, call("book", {{"people", 2}}), strict);
+    auto refused = run_http_tool(book, call("book", {{"people", 2}}), strict, "ws_1");
     CHECK(!refused.ok);
     CHECK(refused.error.find("loopback") != std::string::npos);
     json metadata = book;
     metadata["url"] = "http://169.254.169.254/latest/meta-data/";
-    auto cloud = run_http_tool(metadata, call("book", {{"people", 2}}), loopback_allowed());
+    auto cloud = run_http_tool(metadata, call("book", {{"people", 2}}), loopback_allowed(), "ws_1");
     CHECK(cloud.error.find("cloud metadata") != std::string::npos);
 
     json secret = book;
     secret["headers"] = {{"X-Key", "{{secret:missing}}"}};
-    auto unset = run_http_tool(secret, call("book", {{"people", 2}}), loopback_allowed());
+    auto unset = run_http_tool(secret, call("book", {{"people", 2}}), loopback_allowed(), "ws_1");
     CHECK(unset.error == "secret \"missing\" is not configured");
     CHECK(srv.requests == 0);
 }
@@ -128,17 +157,120 @@ TEST_CASE("http tools: bad arguments, refused addresses and missing secrets neve
 TEST_CASE("http tools: oversized answers, error statuses and timeouts become errors the LLM can read") {
     ToolServer srv;
     json huge{{"type", "http"}, {"name", "huge"}, {"description", "d"}, {"method", "GET"}, {"url", srv.url("/huge")}};
-    auto big = run_http_tool(huge, call("huge", json::object()), loopback_allowed());
+    auto big = run_http_tool(huge, call("huge", json::object()), loopback_allowed(), "ws_1");
     CHECK(!big.ok);
     CHECK(big.error.find("larger than 65536") != std::string::npos);
 
     json missing{{"type", "http"}, {"name", "m"}, {"description", "d"}, {"method", "GET"}, {"url", srv.url("/nothing")}};
-    auto gone = run_http_tool(missing, call("m", json::object()), loopback_allowed());
+    auto gone = run_http_tool(missing, call("m", json::object()), loopback_allowed(), "ws_1");
     CHECK(!gone.ok);
     CHECK(gone.status == 404);
 
     json slow{{"type", "http"}, {"name", "s"}, {"description", "d"}, {"method", "GET"}, {"url", srv.url("/slow")}, {"timeout_ms", 300}};
-    auto late = run_http_tool(slow, call("s", json::object()), loopback_allowed());
+    auto late = run_http_tool(slow, call("s", json::object()), loopback_allowed(), "ws_1");
     CHECK(!late.ok);
     CHECK(late.ms < 1400);
+}
+
+TEST_CASE("http tools: a secret goes only to the hosts and workspaces it is bound to, checked on the URL requested") {
+    ToolServer srv;
+    json book = json::parse(R"({"type": "http", "name": "book", "description": "Book", "method": "GET"})");
+    book["url"] = srv.url("/ping");
+    auto send = [&](const std::string& header_value, const std::string& workspace) {
+        json tool = book;
+        tool["headers"] = {{"X-Key", header_value}};
+        return run_http_tool(tool, call("book", json::object()), loopback_allowed(), workspace);
+    };
+    // Bound to api.example.com and *.example.net: never to 127.0.0.1, whatever the agent's definition said.
+    auto unbound = send("{{secret:other_token}}", "ws_1");
+    CHECK(!unbound.ok);
+    CHECK(unbound.error.find("other_token") != std::string::npos);
+    CHECK(unbound.error.find("other-secret") == std::string::npos);
+    auto legacy = send("Bearer {{secret:legacy}}", "ws_1");  // the old form: bound to no host
+    CHECK(legacy.error.find("bound to no host") != std::string::npos);
+    auto other_ws = send("{{secret:ws2_token}}", "ws_1");
+    CHECK(other_ws.error == "secret \"ws2_token\" is not configured");
+    CHECK(srv.requests == 0);
+    auto own_ws = send("{{secret:ws2_token}}", "ws_2");
+    CHECK(own_ws.ok);
+    CHECK(srv.requests == 1);
+
+    // The host is filled from the arguments: a secret bound to 127.0.0.1 does not go to localhost.
+    json templated = book;
+    templated["url"] = "http://{host}:" + std::to_string(srv.port) + "/ping";
+    templated["parameters"] = json::parse(R"({"type": "object", "properties": {"host": {"type": "string"}}})");
+    templated["headers"] = {{"X-Key", "{{secret:crm_token}}"}};
+    ToolSettings loopback_names = loopback_allowed();
+    loopback_names.allowed = *NetworkAllowlist::parse("127.0.0.0/8, ::1");
+    auto moved = run_http_tool(templated, call("book", {{"host", "localhost"}}), loopback_names, "ws_1");
+    CHECK(!moved.ok);
+    CHECK(moved.error.find("crm_token") != std::string::npos);
+    CHECK(srv.requests == 1);
+    auto bound = run_http_tool(templated, call("book", {{"host", "127.0.0.1"}}), loopback_names, "ws_1");
+    CHECK(bound.ok);
+    CHECK(srv.requests == 2);
+}
+
+TEST_CASE("http tools: definition-time check names the tool and the secret") {
+    ToolSettings s = loopback_allowed();
+    json agent = json::parse(R"({"name": "a", "tools": [
+        {"type": "end_call", "description": "End."},
+        {"type": "http", "name": "crm", "description": "d", "url": "https://evil.example.org/x",
+         "headers": {"Authorization": "Bearer {{secret:other_token}}"}}]})");
+    auto refused = check_tool_secrets(agent, s.secrets, "ws_1");
+    REQUIRE(!refused);
+    CHECK(refused.error().code == ErrorCode::unprocessable);
+    REQUIRE(refused.error().details.size() == 1);
+    CHECK(refused.error().details[0].field == "tools[1].headers.Authorization");
+    CHECK(refused.error().message.find("\"crm\"") != std::string::npos);
+    CHECK(refused.error().message.find("\"other_token\"") != std::string::npos);
+    agent["tools"][1]["url"] = "https://API.Example.com./x";
+    CHECK(check_tool_secrets(agent, s.secrets, "ws_1"));
+    agent["tools"][1]["url"] = "https://deep.sub.example.net/x";
+    CHECK(check_tool_secrets(agent, s.secrets, "ws_1"));
+    agent["tools"][1]["url"] = "https://example.net/x";  // *.example.net is its subdomains only
+    CHECK(!check_tool_secrets(agent, s.secrets, "ws_1"));
+    agent["tools"][1]["url"] = "https://api.example.com.evil.org/x";
+    CHECK(!check_tool_secrets(agent, s.secrets, "ws_1"));
+    agent["tools"][1]["url"] = "https://{host}/x";
+    CHECK(!check_tool_secrets(agent, s.secrets, "ws_1"));
+    agent["tools"][1]["url"] = "https://api.example.com/x";
+    agent["tools"][1]["headers"]["X-Other"] = "{{secret:legacy}}";
+    auto legacy = check_tool_secrets(agent, s.secrets, "ws_1");
+    REQUIRE(!legacy);
+    CHECK(legacy.error().details.at(0).field == "tools[1].headers.X-Other");
+}
+
+TEST_CASE("http tools: an IPv6 literal URL is reached, and environment proxies are ignored") {
+    if (!ipv6_loopback()) {
+        WARN("VA_TEST_SKIPPED: no IPv6 loopback here");
+        return;
+    }
+    ToolServer v6("::1");
+    ToolServer v4;
+    // A "proxy" that records any request it is sent: a guarded request must reach the tool directly.
+    ToolServer proxy;
+    std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port);
+    struct EnvGuard {
+        ~EnvGuard() {
+            for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"}) unsetenv(name);
+        }
+    } restore;
+    for (const char* name : {"http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"}) setenv(name, proxy_url.c_str(), 1);
+    ToolSettings s = loopback_allowed();
+    s.allowed = *NetworkAllowlist::parse("::1, 127.0.0.1");
+    s.secrets["v6_token"] = ToolSecret{"v6-secret", {"::1"}, {}};
+    json ping{{"type", "http"}, {"name", "ping"}, {"description", "d"}, {"method", "GET"}, {"url", v6.url("/ping")},
+              {"headers", {{"Authorization", "{{secret:v6_token}}"}}}};
+    auto r = run_http_tool(ping, call("ping", json::object()), s, "ws_1");
+    REQUIRE(r.ok);
+    CHECK(v6.requests == 1);
+    CHECK(v6.last_auth == "v6-secret");
+    // A host name (pinned to its checked addresses) goes direct too.
+    json named{{"type", "http"}, {"name", "ping"}, {"description", "d"}, {"method", "GET"},
+               {"url", "http://localhost:" + std::to_string(v4.port) + "/ping"}};
+    auto direct = run_http_tool(named, call("ping", json::object()), s, "ws_1");
+    REQUIRE(direct.ok);
+    CHECK(v4.requests == 1);
+    CHECK(proxy.requests == 0);
 }

@@ -156,3 +156,38 @@ TEST_CASE("openai: a slow first byte can be cancelled, and no callback follows t
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
     CHECK(callbacks == 0);
 }
+
+TEST_CASE("openai chat: an agent's base_url is the configured one or an allowed one, each with its own key") {
+    va::openai::ChatSettings defaults;
+    defaults.base_url = "http://127.0.0.1:9000/v1";
+    defaults.api_key = "sk-configured";
+    defaults.allowed_base_urls = {{"http://ollama.internal:11434/v1", ""}, {"https://api.groq.com/openai/v1", "gsk-own"}};
+    auto same = va::openai::agent_settings(defaults, {{"base_url", "HTTP://127.0.0.1:9000/v1/"}, {"model", "m"}});
+    REQUIRE(same);
+    CHECK(same->api_key == "sk-configured");
+    CHECK(same->base_url == "http://127.0.0.1:9000/v1");
+    CHECK(same->model == "m");
+    auto groq = va::openai::agent_settings(defaults, {{"base_url", "https://api.groq.com:443/openai/v1"}});
+    REQUIRE(groq);
+    CHECK(groq->api_key == "gsk-own");
+    CHECK(groq->base_url == "https://api.groq.com/openai/v1");
+    auto ollama = va::openai::agent_settings(defaults, {{"base_url", "http://ollama.internal:11434/v1"}});
+    REQUIRE(ollama);
+    CHECK(ollama->api_key.empty());  // never the configured key
+    for (const std::string url : {"http://127.0.0.1:9001/v1", "http://127.0.0.1:9000/v2", "https://127.0.0.1:9000/v1",
+                                  "http://evil.example/v1", "http://user@127.0.0.1:9000/v1"}) {
+        INFO(url);
+        auto refused = va::openai::agent_settings(defaults, {{"base_url", url}});
+        REQUIRE(!refused);
+        CHECK(refused.error().code == va::ErrorCode::unprocessable);
+        REQUIRE(refused.error().details.size() == 1);
+        CHECK(refused.error().details[0].field == "llm.base_url");
+        CHECK(refused.error().message.find("sk-configured") == std::string::npos);
+    }
+    // The factory refuses at call time too, so a stored definition cannot reach the network.
+    auto factory = va::openai::chat_factory(defaults);
+    nlohmann::json agent{{"llm", {{"provider", "openai"}, {"base_url", "http://evil.example/v1"}}}};
+    CHECK(!factory->create(agent, nlohmann::json::object()));
+    CHECK(!factory->check(agent["llm"]));
+    CHECK(factory->check({{"provider", "openai"}}));
+}

@@ -1,0 +1,167 @@
+// Secrets that leave the daemon go only where the operator said: an agent's llm.base_url must be openai.base_url
+// or one of openai.allowed_base_urls (each with its own key), and a tool's {{secret:NAME}} only to the hosts the
+// secret is bound to. A capture server on loopback stands for the attacker's URL: it must never see a request,
+// let alone the configured key, whether the agent is being written (422) or was stored before the rule (a call
+// error when the call is placed).
+#include <catch2/catch.hpp>
+
+#include <httplib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "providers/fake/openai_fake.hpp"
+#include "support/daemon_process.hpp"
+#include "support/fixtures.hpp"
+
+using namespace va::test;
+using va::fake::OpenAiFake;
+using nlohmann::json;
+
+namespace {
+
+// Records every request it gets, whatever the path.
+struct CaptureServer {
+    httplib::Server server;
+    std::thread thread;
+    int port = 0;
+    std::atomic<int> requests{0};
+    std::mutex mutex;
+    std::string headers_seen;
+
+    CaptureServer() {
+        auto record = [this](const httplib::Request& req, httplib::Response& res) {
+            ++requests;
+            std::lock_guard lock(mutex);
+            for (const auto& [k, v] : req.headers) headers_seen += k + ": " + v + "\n";
+            res.status = 500;
+        };
+        server.Post(R"(/.*)", record);
+        server.Get(R"(/.*)", record);
+        port = server.bind_to_any_port("127.0.0.1");
+        thread = std::thread([this] { server.listen_after_bind(); });
+        while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ~CaptureServer() {
+        server.stop();
+        thread.join();
+    }
+    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
+};
+
+json agent_with_base_url(const std::string& name, const std::string& base_url) {
+    return {{"name", name},
+            {"first_message", "Hello."},
+            {"llm", {{"provider", "openai"}, {"model", "fake-model"}, {"base_url", base_url}}},
+            {"stt", {{"provider", "scripted"}}},
+            {"tts", {{"provider", "tone"}}}};
+}
+
+}  // namespace
+
+TEST_CASE("outbound secrets: an agent names only allowed LLM base URLs, and the configured key goes only to its own") {
+    CaptureServer capture;
+    OpenAiFake configured(OpenAiFake::Options{});  // expects sk-fake-openai, the configured openai.api_key
+    OpenAiFake::Options other_options;
+    other_options.api_key = "sk-allowed-other";
+    other_options.replies = {{"Hello from the allowed server.", "", json::object()}};
+    OpenAiFake other(other_options);
+    const std::string configured_key = "sk-fake-openai";
+    Env env{{"VOICEAGENT_OPENAI_API_KEY", configured_key},
+            {"VOICEAGENT_OPENAI_BASE_URL", configured.base_url()},
+            // Written differently from what agents use: compared normalized.
+            {"VOICEAGENT_OPENAI_ALLOWED_BASE_URLS", other.base_url() + "/=sk-allowed-other"}};
+    DaemonProcess d{env};
+    Api api(d.base_url(), d.admin_key());
+
+    // Create, replace and merge naming the capture server: 422 naming llm.base_url; nothing sent anywhere.
+    auto created = api.post("/api/v1/agents", agent_with_base_url("thief", capture.url("/v1")));
+    CHECK(created.status == 422);
+    CHECK(created.names_field("llm.base_url"));
+    CHECK(created.body.find(configured_key) == std::string::npos);
+    json fallback = agent_with_base_url("thief2", configured.base_url());
+    fallback["llm"]["fallbacks"] = {{{"provider", "openai"}, {"base_url", capture.url("/v1")}}};
+    auto via_fallback = api.post("/api/v1/agents", fallback);
+    CHECK(via_fallback.status == 422);
+    CHECK(via_fallback.names_field("llm.fallbacks[0].base_url"));
+
+    auto good = api.post("/api/v1/agents", agent_with_base_url("other", other.base_url()));
+    REQUIRE(good.status == 201);
+    std::string id = good.json()["id"];
+    auto put = api.put("/api/v1/agents/" + id, agent_with_base_url("other", capture.url("/v1/")));
+    CHECK(put.status == 422);
+    CHECK(put.names_field("llm.base_url"));
+    auto patch = api.patch("/api/v1/agents/" + id, {{"llm", {{"base_url", "HTTP://127.0.0.1:" + std::to_string(capture.port) + "/v1"}}}});
+    CHECK(patch.status == 422);
+    CHECK(patch.names_field("llm.base_url"));
+    CHECK(api.patch("/api/v1/agents/" + id, {{"llm", {{"base_url", configured.base_url() + "/"}}}}).status == 200);
+    CHECK(api.patch("/api/v1/agents/" + id, {{"llm", {{"base_url", other.base_url()}}}}).status == 200);
+
+    // The allowed server answers with its own key (its fake refuses any other, the configured one included).
+    std::string call = chat_call(d, api, "other", {"hi"});
+    auto turns = turn_texts(api, call);
+    CHECK(std::find(turns.begin(), turns.end(), "agent: Hello from the allowed server.") != turns.end());
+    CHECK(other.requests() >= 1);
+    CHECK(configured.requests() == 0);
+    CHECK(capture.requests == 0);
+}
+
+TEST_CASE("outbound secrets: an agent stored before the allow-list cannot send the key to its URL at call time") {
+    CaptureServer capture;
+    OpenAiFake configured(OpenAiFake::Options{});  // expects sk-fake-openai, the configured openai.api_key
+    std::string data_dir = make_temp_dir("va-secrets");
+    std::string admin_key;
+    {
+        // An operator allowed the capture URL once (without a key), and an agent was stored naming it.
+        DaemonProcess before{{{"VOICEAGENT_OPENAI_API_KEY", "sk-fake-openai"},
+                              {"VOICEAGENT_OPENAI_BASE_URL", configured.base_url()},
+                              {"VOICEAGENT_OPENAI_ALLOWED_BASE_URLS", capture.url("/v1")}},
+                             {},
+                             data_dir};
+        Api api(before.base_url(), before.admin_key());
+        REQUIRE(api.post("/api/v1/agents", agent_with_base_url("stale", capture.url("/v1"))).status == 201);
+        admin_key = before.admin_key();
+        before.stop();
+    }
+    DaemonProcess d{{{"VOICEAGENT_OPENAI_API_KEY", "sk-fake-openai"}, {"VOICEAGENT_OPENAI_BASE_URL", configured.base_url()}},
+                    {},
+                    data_dir};
+    Api api(d.base_url(), admin_key);
+    auto placed = api.post("/api/v1/calls/local", {{"agent_id", "stale"}, {"channel", "chat"}});
+    CHECK(placed.status == 422);
+    CHECK(placed.body.find("llm.base_url") != std::string::npos);
+    CHECK(placed.body.find("sk-fake-openai") == std::string::npos);
+    CHECK(capture.requests == 0);
+    std::lock_guard lock(capture.mutex);
+    CHECK(capture.headers_seen.find("sk-fake-openai") == std::string::npos);
+    std::filesystem::remove_all(data_dir);
+}
+
+TEST_CASE("outbound secrets: a tool secret bound to other hosts is refused with 422 naming the tool and the secret") {
+    CaptureServer capture;
+    DaemonProcess d{{{"VOICEAGENT_TOOL_SECRET_CRM", "crm-secret-value"},
+                     {"VOICEAGENT_TOOL_SECRET_CRM_HOSTS", "api.crm.example"},
+                     {"VOICEAGENT_TOOL_SECRET_LEGACY", "legacy-value"},
+                     {"VOICEAGENT_TOOLS_ALLOWED_NETWORKS", "127.0.0.1"}}};
+    Api api(d.base_url(), d.admin_key());
+    json agent = {{"name", "tooly"},
+                  {"tools", {{{"type", "http"}, {"name", "lookup"}, {"description", "Look up."},
+                              {"url", capture.url("/hook")},
+                              {"headers", {{"Authorization", "Bearer {{secret:crm}}"}}}}}}};
+    auto refused = api.post("/api/v1/agents", agent);
+    CHECK(refused.status == 422);
+    CHECK(refused.names_field("tools[0].headers.Authorization"));
+    CHECK(refused.body.find("tool \\\"lookup\\\"") != std::string::npos);
+    CHECK(refused.body.find("secret \\\"crm\\\"") != std::string::npos);
+    CHECK(refused.body.find("crm-secret-value") == std::string::npos);
+    agent["tools"][0]["headers"]["Authorization"] = "{{secret:legacy}}";  // bound to no host
+    CHECK(api.post("/api/v1/agents", agent).status == 422);
+    agent["tools"][0]["url"] = "https://api.crm.example/hook";
+    agent["tools"][0]["headers"]["Authorization"] = "Bearer {{secret:crm}}";
+    CHECK(api.post("/api/v1/agents", agent).status == 201);
+    CHECK(d.log().find("tool secret legacy is bound to no host") != std::string::npos);
+    CHECK(d.log().find("legacy-value") == std::string::npos);
+    CHECK(capture.requests == 0);
+}
