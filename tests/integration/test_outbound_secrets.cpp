@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -93,7 +94,7 @@ TEST_CASE("outbound secrets: an agent names only allowed LLM base URLs, and the 
     auto put = api.put("/api/v1/agents/" + id, agent_with_base_url("other", capture.url("/v1/")));
     CHECK(put.status == 422);
     CHECK(put.names_field("llm.base_url"));
-    auto patch = api.patch("/api/v1/agents/" + id, {{"llm", {{"base_url", "HTTP://127.0.0.1:" + std::to_string(capture.port) + "/v1"}}}});
+    auto patch = api.patch("/api/v1/agents/" + id, {{"llm", {{"base_url", capture.url("/v1")}}}});
     CHECK(patch.status == 422);
     CHECK(patch.names_field("llm.base_url"));
     CHECK(api.patch("/api/v1/agents/" + id, {{"llm", {{"base_url", configured.base_url() + "/"}}}}).status == 200);
