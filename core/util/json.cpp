@@ -63,12 +63,12 @@ std::optional<std::string> json_string(const json& object, std::string_view key)
 std::optional<std::int64_t> json_int(const json& object, std::string_view key) {
     const json* v = json_field(object, key);
     if (!v) return std::nullopt;
-    if (v->is_number_integer()) return v->get<std::int64_t>();
-    if (v->is_number_unsigned()) {
+    if (v->is_number_unsigned()) {  // before is_number_integer(), which is true for unsigned numbers too
         auto u = v->get<std::uint64_t>();
         if (u > std::uint64_t(INT64_MAX)) return std::nullopt;
         return std::int64_t(u);
     }
+    if (v->is_number_integer()) return v->get<std::int64_t>();
     return std::nullopt;
 }
 
