@@ -1,4 +1,5 @@
 #include "cli/client.hpp"
+#include "core/util/json.hpp"
 
 #include <httplib.h>
 
@@ -157,7 +158,7 @@ Result<Response> Client::exchange(const std::string& method, const std::string& 
                           "cannot reach server at " + m_server + ": " + httplib::to_string(result.error()));
     Response response{result->status, nullptr};
     if (!result->body.empty()) {
-        json parsed = json::parse(result->body, nullptr, false);
+        json parsed = parse_json(result->body);
         if (!parsed.is_discarded()) response.body = std::move(parsed);
     }
     return response;

@@ -1,4 +1,5 @@
 #include "cli/settings.hpp"
+#include "core/util/json.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +31,9 @@ Settings Settings::load() {
     Settings s;
     std::ifstream in(path());
     if (!in) return s;
-    json j = json::parse(in, nullptr, false);
+    std::stringstream text;
+    text << in.rdbuf();
+    json j = parse_json(text.str());
     if (!j.is_object()) return s;
     auto get = [&j](const char* key) {
         auto it = j.find(key);

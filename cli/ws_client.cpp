@@ -1,4 +1,6 @@
 #include "cli/ws_client.hpp"
+#include "core/util/json.hpp"
+#include "core/util/guard.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -137,7 +139,7 @@ WsClient::WsClient(const std::string& url, const std::string& token) : m_impl(st
             int status = refused ? refused->status : 0;
             std::string message = "cannot open " + target + ": " + (status ? "HTTP " + std::to_string(status) : ec.message());
             if (refused) {
-                auto body = nlohmann::json::parse(refused->body, nullptr, false);
+                auto body = parse_json(refused->body);
                 if (body.is_object() && body.contains("error")) message += ": " + body["error"].value("message", "");
             }
             int code = status == 401 || status == 403 ? kAuth : status == 404 ? kNotFound : kError;
@@ -170,7 +172,7 @@ void WsClient::start_duplex(std::function<void(Message)> on_message, std::functi
     m_impl->ws.set_option(timeouts);
     m_impl->ioc.restart();
     net::post(m_impl->ioc, [impl = m_impl.get()] { impl->read_next(); });
-    m_impl->io_thread = std::thread([impl = m_impl.get()] { impl->ioc.run(); });
+    m_impl->io_thread = std::thread([impl = m_impl.get()] { run_loop_guarded("websocket io", [impl] { impl->ioc.run(); }, 0); });
 }
 
 void WsClient::post_text(std::string message) {

@@ -2,9 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include <map>
+#include <list>
+#include <memory>
 #include <mutex>
-#include <regex>
+#include <optional>
+#include <unordered_map>
+
+#include "core/util/json.hpp"
+#include "core/util/pattern.hpp"
 
 namespace va {
 
@@ -14,21 +19,60 @@ namespace {
 
 using nlohmann::json;
 
-// std::regex construction is costly: compile each schema pattern once. nullptr marks an invalid pattern.
-const std::regex* cached_regex(const std::string& pattern) {
-    static std::mutex mutex;
-    static std::map<std::string, std::unique_ptr<std::regex>> cache;
-    std::lock_guard lock(mutex);
-    auto it = cache.find(pattern);
-    if (it == cache.end()) {
-        std::unique_ptr<std::regex> compiled;
-        try {
-            compiled = std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error&) {
+// The compiled schema "pattern"s (the shipped schema's, and those of tool parameter and analysis schemas, which
+// users write), least recently used first out: bounded in entries and in total program size, so a stream of
+// distinct patterns cannot grow the daemon (it once kept every pattern it had seen, +233 MB after 150 rejected
+// agents). An invalid pattern is cached too (as nullopt), and costs one entry.
+class PatternCache {
+public:
+    static constexpr std::size_t kMaxEntries = 128;
+    static constexpr std::size_t kMaxProgramSize = 100000;  // RE2 instructions, summed over the entries
+
+    // The compiled pattern, or nullptr when RE2 cannot compile it. The pointer stays valid while `hold` lives.
+    const Pattern* get(const std::string& source, std::shared_ptr<const std::optional<Pattern>>& hold) {
+        std::lock_guard lock(m_mutex);
+        if (auto it = m_index.find(source); it != m_index.end()) {
+            m_order.splice(m_order.begin(), m_order, it->second);  // most recently used first
+            hold = it->second->compiled;
+        } else {
+            auto compiled = Pattern::compile(source);
+            Entry e{source, std::make_shared<const std::optional<Pattern>>(
+                                compiled ? std::optional<Pattern>(std::move(*compiled)) : std::nullopt),
+                    0};
+            e.size = *e.compiled ? (*e.compiled)->program_size() : 1;
+            hold = e.compiled;
+            m_total += e.size;
+            m_order.push_front(std::move(e));
+            m_index[source] = m_order.begin();
+            while (m_order.size() > 1 && (m_order.size() > kMaxEntries || m_total > kMaxProgramSize)) {
+                m_total -= m_order.back().size;
+                m_index.erase(m_order.back().source);
+                m_order.pop_back();
+            }
         }
-        it = cache.emplace(pattern, std::move(compiled)).first;
+        return *hold ? &**hold : nullptr;
     }
-    return it->second.get();
+
+    PatternCacheStats stats() const {
+        std::lock_guard lock(m_mutex);
+        return {m_order.size(), m_total};
+    }
+
+private:
+    struct Entry {
+        std::string source;
+        std::shared_ptr<const std::optional<Pattern>> compiled;  // shared: a caller may hold one being evicted
+        std::size_t size;
+    };
+    mutable std::mutex m_mutex;
+    std::list<Entry> m_order;
+    std::unordered_map<std::string, std::list<Entry>::iterator> m_index;
+    std::size_t m_total = 0;
+};
+
+PatternCache& pattern_cache() {
+    static PatternCache cache;
+    return cache;
 }
 
 std::size_t utf8_length(const std::string& s) {
@@ -196,8 +240,9 @@ private:
         if (auto m = schema.find("maxLength"); m != schema.end() && length > m->get<std::size_t>())
             add(pointer, "must be at most " + number_text(*m) + " characters");
         if (auto p = schema.find("pattern"); p != schema.end()) {
-            const std::regex* re = cached_regex(p->get<std::string>());
-            if (re && !std::regex_search(s, *re)) add(pointer, "must match " + p->get<std::string>());
+            std::shared_ptr<const std::optional<Pattern>> hold;
+            const Pattern* re = p->is_string() ? pattern_cache().get(p->get<std::string>(), hold) : nullptr;
+            if (re && !re->search(s)) add(pointer, "must match " + p->get<std::string>());
         }
         if (auto f = schema.find("format"); f != schema.end() && *f == "uri") {
             if (s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0)
@@ -242,6 +287,14 @@ const json& agent_schema() {
     return schema;
 }
 
+// A user pattern must compile with RE2 within its bounds. Compiled and dropped, never cached: the scripted LLM
+// compiles its own when a call starts, and a definition that fails leaves nothing behind.
+void check_pattern(const json& pattern, const std::string& pointer, bool case_insensitive, std::vector<FieldError>& out) {
+    if (!pattern.is_string()) return;  // the schema reports the type
+    auto compiled = Pattern::compile(pattern.get<std::string>(), {case_insensitive});
+    if (!compiled) out.push_back({pointer, "invalid regular expression (" + compiled.error().message + ")"});
+}
+
 Status result_of(std::vector<FieldError> problems, const char* what) {
     if (problems.empty()) return Ok{};
     std::string message = std::string(what) + " is invalid: " + (problems[0].field.empty() ? "" : problems[0].field + " ") +
@@ -263,8 +316,10 @@ Status validate_json_schema(const json& schema, const json& instance) {
     return result_of(std::move(problems), "value");
 }
 
+PatternCacheStats schema_pattern_cache_stats() { return pattern_cache().stats(); }
+
 Status validate_agent_definition(const json& definition) {
-    std::vector<FieldError> problems;
+    std::vector<FieldError> problems, pattern_problems;
     Validator(agent_schema(), problems).validate(agent_schema(), definition, "");
     // Rules the schema subset cannot say: an intent needs a way to match, and its pattern must compile.
     if (definition.is_object() && definition.contains("script") && definition["script"].is_object()) {
@@ -279,11 +334,25 @@ Status validate_agent_definition(const json& definition) {
                                     !intent["keywords"].empty();
                 bool has_pattern = intent.contains("pattern") && intent["pattern"].is_string();
                 if (!has_keywords && !has_pattern) problems.push_back({base, "needs keywords or a pattern"});
-                if (has_pattern && !cached_regex(intent["pattern"].get<std::string>()))
-                    problems.push_back({base + "/pattern", "invalid regular expression"});
+                if (has_pattern) check_pattern(intent["pattern"], base + "/pattern", true, pattern_problems);
             }
         }
+        // Extraction fields: the first match of a pattern (case-insensitive, as the scripted LLM reads them).
+        const json* analysis = json_object(script, "analysis");
+        if (const json* fields = analysis ? json_object(*analysis, "fields") : nullptr)
+            for (const auto& [name, rule] : fields->items())
+                if (const json* pattern = json_field(rule, "pattern"))
+                    check_pattern(*pattern, "/script/analysis/fields/" + escape_pointer_token(name) + "/pattern", true,
+                                  pattern_problems);
     }
+    // A well-formed definition whose only fault is a pattern RE2 refuses is unprocessable (422), not malformed.
+    if (problems.empty() && !pattern_problems.empty()) {
+        auto status = result_of(std::move(pattern_problems), "agent definition");
+        Error e = status.take_error();
+        e.code = ErrorCode::unprocessable;
+        return e;
+    }
+    problems.insert(problems.end(), pattern_problems.begin(), pattern_problems.end());
     return result_of(std::move(problems), "agent definition");
 }
 

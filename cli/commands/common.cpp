@@ -1,4 +1,5 @@
 #include "cli/commands/common.hpp"
+#include "core/util/json.hpp"
 
 #include <termios.h>
 #include <unistd.h>
@@ -86,7 +87,7 @@ json read_json_file(const std::string& file) {
         content << in.rdbuf();
     }
     std::string name = file == "-" ? "stdin" : file;
-    json value = json::parse(content.str(), nullptr, false);
+    json value = parse_json(content.str());
     if (value.is_discarded()) throw CliError(kError, name + " is not valid JSON");
     if (!value.is_object()) throw CliError(kError, name + " must hold a JSON object");
     return value;

@@ -16,6 +16,7 @@
 #include "core/audio/echo_canceller.hpp"
 #include "core/audio/resampler.hpp"
 #include "core/audio/wav.hpp"
+#include "core/util/json.hpp"
 
 namespace va::cli {
 
@@ -43,7 +44,7 @@ int run_chat(Client& client, const std::string& agent, const json& variables) {
     bool interactive = !client.json_output() && isatty(STDIN_FILENO);
     if (!client.json_output()) std::cerr << "chat call " << call_id << " (Ctrl-D hangs up)\n";
     while (auto text = ws.read()) {
-        json message = json::parse(*text, nullptr, false);
+        json message = parse_json(*text);
         if (message.is_discarded()) continue;
         std::string type = message.value("type", "");
         if (client.json_output()) {
@@ -105,7 +106,7 @@ int run_talk_files(Client& client, const std::string& agent, const json& variabl
                 std::memcpy(heard.data() + old, m->data.data(), n * 2);
                 continue;
             }
-            json msg = json::parse(m->data, nullptr, false);
+            json msg = parse_json(m->data);
             std::string type = msg.is_object() ? msg.value("type", "") : "";
             if (client.json_output()) std::cout << msg.dump() << std::endl;
             spoke |= type == "agent";
@@ -181,7 +182,7 @@ int run_talk_live(Client& client, const std::string& agent, const json& variable
                 playback.insert(playback.end(), p, p + m.data.size() / 2);
                 return;
             }
-            json msg = json::parse(m.data, nullptr, false);
+            json msg = parse_json(m.data);
             std::string type = msg.is_object() ? msg.value("type", "") : "";
             if (json_out) {
                 std::cout << msg.dump() << std::endl;
@@ -316,7 +317,7 @@ void register_live(CLI::App& app, Context& ctx) {
         WsClient ws(client.server() + path, client.token());
         int seen = 0;
         while (auto text = ws.read()) {
-            json e = json::parse(*text, nullptr, false);
+            json e = parse_json(*text);
             if (e.is_discarded() || e.value("type", "") == "subscribed") continue;
             if (client.json_output()) std::cout << e.dump() << std::endl;
             else std::cout << describe_event(e) << std::endl;

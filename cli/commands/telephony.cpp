@@ -17,6 +17,7 @@
 #include "core/audio/vad.hpp"
 #include "core/audio/wav.hpp"
 #include "core/util/ids.hpp"
+#include "core/util/json.hpp"
 #include "providers/fake/media_caller.hpp"
 #include "providers/fake/speech.hpp"
 
@@ -74,7 +75,7 @@ int run_simulate(Client& client, const SimulateArgs& a) {
     WsClient events(client.server() + "/api/v1/events?call_id=" + url_encode(call_id), client.token());
     events.start_duplex(
         [&](WsClient::Message m) {
-            json e = json::parse(m.data, nullptr, false);
+            json e = parse_json(m.data);
             if (!e.is_object()) return;
             std::string type = e.value("type", "");
             const json& d = e.contains("data") ? e["data"] : json::object();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/encoding.hpp"
+#include "core/util/json.hpp"
 
 namespace va {
 
@@ -56,7 +57,7 @@ Result<JwtClaims> JwtSigner::verify(const std::string& token, std::int64_t now_s
 
     auto header_bytes = base64url_decode(std::string_view(token).substr(0, first));
     if (!header_bytes) return refuse("header is not base64url");
-    json header = json::parse(*header_bytes, nullptr, false);
+    json header = parse_json(*header_bytes);
     if (header.is_discarded() || !header.is_object()) return refuse("header is not a JSON object");
     // RFC 8725 3.1: the algorithm is pinned; "none", other HMACs and every asymmetric algorithm are refused.
     auto alg = header.find("alg");
@@ -78,7 +79,7 @@ Result<JwtClaims> JwtSigner::verify(const std::string& token, std::int64_t now_s
 
     auto payload_bytes = base64url_decode(std::string_view(token).substr(first + 1, second - first - 1));
     if (!payload_bytes) return refuse("payload is not base64url");
-    json payload = json::parse(*payload_bytes, nullptr, false);
+    json payload = parse_json(*payload_bytes);
     if (payload.is_discarded() || !payload.is_object()) return refuse("payload is not a JSON object");
 
     auto exp = numeric_claim(payload, "exp", true);

@@ -8,6 +8,7 @@
 
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
+#include "core/util/guard.hpp"
 
 namespace va {
 
@@ -59,9 +60,9 @@ void JobQueue::start() {
     std::lock_guard lock(m_mutex);
     if (m_started) return;
     m_started = true;
-    for (int i = 0; i < m_options.workers; ++i) m_workers.emplace_back([this] { worker_loop(); });
-    m_dispatcher = std::thread([this] { dispatch_loop(); });
-    m_heartbeat = std::thread([this] { heartbeat_loop(); });
+    for (int i = 0; i < m_options.workers; ++i) m_workers.emplace_back([this] { run_loop_guarded("jobs: worker", [this] { worker_loop(); }); });
+    m_dispatcher = std::thread([this] { run_loop_guarded("jobs: dispatcher", [this] { dispatch_loop(); }); });
+    m_heartbeat = std::thread([this] { run_loop_guarded("jobs: heartbeat", [this] { heartbeat_loop(); }); });
 }
 
 void JobQueue::wake() {
@@ -154,6 +155,8 @@ void JobQueue::run(const Job& job) {
             result = it->second(ctx);
         } catch (const std::exception& e) {
             result = make_error(ErrorCode::internal, std::string("handler threw: ") + e.what());
+        } catch (...) {
+            result = make_error(ErrorCode::internal, "handler threw");
         }
     }
     auto now = now_ms();

@@ -68,6 +68,9 @@ class LlmClient {
 public:
     virtual ~LlmClient() = default;
     virtual std::unique_ptr<LlmStream> start(LlmRequest request, LlmCallbacks callbacks) = 0;
+    // True when start() does the whole answer before it returns (CPU work on the caller's thread, such as matching
+    // user-written patterns): callers run it on a worker pool, not on an I/O thread. Network clients return at once.
+    virtual bool blocking() const { return false; }
 };
 
 class LlmFactory {

@@ -4,7 +4,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <regex>
+#include <utility>
+#include <vector>
+
+#include "core/util/pattern.hpp"
 
 namespace va {
 
@@ -39,17 +42,26 @@ void setup_logging(std::string_view level, LogFormat format) {
 }
 
 std::string redact(std::string_view text) {
-    static const std::regex patterns[] = {
-        std::regex(R"((Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+)", std::regex::icase),
-        std::regex(R"(vak_[A-Za-z0-9_-]+)"),
-        std::regex(R"(eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)"),
-        std::regex(R"re(((password|secret|token|api_key|apikey|auth_token)"?\s*[:=]\s*"?)[^"&\s,}]+)re", std::regex::icase),
-        std::regex(R"(://[^/\s:@]+:[^/\s@]+@)"),
+    // RE2, not std::regex: log lines carry what clients and providers send, and libstdc++'s regex recurses per
+    // character (a long line overflowed the stack) and backtracks. These patterns are ours, so they must compile.
+    struct Rule {
+        Pattern pattern;
+        const char* rewrite;
     };
-    static const char* replacements[] = {"$1 [redacted]", "vak_[redacted]", "[redacted-jwt]", "$1[redacted]",
-                                         "://[redacted]@"};
+    static const std::vector<Rule> rules = [] {
+        const std::pair<const char*, const char*> sources[] = {
+            {R"((?i)(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+)", "\\1 [redacted]"},
+            {R"(vak_[A-Za-z0-9_-]+)", "vak_[redacted]"},
+            {R"(eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)", "[redacted-jwt]"},
+            {R"re((?i)((password|secret|token|api_key|apikey|auth_token)"?\s*[:=]\s*"?)[^"&\s,}]+)re", "\\1[redacted]"},
+            {R"(://[^/\s:@]+:[^/\s@]+@)", "://[redacted]@"},
+        };
+        std::vector<Rule> out;
+        for (const auto& [source, rewrite] : sources) out.push_back({std::move(Pattern::compile(source).value()), rewrite});
+        return out;
+    }();
     std::string out(text);
-    for (std::size_t i = 0; i < std::size(patterns); ++i) out = std::regex_replace(out, patterns[i], replacements[i]);
+    for (const auto& rule : rules) rule.pattern.replace_all(out, rule.rewrite);
     return out;
 }
 

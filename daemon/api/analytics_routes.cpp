@@ -1,8 +1,7 @@
 // GET /api/v1/analytics/summary: per agent and day, from the aggregates the post-call job keeps (never a scan of
 // the calls).
-#include <regex>
-
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
 #include "daemon/api/api.hpp"
 #include "daemon/calls/call_stats.hpp"
 
@@ -13,10 +12,13 @@ using nlohmann::json;
 namespace {
 
 Result<std::string> day_query(const http::Request& request, const char* name, std::string fallback) {
-    static const std::regex day(R"(^\d{4}-\d{2}-\d{2}$)");
     auto it = request.query.find(name);
     if (it == request.query.end() || it->second.empty()) return fallback;
-    if (!std::regex_match(it->second, day)) return invalid_field(name, "must be a day, YYYY-MM-DD (UTC)");
+    // YYYY-MM-DD by hand: no regex engine on request input.
+    const std::string& s = it->second;
+    bool shaped = s.size() == 10 && s[4] == '-' && s[7] == '-';
+    for (std::size_t i = 0; shaped && i < s.size(); ++i) shaped = i == 4 || i == 7 || (s[i] >= '0' && s[i] <= '9');
+    if (!shaped) return invalid_field(name, "must be a day, YYYY-MM-DD (UTC)");
     return it->second;
 }
 
@@ -32,7 +34,7 @@ Result<http::Response> summary(ApiContext& ctx, http::Request& request, const Pr
     if (!days) return days.take_error();
     json items = json::array();
     for (const auto& d : *days) {
-        json row = summarize_stats(json::parse(d.stats, nullptr, false));
+        json row = summarize_stats(parse_json(d.stats));
         row["agent_id"] = d.agent_id;
         row["day"] = d.day;
         items.push_back(std::move(row));

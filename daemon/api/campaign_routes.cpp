@@ -6,6 +6,7 @@
 #include "core/util/ids.hpp"
 #include "core/util/strings.hpp"
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
 #include "daemon/api/api.hpp"
 #include "daemon/campaigns/campaign_runner.hpp"
 
@@ -33,7 +34,7 @@ json contact_json(const CampaignContact& c) {
     return {{"id", c.id},
             {"phone", c.phone},
             {"timezone", c.timezone.empty() ? json() : json(c.timezone)},
-            {"variables", json::parse(c.variables, nullptr, false)},
+            {"variables", parse_json(c.variables)},
             {"state", c.state},
             {"attempts", c.attempts},
             {"last_call_id", c.last_call_id.empty() ? json() : json(c.last_call_id)},
@@ -147,9 +148,9 @@ Result<http::Response> import_contacts(ApiContext& ctx, http::Request& request, 
     if (type == "text/csv") {
         parsed = campaigns::parse_contacts_csv(request.body);
     } else if (type == "application/json") {
-        json document = json::parse(request.body, nullptr, false);
-        if (document.is_discarded()) return invalid_field("body", "malformed JSON");
-        parsed = campaigns::parse_contacts_json(document);
+        auto document = parse_json_checked(request.body);
+        if (!document) return document.take_error();
+        parsed = campaigns::parse_contacts_json(*document);
     } else {
         return make_error(ErrorCode::unsupported_media_type, "send contacts as text/csv or application/json");
     }

@@ -4,6 +4,7 @@
 #include "core/auth/api_key.hpp"
 #include "core/util/strings.hpp"
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
 #include "daemon/api/api.hpp"
 
 namespace va::api {
@@ -43,8 +44,9 @@ Result<json> json_body(const http::Request& request) {
     while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
     if (to_lower(media) != "application/json")
         return make_error(ErrorCode::unsupported_media_type, "request body must be application/json");
-    json body = json::parse(request.body, nullptr, false);
-    if (body.is_discarded()) return invalid_field("body", "malformed JSON");
+    auto parsed = parse_json_checked(request.body);  // malformed, or nested deeper than 64 levels
+    if (!parsed) return parsed.take_error();
+    json body = std::move(*parsed);
     if (!body.is_object()) return invalid_field("body", "must be a JSON object");
     return body;
 }
@@ -109,7 +111,7 @@ json to_json(const ApiKey& k) {
 }
 
 json to_json(const Agent& a) {
-    json definition = json::parse(a.definition, nullptr, false);
+    json definition = parse_json(a.definition);
     if (definition.is_discarded()) definition = json::object();
     return {{"id", a.id},
             {"workspace_id", a.workspace_id},
@@ -149,9 +151,9 @@ json to_json(const PhoneNumber& p) {
 }
 
 json to_json(const Call& c) {
-    json metrics = c.metrics.empty() ? json::object() : json::parse(c.metrics, nullptr, false);
+    json metrics = c.metrics.empty() ? json::object() : parse_json(c.metrics);
     if (metrics.is_discarded()) metrics = json::object();
-    json analysis = c.analysis.empty() ? json::object() : json::parse(c.analysis, nullptr, false);
+    json analysis = c.analysis.empty() ? json::object() : parse_json(c.analysis);
     if (analysis.is_discarded()) analysis = json::object();
     return {{"id", c.id},
             {"workspace_id", c.workspace_id},

@@ -13,6 +13,7 @@
 #include "daemon/calls/carriers.hpp"
 #include "daemon/cluster/call_commands.hpp"
 #include "core/util/encoding.hpp"
+#include "core/util/json.hpp"
 #include "providers/exotel/media_codec.hpp"
 #include "providers/exotel/rest_client.hpp"
 #include "providers/twilio/media_codec.hpp"
@@ -96,7 +97,7 @@ Result<http::Response> simulate(ApiContext& ctx, http::Request& request, const P
     if (!variables) return variables.take_error();
     auto lines = optional_strings(*body, "caller_lines");
     if (!lines) return lines.take_error();
-    json definition = json::parse(agent->definition, nullptr, false);
+    json definition = parse_json(agent->definition);
     std::string stt = definition.contains("stt") && definition["stt"].is_object()
                           ? definition["stt"].value("provider", "pocketsphinx") : "pocketsphinx";
     bool simulated_recognition = *carrier == "twilio" && stt == "pocketsphinx" && !lines->empty();
@@ -159,7 +160,7 @@ bool is_terminal(const std::string& status) {
 Status carrier_status(ApiContext& ctx, Call& call, const std::string& status, const std::string& duration) {
     if (is_terminal(status)) {
         double seconds = -1;
-        if (!duration.empty() && duration.find_first_not_of("0123456789.") == std::string::npos) seconds = std::stod(duration);
+        if (!duration.empty() && duration.find_first_not_of("0123456789.") == std::string::npos) seconds = std::strtod(duration.c_str(), nullptr);  // "." must not throw
         if (auto owner = remote_owner(ctx, call); owner && ctx.commands) {
             json args{{"status", status}, {"duration_s", seconds}};
             auto forwarded = forward(ctx, *owner, CallCommand{"carrier_ended", call.id, call.workspace_id, args});

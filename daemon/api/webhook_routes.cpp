@@ -4,6 +4,7 @@
 
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
 #include "daemon/api/api.hpp"
 #include "daemon/webhooks/webhooks.hpp"
 
@@ -16,7 +17,7 @@ namespace {
 json endpoint_json(const WebhookEndpoint& e) {
     return {{"id", e.id},
             {"url", e.url},
-            {"events", json::parse(e.events, nullptr, false)},
+            {"events", parse_json(e.events)},
             {"description", e.description},
             {"enabled", e.enabled},
             {"created_at", time_json(e.created_at)}};

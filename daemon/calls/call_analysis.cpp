@@ -8,6 +8,7 @@
 #include "config/agent_schema.hpp"
 #include "core/util/strings.hpp"
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/call_stats.hpp"
 
@@ -66,7 +67,7 @@ Result<json> parse_analysis(const std::string& reply, const json& fields_schema)
     auto close = reply.rfind('}');
     if (open == std::string::npos || close == std::string::npos || close < open)
         return make_error(ErrorCode::unprocessable, "the analysis is not a JSON object");
-    json out = json::parse(reply.substr(open, close - open + 1), nullptr, false);
+    json out = parse_json(reply.substr(open, close - open + 1));
     if (!out.is_object()) return make_error(ErrorCode::unprocessable, "the analysis is not a JSON object");
     if (!out.contains("summary") || !out["summary"].is_string())
         return make_error(ErrorCode::unprocessable, "the analysis has no summary");
@@ -103,7 +104,7 @@ CallAnalysis::CallAnalysis(Store& store, EventBus& bus, JobQueue& jobs, const Ca
 CallAnalysis::~CallAnalysis() { m_bus.unsubscribe(m_subscription); }
 
 Status CallAnalysis::run(JobContext& ctx) {
-    json payload = json::parse(ctx.job.payload, nullptr, false);
+    json payload = parse_json(ctx.job.payload);
     if (!payload.is_object() || !payload.contains("call_id") || !payload["call_id"].is_string())
         return make_error(ErrorCode::invalid_request, "an analysis job needs a call_id");
     auto call = m_store.find_call(payload["call_id"]);
@@ -116,7 +117,7 @@ Status CallAnalysis::run(JobContext& ctx) {
     json definition = json::object();
     if (!call->agent_id.empty())
         if (auto agent = m_store.get_agent(call->workspace_id, call->agent_id))
-            definition = json::parse(agent->definition, nullptr, false);
+            definition = parse_json(agent->definition);
     json spec = definition.is_object() ? definition.value("analysis", json()) : json();
     bool reached = call->outcome == "answered";
     if (spec.is_object() && reached) {
@@ -164,7 +165,7 @@ Status CallAnalysis::run(JobContext& ctx) {
     // The agent's day gets this call once, however often the job runs.
     AnalyticsDay day{call->workspace_id, call->agent_id, format_rfc3339(call->created_at).substr(0, 10), "{}"};
     auto counted = m_store.count_call(call->id, day, [&](AnalyticsDay& d) {
-        json stats = json::parse(d.stats, nullptr, false);
+        json stats = parse_json(d.stats);
         if (!stats.is_object()) stats = json::object();
         add_call_stats(stats, *call, *turns);
         d.stats = stats.dump();

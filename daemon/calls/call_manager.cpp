@@ -10,6 +10,7 @@
 #include "core/pipeline/conversation.hpp"
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
 
 namespace va {
 
@@ -35,7 +36,12 @@ public:
         });
         m_session->on_open(std::move(c));
     }
-    void on_text(std::string_view m) override { m_session->on_text(m); }
+    void on_text(std::string_view m) override {
+        // Checked here, once for every kind of session, before any codec parses it.
+        if (json_too_deep(m))
+            return m_session->refuse_message("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+        m_session->on_text(m);
+    }
     void on_binary(std::string_view m) override { m_session->on_binary(m); }
     void on_close() override { m_session->on_close(); }
 private:
@@ -194,7 +200,7 @@ Result<Call> CallManager::create_local_call(const Agent& agent, const std::strin
 }
 
 Result<Call> CallManager::create_call(const Agent& agent, CallSpec spec) {
-    json definition = json::parse(agent.definition, nullptr, false);
+    json definition = parse_json(agent.definition);
     json variables = spec.variables.is_object() ? spec.variables : json::object();
     if (auto llm = make_llm(definition, merge_variables(definition, variables)); !llm) return llm.take_error();
     Call call;
@@ -259,7 +265,7 @@ Result<std::unique_ptr<http::WsHandler>> CallManager::attach(Call call, std::uni
         forget(call_id);
         return make_error(ErrorCode::conflict, "the call's agent no longer exists");
     }
-    json definition = json::parse(agent->definition, nullptr, false);
+    json definition = parse_json(agent->definition);
     json merged = merge_variables(definition, variables);
     auto llm = make_llm(definition, merged);
     if (!llm) {

@@ -1,4 +1,5 @@
 #include "daemon/calls/call_stats.hpp"
+#include "core/util/json.hpp"
 
 #include <algorithm>
 
@@ -55,7 +56,7 @@ void add_call_stats(json& stats, const Call& call, const std::vector<CallTurn>& 
     outcomes[outcome] = outcomes.value(outcome, 0) + 1;
     int interrupted = int(std::count_if(turns.begin(), turns.end(), [](const CallTurn& t) { return t.interrupted; }));
     stats["interruptions"] = integer(stats, "interruptions") + interrupted;
-    json metrics = json::parse(call.metrics.empty() ? "{}" : call.metrics, nullptr, false);
+    json metrics = parse_json(call.metrics.empty() ? "{}" : call.metrics);
     if (metrics.is_object() && metrics.contains("turns") && metrics["turns"].is_array())
         for (const auto& turn : metrics["turns"])
             if (turn.is_object() && turn.contains("voice_to_voice_ms") && turn["voice_to_voice_ms"].is_number())

@@ -7,6 +7,7 @@
 
 #include "core/util/encoding.hpp"
 #include "core/util/time.hpp"
+#include "core/util/guard.hpp"
 #include "providers/twilio/media_codec.hpp"
 
 namespace va {
@@ -41,7 +42,7 @@ Carriers::Carriers(const Config& config, Store& store, CallManager& calls, std::
     m_reconcile_after_ms = m_exotel.reconcile_after_s * 1000;
     if (exotel_enabled()) {
         m_calls.set_on_ended("exotel", [this](const Call& call) { exotel_stream_ended(call.id); });
-        m_reconciler = std::thread([this] { reconcile_loop(); });
+        m_reconciler = std::thread([this] { run_loop_guarded("carriers: reconciler", [this] { reconcile_loop(); }); });
     }
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
 #include "daemon/calls/http_tools.hpp"
 
 namespace va {
@@ -63,7 +64,7 @@ void SessionBase::publish_transcript(const std::string& role, const std::string&
 }
 
 json SessionBase::parse_control(std::string_view message) {
-    json in = json::parse(message, nullptr, false);
+    json in = parse_json(message);
     if (in.is_discarded() || !in.is_object() || !in.contains("type") || !in["type"].is_string()) {
         send({{"type", "error"}, {"message", "expected a JSON object with a string \"type\""}});
         return nullptr;
@@ -142,7 +143,7 @@ void SessionBase::answer(std::shared_ptr<Answer> turn) {
                 } else {
                     if (tool && tool->name == "end_call") reply.end_reason = "agent_end_call";
                     if (tool && tool->name == "transfer_call")
-                        reply.end_reason = "transferred:" + tool->arguments.value("to", std::string("unknown"));
+                        reply.end_reason = "transferred:" + json_string_or(tool->arguments, "to", "unknown");
                     if (reply.end_reason.empty() && m_conversation.ends_call(reply.text)) reply.end_reason = "agent_end_phrase";
                 }
                 turn->on_done(std::move(reply));
@@ -154,7 +155,23 @@ void SessionBase::answer(std::shared_ptr<Answer> turn) {
                 turn->reply.usage.completion_tokens += usage.completion_tokens;
             });
         }};
-    m_llm_stream = m_llm->start(m_conversation.request(), std::move(callbacks));
+    auto conn = m_connection.lock();
+    if (!m_llm->blocking() || !conn) {
+        m_llm_stream = m_llm->start(m_conversation.request(), std::move(callbacks));
+        return;
+    }
+    // A model that answers inside start() (the scripted one: the agent's patterns against the caller's words) is
+    // user-driven CPU work: it runs on the worker pool, never on the I/O thread that serves other calls and
+    // /healthz. Its callbacks hop back onto the strand as any provider's do; the stream is kept only if this is
+    // still the answer wanted.
+    auto job = std::make_shared<std::pair<LlmRequest, LlmCallbacks>>(m_conversation.request(), std::move(callbacks));
+    auto stream = std::make_shared<std::unique_ptr<LlmStream>>();
+    conn->run_blocking([llm = m_llm, job, stream] { *stream = llm->start(std::move(job->first), std::move(job->second)); },
+                       [this, generation, stream] {
+                           if (!*stream) return;
+                           if (generation == m_ask_generation && !m_ended) m_llm_stream = std::move(*stream);
+                           else (*stream)->cancel();
+                       });
 }
 
 void SessionBase::run_tool(std::shared_ptr<Answer> turn, ToolCall call, std::string said) {
@@ -215,7 +232,13 @@ void SessionBase::finish_transfer(const Status& status) {
     end(meanwhile, m_ended_in_transfer_code);
 }
 
-void SessionBase::end(const std::string& reason, int close_code) {
+void SessionBase::refuse_message(const std::string& reason) {
+    if (m_ended) return;
+    send({{"type", "error"}, {"message", reason}});
+    end("protocol_error", 1007, reason);
+}
+
+void SessionBase::end(const std::string& reason, int close_code, const std::string& close_reason) {
     if (m_ended) return;
     if (!m_transfer.empty()) {
         if (m_ended_in_transfer.empty()) {
@@ -245,7 +268,7 @@ void SessionBase::end(const std::string& reason, int close_code) {
     m_manager.forget(m_call.id);
     if (close_code) {
         send({{"type", "end"}, {"reason", reason}});
-        if (auto c = m_connection.lock()) c->close(close_code, reason);
+        if (auto c = m_connection.lock()) c->close(close_code, close_reason.empty() ? reason : close_reason);
     }
 }
 

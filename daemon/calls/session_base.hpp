@@ -36,12 +36,15 @@ public:
     // The carrier says the call is over with `status` after `duration_s` (negative: unknown). False when this
     // session has already ended (the caller then corrects the stored call).
     bool carrier_ended(const std::string& status, double duration_s);
+    // A client message the session must not read (JSON nested too deep): the client is told why, and the call
+    // ends with protocol_error and a 1007 close naming `reason`.
+    void refuse_message(const std::string& reason);
 
 protected:
     // Marks the call in progress and announces it; sends {"type":"start", ...extra}.
     void begin(std::shared_ptr<http::WsConnection> connection, nlohmann::json start_extra);
     // Completes the call once (status, duration, metrics, events); with a close code, tells the client and closes.
-    void end(const std::string& reason, int close_code);
+    void end(const std::string& reason, int close_code, const std::string& close_reason = {});
     // A transfer asks the carrier to connect the caller elsewhere, and the carrier may close the stream before it
     // answers (Twilio does, as soon as it has the new instructions). Between the two calls, an end() is held back
     // and the carrier's answer decides: `reason` if the transfer was made, else what ended the call meanwhile (or
@@ -89,7 +92,7 @@ protected:
     Call m_call;
     nlohmann::json m_agent;
     Conversation m_conversation;
-    std::unique_ptr<LlmClient> m_llm;
+    std::shared_ptr<LlmClient> m_llm;  // shared with a blocking start() running on the worker pool
     std::unique_ptr<LlmStream> m_llm_stream;
     int m_ask_generation = 0;
     std::weak_ptr<http::WsConnection> m_connection;

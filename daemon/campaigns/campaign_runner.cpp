@@ -8,6 +8,8 @@
 
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
+#include "core/util/guard.hpp"
 
 namespace va {
 
@@ -57,7 +59,7 @@ json to_json(const CampaignConfig& config) {
 }
 
 CampaignConfig campaign_config(const Campaign& campaign) {
-    json stored = json::parse(campaign.config, nullptr, false);
+    json stored = parse_json(campaign.config);
     if (!stored.is_object()) return {};
     auto config = parse_campaign_config(stored, {}, 1'000'000);
     return config ? std::move(config).value() : CampaignConfig{};
@@ -79,7 +81,7 @@ CampaignRunner::~CampaignRunner() {
 
 void CampaignRunner::start() {
     recover();
-    m_thread = std::thread([this] { loop(); });
+    m_thread = std::thread([this] { run_loop_guarded("campaigns: runner", [this] { loop(); }); });
 }
 
 void CampaignRunner::stop() {
@@ -394,7 +396,7 @@ Result<json> CampaignRunner::progress(const Campaign& campaign) const {
 }
 
 Status CampaignRunner::dial(JobContext& ctx) {
-    json payload = json::parse(ctx.job.payload, nullptr, false);
+    json payload = parse_json(ctx.job.payload);
     if (!payload.is_object() || !payload.contains("contact_id") || !payload["contact_id"].is_string() ||
         !payload.contains("attempt") || !payload["attempt"].is_number_integer())
         return make_error(ErrorCode::invalid_request, "campaign.dial: payload needs contact_id and attempt");
@@ -435,7 +437,7 @@ Status CampaignRunner::dial(JobContext& ctx) {
     if (!agent) return give_up("its agent is gone");
     auto phone = m_store.get_phone(campaign->workspace_id, campaign->phone_id);
     if (!phone) return give_up("its caller number is gone");
-    json variables = json::parse(contact->variables, nullptr, false);
+    json variables = parse_json(contact->variables);
     if (!variables.is_object()) variables = json::object();
     variables.emplace("phone", contact->phone);
 

@@ -8,6 +8,8 @@
 
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
+#include "core/util/guard.hpp"
 
 namespace va {
 
@@ -49,7 +51,7 @@ json error_to_json(const Error& error) {
 Error error_from_json(const json& e) {
     Error error = make_error(ErrorCode::internal, "the other daemon answered with an unreadable error");
     if (!e.is_object()) return error;
-    std::string code = e.value("code", "");
+    std::string code = json_string_or(e, "code");
     for (auto c : {ErrorCode::invalid_request, ErrorCode::unauthenticated, ErrorCode::forbidden, ErrorCode::not_found,
                    ErrorCode::conflict, ErrorCode::too_large, ErrorCode::unsupported_media_type, ErrorCode::unprocessable,
                    ErrorCode::rate_limited, ErrorCode::timeout, ErrorCode::unavailable, ErrorCode::quota,
@@ -58,7 +60,7 @@ Error error_from_json(const json& e) {
     if (e.contains("message") && e["message"].is_string()) error.message = e["message"].get<std::string>();
     if (e.contains("details") && e["details"].is_array())
         for (const auto& d : e["details"])
-            if (d.is_object()) error.details.push_back(FieldError{d.value("field", ""), d.value("reason", "")});
+            if (d.is_object()) error.details.push_back(FieldError{json_string_or(d, "field"), json_string_or(d, "reason")});
     return error;
 }
 
@@ -69,7 +71,7 @@ CallCommands::~CallCommands() { stop(); }
 
 void CallCommands::start(Executor executor) {
     m_executor = std::move(executor);
-    m_listener = std::thread([this] { listen_loop(); });
+    m_listener = std::thread([this] { run_loop_guarded("call commands: listener", [this] { listen_loop(); }); });
 }
 
 void CallCommands::stop() {
@@ -119,7 +121,7 @@ void CallCommands::listen_loop() {
 }
 
 void CallCommands::handle(const std::string& payload) {
-    json c = json::parse(payload, nullptr, false);
+    json c = parse_json(payload);
     auto text = [&c](const char* key) {
         return c.contains(key) && c[key].is_string() ? c[key].get<std::string>() : std::string();
     };
@@ -127,7 +129,7 @@ void CallCommands::handle(const std::string& payload) {
         spdlog::warn("call commands: dropped a malformed command");
         return;
     }
-    std::int64_t deadline = c.value("deadline_ms", std::int64_t(0));
+    std::int64_t deadline = json_int(c, "deadline_ms").value_or(0);
     if (now_ms() > deadline + kClockSlackMs) {
         ++m_expired;
         spdlog::warn("call {}: skipped a {} from daemon {} that arrived after its sender stopped waiting", text("call_id"),
@@ -225,9 +227,9 @@ Result<json> CallCommands::send(const std::string& owner, const CallCommand& com
         }
         if (reply->type == RedisValue::Type::array && reply->elements.size() == 2) {
             give_back_waiter(std::move(waiter));
-            json answer = json::parse(reply->elements[1].str, nullptr, false);
+            json answer = parse_json(reply->elements[1].str);
             if (!answer.is_object()) return make_error(ErrorCode::internal, "daemon " + owner + " sent an unreadable answer");
-            if (answer.value("ok", false)) return answer.contains("value") ? answer["value"] : json::object();
+            if (json_bool(answer, "ok").value_or(false)) return answer.contains("value") ? answer["value"] : json::object();
             return error_from_json(answer.contains("error") ? answer["error"] : json());
         }
         if (!owner_listening(owner, why)) {

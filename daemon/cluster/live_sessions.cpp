@@ -1,4 +1,5 @@
 #include "daemon/cluster/live_sessions.hpp"
+#include "core/util/guard.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -29,7 +30,7 @@ RedisLiveSessions::RedisLiveSessions(std::shared_ptr<RedisPool> redis, std::stri
 
 RedisLiveSessions::~RedisLiveSessions() { stop(); }
 
-void RedisLiveSessions::start() { m_writer = std::thread([this] { write_loop(); }); }
+void RedisLiveSessions::start() { m_writer = std::thread([this] { run_loop_guarded("live sessions: writer", [this] { write_loop(); }); }); }
 
 void RedisLiveSessions::stop() {
     {

@@ -1,4 +1,5 @@
 #include "daemon/cluster/redis_campaign_slots.hpp"
+#include "core/util/guard.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -52,7 +53,7 @@ return redis.call('ZCARD', KEYS[1])
 
 RedisCampaignSlots::RedisCampaignSlots(std::shared_ptr<RedisPool> redis, int lease_ms, std::string prefix)
     : m_redis(std::move(redis)), m_lease_ms(std::max(300, lease_ms)), m_prefix(std::move(prefix)) {
-    m_thread = std::thread([this] { renew_loop(); });
+    m_thread = std::thread([this] { run_loop_guarded("campaign slots: renewer", [this] { renew_loop(); }); });
 }
 
 RedisCampaignSlots::~RedisCampaignSlots() {

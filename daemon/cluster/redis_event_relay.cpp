@@ -1,4 +1,6 @@
 #include "daemon/cluster/redis_event_relay.hpp"
+#include "core/util/json.hpp"
+#include "core/util/guard.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -23,8 +25,8 @@ RedisEventRelay::~RedisEventRelay() { stop(); }
 
 void RedisEventRelay::start() {
     m_bus.set_relay([this](const CallEvent& event) { enqueue(event); });
-    m_writer = std::thread([this] { write_loop(); });
-    m_reader = std::thread([this] { read_loop(); });
+    m_writer = std::thread([this] { run_loop_guarded("event relay: writer", [this] { write_loop(); }); });
+    m_reader = std::thread([this] { run_loop_guarded("event relay: reader", [this] { read_loop(); }); });
 }
 
 void RedisEventRelay::stop() {
@@ -142,13 +144,13 @@ void RedisEventRelay::read_loop() {
                 const auto& fields = entry.elements[1].elements;
                 for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
                     if (fields[i].str != "e") continue;
-                    json e = json::parse(fields[i + 1].str, nullptr, false);
-                    if (!e.is_object() || e.value("o", "") == m_instance) continue;
+                    json e = parse_json(fields[i + 1].str);
+                    if (!e.is_object() || json_string_or(e, "o") == m_instance) continue;
                     CallEvent event;
-                    event.type = e.value("type", "");
-                    event.call_id = e.value("call_id", "");
-                    event.workspace_id = e.value("workspace_id", "");
-                    event.at_ms = e.value("at_ms", std::int64_t(0));
+                    event.type = json_string_or(e, "type");
+                    event.call_id = json_string_or(e, "call_id");
+                    event.workspace_id = json_string_or(e, "workspace_id");
+                    event.at_ms = json_int(e, "at_ms").value_or(0);
                     if (e.contains("data")) event.data = e["data"];
                     if (event.type.empty() || event.workspace_id.empty()) continue;
                     ++m_received;

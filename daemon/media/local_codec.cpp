@@ -1,4 +1,5 @@
 #include "daemon/media/local_codec.hpp"
+#include "core/util/json.hpp"
 
 namespace va {
 
@@ -18,7 +19,7 @@ public:
                 return sink.on_media_error("audio frames must be whole PCM16 samples (even byte count)");
             return sink.on_media_audio({reinterpret_cast<const std::int16_t*>(message.data()), message.size() / 2});
         }
-        json in = json::parse(message, nullptr, false);
+        json in = parse_json(message);
         if (in.is_discarded() || !in.is_object() || !in.contains("type") || !in["type"].is_string())
             return sink.on_media_error("expected a JSON object with a string \"type\"");
         std::string type = in["type"];

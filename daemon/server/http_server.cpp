@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "core/util/strings.hpp"
+#include "core/util/guard.hpp"
 
 namespace va::http {
 
@@ -156,7 +157,7 @@ public:
     const std::string& remote_address() const override { return m_remote; }
 
     void post(std::function<void()> fn) override {
-        net::post(m_ws.get_executor(), [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+        net::post(m_ws.get_executor(), [self = shared_from_this(), fn = std::move(fn)] { run_guarded("websocket session", fn); });
     }
 
     void post_after(int ms, std::function<void()> fn) override {
@@ -172,7 +173,7 @@ public:
             self->m_timers.push_back(timer);
         });
         timer->async_wait([self = shared_from_this(), timer, fn = std::move(fn)](beast::error_code ec) {
-            if (!ec) fn();
+            if (!ec) run_guarded("websocket session", fn);
         });
     }
 
@@ -183,12 +184,8 @@ public:
     void run_blocking(std::function<void()> work, std::function<void()> then) override {
         net::post(*m_server.workers, [self = shared_from_this(), work = std::move(work), then = std::move(then),
                                       guard = net::make_work_guard(m_server.ioc)]() mutable {
-            try {
-                work();
-            } catch (const std::exception& e) {
-                spdlog::error("blocking work failed: {}", e.what());
-            }
-            net::post(self->m_ws.get_executor(), [self, then = std::move(then)] { then(); });
+            run_guarded("blocking work", work);
+            net::post(self->m_ws.get_executor(), [self, then = std::move(then)] { run_guarded("websocket session", then); });
         });
     }
 
@@ -583,8 +580,10 @@ bool HttpServer::draining() const { return m_impl->draining; }
 
 void HttpServer::run() {
     auto& impl = *m_impl;
-    for (int i = 1; i < impl.options.io_threads; ++i) impl.threads.emplace_back([&impl] { impl.ioc.run(); });
-    impl.ioc.run();
+    // A handler that throws must not end the process: run() is entered again and the other connections go on.
+    for (int i = 1; i < impl.options.io_threads; ++i)
+        impl.threads.emplace_back([&impl] { run_loop_guarded("http io thread", [&impl] { impl.ioc.run(); }, 0); });
+    run_loop_guarded("http io thread", [&impl] { impl.ioc.run(); }, 0);
     for (auto& t : impl.threads)
         if (t.joinable()) t.join();
     impl.threads.clear();

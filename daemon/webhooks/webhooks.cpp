@@ -9,6 +9,8 @@
 #include "core/util/encoding.hpp"
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
+#include "core/util/guard.hpp"
 #include "providers/common/http_client.hpp"
 
 namespace va {
@@ -28,7 +30,7 @@ const std::vector<std::string>& Webhooks::event_types() {
 
 Webhooks::Webhooks(Store& store, EventBus& bus, JobQueue& jobs, WebhookSettings settings)
     : m_store(store), m_bus(bus), m_jobs(jobs), m_settings(std::move(settings)) {
-    m_thread = std::thread([this] { fan_out_loop(); });
+    m_thread = std::thread([this] { run_loop_guarded("webhooks: fan-out", [this] { fan_out_loop(); }); });
     const auto& types = event_types();
     m_subscription = m_bus.subscribe(EventBus::kAllWorkspaces, "", [this, &types](const CallEvent& event) {
         if (std::find(types.begin(), types.end(), event.type) != types.end()) publish(event);
@@ -79,7 +81,7 @@ void Webhooks::fan_out(const CallEvent& event) {
         }
         for (const auto& endpoint : endpoints->items) {
             if (!endpoint.enabled) continue;
-            json events = json::parse(endpoint.events, nullptr, false);
+            json events = parse_json(endpoint.events);
             if (!events.is_array() || std::find(events.begin(), events.end(), json(event.type)) == events.end()) continue;
             WebhookDelivery delivery;
             delivery.id = new_id("dlv");
@@ -109,7 +111,7 @@ Status Webhooks::check_url(const std::string& url) const {
 }
 
 Status Webhooks::deliver(JobContext& ctx) {
-    json payload = json::parse(ctx.job.payload, nullptr, false);
+    json payload = parse_json(ctx.job.payload);
     if (!payload.is_object() || !payload.contains("delivery_id") || !payload["delivery_id"].is_string())
         return make_error(ErrorCode::invalid_request, "a webhook job needs a delivery_id");
     auto delivery = m_store.get_webhook_delivery(payload["delivery_id"]);

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/util/strings.hpp"
+#include "core/util/guard.hpp"
 #include "providers/common/http_client.hpp"
 #include "providers/common/net_guard.hpp"
 
@@ -65,7 +66,7 @@ private:
     SharedIo() : m_work(net::make_work_guard(m_ioc)), m_tls(ssl::context::tls_client) {
         m_tls.set_default_verify_paths();
         m_tls.set_verify_mode(ssl::verify_peer);
-        m_thread = std::thread([this] { m_ioc.run(); });
+        m_thread = std::thread([this] { run_loop_guarded("websocket client io", [this] { m_ioc.run(); }, 0); });
     }
     ~SharedIo() {
         m_work.reset();

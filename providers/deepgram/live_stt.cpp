@@ -3,12 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <mutex>
 
 #include "core/audio/g711.hpp"
 #include "core/util/strings.hpp"
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
 #include "providers/common/ws_client.hpp"
 
 namespace va::deepgram {
@@ -143,9 +145,9 @@ public:  // the connection's callbacks (callbacks_for)
 
     void ws_message(int generation, bool binary, const std::string& text) {
         if (binary) return;
-        json m = json::parse(text, nullptr, false);
+        json m = parse_json(text);
         if (!m.is_object()) return;
-        std::string type = m.value("type", "");
+        std::string type = json_string_or(m, "type");  // every field read with a type check: see core/util/json.hpp
         std::vector<SttEvent> events;
         {
             std::lock_guard lock(m_mutex);
@@ -159,7 +161,7 @@ public:  // the connection's callbacks (callbacks_for)
                 m_finals.clear();
             } else if (type == "Error") {
                 // Not confirmed that Deepgram sends one before closing; kept for the close that follows.
-                m_last_error = m.value("description", m.value("message", std::string("error")));
+                m_last_error = json_string_or(m, "description", json_string_or(m, "message", "error"));
             }
         }
         emit(events);
@@ -168,14 +170,14 @@ public:  // the connection's callbacks (callbacks_for)
 private:
     void results_locked(const json& m, std::vector<SttEvent>& events) {
         const json* alt = nullptr;
-        if (m.contains("channel") && m["channel"].is_object() && m["channel"].contains("alternatives") &&
-            m["channel"]["alternatives"].is_array() && !m["channel"]["alternatives"].empty())
-            alt = &m["channel"]["alternatives"][0];
-        std::string transcript = alt && (*alt)["transcript"].is_string() ? (*alt)["transcript"].get<std::string>() : "";
-        double confidence = alt && (*alt)["confidence"].is_number() ? (*alt)["confidence"].get<double>() : 0.0;
-        bool is_final = m.value("is_final", false);
-        bool speech_final = m.value("speech_final", false);
-        bool from_finalize = m.contains("from_finalize") && m["from_finalize"].is_boolean() && m["from_finalize"].get<bool>();
+        const json* channel = json_object(m, "channel");
+        if (const json* alts = channel ? json_array(*channel, "alternatives") : nullptr; alts && !alts->empty())
+            alt = &(*alts)[0];
+        std::string transcript = alt ? json_string_or(*alt, "transcript") : "";
+        double confidence = alt ? json_number(*alt, "confidence").value_or(0.0) : 0.0;
+        bool is_final = json_bool(m, "is_final").value_or(false);
+        bool speech_final = json_bool(m, "speech_final").value_or(false);
+        bool from_finalize = json_bool(m, "from_finalize").value_or(false);
         m_attempts = 0;  // the service is answering: a later drop starts a fresh count
         std::string so_far = m_finals;
         if (!transcript.empty()) so_far += (so_far.empty() ? "" : " ") + transcript;
@@ -184,9 +186,12 @@ private:
             return;
         }
         // Audio up to the end of this span is settled: it need not be sent again after a reconnect.
-        if (m["start"].is_number() && m["duration"].is_number()) {
-            double end_s = m["start"].get<double>() + m["duration"].get<double>();
-            auto settled = std::size_t(std::max(0.0, end_s) * double(m_format.bytes_per_ms()) * 1000.0);
+        auto start = json_number(m, "start"), duration = json_number(m, "duration");
+        if (start && duration) {
+            // Clamped to a day of audio: a wild figure must not overflow the conversion to a byte count.
+            double end_s = std::clamp(*start + *duration, 0.0, 86400.0);
+            if (!std::isfinite(end_s)) end_s = 0.0;
+            auto settled = std::size_t(end_s * double(m_format.bytes_per_ms()) * 1000.0);
             std::size_t first = m_sent_bytes - m_unsettled.size();
             if (settled > first) {
                 std::size_t drop = std::min(m_unsettled.size(), settled - first);

@@ -9,6 +9,7 @@
 #include "core/audio/g711.hpp"
 #include "core/util/encoding.hpp"
 #include "core/util/time.hpp"
+#include "core/util/json.hpp"
 #include "providers/common/ws_client.hpp"
 
 namespace va::elevenlabs {
@@ -239,7 +240,7 @@ public:  // the connection's callbacks (callbacks_for)
 
     void ws_message(int generation, bool binary, const std::string& text) {
         if (binary) return;
-        json m = json::parse(text, nullptr, false);
+        json m = parse_json(text);
         std::lock_guard lock(m_mutex);
         if (generation != m_generation || !m.is_object()) return;
         if (m.contains("audio") && m["audio"].is_string()) {
@@ -258,7 +259,7 @@ public:  // the connection's callbacks (callbacks_for)
         }
         if (m.contains("isFinal") && m["isFinal"].is_boolean() && m["isFinal"].get<bool>()) m_final = true;
         if (m.contains("message") && m["message"].is_string()) {
-            std::string status = m.value("error", "");
+            std::string status = json_string_or(m, "error");  // typed reads: a wrong type must not throw here
             m_failure = with_provider(make_error(code_for_status_string(status, ErrorCode::unavailable), m["message"].get<std::string>()));
         }
         m_cv.notify_all();
@@ -338,15 +339,15 @@ private:
 }  // namespace
 
 Error api_error(const HttpResult& r) {
-    json body = json::parse(r.body, nullptr, false);
+    json body = parse_json(r.body);
     std::string message = r.body.substr(0, 300), status;
     if (body.is_object() && body.contains("detail")) {
         const json& d = body["detail"];
         if (d.is_object()) {
-            status = d.value("status", "");
-            message = d.value("message", message);
+            status = json_string_or(d, "status");
+            message = json_string_or(d, "message", message);
         } else if (d.is_array() && !d.empty() && d[0].is_object()) {
-            message = d[0].value("msg", message);
+            message = json_string_or(d[0], "msg", message);
             if (d[0].contains("loc") && d[0]["loc"].is_array()) message = d[0]["loc"].dump() + ": " + message;
         } else if (d.is_string()) {
             message = d.get<std::string>();

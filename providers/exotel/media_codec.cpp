@@ -5,6 +5,7 @@
 
 #include "core/audio/format.hpp"
 #include "core/util/encoding.hpp"
+#include "core/util/json.hpp"
 
 namespace va::exotel {
 
@@ -22,7 +23,7 @@ public:
 
     void parse(std::string_view message, bool binary, MediaSink& sink) override {
         if (binary) return sink.on_media_error("binary frame: Exotel media messages are JSON text");
-        json in = json::parse(message, nullptr, false);
+        json in = parse_json(message);
         if (in.is_discarded() || !in.is_object()) return sink.on_media_error("malformed JSON message");
         std::string event = json_text(in, "event");
         if (event == "connected") return;

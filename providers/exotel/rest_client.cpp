@@ -1,9 +1,11 @@
 #include "providers/exotel/rest_client.hpp"
 
+#include <cstdlib>
 #include <chrono>
 #include <thread>
 
 #include "core/util/strings.hpp"
+#include "core/util/json.hpp"
 #include "providers/common/http_client.hpp"
 
 namespace va::exotel {
@@ -13,7 +15,7 @@ using nlohmann::json;
 namespace {
 
 Error to_error(const HttpResult& r) {
-    json body = json::parse(r.body, nullptr, false);
+    json body = parse_json(r.body);
     std::string message = r.body.substr(0, 200);
     if (body.is_object() && body.contains("RestException") && body["RestException"].is_object()) {
         const json& e = body["RestException"];
@@ -41,7 +43,7 @@ Result<json> call_api(const Account& account, const std::string& method, const s
         auto r = http_request(request);
         if (!r) return r.take_error();
         if (r->status >= 200 && r->status < 300) {
-            json parsed = json::parse(r->body, nullptr, false);
+            json parsed = parse_json(r->body);
             if (parsed.is_discarded()) return make_error(ErrorCode::unavailable, "Exotel answered with a body that is not JSON");
             return parsed;
         }
@@ -105,7 +107,7 @@ Result<CallDetails> get_call(const Account& account, const std::string& sid) {
         if (v.is_number()) d.duration_s = v.get<double>();
         else if (v.is_string() && !v.get<std::string>().empty() &&
                  v.get<std::string>().find_first_not_of("0123456789.") == std::string::npos)
-            d.duration_s = std::stod(v.get<std::string>());
+            d.duration_s = std::strtod(v.get<std::string>().c_str(), nullptr);  // "." is 0, where std::stod threw
     }
     return d;
 }
@@ -129,7 +131,7 @@ Result<json> parse_status_callback(std::string_view content_type, std::string_vi
     std::string type = to_lower(std::string(content_type));
     json out = json::object();
     if (type.find("application/json") != std::string::npos) {
-        json parsed = json::parse(body, nullptr, false);
+        json parsed = parse_json(body);
         if (parsed.is_discarded() || !parsed.is_object()) return invalid_field("body", "is not a JSON object");
         return parsed;
     }

@@ -9,6 +9,7 @@
 #include "core/audio/g711.hpp"
 #include "core/util/ids.hpp"
 #include "core/util/strings.hpp"
+#include "core/util/json.hpp"
 #include "providers/fake/fake_server.hpp"
 
 namespace va::fake {
@@ -60,7 +61,7 @@ public:
         auto conn = m_conn.lock();
         if (!conn) return;
         m_last_input = conn->monotonic_ms();
-        json m = json::parse(message, nullptr, false);
+        json m = parse_json(message);
         std::string type = m.is_object() ? m.value("type", "") : "";
         if (type == "KeepAlive") {
             record([](DeepgramFake::Connection& c) { ++c.keepalives; });

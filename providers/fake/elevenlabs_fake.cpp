@@ -8,6 +8,7 @@
 #include "core/audio/format.hpp"
 #include "core/audio/g711.hpp"
 #include "core/util/encoding.hpp"
+#include "core/util/json.hpp"
 #include "providers/elevenlabs/tts.hpp"
 #include "providers/fake/fake_server.hpp"
 #include "providers/fake/speech.hpp"
@@ -92,7 +93,7 @@ public:
         auto conn = m_conn.lock();
         if (!conn) return;
         m_last_input = conn->monotonic_ms();
-        json m = json::parse(message, nullptr, false);
+        json m = parse_json(message);
         if (!m.is_object() || !m.contains("text") || !m["text"].is_string()) return invalid();
         std::string text = m["text"];
         if (!m_initialised) {
@@ -285,7 +286,7 @@ ElevenLabsFake::ElevenLabsFake(Options options) : m_impl(std::make_unique<Impl>(
         auto format = elevenlabs::parse_output_format(format_name);
         if (!format)
             return answer_json(res, 422, {{"detail", {{{"loc", {"query", "output_format"}}, {"msg", "the fake speaks raw pcm_*, ulaw_8000 or alaw_8000"}, {"type", "value_error"}}}}});
-        json body = json::parse(req.body, nullptr, false);
+        json body = parse_json(req.body);
         if (!body.is_object() || !body.contains("text") || !body["text"].is_string() || body["text"].get<std::string>().empty())
             return answer_json(res, 422, {{"detail", {{{"loc", {"body", "text"}}, {"msg", "field required"}, {"type", "value_error.missing"}}}}});
         std::string text = body["text"];

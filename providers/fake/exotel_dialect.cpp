@@ -5,6 +5,7 @@
 // still played, as Exotel plays them with artefacts.
 #include "core/audio/format.hpp"
 #include "core/util/encoding.hpp"
+#include "core/util/json.hpp"
 #include "providers/exotel/media_codec.hpp"
 #include "providers/fake/media_caller.hpp"
 
@@ -77,7 +78,7 @@ public:
             violations.push_back("binary WebSocket frame (Exotel media must be JSON text)");
             return out;
         }
-        json m = json::parse(text, nullptr, false);
+        json m = parse_json(text);
         if (m.is_discarded() || !m.is_object()) {
             violations.push_back("malformed JSON message");
             return out;

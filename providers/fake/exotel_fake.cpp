@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "core/util/encoding.hpp"
+#include "core/util/json.hpp"
 #include "providers/common/http_client.hpp"
 #include "providers/twilio/signature.hpp"
 
@@ -93,7 +94,7 @@ struct ExotelFake::Impl {
         request.url = url;
         auto answer = http_request(request);
         if (!answer || answer->status != 200) return {};
-        json body = json::parse(answer->body, nullptr, false);
+        json body = parse_json(answer->body);
         return body.is_object() && body.contains("url") && body["url"].is_string() ? body["url"].get<std::string>() : "";
     }
 

@@ -1,4 +1,5 @@
 #include "providers/fake/fake_carrier.hpp"
+#include "core/util/json.hpp"
 #include "providers/fake/fake_server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -57,7 +58,7 @@ Status validate(const OutcomePlan& plan) {
 }
 
 Result<std::map<std::string, std::vector<std::string>>> parse_outcomes_json(std::string_view text) {
-    auto doc = nlohmann::json::parse(text, nullptr, false);
+    auto doc = parse_json(text);
     if (!doc.is_object()) return invalid_field("outcomes", "must be a JSON object of number -> [outcome, ...]");
     std::map<std::string, std::vector<std::string>> out;
     for (const auto& [number, value] : doc.items()) {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/audio/format.hpp"
+#include "core/util/json.hpp"
 #include "providers/fake/fake_server.hpp"
 #include "providers/fake/speech.hpp"
 
@@ -38,11 +39,11 @@ OpenAiFake::OpenAiFake(Options options) : m_options(std::move(options)), m_serve
                 fault = m_faults.front();
                 m_faults.pop_front();
             }
-            m_last = json::parse(req.body, nullptr, false);
+            m_last = parse_json(req.body);
         }
         if (req.get_header_value("Authorization") != "Bearer " + m_options.api_key)
             return answer_json(res, 401, error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
-        json body = json::parse(req.body, nullptr, false);
+        json body = parse_json(req.body);
         if (!body.is_object() || !body.contains("model") || !body["model"].is_string())
             return answer_json(res, 400, error_body("you must provide a model parameter", "invalid_request_error", ""));
         if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
@@ -100,6 +101,7 @@ OpenAiFake::OpenAiFake(Options options) : m_options(std::move(options)), m_serve
             events.resize(3);
             events.push_back("data: " + error_body("The model overloaded mid-stream", "server_error", "").dump() + eol + eol);
         }
+        if (fault && fault->kind == Fault::raw_chunk) events.insert(events.begin() + 2, "data: " + fault->chunk + eol + eol);
         bool drop = fault && fault->kind == Fault::drop_mid_stream;
         int delay = fault && fault->kind == Fault::slow_first_byte ? fault->delay_ms : 0;
         res.set_header("Cache-Control", "no-cache");
@@ -135,7 +137,7 @@ OpenAiFake::OpenAiFake(Options options) : m_options(std::move(options)), m_serve
         }
         if (req.get_header_value("Authorization") != "Bearer " + m_options.api_key)
             return answer_json(res, 401, error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
-        json body = json::parse(req.body, nullptr, false);
+        json body = parse_json(req.body);
         static const std::set<std::string> kModels{"tts-1", "tts-1-hd", "gpt-4o-mini-tts"};
         if (!body.is_object() || !body.contains("model") || !body["model"].is_string() || !kModels.count(body["model"]))
             return answer_json(res, 400, error_body("model must be tts-1, tts-1-hd or gpt-4o-mini-tts", "invalid_request_error", ""));

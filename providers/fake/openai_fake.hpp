@@ -3,7 +3,7 @@
 // index, the finish reason, a usage chunk, [DONE]), the checks the service makes (bearer key, model, messages),
 // and scripted faults taken in order, one per request: an error status (401, 429 with retry headers,
 // insufficient_quota, 500, 503), an error event or a dropped connection in the middle of a stream, a slow first
-// byte.
+// byte, or a chunk of the test's own making (a malformed one, as a broken server might send).
 // Thread-safety: all public methods are safe from any thread.
 #pragma once
 
@@ -31,12 +31,13 @@ public:
         nlohmann::json arguments = nlohmann::json::object();
     };
     struct Fault {
-        enum Kind { status, quota, error_mid_stream, drop_mid_stream, slow_first_byte } kind = status;
+        enum Kind { status, quota, error_mid_stream, drop_mid_stream, slow_first_byte, raw_chunk } kind = status;
         int http_status = 500;
         std::string retry_after;      // the retry-after header, when set
         std::string retry_after_ms;   // the retry-after-ms header, when set
         std::string should_retry;     // x-should-retry, when set
         int delay_ms = 0;             // slow_first_byte
+        std::string chunk;            // raw_chunk: sent as the data of an event after the first content piece
     };
     struct Options {
         std::string api_key = "sk-fake-openai";

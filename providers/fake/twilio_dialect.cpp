@@ -2,6 +2,7 @@
 // checks it makes on what the bot sends (binary frames, unknown events, a wrong streamSid, bad payloads).
 #include "core/audio/g711.hpp"
 #include "core/util/encoding.hpp"
+#include "core/util/json.hpp"
 #include "providers/fake/media_caller.hpp"
 
 namespace va::fake {
@@ -75,7 +76,7 @@ public:
             violations.push_back("31950: binary WebSocket frame (Twilio media must be JSON text)");
             return out;
         }
-        json m = json::parse(text, nullptr, false);
+        json m = parse_json(text);
         if (m.is_discarded() || !m.is_object()) {
             violations.push_back("31951: malformed JSON message");
             return out;

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/util/encoding.hpp"
+#include "core/util/json.hpp"
 #include "providers/fake/fake_server.hpp"
 
 namespace va::fake {
@@ -88,7 +89,7 @@ WebhookReceiver::WebhookReceiver(Options options, std::function<void(const Deliv
                               ? "valid"
                               : "invalid";
         }
-        d.body = json::parse(req.body, nullptr, false);
+        d.body = parse_json(req.body);
         if (d.body.is_discarded()) d.body = req.body;
         {
             std::lock_guard lock(m_mutex);

@@ -1,8 +1,9 @@
 #include "providers/local/scripted_llm.hpp"
 
 #include <atomic>
-#include <regex>
+#include <optional>
 
+#include "core/util/pattern.hpp"
 #include "core/util/strings.hpp"
 
 namespace va::local {
@@ -12,7 +13,7 @@ namespace {
 struct Intent {
     std::string name;
     std::vector<std::string> keywords;  // lower-case
-    std::optional<std::regex> pattern;
+    std::optional<Pattern> pattern;     // RE2, case-insensitive: linear time whatever the agent's author wrote
     std::string reply;
     std::optional<ToolCall> tool;
 };
@@ -42,7 +43,7 @@ public:
 struct FieldRule {
     std::string name;
     std::vector<std::string> keywords;  // lower-case
-    std::optional<std::regex> pattern;
+    std::optional<Pattern> pattern;
 };
 
 // {"summary", "fields"} for a transcript of "caller: ..." and "agent: ..." lines: the summary quotes the caller
@@ -70,9 +71,8 @@ std::string scripted_analysis(const std::string& transcript, const std::vector<F
             for (const auto& k : rule.keywords) hit |= contains_phrase(lower, k);
             fields[rule.name] = hit;
         } else if (rule.pattern) {
-            std::smatch m;
-            fields[rule.name] = std::regex_search(said, m, *rule.pattern) ? nlohmann::json(m.size() > 1 && m[1].matched ? m[1].str() : m[0].str())
-                                                                          : nlohmann::json();
+            auto m = rule.pattern->find(said);
+            fields[rule.name] = m ? nlohmann::json(*m) : nlohmann::json();
         }
     }
     return nlohmann::json{{"summary", summary}, {"fields", fields}}.dump();
@@ -82,6 +82,8 @@ class ScriptedLlm final : public LlmClient {
 public:
     ScriptedLlm(std::vector<Intent> intents, std::string fallback, std::vector<FieldRule> rules)
         : m_intents(std::move(intents)), m_fallback(std::move(fallback)), m_rules(std::move(rules)) {}
+
+    bool blocking() const override { return true; }
 
     std::unique_ptr<LlmStream> start(LlmRequest request, LlmCallbacks callbacks) override {
         auto stream = std::make_unique<ScriptedStream>();
@@ -101,7 +103,7 @@ public:
         for (const auto& intent : m_intents) {
             bool hit = false;
             for (const auto& k : intent.keywords) hit |= contains_phrase(said, k);
-            if (!hit && intent.pattern) hit = std::regex_search(said, *intent.pattern);
+            if (!hit && intent.pattern) hit = intent.pattern->search(said);
             if (hit) {
                 chosen = &intent;
                 break;
@@ -146,12 +148,11 @@ public:
                         for (const auto& k : item["keywords"])
                             if (k.is_string()) intent.keywords.push_back(to_lower(k.get<std::string>()));
                     if (item.contains("pattern") && item["pattern"].is_string()) {
-                        try {
-                            intent.pattern.emplace(item["pattern"].get<std::string>(),
-                                                   std::regex::ECMAScript | std::regex::icase);
-                        } catch (const std::regex_error&) {
-                            return invalid_field("/script/intents/" + intent.name + "/pattern", "invalid regular expression");
-                        }
+                        auto compiled = Pattern::compile(item["pattern"].get<std::string>(), {true});
+                        if (!compiled)
+                            return invalid_field("/script/intents/" + intent.name + "/pattern",
+                                                 "invalid regular expression (" + compiled.error().message + ")");
+                        intent.pattern = std::move(*compiled);
                     }
                     if (item.contains("tool") && item["tool"].is_object()) {
                         ToolCall call;
@@ -174,11 +175,11 @@ public:
                     for (const auto& k : rule["keywords"])
                         if (k.is_string()) r.keywords.push_back(to_lower(k.get<std::string>()));
                 if (rule.contains("pattern") && rule["pattern"].is_string()) {
-                    try {
-                        r.pattern.emplace(rule["pattern"].get<std::string>(), std::regex::ECMAScript | std::regex::icase);
-                    } catch (const std::regex_error&) {
-                        return invalid_field("/script/analysis/fields/" + name + "/pattern", "invalid regular expression");
-                    }
+                    auto compiled = Pattern::compile(rule["pattern"].get<std::string>(), {true});
+                    if (!compiled)
+                        return invalid_field("/script/analysis/fields/" + name + "/pattern",
+                                             "invalid regular expression (" + compiled.error().message + ")");
+                    r.pattern = std::move(*compiled);
                 }
                 rules.push_back(std::move(r));
             }

@@ -1,4 +1,5 @@
 #include "providers/openai/api_error.hpp"
+#include "core/util/json.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -7,7 +8,7 @@ namespace va::openai {
 using nlohmann::json;
 
 Error api_error(std::string_view who, const HttpResult& r) {
-    json body = json::parse(r.body, nullptr, false);
+    json body = parse_json(r.body);
     std::string message = r.body.substr(0, 300), code, type;
     if (body.is_object() && body.contains("error") && body["error"].is_object()) {
         const json& e = body["error"];

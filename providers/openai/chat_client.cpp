@@ -1,9 +1,13 @@
 #include "providers/openai/chat_client.hpp"
+#include "core/util/json.hpp"
+#include "core/util/guard.hpp"
 #include "providers/openai/api_error.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -50,13 +54,22 @@ json chat_body(const ChatSettings& settings, const LlmRequest& request) {
 
 namespace {
 
+// A model calls a handful of tools at once; an index beyond this is a malformed chunk, not a reason to grow a map.
+constexpr std::int64_t kMaxToolCalls = 128;
+
+// The number of a retry-after header (digits and one dot), or nullopt for anything else.
+std::optional<double> header_number(const std::string& value) {
+    if (value.empty() || value.size() > 12 || value.find_first_not_of("0123456789.") != std::string::npos) return std::nullopt;
+    if (std::count(value.begin(), value.end(), '.') > 1 || value == ".") return std::nullopt;
+    return std::strtod(value.c_str(), nullptr);
+}
+
 // How long to wait before retry `attempt` (1-based): the server's word when it gives one, else backoff with jitter.
 int retry_delay_ms(const ChatSettings& s, const HttpResult* head, int attempt) {
     if (head) {
-        if (auto ms = head->header("retry-after-ms"); !ms.empty() && ms.find_first_not_of("0123456789.") == std::string::npos)
-            return int(std::stod(ms));
-        if (auto secs = head->header("retry-after"); !secs.empty() && secs.find_first_not_of("0123456789.") == std::string::npos)
-            return int(std::stod(secs) * 1000);
+        // Bounded: a server's word is honoured up to a minute, and a malformed one is ignored (std::stod threw).
+        if (auto ms = header_number(head->header("retry-after-ms"))) return int(std::min(*ms, 60000.0));
+        if (auto secs = header_number(head->header("retry-after"))) return int(std::min(*secs, 60.0) * 1000);
     }
     static thread_local std::mt19937 rng{std::random_device{}()};
     double base = std::min(8000.0, s.initial_backoff_ms * std::pow(2.0, attempt - 1));
@@ -72,7 +85,15 @@ public:
         m_body = chat_body(m_settings, request).dump();
     }
     void start() {
-        std::thread([self = shared_from_this()] { self->run(); }).detach();
+        std::thread([self = shared_from_this()] {
+            // Whatever goes wrong fails this answer only: the call gets its error, the daemon lives on.
+            if (!run_guarded("openai chat stream", [&] { self->run(); }))
+                self->deliver([&] {
+                    Error e = make_error(ErrorCode::internal, "the LLM answer could not be read");
+                    e.provider = "openai";
+                    if (self->m_callbacks.on_done) self->m_callbacks.on_done(e);
+                });
+        }).detach();
     }
     void cancel() {
         m_cancelled = true;
@@ -129,8 +150,9 @@ private:
                 ToolCall call;
                 call.id = t.id;
                 call.name = t.name;
-                call.arguments = json::parse(t.arguments.empty() ? "{}" : t.arguments, nullptr, false);
-                if (call.arguments.is_discarded()) call.arguments = json{{"_raw", t.arguments}};
+                call.arguments = parse_json(t.arguments.empty() ? "{}" : t.arguments);
+                // Readers of the arguments expect an object: anything else is kept raw for the tool to refuse.
+                if (!call.arguments.is_object()) call.arguments = json{{"_raw", t.arguments}};
                 if (!deliver([&] {
                         if (m_callbacks.on_tool_call) m_callbacks.on_tool_call(call);
                     }))
@@ -148,54 +170,93 @@ private:
         std::optional<HttpResult> head;
     };
 
+    // Takes in one parsed chunk of the stream: tokens, tool-call fragments, usage, the finish reason, or an error
+    // event (which fails the stream). Every field is read with a type check: the reason a field has the wrong
+    // type when one does (nothing of the chunk is kept then), else nullopt.
+    std::optional<std::string> read_chunk(const json& chunk) {
+        if (!chunk.is_object()) return "not an object";
+        if (const json* error = json_field(chunk, "error")) {  // an error delivered as a data event mid-stream
+            std::string message = error->is_object() ? json_string_or(*error, "message", "error") : error->dump();
+            Error err = make_error(ErrorCode::unavailable, "the LLM stream failed: " + message.substr(0, 300));
+            err.provider = "openai";
+            m_stream_error = err;
+            return std::nullopt;
+        }
+        if (const json* usage = json_object(chunk, "usage")) {
+            m_usage.prompt_tokens = int(std::clamp<std::int64_t>(json_int(*usage, "prompt_tokens").value_or(0), 0, INT32_MAX));
+            m_usage.completion_tokens =
+                int(std::clamp<std::int64_t>(json_int(*usage, "completion_tokens").value_or(0), 0, INT32_MAX));
+        }
+        const json* choices = json_field(chunk, "choices");
+        if (!choices) return std::nullopt;
+        if (!choices->is_array()) return "\"choices\" is not an array";
+        if (choices->empty()) return std::nullopt;
+        const json& choice = (*choices)[0];
+        if (!choice.is_object()) return "a choice is not an object";
+        if (auto finish = json_string(choice, "finish_reason")) m_finish = *finish;
+        const json* delta = json_field(choice, "delta");
+        if (!delta) return std::nullopt;
+        if (!delta->is_object()) return "\"delta\" is not an object";
+        const json* content = json_field(*delta, "content");
+        if (content && !content->is_string()) return "\"content\" is not a string";
+        const json* tool_calls = json_field(*delta, "tool_calls");
+        if (tool_calls && !tool_calls->is_array()) return "\"tool_calls\" is not an array";
+        // Checked whole before anything is kept, so a bad fragment leaves no half-assembled call behind.
+        if (tool_calls)
+            for (const auto& tc : *tool_calls) {
+                if (!tc.is_object()) return "a tool call is not an object";
+                const json* index = json_field(tc, "index");
+                auto i = json_int(tc, "index");
+                if (index && (!i || *i < 0 || *i >= kMaxToolCalls)) return "a tool call's \"index\" is not a small integer";
+                const json* id = json_field(tc, "id");
+                if (id && !id->is_string()) return "a tool call's \"id\" is not a string";
+                const json* f = json_field(tc, "function");
+                if (!f) continue;
+                if (!f->is_object()) return "a tool call's \"function\" is not an object";
+                for (const char* key : {"name", "arguments"}) {
+                    const json* v = json_field(*f, key);
+                    if (v && !v->is_string()) return std::string("a tool call's \"") + key + "\" is not a string";
+                }
+            }
+        if (content) {
+            std::string token = content->get<std::string>();
+            if (!token.empty()) {
+                m_delivered = true;
+                deliver([&] {
+                    if (m_callbacks.on_token) m_callbacks.on_token(token);
+                });
+            }
+        }
+        if (tool_calls)
+            for (const auto& tc : *tool_calls) {
+                Pending& p = m_tools[int(json_int(tc, "index").value_or(0))];
+                if (auto id = json_string(tc, "id")) p.id = *id;
+                if (const json* f = json_object(tc, "function")) {
+                    p.name += json_string_or(*f, "name");
+                    p.arguments += json_string_or(*f, "arguments");
+                }
+            }
+        return std::nullopt;
+    }
+
     Attempt attempt_once(const HttpRequest& request) {
         Attempt a;
         bool done = false;
-        Status stream_error = Ok{};
+        m_stream_error = Ok{};
+        Status& stream_error = m_stream_error;
         SseParser parser([&](const SseEvent& e) {
             if (done || !stream_error) return;
             if (e.data == "[DONE]") {
                 done = true;
                 return;
             }
-            json chunk = json::parse(e.data, nullptr, false);
+            json chunk = parse_json(e.data);
             if (chunk.is_discarded()) return;  // not JSON: skipped, as the SDK does
-            if (chunk.contains("error")) {  // an error delivered as a data event mid-stream
-                std::string message = chunk["error"].is_object() ? chunk["error"].value("message", "error") : chunk["error"].dump();
-                Error err = make_error(ErrorCode::unavailable, "the LLM stream failed: " + message);
+            if (auto problem = read_chunk(chunk)) {
+                // Nothing the server sends may throw on this thread: a wrong type is a failed answer, not retried.
+                Error err = make_error(ErrorCode::internal, "the LLM server sent an invalid stream chunk: " + *problem);
                 err.provider = "openai";
                 stream_error = err;
-                return;
-            }
-            if (chunk.contains("usage") && chunk["usage"].is_object()) {
-                m_usage.prompt_tokens = chunk["usage"].value("prompt_tokens", 0);
-                m_usage.completion_tokens = chunk["usage"].value("completion_tokens", 0);
-            }
-            if (!chunk.contains("choices") || !chunk["choices"].is_array() || chunk["choices"].empty()) return;
-            const json& choice = chunk["choices"][0];
-            if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) m_finish = choice["finish_reason"];
-            if (!choice.contains("delta") || !choice["delta"].is_object()) return;
-            const json& delta = choice["delta"];
-            if (delta.contains("content") && delta["content"].is_string()) {
-                std::string token = delta["content"];
-                if (!token.empty()) {
-                    m_delivered = true;
-                    deliver([&] {
-                        if (m_callbacks.on_token) m_callbacks.on_token(token);
-                    });
-                }
-            }
-            if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
-                for (const auto& tc : delta["tool_calls"]) {
-                    int index = tc.value("index", 0);
-                    Pending& p = m_tools[index];
-                    if (tc.contains("id") && tc["id"].is_string()) p.id = tc["id"];
-                    if (tc.contains("function") && tc["function"].is_object()) {
-                        const json& f = tc["function"];
-                        if (f.contains("name") && f["name"].is_string()) p.name += f["name"].get<std::string>();
-                        if (f.contains("arguments") && f["arguments"].is_string()) p.arguments += f["arguments"].get<std::string>();
-                    }
-                }
             }
         });
         HttpStream stream;
@@ -240,6 +301,7 @@ private:
     std::mutex m_callback_mutex;
     bool m_delivered = false;
     std::map<int, Pending> m_tools;
+    Status m_stream_error = Ok{};  // of the attempt in progress
     std::string m_finish;
     LlmUsage m_usage;
 };

@@ -1,4 +1,5 @@
 #include "providers/twilio/rest_client.hpp"
+#include "core/util/json.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -14,7 +15,7 @@ using nlohmann::json;
 namespace {
 
 Error to_error(const HttpResult& r) {
-    json body = json::parse(r.body, nullptr, false);
+    json body = parse_json(r.body);
     std::string message = body.is_object() && body.contains("message") && body["message"].is_string()
                               ? body["message"].get<std::string>()
                               : r.body.substr(0, 200);
@@ -39,7 +40,7 @@ Result<json> post(const Account& account, const std::string& path, const std::ve
         auto r = http_request(request);
         if (!r) return r.take_error();
         if (r->status >= 200 && r->status < 300) {
-            json body = json::parse(r->body, nullptr, false);
+            json body = parse_json(r->body);
             if (body.is_discarded()) return make_error(ErrorCode::unavailable, "Twilio answered with a body that is not JSON");
             return body;
         }

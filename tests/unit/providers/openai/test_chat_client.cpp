@@ -191,3 +191,65 @@ TEST_CASE("openai chat: an agent's base_url is the configured one or an allowed 
     CHECK(!factory->check(agent["llm"]));
     CHECK(factory->check({{"provider", "openai"}}));
 }
+
+TEST_CASE("openai: a chunk with fields of the wrong type fails the answer, and nothing throws") {
+    // Each once ended the process: nlohmann threw on a detached thread ("index": "zero" in a tool call).
+    const char* chunks[] = {
+        R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":"zero","function":{"name":"x"}}]}}]})",
+        R"({"choices":5})",
+        R"({"choices":[{"delta":[]}]})",
+        R"({"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"x","arguments":5}}]}}]})",
+        R"({"choices":[{"delta":{"tool_calls":{"index":0}}}]})",
+        R"({"choices":[{"delta":{"content":42}}]})",
+        R"({"choices":["text"]})",
+        R"({"choices":[{"delta":{"tool_calls":[{"index":99999999999}]}}]})",
+        R"({"choices":[{"delta":{"tool_calls":[7]}}]})",
+        R"([1,2,3])",
+    };
+    for (const char* chunk : chunks) {
+        INFO(chunk);
+        OpenAiFake fake(OpenAiFake::Options{});
+        OpenAiFake::Fault f;
+        f.kind = OpenAiFake::Fault::raw_chunk;
+        f.chunk = chunk;
+        fake.push_fault(f);
+        auto out = run(settings_for(fake));
+        REQUIRE_FALSE(out.status);
+        CHECK(out.status.error().provider == "openai");
+        CHECK_FALSE(out.status.error().transient());
+        CHECK(out.status.error().message.find("invalid stream chunk") != std::string::npos);
+        CHECK(fake.requests() == 1);  // a malformed answer is not asked again
+    }
+}
+
+TEST_CASE("openai: odd but valid chunks, wrong-typed usage and error events are read without throwing") {
+    OpenAiFake::Options o;
+    OpenAiFake fake(o);
+    // Usage with a string count is ignored; an error event whose message is not a string still fails cleanly.
+    OpenAiFake::Fault usage;
+    usage.kind = OpenAiFake::Fault::raw_chunk;
+    usage.chunk = R"({"choices":[],"usage":{"prompt_tokens":"many","completion_tokens":2}})";
+    fake.push_fault(usage);
+    auto out = run(settings_for(fake));
+    REQUIRE(out.status);
+    CHECK(out.text == "Hello from the fake model.");
+    OpenAiFake::Fault error;
+    error.kind = OpenAiFake::Fault::raw_chunk;
+    error.chunk = R"({"error":{"message":{"nested":true}}})";
+    fake.push_fault(error);
+    auto failed = run(settings_for(fake));
+    REQUIRE_FALSE(failed.status);
+    CHECK(failed.status.error().message.find("the LLM stream failed") != std::string::npos);
+}
+
+TEST_CASE("openai: a malformed retry-after header is ignored, not thrown on") {
+    OpenAiFake fake(OpenAiFake::Options{});
+    OpenAiFake::Fault f;
+    f.http_status = 429;
+    f.retry_after = ".";  // std::stod(".") threw on the stream's thread
+    f.retry_after_ms = ".";
+    fake.push_fault(f);
+    auto out = run(settings_for(fake));
+    REQUIRE(out.status);
+    CHECK(out.text == "Hello from the fake model.");
+}
