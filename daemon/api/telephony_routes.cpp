@@ -48,7 +48,7 @@ http::Response xml_response(std::string xml) {
 
 Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const Principal& who) {
     if (auto s = accepting_calls(ctx); !s) return s.take_error();
-    auto body = json_body(request);
+    auto body = json_body(request, {"agent_id", "to", "variables", "caller_lines", "phone_id", "from"});
     if (!body) return body.take_error();
     auto agent = resolve_agent(ctx, who.workspace_id, *body);
     if (!agent) return agent.take_error();
@@ -85,7 +85,7 @@ Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const P
 // agent on pocketsphinx recognizes the caller's lines as text (simulated recognition), and says so.
 Result<http::Response> simulate(ApiContext& ctx, http::Request& request, const Principal& who) {
     if (auto s = accepting_calls(ctx); !s) return s.take_error();
-    auto body = json_body(request);
+    auto body = json_body(request, {"agent_id", "carrier", "variables", "caller_lines"});
     if (!body) return body.take_error();
     auto agent = resolve_agent(ctx, who.workspace_id, *body);
     if (!agent) return agent.take_error();
