@@ -277,6 +277,14 @@ int run_daemon(const Config& config) {
     options.idle_timeout_ms = config.server.idle_timeout_ms;
     options.shutdown_grace_ms = config.server.shutdown_grace_ms;
     options.access_log = config.log.access_log;
+    auto proxies = http::TrustedProxies::parse(config.server.trusted_proxies);
+    if (!proxies) {
+        spdlog::critical("server.trusted_proxies: {}", proxies.error().details.empty()
+                                                           ? proxies.error().message
+                                                           : proxies.error().details[0].reason);
+        return 1;
+    }
+    options.trusted_proxies = std::move(proxies).value();
     http::HttpServer server(options, router, metrics);
 
     std::string instance = config.server.instance_id.empty() ? default_instance_id() : config.server.instance_id;

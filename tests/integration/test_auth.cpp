@@ -7,6 +7,7 @@
 
 #include "core/util/encoding.hpp"
 #include "support/daemon_process.hpp"
+#include "support/eventually.hpp"
 #include "support/fixtures.hpp"
 
 using namespace va::test;
@@ -254,4 +255,51 @@ TEST_CASE("auth: with every key revoked and no user, bootstrap reopens; it valid
     CHECK(wrong_type.names_field("email"));
     // None of those created anything: a valid bootstrap still works.
     CHECK(api.post("/api/v1/auth/bootstrap", {{"email", "a@example.com"}, {"password", "long-enough"}}).status == 201);
+}
+
+TEST_CASE("auth: X-Forwarded-For is believed only from server.trusted_proxies (login limits, bootstrap)") {
+    // Each attempt names another account, so only the per-address bucket can say 429.
+    auto attempts_until_limited = [](const Api& api, const std::vector<std::string>& forwarded_for) {
+        for (std::size_t i = 0; i < forwarded_for.size(); ++i) {
+            auto r = api.with_header("X-Forwarded-For", forwarded_for[i])
+                         .post("/api/v1/auth/login", {{"email", "n" + std::to_string(i) + "@example.com"},
+                                                      {"password", "wrong-pass"}});
+            if (r.status == 429) return int(i) + 1;
+        }
+        return 0;
+    };
+    std::vector<std::string> rotating{"203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"};
+    {
+        INFO("no trusted proxies: a client rotating X-Forwarded-For is still one address");
+        DaemonProcess d(Env{{"VOICEAGENT_AUTH_LOGIN_BURST", "3"}, {"VOICEAGENT_AUTH_LOGIN_PER_MINUTE", "1"}});
+        Api api(d.base_url());
+        CHECK(attempts_until_limited(api, rotating) == 4);
+        // Nor does a forged header make a remote request look local, or a local one remote.
+        auto boot = api.with_header("X-Forwarded-For", "203.0.113.9")
+                        .post("/api/v1/auth/bootstrap", {{"email", "a@example.com"}, {"password", "long-enough"}});
+        CHECK(boot.status == 409);
+    }
+    {
+        INFO("this loopback proxy trusted: each forwarded client has its own bucket, and is not local");
+        DaemonProcess d(Env{{"VOICEAGENT_AUTH_LOGIN_BURST", "3"},
+                            {"VOICEAGENT_AUTH_LOGIN_PER_MINUTE", "1"},
+                            {"VOICEAGENT_SERVER_TRUSTED_PROXIES", "127.0.0.1, ::1"}});
+        Api api(d.base_url());
+        CHECK(attempts_until_limited(api, rotating) == 0);
+        // One client behind the proxy, forging entries on the left, is still limited by its real address.
+        CHECK(attempts_until_limited(api, {"1.1.1.1, 198.51.100.7", "1.1.1.2, 198.51.100.7", "198.51.100.7",
+                                           "1.1.1.3,198.51.100.7"}) == 4);
+        auto boot = api.with_header("X-Forwarded-For", "203.0.113.9")
+                        .post("/api/v1/auth/bootstrap", {{"email", "a@example.com"}, {"password", "long-enough"}});
+        CHECK(boot.status == 403);
+        // The access log names the forwarded client (logs are flushed at least every second).
+        CHECK(eventually([&] { return d.log().find("198.51.100.7") != std::string::npos; }));
+    }
+    {
+        INFO("another address trusted: headers from here are not believed");
+        DaemonProcess d(Env{{"VOICEAGENT_AUTH_LOGIN_BURST", "3"},
+                            {"VOICEAGENT_AUTH_LOGIN_PER_MINUTE", "1"},
+                            {"VOICEAGENT_SERVER_TRUSTED_PROXIES", "10.9.9.9"}});
+        CHECK(attempts_until_limited(Api(d.base_url()), rotating) == 4);
+    }
 }
