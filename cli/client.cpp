@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/util/daemon_announce.hpp"
+
 namespace va::cli {
 
 namespace fs = std::filesystem;
@@ -33,6 +35,22 @@ std::string host_of(const std::string& url) {
     std::string rest = start == std::string::npos ? url : url.substr(start + 3);
     if (!rest.empty() && rest.front() == '[') return rest.substr(1, rest.find(']') - 1);
     return rest.substr(0, rest.find_first_of(":/"));
+}
+
+// Port of "scheme://host[:port][/...]": the scheme's default when none is given; 0 when unreadable.
+int port_of(const std::string& url) {
+    auto start = url.find("://");
+    std::string rest = start == std::string::npos ? url : url.substr(start + 3);
+    rest = rest.substr(0, rest.find('/'));
+    auto bracket = rest.rfind(']');
+    auto colon = rest.rfind(':');
+    if (colon == std::string::npos || (bracket != std::string::npos && colon < bracket))
+        return url.rfind("https://", 0) == 0 ? 443 : 80;
+    try {
+        return std::stoi(rest.substr(colon + 1));
+    } catch (...) {
+        return 0;
+    }
 }
 
 }  // namespace
@@ -65,15 +83,18 @@ std::string resolve_server(const std::string& flag, const Settings& settings) {
 
 bool is_loopback_url(const std::string& url) {
     std::string host = host_of(url);
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+    return host == "localhost" || host == "::1" || host == "127.0.0.1";
 }
 
-std::string read_admin_key() {
+std::string read_admin_key(const std::string& server) {
     std::vector<fs::path> candidates;
     if (auto dir = env("VOICEAGENT_DATA_DIR"); !dir.empty()) candidates.emplace_back(fs::path(dir) / "admin.key");
     // The daemon's own override of storage.data_dir (config/voiceagentd.example.toml).
     if (auto dir = env("VOICEAGENT_STORAGE_DATA_DIR"); !dir.empty()) candidates.emplace_back(fs::path(dir) / "admin.key");
-    candidates.emplace_back(fs::path("var") / "admin.key");
+    if (candidates.empty()) {
+        if (auto port = port_of(server); port > 0)
+            if (auto announced = read_announcement(port)) candidates.emplace_back(fs::path(announced->data_dir) / "admin.key");
+    }
     for (const auto& candidate : candidates) {
         std::ifstream in(candidate);
         if (!in) continue;
@@ -123,14 +144,14 @@ std::string Client::token() {
     }
     // The quick start: a daemon on this machine wrote its owner key into its data directory.
     if (is_loopback_url(m_server)) {
-        if (auto key = read_admin_key(); !key.empty()) {
+        if (auto key = read_admin_key(m_server); !key.empty()) {
             m_token_source = "admin.key";
             return key;
         }
     }
     m_token_source.clear();
     throw CliError(kAuth, "not logged in: run `vactl login`, pass --token or set VACTL_TOKEN (on the daemon's "
-                          "machine, set VOICEAGENT_DATA_DIR or run from its directory to use var/admin.key)");
+                          "machine, its admin.key is used when it runs as you, or set VOICEAGENT_DATA_DIR)");
 }
 
 Result<Response> Client::exchange(const std::string& method, const std::string& path,

@@ -46,11 +46,13 @@ CliError error_for_response(const Response& response);
 
 // "--server > $VACTL_SERVER > settings > http://127.0.0.1:8700", normalised (scheme added, trailing '/' removed).
 std::string resolve_server(const std::string& flag, const Settings& settings);
-// Whether the URL's host is 127.0.0.0/8, ::1 or localhost.
+// Whether the URL's host is exactly 127.0.0.1, ::1 or localhost: the only hosts admin.key is ever sent to (another
+// 127.x address may be anyone's listener).
 bool is_loopback_url(const std::string& url);
-// The admin.key of a daemon on this machine: $VOICEAGENT_DATA_DIR/admin.key, $VOICEAGENT_STORAGE_DATA_DIR/admin.key,
-// ./var/admin.key; the first readable, non-empty one, trimmed. Empty when none.
-std::string read_admin_key();
+// The admin.key of the daemon at `server` on this machine, from the data directory the user configured
+// ($VOICEAGENT_DATA_DIR, $VOICEAGENT_STORAGE_DATA_DIR) or, when none is, the one that daemon announced for its port
+// (core/util/daemon_announce.hpp); never from the working directory. Trimmed; empty when none.
+std::string read_admin_key(const std::string& server);
 
 class Client {
 public:

@@ -97,6 +97,8 @@ std::vector<Key> keys(Raw& raw) {
         {"server", "instance_id", Kind::string, str([](Config& c) -> std::string& { return c.server.instance_id; })},
         {"server", "instance_lease_ms", Kind::integer,
          integer([](Config& c) -> int& { return c.server.instance_lease_ms; })},
+        {"server", "trusted_proxies", Kind::string,
+         str([](Config& c) -> std::string& { return c.server.trusted_proxies; })},
         {"redis", "url", Kind::string, str([](Config& c) -> std::string& { return c.redis.url; })},
         {"redis", "pool_size", Kind::integer, integer([](Config& c) -> int& { return c.redis.pool_size; })},
         {"redis", "command_timeout_ms", Kind::integer,

@@ -32,6 +32,7 @@ struct ServerConfig {
                                           // empty = public_base_url
     std::string instance_id;              // this daemon among several (leases, events); empty = host-pid-random
     int instance_lease_ms = 15000;        // another daemon silent this long is dead: its open calls are failed
+    std::string trusted_proxies;          // IPs/CIDRs whose X-Forwarded-For/Forwarded is believed; empty = none
 };
 
 struct StorageConfig {

@@ -485,6 +485,9 @@ ImportResult parse_contacts_json(const nlohmann::json& document) {
             } else {
                 join_problem(problems, "variables: must be an object");
             }
+            // With "variables" given, any other member would be dropped without a word: name it instead.
+            for (auto& [key, value] : item.items())
+                if (key != "phone" && key != "timezone" && key != "variables") join_problem(problems, key + ": unknown field");
         } else {
             for (auto& [key, value] : item.items()) {
                 if (key == "phone" || key == "timezone" || key == "variables") continue;

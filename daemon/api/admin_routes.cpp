@@ -29,6 +29,52 @@ Result<bool> optional_bool(const json& body, const char* field, bool fallback) {
     return it->get<bool>();
 }
 
+// Every key of `user_id`, in every workspace (an owner's keys may live in workspaces other than its own), revoked:
+// the user was deleted or disabled. authenticate() refuses such keys anyway; this makes it visible in listings.
+Status revoke_user_keys(ApiContext& ctx, const std::string& user_id) {
+    PageRequest ws_page{500, {}};
+    for (;;) {
+        auto workspaces = ctx.store.list_workspaces(ws_page);
+        if (!workspaces) return workspaces.take_error();
+        for (const auto& ws : workspaces->items) {
+            PageRequest page{500, {}};
+            for (;;) {
+                auto keys = ctx.store.list_api_keys(ws.id, page);
+                if (!keys) return keys.take_error();
+                for (const auto& key : keys->items)
+                    if (key.user_id == user_id && key.revoked_at == 0)
+                        if (auto r = ctx.store.revoke_api_key(ws.id, key.id, now_ms()); !r) return r.take_error();
+                if (keys->next_cursor.empty()) break;
+                page.cursor = keys->next_cursor;
+            }
+        }
+        if (workspaces->next_cursor.empty()) break;
+        ws_page.cursor = workspaces->next_cursor;
+    }
+    return Ok{};
+}
+
+// The API key `id` of the workspace (the store has no single-key lookup; keys per workspace are few).
+Result<ApiKey> find_key(ApiContext& ctx, const std::string& workspace_id, const std::string& id) {
+    PageRequest page{500, {}};
+    for (;;) {
+        auto keys = ctx.store.list_api_keys(workspace_id, page);
+        if (!keys) return keys.take_error();
+        for (auto& key : keys->items)
+            if (key.id == id) return std::move(key);
+        if (keys->next_cursor.empty()) return not_found("API key");
+        page.cursor = keys->next_cursor;
+    }
+}
+
+// Nobody acts on a principal above their own role: an admin cannot change, delete or revoke an owner or an
+// owner's key (including the owner key in admin.key).
+Status may_act_on(const Principal& who, Role target, const char* what) {
+    if (role_allows(who.role, target)) return Ok{};
+    return make_error(ErrorCode::forbidden, std::string("only an ") + to_string(target) + " or higher may act on " +
+                                                what + " with the " + to_string(target) + " role");
+}
+
 // --- workspaces --------------------------------------------------------------------------------------------------
 
 Result<http::Response> list_workspaces(ApiContext& ctx, http::Request& request, const Principal& who) {
@@ -47,6 +93,7 @@ Result<http::Response> list_workspaces(ApiContext& ctx, http::Request& request, 
 Result<http::Response> create_workspace(ApiContext& ctx, http::Request& request, const Principal&) {
     auto body = json_body(request);
     if (!body) return body.take_error();
+    if (auto s = known_fields(*body, {"name"}); !s) return s.take_error();
     auto name = required_string(*body, "name", 200);
     if (!name) return name.take_error();
     Workspace ws{new_id("ws"), *name, now_ms()};
@@ -82,10 +129,12 @@ Result<http::Response> get_user(ApiContext& ctx, http::Request& request, const P
 Result<http::Response> create_user(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto body = json_body(request);
     if (!body) return body.take_error();
+    if (auto s = known_fields(*body, {"email", "password", "name", "role"}); !s) return s.take_error();
     auto role = role_field(*body, "role", Role::member);
     if (!role) return role.take_error();
-    if (*role == Role::owner && who.role != Role::owner)
-        return make_error(ErrorCode::forbidden, "only an owner can create owners");
+    if (!role_allows(who.role, *role))
+        return make_error(ErrorCode::forbidden, std::string("only an ") + to_string(*role) + " or higher can create " +
+                                                    to_string(*role) + "s");
     auto user = new_user(*body, who.workspace_id, *role);
     if (!user) return user.take_error();
     if (auto created = ctx.store.create_user(*user); !created) return created.take_error();
@@ -95,12 +144,12 @@ Result<http::Response> create_user(ApiContext& ctx, http::Request& request, cons
 Result<http::Response> update_user(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto body = json_body(request);
     if (!body) return body.take_error();
+    if (auto s = known_fields(*body, {"name", "role", "password", "disabled"}); !s) return s.take_error();
     auto user = ctx.store.get_user(who.workspace_id, std::string(request.param("id")));
     if (!user) return user.take_error();
-    auto current_role = parse_role(user->role).value_or(Role::viewer);
-    if (current_role == Role::owner && who.role != Role::owner)
-        return make_error(ErrorCode::forbidden, "only an owner can change an owner");
-    bool revoke_sessions = false;
+    auto current_role = parse_role(user->role).value_or(Role::owner);
+    if (auto s = may_act_on(who, current_role, "a user"); !s) return s.take_error();
+    bool revoke_sessions = false, revoke_keys = false;
     if (body->contains("name")) {
         auto name = optional_string(*body, "name", "", 200);
         if (!name) return name.take_error();
@@ -109,8 +158,9 @@ Result<http::Response> update_user(ApiContext& ctx, http::Request& request, cons
     if (body->contains("role")) {
         auto role = role_field(*body, "role", current_role);
         if (!role) return role.take_error();
-        if (*role == Role::owner && who.role != Role::owner)
-            return make_error(ErrorCode::forbidden, "only an owner can grant the owner role");
+        if (!role_allows(who.role, *role))
+            return make_error(ErrorCode::forbidden, std::string("only an ") + to_string(*role) +
+                                                        " or higher can grant the " + to_string(*role) + " role");
         user->role = to_string(*role);
     }
     if (body->contains("password")) {
@@ -126,12 +176,15 @@ Result<http::Response> update_user(ApiContext& ctx, http::Request& request, cons
         auto disabled = optional_bool(*body, "disabled", user->disabled);
         if (!disabled) return disabled.take_error();
         if (*disabled && user->id == who.user_id) return invalid_field("disabled", "you cannot disable yourself");
-        revoke_sessions |= *disabled && !user->disabled;
+        revoke_keys = *disabled && !user->disabled;
+        revoke_sessions |= revoke_keys;
         user->disabled = *disabled;
     }
     user->updated_at = now_ms();
     if (auto updated = ctx.store.update_user(*user); !updated) return updated.take_error();
     if (revoke_sessions) (void)ctx.store.revoke_user_refresh_tokens(user->id, now_ms());
+    if (revoke_keys)
+        if (auto revoked = revoke_user_keys(ctx, user->id); !revoked) return revoked.take_error();
     return json_response(200, to_json(*user));
 }
 
@@ -140,9 +193,10 @@ Result<http::Response> delete_user(ApiContext& ctx, http::Request& request, cons
     auto user = ctx.store.get_user(who.workspace_id, id);
     if (!user) return user.take_error();
     if (user->id == who.user_id) return make_error(ErrorCode::conflict, "you cannot delete yourself");
-    if (user->role == "owner" && who.role != Role::owner)
-        return make_error(ErrorCode::forbidden, "only an owner can delete an owner");
+    if (auto s = may_act_on(who, parse_role(user->role).value_or(Role::owner), "a user"); !s) return s.take_error();
     if (auto deleted = ctx.store.delete_user(who.workspace_id, id); !deleted) return deleted.take_error();
+    (void)ctx.store.revoke_user_refresh_tokens(id, now_ms());
+    if (auto revoked = revoke_user_keys(ctx, id); !revoked) return revoked.take_error();
     return empty_response(204);
 }
 
@@ -159,6 +213,7 @@ Result<http::Response> list_keys(ApiContext& ctx, http::Request& request, const 
 Result<http::Response> create_key(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto body = json_body(request);
     if (!body) return body.take_error();
+    if (auto s = known_fields(*body, {"name", "role"}); !s) return s.take_error();
     auto name = required_string(*body, "name", 200);
     if (!name) return name.take_error();
     auto role = role_field(*body, "role", who.role);
@@ -180,8 +235,16 @@ Result<http::Response> create_key(ApiContext& ctx, http::Request& request, const
 }
 
 Result<http::Response> revoke_key(ApiContext& ctx, http::Request& request, const Principal& who) {
-    if (auto revoked = ctx.store.revoke_api_key(who.workspace_id, std::string(request.param("id")), now_ms());
-        !revoked)
+    auto key = find_key(ctx, who.workspace_id, std::string(request.param("id")));
+    if (!key) return key.take_error();
+    if (auto s = may_act_on(who, parse_role(key->role).value_or(Role::owner), "an API key"); !s) return s.take_error();
+    // A key made by someone above the caller is theirs to revoke, whatever role the key itself carries.
+    if (!key->user_id.empty())
+        if (auto creator = ctx.store.get_user_by_id(key->user_id))
+            if (auto s = may_act_on(who, parse_role(creator->role).value_or(Role::owner), "the API keys of a user");
+                !s)
+                return s.take_error();
+    if (auto revoked = ctx.store.revoke_api_key(who.workspace_id, key->id, now_ms()); !revoked)
         return revoked.take_error();
     return empty_response(204);
 }
@@ -223,14 +286,16 @@ void register_user_routes(http::Router& router, ApiContext& ctx) {
     router.add("GET", "/api/v1/users/{id}", route(ctx, Role::admin, get_user), {false, "Get a user"});
     router.add("PATCH", "/api/v1/users/{id}", route(ctx, Role::admin, update_user),
                {true, "Update a user's name, role, password or disabled flag"});
-    router.add("DELETE", "/api/v1/users/{id}", route(ctx, Role::admin, delete_user), {false, "Delete a user"});
+    router.add("DELETE", "/api/v1/users/{id}", route(ctx, Role::admin, delete_user),
+               {true, "Delete a user (and revoke their API keys)"});
 }
 
 void register_api_key_routes(http::Router& router, ApiContext& ctx) {
     router.add("GET", "/api/v1/api-keys", route(ctx, Role::admin, list_keys), {false, "List API keys"});
     router.add("POST", "/api/v1/api-keys", route(ctx, Role::admin, create_key),
                {false, "Create an API key (the key is shown only in this answer)"});
-    router.add("DELETE", "/api/v1/api-keys/{id}", route(ctx, Role::admin, revoke_key), {false, "Revoke an API key"});
+    router.add("DELETE", "/api/v1/api-keys/{id}", route(ctx, Role::admin, revoke_key),
+               {true, "Revoke an API key (only an owner revokes an owner's)"});
 }
 
 }  // namespace va::api

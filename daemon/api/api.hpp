@@ -117,8 +117,14 @@ Result<Agent> resolve_agent(ApiContext& ctx, const std::string& workspace_id, co
 Result<PhoneNumber> resolve_phone(ApiContext& ctx, const std::string& workspace_id, const nlohmann::json& body);
 // Unavailable (503) while the daemon drains for shutdown: new calls go to another daemon.
 Status accepting_calls(const ApiContext& ctx);
-// Refuses a body member not in `fields` (a misspelt option would otherwise be ignored without a word).
+// Refuses a body member not in `fields` (a misspelt option would otherwise be ignored without a word, and a
+// member such as "workspace_id" would look honoured when it is not): 400 naming the member, "unknown field".
 Status known_fields(const nlohmann::json& body, std::initializer_list<const char*> fields);
+// json_body() whose members must all be in `fields` (known_fields). Every JSON write route reads its body so.
+Result<nlohmann::json> json_body(const http::Request& request, std::initializer_list<const char*> fields);
+// For write routes that take no body (hang-up, campaign controls): a JSON object with members is refused as
+// known_fields() would; an empty body or {} is fine.
+Status no_body_fields(const http::Request& request);
 // Idempotency-Key: a retried create gets what its first attempt made. The key (prefixed with `scope`) is claimed
 // for `new_id` before anything is created, so two concurrent retries cannot both create. When the key was used
 // before, returns `replay(first_id)` marked Idempotent-Replayed (a 409 while the first is not stored yet); nullopt

@@ -42,6 +42,17 @@ Result<Principal> authenticate(ApiContext& ctx, const http::Request& request) {
         if (key->revoked_at != 0) return unauthenticated_error("invalid API key");
         auto role = parse_role(key->role);
         if (!role) return unauthenticated_error("invalid API key");
+        // A key acts for its user: it never outlives the user or the user's role. A disabled or deleted user's
+        // keys stop at once, and a demoted user's keys hold no more than the user's current role. (The owner
+        // key in admin.key has no user and stands alone.)
+        if (!key->user_id.empty()) {
+            auto user = ctx.store.get_user_by_id(key->user_id);
+            if (!user && user.error().code != ErrorCode::not_found) return user.take_error();
+            if (!user || user->disabled) return unauthenticated_error("invalid API key");
+            auto user_role = parse_role(user->role);
+            if (!user_role) return unauthenticated_error("invalid API key");
+            if (!role_allows(*user_role, *role)) role = user_role;
+        }
         auto now = now_ms();
         if (now - key->last_used_at > kTouchIntervalMs) (void)ctx.store.touch_api_key(key->id, now);
         who.kind = Principal::Kind::api_key;
@@ -105,6 +116,22 @@ http::Handler unauthenticated(std::function<Result<http::Response>(http::Request
 
 namespace {
 
+// True when any of `workspaces` holds an API key that is not revoked.
+Result<bool> any_live_api_key(ApiContext& ctx, const std::vector<Workspace>& workspaces) {
+    for (const auto& ws : workspaces) {
+        PageRequest page{500, {}};
+        for (;;) {
+            auto keys = ctx.store.list_api_keys(ws.id, page);
+            if (!keys) return keys.take_error();
+            for (const auto& key : keys->items)
+                if (key.revoked_at == 0) return true;
+            if (keys->next_cursor.empty()) break;
+            page.cursor = keys->next_cursor;
+        }
+    }
+    return false;
+}
+
 // Issues an access token and a refresh token of `family_id` (a new family when empty), storing the latter.
 // When `rotating` is set the new refresh token replaces it atomically.
 Result<json> issue_tokens(ApiContext& ctx, const User& user, std::string family_id, const RefreshToken* rotating) {
@@ -141,12 +168,22 @@ Result<http::Response> bootstrap(ApiContext& ctx, http::Request& request) {
         return make_error(ErrorCode::forbidden, "bootstrap is only allowed from the daemon's own machine");
     auto body = json_body(request);
     if (!body) return body.take_error();
+    if (auto s = known_fields(*body, {"email", "password", "name"}); !s) return s.take_error();
     auto users = ctx.store.count_users();
     if (!users) return users.take_error();
     if (*users > 0) return make_error(ErrorCode::conflict, "already bootstrapped: log in instead");
     auto workspaces = ctx.store.list_workspaces(PageRequest{500, {}});
     if (!workspaces) return workspaces.take_error();
     if (workspaces->items.empty()) return make_error(ErrorCode::internal, "no workspace exists to bootstrap into");
+    // Behind a reverse proxy on this host every request looks local, so "loopback" alone does not prove the caller
+    // is the operator. Once any credential exists (the owner key in admin.key is written at first start) the
+    // operator creates users with it (POST /api/v1/users, `vactl users add`); bootstrap is only the way back in
+    // when every key was revoked and no user exists.
+    auto credential = any_live_api_key(ctx, workspaces->items);
+    if (!credential) return credential.take_error();
+    if (*credential)
+        return make_error(ErrorCode::conflict, "an API key already exists: create users with it (the owner key is "
+                                               "in the daemon's admin.key; `vactl users add --role owner`)");
     // The first workspace is the oldest: lists are newest first.
     auto created_user = new_user(*body, workspaces->items.back().id, Role::owner);
     if (!created_user) return created_user.take_error();
@@ -166,6 +203,7 @@ Result<http::Response> bootstrap(ApiContext& ctx, http::Request& request) {
 Result<http::Response> login(ApiContext& ctx, http::Request& request) {
     auto body = json_body(request);
     if (!body) return body.take_error();
+    if (auto s = known_fields(*body, {"email", "password"}); !s) return s.take_error();
     auto email = required_string(*body, "email", 254);
     if (!email) return email.take_error();
     auto password = required_string(*body, "password", 1024);
@@ -195,6 +233,7 @@ Result<http::Response> login(ApiContext& ctx, http::Request& request) {
 }
 
 Result<RefreshToken> find_refresh(ApiContext& ctx, const json& body) {
+    if (auto s = known_fields(body, {"refresh_token"}); !s) return s.take_error();
     auto token = required_string(body, "refresh_token", 512);
     if (!token) return token.take_error();
     auto record = ctx.store.find_refresh_token_by_hash(hex_encode(sha256(*token)));
@@ -258,7 +297,7 @@ Result<http::Response> me(ApiContext& ctx, const Principal& who) {
 
 void register_auth_routes(http::Router& router, ApiContext& ctx) {
     http::RouteOptions slow{true, "", true};
-    slow.summary = "Create the first owner user (only while no user exists, loopback only)";
+    slow.summary = "Create the first owner user (only while no user and no API key exists, loopback only)";
     router.add("POST", "/api/v1/auth/bootstrap", unauthenticated([&ctx](http::Request& r) { return bootstrap(ctx, r); }),
                slow);
     slow.summary = "Log in with email and password";

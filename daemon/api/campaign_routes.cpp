@@ -48,10 +48,8 @@ json dnc_json(const DncEntry& d) {
 }
 
 Result<http::Response> create_campaign(ApiContext& ctx, http::Request& request, const Principal& who) {
-    auto body = json_body(request);
+    auto body = json_body(request, {"name", "agent_id", "phone_id", "from", "concurrency", "window", "retry"});
     if (!body) return body.take_error();
-    if (auto s = known_fields(*body, {"name", "agent_id", "phone_id", "from", "concurrency", "window", "retry"}); !s)
-        return s.take_error();
     auto name = required_string(*body, "name", 200);
     if (!name) return name.take_error();
     if (name->empty()) return invalid_field("name", "must not be empty");
@@ -101,12 +99,10 @@ Result<http::Response> get_campaign(ApiContext& ctx, http::Request& request, con
 }
 
 Result<http::Response> update_campaign(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto body = json_body(request, {"name", "agent_id", "phone_id", "from", "concurrency", "window", "retry"});
+    if (!body) return body.take_error();
     auto campaign = ctx.store.get_campaign(who.workspace_id, std::string(request.param("id")));
     if (!campaign) return campaign.take_error();
-    auto body = json_body(request);
-    if (!body) return body.take_error();
-    if (auto s = known_fields(*body, {"name", "agent_id", "phone_id", "from", "concurrency", "window", "retry"}); !s)
-        return s.take_error();
     if (campaign->status == "completed" || campaign->status == "canceled")
         return make_error(ErrorCode::conflict, "the campaign is " + campaign->status + "; it can no longer change");
     if (body->contains("name")) {
@@ -137,10 +133,6 @@ Result<http::Response> update_campaign(ApiContext& ctx, http::Request& request, 
 // POST /campaigns/{id}/contacts: text/csv, or JSON (an array, or {"contacts": [...]}). Good rows are added even when
 // others are bad; the bad ones are reported by line (CSV) or item (JSON).
 Result<http::Response> import_contacts(ApiContext& ctx, http::Request& request, const Principal& who) {
-    auto campaign = ctx.store.get_campaign(who.workspace_id, std::string(request.param("id")));
-    if (!campaign) return campaign.take_error();
-    if (campaign->status == "completed" || campaign->status == "canceled")
-        return make_error(ErrorCode::conflict, "the campaign is " + campaign->status + "; it takes no more contacts");
     std::string type = to_lower(std::string(request.header("content-type")));
     type = type.substr(0, type.find(';'));
     while (!type.empty() && type.back() == ' ') type.pop_back();
@@ -150,6 +142,8 @@ Result<http::Response> import_contacts(ApiContext& ctx, http::Request& request, 
     } else if (type == "application/json") {
         auto document = parse_json_checked(request.body);
         if (!document) return document.take_error();
+        if (document->is_object())
+            if (auto s = known_fields(*document, {"contacts"}); !s) return s.take_error();
         parsed = campaigns::parse_contacts_json(*document);
     } else {
         return make_error(ErrorCode::unsupported_media_type, "send contacts as text/csv or application/json");
@@ -157,6 +151,10 @@ Result<http::Response> import_contacts(ApiContext& ctx, http::Request& request, 
     // A problem with the whole document (no phone column, not a list) rejects it.
     for (const auto& e : parsed.errors)
         if (e.line == 0) return invalid_field("body", e.message);
+    auto campaign = ctx.store.get_campaign(who.workspace_id, std::string(request.param("id")));
+    if (!campaign) return campaign.take_error();
+    if (campaign->status == "completed" || campaign->status == "canceled")
+        return make_error(ErrorCode::conflict, "the campaign is " + campaign->status + "; it takes no more contacts");
 
     std::vector<CampaignContact> contacts;
     contacts.reserve(parsed.contacts.size());
@@ -201,6 +199,7 @@ Result<http::Response> list_contacts(ApiContext& ctx, http::Request& request, co
 
 http::Handler control(ApiContext& ctx, const char* action) {
     return authed(ctx, Role::member, [&ctx, action](http::Request& request, const Principal& who) -> Result<http::Response> {
+        if (auto s = no_body_fields(request); !s) return s.take_error();
         auto moved = ctx.campaigns->control(who.workspace_id, std::string(request.param("id")), action);
         if (!moved) return moved.take_error();
         return json_response(200, campaign_json(*moved));
@@ -216,9 +215,8 @@ Result<http::Response> progress(ApiContext& ctx, http::Request& request, const P
 }
 
 Result<http::Response> add_dnc(ApiContext& ctx, http::Request& request, const Principal& who) {
-    auto body = json_body(request);
+    auto body = json_body(request, {"phone", "reason"});
     if (!body) return body.take_error();
-    if (auto s = known_fields(*body, {"phone", "reason"}); !s) return s.take_error();
     auto raw = required_string(*body, "phone", 64);
     if (!raw) return raw.take_error();
     auto phone = campaigns::normalize_e164(*raw);

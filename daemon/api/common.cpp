@@ -51,6 +51,20 @@ Result<json> json_body(const http::Request& request) {
     return body;
 }
 
+Result<json> json_body(const http::Request& request, std::initializer_list<const char*> fields) {
+    auto body = json_body(request);
+    if (!body) return body;
+    if (auto known = known_fields(*body, fields); !known) return known.take_error();
+    return body;
+}
+
+Status no_body_fields(const http::Request& request) {
+    if (request.body.empty()) return Ok{};
+    json body = json::parse(request.body, nullptr, false);
+    if (body.is_object() && !body.empty()) return invalid_field(body.begin().key(), "unknown field (this route takes no body)");
+    return Ok{};
+}
+
 Result<PageRequest> page_request(const http::Request& request) {
     PageRequest page;
     if (auto it = request.query.find("limit"); it != request.query.end()) {

@@ -31,7 +31,7 @@ Result<Principal> authenticate_upgrade(ApiContext& ctx, http::Request& request) 
 
 Result<http::Response> create_local(ApiContext& ctx, http::Request& request, const Principal& who) {
     if (auto s = accepting_calls(ctx); !s) return s.take_error();
-    auto body = json_body(request);
+    auto body = json_body(request, {"agent_id", "channel", "variables", "caller_lines"});
     if (!body) return body.take_error();
     auto agent = resolve_agent(ctx, who.workspace_id, *body);
     if (!agent) return agent.take_error();
@@ -48,6 +48,7 @@ Result<http::Response> create_local(ApiContext& ctx, http::Request& request, con
 
 // On the daemon running the call, or forwarded to it (call_forwarding.cpp): a client may send it to any daemon.
 Result<http::Response> hangup(ApiContext& ctx, http::Request& request, const Principal& who) {
+    if (auto s = no_body_fields(request); !s) return s.take_error();
     std::string id(request.param("id"));
     auto call = ctx.store.get_call(who.workspace_id, id);
     if (!call) return call.take_error();
@@ -66,9 +67,8 @@ bool is_e164(const std::string& number) {
 }
 
 Result<http::Response> transfer(ApiContext& ctx, http::Request& request, const Principal& who) {
-    auto body = json_body(request);
+    auto body = json_body(request, {"to"});
     if (!body) return body.take_error();
-    if (auto s = known_fields(*body, {"to"}); !s) return s.take_error();
     auto to = required_string(*body, "to", 16);
     if (!to) return to.take_error();
     if (!is_e164(*to)) return invalid_field("to", "must be an E.164 number such as +15551234567");

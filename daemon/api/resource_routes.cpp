@@ -70,6 +70,9 @@ Result<http::Response> create_agent(ApiContext& ctx, http::Request& request, con
 Result<http::Response> write_agent(ApiContext& ctx, http::Request& request, const Principal& who, bool merge) {
     auto body = json_body(request);
     if (!body) return body.take_error();
+    // A replacement is checked before the lookup, so a malformed body is named whether or not the agent exists.
+    if (!merge)
+        if (auto valid = check_definition(*body); !valid) return valid.take_error();
     auto agent = ctx.store.get_agent(who.workspace_id, id_param(request));
     if (!agent) return agent.take_error();
     json definition = *body;
@@ -134,7 +137,7 @@ Result<http::Response> get_phone(ApiContext& ctx, http::Request& request, const 
 }
 
 Result<http::Response> create_phone(ApiContext& ctx, http::Request& request, const Principal& who) {
-    auto body = json_body(request);
+    auto body = json_body(request, {"number", "provider", "label", "agent_id"});
     if (!body) return body.take_error();
     auto number = required_string(*body, "number", 32);
     if (!number) return number.take_error();
@@ -166,6 +169,9 @@ Result<http::Response> create_phone(ApiContext& ctx, http::Request& request, con
 Result<http::Response> update_phone(ApiContext& ctx, http::Request& request, const Principal& who) {
     auto body = json_body(request);
     if (!body) return body.take_error();
+    for (const auto& [key, value] : body->items()) {
+        if (key != "agent_id" && key != "label") return invalid_field(key, "unknown field (only agent_id and label change)");
+    }
     auto phone = ctx.store.get_phone(who.workspace_id, id_param(request));
     if (!phone) return phone.take_error();
     if (body->contains("agent_id")) {
@@ -178,9 +184,6 @@ Result<http::Response> update_phone(ApiContext& ctx, http::Request& request, con
         auto label = optional_string(*body, "label", "", 200);
         if (!label) return label.take_error();
         phone->label = *label;
-    }
-    for (const auto& [key, value] : body->items()) {
-        if (key != "agent_id" && key != "label") return invalid_field(key, "cannot be changed (only agent_id and label)");
     }
     auto updated = ctx.store.update_phone(*phone);
     if (!updated) return updated.take_error();

@@ -49,7 +49,7 @@ http::Response xml_response(std::string xml) {
 
 Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const Principal& who) {
     if (auto s = accepting_calls(ctx); !s) return s.take_error();
-    auto body = json_body(request);
+    auto body = json_body(request, {"agent_id", "to", "variables", "caller_lines", "phone_id", "from"});
     if (!body) return body.take_error();
     auto agent = resolve_agent(ctx, who.workspace_id, *body);
     if (!agent) return agent.take_error();
@@ -86,7 +86,7 @@ Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const P
 // agent on pocketsphinx recognizes the caller's lines as text (simulated recognition), and says so.
 Result<http::Response> simulate(ApiContext& ctx, http::Request& request, const Principal& who) {
     if (auto s = accepting_calls(ctx); !s) return s.take_error();
-    auto body = json_body(request);
+    auto body = json_body(request, {"agent_id", "carrier", "variables", "caller_lines"});
     if (!body) return body.take_error();
     auto agent = resolve_agent(ctx, who.workspace_id, *body);
     if (!agent) return agent.take_error();
@@ -256,11 +256,15 @@ Result<http::Response> exotel_incoming(ApiContext& ctx, http::Request& request) 
     std::string sid = query_or_form(request, form, "CallSid");
     if (to.empty()) return invalid_field("To", "missing: the number that was called");
     if (auto s = exotel_authentic(ctx, request, "incoming:" + to); !s) return s.take_error();
-    // Flow mode: the outbound call we dialed reaches its Voicebot applet, which names it in CustomField.
+    // Flow mode: the outbound call we dialed reaches its Voicebot applet, which names it in CustomField. The token
+    // only proves the request is for the number `To`, so the named call must have been dialed from that very number
+    // (hence its workspace): otherwise one workspace's applet token would open another workspace's call media.
     std::string custom = query_or_form(request, form, "CustomField");
     if (!custom.empty()) {
         auto ours = ctx.store.find_call(custom);
-        if (ours && ours->channel == "exotel" && ours->direction == "outbound" && ours->ended_at == 0)
+        auto phone = ctx.store.find_phone_by_number(to);
+        if (ours && phone && ours->channel == "exotel" && ours->direction == "outbound" && ours->ended_at == 0 &&
+            ours->workspace_id == phone->workspace_id && ours->phone_id == phone->id)
             return json_response(200, json{{"url", ctx.carriers->exotel_stream_url(ours->id)}});
     }
     if (auto s = accepting_calls(ctx); !s) return s.take_error();

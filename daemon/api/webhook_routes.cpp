@@ -36,9 +36,8 @@ json delivery_json(const WebhookDelivery& d) {
 }
 
 Result<http::Response> create_endpoint(ApiContext& ctx, http::Request& request, const Principal& who) {
-    auto body = json_body(request);
+    auto body = json_body(request, {"url", "events", "description"});
     if (!body) return body.take_error();
-    if (auto s = known_fields(*body, {"url", "events", "description"}); !s) return s.take_error();
     auto url = required_string(*body, "url", 2000);
     if (!url) return url.take_error();
     if (auto ok = ctx.webhooks->check_url(*url); !ok) return invalid_field("url", ok.error().message);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "core/auth/api_key.hpp"
+#include "core/util/daemon_announce.hpp"
 #include "core/util/ids.hpp"
 #include "core/util/log.hpp"
 #include "core/util/time.hpp"
@@ -284,6 +286,14 @@ int run_daemon(const Config& config) {
     options.idle_timeout_ms = config.server.idle_timeout_ms;
     options.shutdown_grace_ms = config.server.shutdown_grace_ms;
     options.access_log = config.log.access_log;
+    auto proxies = http::TrustedProxies::parse(config.server.trusted_proxies);
+    if (!proxies) {
+        spdlog::critical("server.trusted_proxies: {}", proxies.error().details.empty()
+                                                           ? proxies.error().message
+                                                           : proxies.error().details[0].reason);
+        return 1;
+    }
+    options.trusted_proxies = std::move(proxies).value();
     http::HttpServer server(options, router, metrics);
 
     std::string instance = config.server.instance_id.empty() ? default_instance_id() : config.server.instance_id;
@@ -435,6 +445,10 @@ int run_daemon(const Config& config) {
     campaigns.start();  // dials need the address carriers are given
     fs::path addr_file = fs::path(config.storage.data_dir) / "voiceagentd.addr";
     (void)write_private_file(addr_file, address + "\n");
+    // vactl on this machine finds the owner key through this, never through its own working directory.
+    std::string data_dir = fs::absolute(config.storage.data_dir).lexically_normal().string();
+    if (auto announced = write_announcement(server.port(), {address, data_dir, long(::getpid())}); !announced)
+        spdlog::warn("vactl will not find admin.key by itself: {}", announced.error().message);
     spdlog::info("voiceagentd listening on http://{} (data in {})", address,
                  fs::absolute(config.storage.data_dir).lexically_normal().string());
 
@@ -454,6 +468,7 @@ int run_daemon(const Config& config) {
     pthread_kill(signal_thread.native_handle(), SIGTERM);
     signal_thread.join();
     fs::remove(addr_file, ec);
+    remove_announcement(server.port(), long(::getpid()));
     spdlog::info("voiceagentd stopped");
     spdlog::default_logger()->flush();
     return 0;

@@ -294,7 +294,7 @@ public:
             if (address.is_v6() && address.to_v6().is_v4_mapped())
                 address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
             m_remote = address.to_string();
-            m_loopback = address.is_loopback();
+            m_client = m_remote;  // until a request's forwarding headers say otherwise (client_address.hpp)
         }
     }
 
@@ -425,8 +425,8 @@ private:
             request->headers.emplace_back(to_lower(field.name_string()), std::string(field.value()));
         }
         request->body = std::move(msg.body());
-        request->remote_address = m_remote;
-        request->remote_is_loopback = m_loopback;
+        request->remote_address = m_client = client_address(m_remote, request->headers, m_server.options.trusted_proxies);
+        request->remote_is_loopback = is_loopback_address(m_client);
         m_keep_alive = msg.keep_alive() && !m_server.draining;
         m_version = msg.version();
         m_method = request->method;
@@ -507,7 +507,7 @@ private:
         m_server.record(m_method, route, response.status, seconds);
         if (m_server.options.access_log)
             spdlog::info("http {} {} {} {:.1f}ms {}B {}", m_method, m_path, response.status, seconds * 1000,
-                         res->body().size(), m_remote);
+                         res->body().size(), m_client);
         m_stream.expires_after(std::chrono::milliseconds(m_server.options.read_timeout_ms));
         bhttp::async_write(m_stream, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
             self->m_stream.expires_never();
@@ -522,7 +522,7 @@ private:
     beast::flat_buffer m_buffer;
     std::optional<bhttp::request_parser<bhttp::string_body>> m_parser;
     std::string m_remote;
-    bool m_loopback = false;
+    std::string m_client;  // the client's address: m_remote, or who a trusted proxy forwarded for
     bool m_idle = false;
     bool m_keep_alive = false;
     unsigned m_version = 11;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/util/metrics.hpp"
+#include "daemon/server/client_address.hpp"
 #include "daemon/server/router.hpp"
 
 namespace va::http {
@@ -28,6 +29,7 @@ struct ServerOptions {
     int idle_timeout_ms = 60000;
     int shutdown_grace_ms = 10000;
     bool access_log = true;
+    TrustedProxies trusted_proxies;  // whose X-Forwarded-For / Forwarded is believed (server.trusted_proxies)
 };
 
 class HttpServer {

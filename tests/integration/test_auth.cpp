@@ -1,4 +1,4 @@
-// Every auth flow against a real daemon: bootstrap, login, refresh rotation and reuse detection, logout, token
+// Every auth flow against a real daemon: bootstrap (closed while a key exists), login, refresh rotation and reuse detection, logout, token
 // checks (missing, garbage, tampered, alg none, expired), API keys and login rate limiting.
 #include <catch2/catch.hpp>
 
@@ -7,6 +7,7 @@
 
 #include "core/util/encoding.hpp"
 #include "support/daemon_process.hpp"
+#include "support/eventually.hpp"
 #include "support/fixtures.hpp"
 
 using namespace va::test;
@@ -37,10 +38,16 @@ std::string sign_hs256(const std::string& secret, const json& header, const json
 
 }  // namespace
 
-TEST_CASE("auth: bootstrap once, then log in, rotate and reuse-detect refresh tokens, log out") {
+TEST_CASE("auth: bootstrap is closed while the owner key exists; its user logs in, rotates and reuse-detects refresh "
+          "tokens, logs out") {
     DaemonProcess d;
     Api api(d.base_url());
-    auto boot = bootstrap_owner(d);
+    // No user exists yet, but admin.key does: behind a proxy on this host every request is loopback, so bootstrap
+    // would hand ownership to anyone. The owner key creates the first user instead.
+    auto early = api.post("/api/v1/auth/bootstrap", {{"email", "x@example.com"}, {"password", "password-2"}});
+    CHECK(early.status == 409);
+    CHECK(early.json()["error"]["code"] == "conflict");
+    auto boot = owner_login(d);
     CHECK(boot["user"]["role"] == "owner");
     CHECK(boot["token_type"] == "Bearer");
     CHECK(boot["access_token"].is_string());
@@ -96,7 +103,7 @@ TEST_CASE("auth: missing, garbage, tampered and alg-none credentials are refused
     const std::string secret(40, 'q');
     DaemonProcess d(Env{{"VOICEAGENT_AUTH_JWT_SECRET", secret}});
     Api api(d.base_url());
-    auto boot = bootstrap_owner(d);
+    auto boot = owner_login(d);
     std::string token = boot["access_token"];
     REQUIRE(api.with_token(token).get("/api/v1/agents").status == 200);
 
@@ -151,7 +158,7 @@ TEST_CASE("auth: missing, garbage, tampered and alg-none credentials are refused
 TEST_CASE("auth: an access token stops working once its lifetime is over") {
     DaemonProcess d(Env{{"VOICEAGENT_AUTH_ACCESS_TTL_S", "1"}});
     Api api(d.base_url());
-    auto boot = bootstrap_owner(d);
+    auto boot = owner_login(d);
     CHECK(boot["expires_in"] == 1);
     Api owner = api.with_token(boot["access_token"]);
     REQUIRE(owner.get("/api/v1/auth/me").status == 200);
@@ -210,7 +217,7 @@ TEST_CASE("auth: API keys from admin.key and from the API, revocation is immedia
 TEST_CASE("auth: login attempts are rate limited with Retry-After") {
     DaemonProcess d(Env{{"VOICEAGENT_AUTH_LOGIN_BURST", "3"}, {"VOICEAGENT_AUTH_LOGIN_PER_MINUTE", "1"}});
     Api api(d.base_url());
-    bootstrap_owner(d);
+    create_owner_user(d);
     for (int i = 0; i < 3; ++i) {
         INFO("attempt " << i + 1);
         CHECK(login(api, "owner@example.com", "wrong-pass").status == 401);
@@ -227,9 +234,16 @@ TEST_CASE("auth: login attempts are rate limited with Retry-After") {
     CHECK(Api(d.base_url(), d.admin_key()).get("/api/v1/agents").status == 200);
 }
 
-TEST_CASE("auth: bootstrap validates its input and names the field") {
+TEST_CASE("auth: with every key revoked and no user, bootstrap reopens; it validates its input and names the field") {
     DaemonProcess d;
     Api api(d.base_url());
+    Api owner_key(d.base_url(), d.admin_key());
+    std::string key_id = owner_key.get("/api/v1/auth/me").json()["api_key"]["id"];
+    REQUIRE(owner_key.del("/api/v1/api-keys/" + key_id).status == 204);
+    auto unknown = api.post("/api/v1/auth/bootstrap", {{"email", "a@example.com"}, {"password", "long-enough"},
+                                                       {"workspace_id", "ws_other"}});
+    CHECK(unknown.status == 400);
+    CHECK(unknown.names_field("workspace_id"));
     auto short_pw = api.post("/api/v1/auth/bootstrap", {{"email", "a@example.com"}, {"password", "short"}});
     CHECK(short_pw.status == 400);
     CHECK(short_pw.names_field("password"));
@@ -241,4 +255,51 @@ TEST_CASE("auth: bootstrap validates its input and names the field") {
     CHECK(wrong_type.names_field("email"));
     // None of those created anything: a valid bootstrap still works.
     CHECK(api.post("/api/v1/auth/bootstrap", {{"email", "a@example.com"}, {"password", "long-enough"}}).status == 201);
+}
+
+TEST_CASE("auth: X-Forwarded-For is believed only from server.trusted_proxies (login limits, bootstrap)") {
+    // Each attempt names another account, so only the per-address bucket can say 429.
+    auto attempts_until_limited = [](const Api& api, const std::vector<std::string>& forwarded_for) {
+        for (std::size_t i = 0; i < forwarded_for.size(); ++i) {
+            auto r = api.with_header("X-Forwarded-For", forwarded_for[i])
+                         .post("/api/v1/auth/login", {{"email", "n" + std::to_string(i) + "@example.com"},
+                                                      {"password", "wrong-pass"}});
+            if (r.status == 429) return int(i) + 1;
+        }
+        return 0;
+    };
+    std::vector<std::string> rotating{"203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"};
+    {
+        INFO("no trusted proxies: a client rotating X-Forwarded-For is still one address");
+        DaemonProcess d(Env{{"VOICEAGENT_AUTH_LOGIN_BURST", "3"}, {"VOICEAGENT_AUTH_LOGIN_PER_MINUTE", "1"}});
+        Api api(d.base_url());
+        CHECK(attempts_until_limited(api, rotating) == 4);
+        // Nor does a forged header make a remote request look local, or a local one remote.
+        auto boot = api.with_header("X-Forwarded-For", "203.0.113.9")
+                        .post("/api/v1/auth/bootstrap", {{"email", "a@example.com"}, {"password", "long-enough"}});
+        CHECK(boot.status == 409);
+    }
+    {
+        INFO("this loopback proxy trusted: each forwarded client has its own bucket, and is not local");
+        DaemonProcess d(Env{{"VOICEAGENT_AUTH_LOGIN_BURST", "3"},
+                            {"VOICEAGENT_AUTH_LOGIN_PER_MINUTE", "1"},
+                            {"VOICEAGENT_SERVER_TRUSTED_PROXIES", "127.0.0.1, ::1"}});
+        Api api(d.base_url());
+        CHECK(attempts_until_limited(api, rotating) == 0);
+        // One client behind the proxy, forging entries on the left, is still limited by its real address.
+        CHECK(attempts_until_limited(api, {"1.1.1.1, 198.51.100.7", "1.1.1.2, 198.51.100.7", "198.51.100.7",
+                                           "1.1.1.3,198.51.100.7"}) == 4);
+        auto boot = api.with_header("X-Forwarded-For", "203.0.113.9")
+                        .post("/api/v1/auth/bootstrap", {{"email", "a@example.com"}, {"password", "long-enough"}});
+        CHECK(boot.status == 403);
+        // The access log names the forwarded client (logs are flushed at least every second).
+        CHECK(eventually([&] { return d.log().find("198.51.100.7") != std::string::npos; }));
+    }
+    {
+        INFO("another address trusted: headers from here are not believed");
+        DaemonProcess d(Env{{"VOICEAGENT_AUTH_LOGIN_BURST", "3"},
+                            {"VOICEAGENT_AUTH_LOGIN_PER_MINUTE", "1"},
+                            {"VOICEAGENT_SERVER_TRUSTED_PROXIES", "10.9.9.9"}});
+        CHECK(attempts_until_limited(Api(d.base_url()), rotating) == 4);
+    }
 }

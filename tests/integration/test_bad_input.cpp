@@ -216,3 +216,54 @@ TEST_CASE("bad input: slow and idle clients are dropped after their timeouts whi
     CHECK(d.alive());
     CHECK(api.get("/healthz").status == 200);
 }
+
+TEST_CASE("bad input: every JSON write route refuses an unknown body field and names it") {
+    // Driven by the daemon's own route list (OpenAPI), so a new write route is walked without editing this test.
+    // A member such as "workspace_id" once looked honoured on POST /users while it was silently ignored.
+    DaemonProcess d;
+    Api api(d.base_url(), d.admin_key());
+    auto agent = api.post("/api/v1/agents", {{"name", "walker"}});
+    REQUIRE(agent.status == 201);
+    std::string agent_id = agent.json()["id"];
+    auto doc = Api(d.base_url()).get("/api/v1/openapi.json").json();
+    REQUIRE(doc.contains("paths"));
+    int walked = 0;
+    for (const auto& [pattern, operations] : doc["paths"].items()) {
+        // Carrier webhooks carry the carrier's own form fields, not a body of ours.
+        if (pattern.find("/webhooks/twilio/") != std::string::npos ||
+            pattern.find("/webhooks/exotel/") != std::string::npos)
+            continue;
+        // Path parameters: the agent for {id} (a PATCH merges into a real definition), made-up ids elsewhere; the
+        // body is refused before anything is looked up.
+        std::string path;
+        for (std::size_t i = 0; i < pattern.size();) {
+            if (pattern[i] != '{') {
+                path += pattern[i++];
+                continue;
+            }
+            auto end = pattern.find('}', i);
+            path += pattern.substr(i + 1, end - i - 1) == "id" ? agent_id : "missing_1";
+            i = end + 1;
+        }
+        for (const auto& [method, op] : operations.items()) {
+            if (method != "post" && method != "put" && method != "patch") continue;
+            std::string upper = method == "post" ? "POST" : method == "put" ? "PUT" : "PATCH";
+            auto r = api.raw(upper, path, R"({"workspace_id": "ws_other", "zz_not_a_field": 1})", "application/json");
+            INFO(upper << " " << pattern << " answered " << r.status << ": " << r.body);
+            if (pattern.rfind("/api/v1/agents", 0) == 0) {
+                // Agent definitions are checked against their schema: 422 with a JSON pointer, as documented.
+                CHECK(r.status == 422);
+                CHECK(r.names_field("/workspace_id"));
+            } else {
+                CHECK(r.status == 400);
+                CHECK(r.names_field("workspace_id"));
+                CHECK(r.json()["error"]["details"][0]["reason"].get<std::string>().find("unknown field") == 0);
+            }
+            ++walked;
+        }
+    }
+    CHECK(walked >= 25);
+    // Nothing was created on the way: the refused bodies changed nothing.
+    CHECK(api.get("/api/v1/users").json()["items"].empty());
+    CHECK(api.get("/api/v1/agents").json()["items"].size() == 1);
+}

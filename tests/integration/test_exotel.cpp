@@ -175,6 +175,46 @@ TEST_CASE("exotel: flow mode reaches the agent through the flow's Voicebot apple
     CHECK(t.api.get("/api/v1/calls").json()["items"].size() == 1);
 }
 
+TEST_CASE("exotel: an applet request names another workspace's call in CustomField and does not get its media") {
+    ExotelFake::Options options;
+    options.ring_ms = 120000;  // the outbound call stays ringing (open) until the fake is stopped
+    ExotelSetup t(options, {{"VOICEAGENT_EXOTEL_MODE", "flow"},
+                            {"VOICEAGENT_EXOTEL_FLOW_URL", "http://my.exotel.com/fakeaccount1/exoml/start_voice/42"}});
+    t.agent();
+    auto dialed = t.api.post("/api/v1/calls/outbound", {{"agent_id", "receptionist"}, {"to", "+919876543210"},
+                                                        {"from", "+915550003333"}});
+    REQUIRE(dialed.status == 202);
+    std::string victim = dialed.json()["call"]["id"];
+
+    // Workspace B owns another Exotel number, so its applet URL (with that number's token) is B's to know.
+    auto ws_b = t.api.post("/api/v1/workspaces", {{"name", "B"}});
+    REQUIRE(ws_b.status == 201);
+    Api in_b = t.api.with_header("X-Workspace-Id", ws_b.json()["id"].get<std::string>());
+    auto agent_b = in_b.post("/api/v1/agents", example_agent("receptionist.json"));
+    REQUIRE(agent_b.status == 201);
+    auto phone_b = in_b.post("/api/v1/phones", {{"number", "+915550004444"}, {"provider", "exotel"},
+                                                {"agent_id", agent_b.json()["id"]}});
+    REQUIRE(phone_b.status == 201);
+    std::string applet_b = phone_b.json()["webhook_url"];
+
+    auto asked = Api(t.daemon.base_url()).get(applet_b.substr(t.daemon.base_url().size()) +
+                                              "&To=%2B915550004444&From=%2B919876543210&CallSid=x&CustomField=" + victim);
+    INFO(asked.body);
+    REQUIRE(asked.status == 200);
+    std::string url = asked.json()["url"];
+    CHECK(url.find(victim) == std::string::npos);  // a new inbound call of B's number, not A's live call
+
+    // The same holds for A's own second number: the call was dialed from +915550003333, not from it.
+    auto phone_a2 = t.api.post("/api/v1/phones", {{"number", "+915550005555"}, {"provider", "exotel"},
+                                                  {"agent_id", t.api.get("/api/v1/agents").json()["items"][0]["id"]}});
+    REQUIRE(phone_a2.status == 201);
+    std::string applet_a2 = phone_a2.json()["webhook_url"];
+    auto other_number = Api(t.daemon.base_url()).get(applet_a2.substr(t.daemon.base_url().size()) +
+                                                      "&To=%2B915550005555&CallSid=y&CustomField=" + victim);
+    REQUIRE(other_number.status == 200);
+    CHECK(other_number.json()["url"].get<std::string>().find(victim) == std::string::npos);
+}
+
 TEST_CASE("exotel: tokens, credentials and REST faults") {
     ExotelSetup t;
     t.agent();

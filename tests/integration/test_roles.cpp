@@ -123,3 +123,71 @@ TEST_CASE("roles: each role gets exactly its routes") {
         CHECK(member.get("/api/v1/agents").status == 401);
     }
 }
+
+TEST_CASE("roles: an API key holds no more than its user's current role, and dies with its user") {
+    DaemonProcess d(Env{{"VOICEAGENT_AUTH_LOGIN_BURST", "50"}});
+    Api owner(d.base_url(), d.admin_key());
+    Api admin = owner.with_token(create_user_token(d, owner, "admin@example.com", "admin"));
+    std::string admin_id = user_id_by_email(owner, "admin@example.com");
+    auto made = admin.post("/api/v1/api-keys", {{"name", "admin-script"}, {"role", "admin"}});
+    REQUIRE(made.status == 201);
+    Api key = owner.with_token(made.json()["key"]);
+    std::string key_id = made.json()["api_key"]["id"];
+    CHECK(key.get("/api/v1/users").status == 200);
+
+    // Demoted: the key is a member's now, whatever role it was made with.
+    REQUIRE(owner.patch("/api/v1/users/" + admin_id, {{"role", "member"}}).status == 200);
+    CHECK(key.get("/api/v1/auth/me").json()["role"] == "member");
+    check_forbidden(key.post("/api/v1/users", {{"email", "x@example.com"}, {"password", "password-x"}}),
+                    "a demoted admin's key creating a user");
+    check_forbidden(key.post("/api/v1/api-keys", {{"name", "again"}, {"role", "admin"}}), "a demoted admin's key");
+    CHECK(key.get("/api/v1/agents").status == 200);
+
+    // Disabled: the key stops at once and is revoked, so enabling the user again does not revive it.
+    REQUIRE(owner.patch("/api/v1/users/" + admin_id, {{"disabled", true}}).status == 200);
+    CHECK(key.get("/api/v1/agents").status == 401);
+    REQUIRE(owner.patch("/api/v1/users/" + admin_id, {{"disabled", false}}).status == 200);
+    CHECK(key.get("/api/v1/agents").status == 401);
+    bool revoked = false;
+    for (const auto& k : owner.get("/api/v1/api-keys").json()["items"])
+        if (k["id"] == key_id) revoked = !k["revoked_at"].is_null();
+    CHECK(revoked);
+
+    // Deleted: a deleted admin's key creates nothing.
+    Api admin2 = owner.with_token(create_user_token(d, owner, "admin2@example.com", "admin"));
+    auto made2 = admin2.post("/api/v1/api-keys", {{"name", "admin2-script"}, {"role", "admin"}});
+    REQUIRE(made2.status == 201);
+    Api key2 = owner.with_token(made2.json()["key"]);
+    REQUIRE(owner.del("/api/v1/users/" + user_id_by_email(owner, "admin2@example.com")).status == 204);
+    auto after = key2.post("/api/v1/users", {{"email", "y@example.com"}, {"password", "password-y"}, {"role", "admin"}});
+    CHECK(after.status == 401);
+    CHECK(key2.post("/api/v1/api-keys", {{"name", "z"}}).status == 401);
+    CHECK(user_id_by_email(owner, "y@example.com").empty());
+}
+
+TEST_CASE("roles: nobody acts on a principal above their own role (an admin cannot revoke the owner key)") {
+    DaemonProcess d(Env{{"VOICEAGENT_AUTH_LOGIN_BURST", "50"}});
+    Api owner(d.base_url(), d.admin_key());
+    std::string owner_key_id = owner.get("/api/v1/auth/me").json()["api_key"]["id"];
+    Api admin = owner.with_token(create_user_token(d, owner, "admin@example.com", "admin"));
+    create_user_token(d, owner, "boss@example.com", "owner");
+    std::string boss_id = user_id_by_email(owner, "boss@example.com");
+
+    check_forbidden(admin.del("/api/v1/api-keys/" + owner_key_id), "admin revoking the owner key in admin.key");
+    CHECK(owner.get("/api/v1/auth/me").status == 200);
+    auto owners_member_key = owner.post("/api/v1/api-keys", {{"name", "owner-made"}, {"role", "member"}});
+    REQUIRE(owners_member_key.status == 201);
+    // The admin.key has no user; a key an owner user made is theirs, whatever its own role.
+    Api boss = owner.with_token(create_user_token(d, owner, "boss2@example.com", "owner"));
+    auto boss_key = boss.post("/api/v1/api-keys", {{"name", "boss-made"}, {"role", "member"}});
+    REQUIRE(boss_key.status == 201);
+    check_forbidden(admin.del("/api/v1/api-keys/" + boss_key.json()["api_key"]["id"].get<std::string>()),
+                    "admin revoking an owner user's member key");
+    check_forbidden(admin.patch("/api/v1/users/" + boss_id, {{"disabled", true}}), "admin disabling an owner");
+    check_forbidden(admin.del("/api/v1/users/" + boss_id), "admin deleting an owner");
+    check_forbidden(admin.post("/api/v1/api-keys", {{"name", "up"}, {"role", "owner"}}), "admin making an owner key");
+    // Within their reach they still act: an admin revokes a member key the owner key made.
+    CHECK(admin.del("/api/v1/api-keys/" + owners_member_key.json()["api_key"]["id"].get<std::string>()).status == 204);
+    // And an owner revokes anything.
+    CHECK(owner.del("/api/v1/api-keys/" + boss_key.json()["api_key"]["id"].get<std::string>()).status == 204);
+}

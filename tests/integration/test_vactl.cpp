@@ -178,3 +178,27 @@ TEST_CASE("vactl: global flags also work after the command, as in `vactl numbers
     auto parsed = json::parse(calls.out, nullptr, false);
     CHECK((parsed.is_object() && parsed["items"] == json::array()));
 }
+
+TEST_CASE("vactl: admin.key comes from the data directory the daemon announced, never from the working directory") {
+    DaemonProcess d;
+    std::string home = make_temp_dir("va-vactl");
+    // The quick start: no login, no VOICEAGENT_DATA_DIR; the daemon announced its data directory for its port.
+    auto quick = run_vactl({"--server", d.base_url(), "-o", "json", "whoami"},
+                           {{"XDG_CONFIG_HOME", home}, {"XDG_RUNTIME_DIR", d.data_dir() + "/run"}});
+    INFO(quick.out << quick.err);
+    CHECK(quick.exit_code == 0);
+    // Another user's daemon (a directory with a planted var/admin.key) is not a reason to send a key anywhere: the
+    // working directory is not looked at. run_vactl runs in XDG_CONFIG_HOME.
+    std::filesystem::create_directories(home + "/var");
+    std::ofstream(home + "/var/admin.key") << d.admin_key() << "\n";
+    auto planted = run_vactl({"--server", d.base_url(), "agents", "list"},
+                             {{"XDG_CONFIG_HOME", home}, {"XDG_RUNTIME_DIR", home + "/run"}});
+    CHECK(planted.exit_code == 3);
+    // Only 127.0.0.1, ::1 and localhost get the key: 127.0.0.2 may be anyone's listener.
+    std::string other = "http://127.0.0.2:" + std::to_string(d.port());
+    auto elsewhere = run_vactl({"--server", other, "agents", "list"},
+                               {{"XDG_CONFIG_HOME", home}, {"VOICEAGENT_DATA_DIR", d.data_dir()}});
+    CHECK(elsewhere.exit_code == 3);
+    CHECK(elsewhere.err.find("not logged in") != std::string::npos);
+    std::filesystem::remove_all(home);
+}

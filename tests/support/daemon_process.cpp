@@ -111,6 +111,8 @@ DaemonProcess::DaemonProcess(Env env, std::vector<std::string> extra_args, std::
     fs::path addr_file = fs::path(m_data_dir) / "voiceagentd.addr";
     fs::remove(addr_file);  // a restart on the same directory must not pick up the previous port
     if (!env.count("VOICEAGENT_LOG_LEVEL")) env["VOICEAGENT_LOG_LEVEL"] = "info";
+    // The daemon announces its data directory to vactl there (core/util/daemon_announce.hpp): the test's own.
+    if (!env.count("XDG_RUNTIME_DIR")) env["XDG_RUNTIME_DIR"] = m_data_dir + "/run";
     std::vector<std::string> args{VA_DAEMON_PATH, "--data-dir", m_data_dir};
     // A port of the test's choosing (a URL that must name it before the daemon starts), else any free one.
     if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end())

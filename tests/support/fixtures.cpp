@@ -24,10 +24,18 @@ json example_agent(const std::string& file) {
     return json::parse(in);
 }
 
-json bootstrap_owner(const DaemonProcess& daemon, const std::string& email, const std::string& password) {
-    auto r = Api(daemon.base_url()).post("/api/v1/auth/bootstrap", {{"email", email}, {"password", password}});
-    INFO("bootstrap answered " << r.status << ": " << r.body);
+void create_owner_user(const DaemonProcess& daemon, const std::string& email, const std::string& password) {
+    auto r = Api(daemon.base_url(), daemon.admin_key())
+                 .post("/api/v1/users", {{"email", email}, {"password", password}, {"role", "owner"}});
+    INFO("POST /api/v1/users (owner) answered " << r.status << ": " << r.body);
     REQUIRE(r.status == 201);
+}
+
+json owner_login(const DaemonProcess& daemon, const std::string& email, const std::string& password) {
+    create_owner_user(daemon, email, password);
+    auto r = Api(daemon.base_url()).post("/api/v1/auth/login", {{"email", email}, {"password", password}});
+    INFO("login answered " << r.status << ": " << r.body);
+    REQUIRE(r.status == 200);
     return r.json();
 }
 

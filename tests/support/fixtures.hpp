@@ -16,9 +16,13 @@ namespace va::test {
 // examples/agents/<file> of the source tree, parsed.
 nlohmann::json example_agent(const std::string& file);
 
-// POST /api/v1/auth/bootstrap with `email` and `password`; the parsed 201 answer (REQUIREs the 201).
-nlohmann::json bootstrap_owner(const DaemonProcess& daemon, const std::string& email = "owner@example.com",
-                               const std::string& password = "owner-password");
+// The README's first user: the owner key in admin.key creates an owner user (POST /api/v1/users) with `email` and
+// `password` (REQUIREs the 201). Bootstrap is closed once that key exists.
+void create_owner_user(const DaemonProcess& daemon, const std::string& email = "owner@example.com",
+                       const std::string& password = "owner-password");
+// create_owner_user, then that user's login: the parsed 200 answer {access_token, refresh_token, user, ...}.
+nlohmann::json owner_login(const DaemonProcess& daemon, const std::string& email = "owner@example.com",
+                           const std::string& password = "owner-password");
 
 // Creates a user with `role` through `admin` (POST /users), logs them in and returns their access token.
 // The password is "password-<role>".

@@ -137,7 +137,11 @@ public:
     CliFixture()
         : m_old_cwd(std::filesystem::current_path()),
           m_dir(make_temp_dir()),
+          // XDG_RUNTIME_DIR: the daemons' announcements (admin.key lookup) of this test only.
           m_env({{"XDG_CONFIG_HOME", m_dir},
+                 {"XDG_RUNTIME_DIR", m_dir + "/run"},
+                 {"XDG_STATE_HOME", std::nullopt},
+                 {"HOME", m_dir},
                  {"VACTL_SERVER", std::nullopt},
                  {"VACTL_TOKEN", std::nullopt},
                  {"VOICEAGENT_DATA_DIR", std::nullopt},

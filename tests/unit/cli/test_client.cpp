@@ -1,8 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include "cli/client.hpp"
+#include "core/util/daemon_announce.hpp"
 #include "fake_daemon.hpp"
 
 using namespace va::cli;
@@ -37,10 +42,14 @@ TEST_CASE("server: flag, then VACTL_SERVER, then settings, then the default") {
     }
 }
 
-TEST_CASE("loopback detection") {
+TEST_CASE("loopback detection: only 127.0.0.1, ::1 and localhost") {
     CHECK(is_loopback_url("http://127.0.0.1:8700"));
     CHECK(is_loopback_url("http://localhost"));
     CHECK(is_loopback_url("http://[::1]:8700/x"));
+    // Another 127.x address may be any local user's listener: admin.key is never sent there.
+    CHECK_FALSE(is_loopback_url("http://127.0.0.2:8700"));
+    CHECK_FALSE(is_loopback_url("http://127.1.2.3"));
+    CHECK_FALSE(is_loopback_url("http://127.0.0.1.evil.example.com"));
     CHECK_FALSE(is_loopback_url("http://10.0.0.1:8700"));
     CHECK_FALSE(is_loopback_url("https://voice.example.com"));
 }
@@ -52,7 +61,7 @@ TEST_CASE("credential: flag, then VACTL_TOKEN, then settings, then admin.key on 
     std::ofstream(data + "/admin.key") << "  vak_admin\n";
     ScopedEnv env{{"VOICEAGENT_DATA_DIR", data}};
 
-    CHECK(read_admin_key() == "vak_admin");
+    CHECK(read_admin_key("http://127.0.0.1:9") == "vak_admin");
     {
         Client client(GlobalOptions{"http://127.0.0.1:9", "", "table"});
         CHECK(client.token() == "vak_admin");
@@ -85,6 +94,36 @@ TEST_CASE("credential: flag, then VACTL_TOKEN, then settings, then admin.key on 
         Client flag_client(GlobalOptions{"http://127.0.0.1:9", "from-flag", "table"});
         CHECK(flag_client.token() == "from-flag");
     }
+}
+
+TEST_CASE("admin.key: never from the working directory; from the data directory the daemon announced") {
+    CliFixture fixture;  // the working directory is the fixture's
+    std::filesystem::create_directories("var");
+    std::ofstream("var/admin.key") << "vak_planted\n";
+    CHECK(read_admin_key("http://127.0.0.1:8700").empty());
+    {
+        Client client(GlobalOptions{"http://127.0.0.1:8700", "", "table"});
+        CHECK_THROWS_AS(client.token(), CliError);
+    }
+
+    std::string data = fixture.dir() + "/daemon-data";
+    std::filesystem::create_directories(data);
+    std::ofstream(data + "/admin.key") << "vak_announced\n";
+    REQUIRE(va::write_announcement(8700, {"127.0.0.1:8700", data, long(::getpid())}).ok());
+    CHECK(read_admin_key("http://127.0.0.1:8700") == "vak_announced");
+    CHECK(read_admin_key("http://localhost:8700/") == "vak_announced");
+    CHECK(read_admin_key("http://127.0.0.1:8701").empty());  // another port, another daemon
+    {
+        Client client(GlobalOptions{"http://127.0.0.2:8700", "", "table"});
+        CHECK_THROWS_AS(client.token(), CliError);  // not sent to another 127.x listener
+    }
+    // The announcing daemon is gone (no such process): the file is stale and not believed.
+    REQUIRE(va::write_announcement(8700, {"127.0.0.1:8700", data, 999999999L}).ok());
+    CHECK(read_admin_key("http://127.0.0.1:8700").empty());
+    // A file others may write is not believed either.
+    REQUIRE(va::write_announcement(8700, {"127.0.0.1:8700", data, long(::getpid())}).ok());
+    ::chmod(va::announce_path(8700).c_str(), 0622);
+    CHECK(read_admin_key("http://127.0.0.1:8700").empty());
 }
 
 TEST_CASE("a 401 on the saved token refreshes once, saves the new tokens and retries") {

@@ -64,6 +64,8 @@ std::vector<KnownKey> known_keys() {
          [](const Config& c) { return c.server.public_base_url == "https://va.example.com"; }},
         {"server.instance_url", "VOICEAGENT_SERVER_INSTANCE_URL", "https://a.va.example.com",
          [](const Config& c) { return c.server.instance_url == "https://a.va.example.com"; }},
+        {"server.trusted_proxies", "VOICEAGENT_SERVER_TRUSTED_PROXIES", "10.0.0.0/8, ::1",
+         [](const Config& c) { return c.server.trusted_proxies == "10.0.0.0/8, ::1"; }},
         {"storage.data_dir", "VOICEAGENT_STORAGE_DATA_DIR", "/srv/va",
          [](const Config& c) { return c.storage.data_dir == "/srv/va" && c.sqlite_path() == "/srv/va/voiceagent.db"; }},
         {"storage.backend", "VOICEAGENT_STORAGE_BACKEND", "sqlite", [](const Config& c) { return c.storage.backend == "sqlite"; }},

@@ -546,6 +546,14 @@ TEST_CASE("campaigns: JSON bad items are reported by item number, good ones kept
     CHECK(r.errors[6].line == 8);
 }
 
+TEST_CASE("campaigns: a JSON item with \"variables\" names any other member instead of dropping it") {
+    json doc = json::array({{{"phone", "+14155550100"}, {"variables", {{"name", "Al"}}}, {"name", "Bo"}}});
+    auto r = parse_contacts_json(doc);
+    CHECK(r.contacts.empty());
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].message == "item 1: name: unknown field");
+}
+
 TEST_CASE("campaigns: JSON duplicates merge, and documents of the wrong shape") {
     json doc = json::object();
     doc["contacts"] = json::array({
