@@ -13,7 +13,7 @@ std::string escape_log_field(std::string_view text, std::size_t max) {
         if (c == '"' || c == '\\') {
             out += '\\';
             out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7f) {
+        } else if (c < 0x20 || c >= 0x7f) {
             static const char* hex = "0123456789abcdef";
             out += "\\x";
             out += hex[c >> 4];

@@ -10,7 +10,8 @@
 
 namespace va::http {
 
-// Control characters (and DEL) become \xNN, '"' and '\' are backslash-escaped; at most `max` input bytes are kept
+// Control characters, DEL and bytes beyond ASCII (which may be invalid UTF-8) become \xNN, '"' and '\' are
+// backslash-escaped; at most `max` input bytes are kept
 // (a longer field ends with "..."), so one field cannot flood the log either.
 std::string escape_log_field(std::string_view text, std::size_t max = 512);
 
