@@ -99,6 +99,14 @@ std::vector<Key> keys(Raw& raw) {
          integer([](Config& c) -> int& { return c.server.instance_lease_ms; })},
         {"server", "trusted_proxies", Kind::string,
          str([](Config& c) -> std::string& { return c.server.trusted_proxies; })},
+        {"server", "max_connections", Kind::integer, integer([](Config& c) -> int& { return c.server.max_connections; })},
+        {"server", "max_connections_per_ip", Kind::integer,
+         integer([](Config& c) -> int& { return c.server.max_connections_per_ip; })},
+        {"server", "ws_max_queue_messages", Kind::integer,
+         integer([](Config& c) -> int& { return c.server.ws_max_queue_messages; })},
+        {"server", "ws_max_queue_bytes", Kind::integer,
+         integer([](Config& c) -> int& { return c.server.ws_max_queue_bytes; })},
+        {"server", "cors_origins", Kind::string, str([](Config& c) -> std::string& { return c.server.cors_origins; })},
         {"redis", "url", Kind::string, str([](Config& c) -> std::string& { return c.redis.url; })},
         {"redis", "pool_size", Kind::integer, integer([](Config& c) -> int& { return c.redis.pool_size; })},
         {"redis", "command_timeout_ms", Kind::integer,
@@ -370,6 +378,21 @@ Status validate_config(const Config& c) {
     range("campaigns.max_concurrency", c.campaigns.max_concurrency, 1, 10'000);
     range("campaigns.tick_ms", c.campaigns.tick_ms, 10, 60'000);
     range("server.instance_lease_ms", c.server.instance_lease_ms, 500, 3'600'000);
+    range("server.max_connections", c.server.max_connections, 0, 1'000'000);
+    range("server.max_connections_per_ip", c.server.max_connections_per_ip, 0, 1'000'000);
+    range("server.ws_max_queue_messages", c.server.ws_max_queue_messages, 16, 1'000'000);
+    range("server.ws_max_queue_bytes", c.server.ws_max_queue_bytes, 64 * 1024, 1024 * 1024 * 1024);
+    for (const auto& origin : split_list(c.server.cors_origins)) {
+        // An origin is exactly what a browser sends: scheme://host[:port], no path, no wildcard.
+        auto scheme = origin.find("://");
+        std::string_view host = scheme == std::string::npos ? std::string_view() : std::string_view(origin).substr(scheme + 3);
+        bool ok = (origin.rfind("http://", 0) == 0 || origin.rfind("https://", 0) == 0) && !host.empty() &&
+                  host.find_first_of("/?#*@ ") == std::string_view::npos;
+        if (!ok) {
+            p.push_back({"server.cors_origins", "\"" + origin + "\" is not an origin: http(s)://host[:port], no path"});
+            break;
+        }
+    }
     range("redis.pool_size", c.redis.pool_size, 1, 256);
     range("redis.command_timeout_ms", c.redis.command_timeout_ms, 10, 600'000);
     range("redis.forward_timeout_ms", c.redis.forward_timeout_ms, 100, 60'000);

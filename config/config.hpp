@@ -33,6 +33,11 @@ struct ServerConfig {
     std::string instance_id;              // this daemon among several (leases, events); empty = host-pid-random
     int instance_lease_ms = 15000;        // another daemon silent this long is dead: its open calls are failed
     std::string trusted_proxies;          // IPs/CIDRs whose X-Forwarded-For/Forwarded is believed; empty = none
+    int max_connections = 4096;           // open connections (HTTP and WebSocket); more get a 503; 0 = no cap
+    int max_connections_per_ip = 512;     // the same from one client address; 0 = no cap
+    int ws_max_queue_messages = 4096;     // a WebSocket with more unsent messages is closed 1008 "slow consumer"
+    int ws_max_queue_bytes = 4 * 1024 * 1024;  // the same by bytes
+    std::string cors_origins;             // comma-separated origins allowed to call the API from a browser; empty = none
 };
 
 struct StorageConfig {

@@ -105,8 +105,15 @@ Counter* MetricsRegistry::counter(const std::string& name, const Labels& labels)
     std::lock_guard lock(m_mutex);
     auto& f = m_families[name];
     if (f.type.empty()) f.type = "counter";
-    auto& slot = f.counters[render_labels(labels)];
-    if (!slot) slot = std::make_unique<Counter>();
+    std::string key = render_labels(labels);
+    if (auto it = f.counters.find(key); it != f.counters.end()) return it->second.get();
+    if (f.counters.size() >= m_max_series) {
+        m_dropped.fetch_add(1, std::memory_order_relaxed);
+        if (!f.overflow_counter) f.overflow_counter = std::make_unique<Counter>();
+        return f.overflow_counter.get();
+    }
+    auto& slot = f.counters[std::move(key)];
+    slot = std::make_unique<Counter>();
     return slot.get();
 }
 
@@ -117,8 +124,15 @@ Histogram* MetricsRegistry::histogram(const std::string& name, const Labels& lab
         f.type = "histogram";
         f.bounds = latency_buckets_s();
     }
-    auto& slot = f.histograms[render_labels(labels)];
-    if (!slot) slot = std::make_unique<Histogram>(f.bounds);
+    std::string key = render_labels(labels);
+    if (auto it = f.histograms.find(key); it != f.histograms.end()) return it->second.get();
+    if (f.histograms.size() >= m_max_series) {
+        m_dropped.fetch_add(1, std::memory_order_relaxed);
+        if (!f.overflow_histogram) f.overflow_histogram = std::make_unique<Histogram>(f.bounds);
+        return f.overflow_histogram.get();
+    }
+    auto& slot = f.histograms[std::move(key)];
+    slot = std::make_unique<Histogram>(f.bounds);
     return slot.get();
 }
 
@@ -149,6 +163,10 @@ std::string MetricsRegistry::render() const {
             }
         }
     }
+    out += "# HELP voiceagent_metrics_series_dropped_total Label sets refused because their metric family was full.\n"
+           "# TYPE voiceagent_metrics_series_dropped_total counter\n"
+           "voiceagent_metrics_series_dropped_total " +
+           std::to_string(m_dropped.load(std::memory_order_relaxed)) + "\n";
     return out;
 }
 

@@ -31,4 +31,18 @@ inline std::vector<std::string> split_words(std::string_view text) {
     return words;
 }
 
+// The items of a comma-separated list (config values such as server.cors_origins), spaces trimmed, none empty.
+inline std::vector<std::string> split_list(std::string_view text) {
+    std::vector<std::string> items;
+    while (true) {
+        auto comma = text.find(',');
+        auto item = text.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (!item.empty()) items.emplace_back(item);
+        if (comma == std::string_view::npos) return items;
+        text.remove_prefix(comma + 1);
+    }
+}
+
 }  // namespace va

@@ -14,7 +14,8 @@ using nlohmann::json;
 http::Response json_response(int status, const json& body) {
     http::Response r;
     r.status = status;
-    r.body = body.dump();
+    // Messages may quote client input that is not UTF-8: replaced, never an exception (a 500).
+    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
     return r;
 }
 

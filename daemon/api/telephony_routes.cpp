@@ -12,6 +12,7 @@
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
 #include "daemon/cluster/call_commands.hpp"
+#include "daemon/server/access_log.hpp"
 #include "core/util/encoding.hpp"
 #include "core/util/json.hpp"
 #include "providers/exotel/media_codec.hpp"
@@ -209,7 +210,9 @@ Result<http::Response> twilio_voice(ApiContext& ctx, http::Request& request) {
     if (auto s = accepting_calls(ctx); !s) return s.take_error();
     std::string to = param(*params, "To"), from = param(*params, "From"), sid = param(*params, "CallSid");
     auto reject = [&](const std::string& why) {
-        spdlog::warn("Twilio call {} to {} rejected: {}", sid, to, why);
+        // The carrier's form fields are request data: escaped so they cannot forge log lines.
+        spdlog::warn("Twilio call {} to {} rejected: {}", http::escape_log_field(sid, 64), http::escape_log_field(to, 64),
+                     http::escape_log_field(why));
         return xml_response("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Reject/></Response>");
     };
     auto call = inbound_call(ctx, "twilio", from, to, sid);

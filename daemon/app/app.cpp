@@ -43,6 +43,8 @@
 #include "providers/local/pocketsphinx_stt.hpp"
 #include "providers/local/scripted_llm.hpp"
 #include "providers/local/tone_tts.hpp"
+#include "core/util/strings.hpp"
+#include "daemon/server/fd_limit.hpp"
 #include "daemon/server/http_server.hpp"
 #include "daemon/server/process_metrics.hpp"
 
@@ -294,6 +296,12 @@ int run_daemon(const Config& config) {
         return 1;
     }
     options.trusted_proxies = std::move(proxies).value();
+    options.max_connections = static_cast<std::size_t>(config.server.max_connections);
+    options.max_connections_per_ip = static_cast<std::size_t>(config.server.max_connections_per_ip);
+    options.ws_max_queue_messages = static_cast<std::size_t>(config.server.ws_max_queue_messages);
+    options.ws_max_queue_bytes = static_cast<std::size_t>(config.server.ws_max_queue_bytes);
+    options.cors_origins = split_list(config.server.cors_origins);
+    http::raise_descriptor_limit(options.max_connections);
     http::HttpServer server(options, router, metrics);
 
     std::string instance = config.server.instance_id.empty() ? default_instance_id() : config.server.instance_id;

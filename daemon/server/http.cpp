@@ -1,5 +1,7 @@
 #include "daemon/server/http.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "core/util/encoding.hpp"
 
 namespace va::http {
@@ -15,6 +17,15 @@ std::string_view Request::param(const std::string& name) const {
     return it == params.end() ? std::string_view() : std::string_view(it->second);
 }
 
+Response error_response(int status, std::string_view code, std::string_view message) {
+    using nlohmann::json;
+    Response r;
+    r.status = status;
+    json body{{"error", {{"code", std::string(code)}, {"message", std::string(message)}, {"details", json::array()}}}};
+    // Invalid UTF-8 from a client becomes U+FFFD instead of an exception.
+    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    return r;
+}
 
 std::string url_decode(std::string_view text) { return percent_decode(text, true); }
 

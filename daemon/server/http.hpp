@@ -36,6 +36,10 @@ struct Response {
     void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };
 
+// An error answer {"error":{"code","message","details":[]}} built with the JSON library, so whatever the message
+// holds (a decoded path with control characters or invalid UTF-8) the body is valid JSON.
+Response error_response(int status, std::string_view code, std::string_view message);
+
 std::string url_decode(std::string_view text);  // '+' becomes space; invalid escapes are kept literally
 std::unordered_map<std::string, std::string> parse_query(std::string_view query);
 

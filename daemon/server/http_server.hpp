@@ -1,16 +1,19 @@
 // The daemon's single listener: HTTP/1.1 with keep-alive on Boost.Asio/Beast (kept out of this header), with
 // header and body size limits (413), read and idle timeouts, a Prometheus request counter and latency histogram
-// per route and status, a structured access log, and graceful shutdown (stop accepting, let in-flight requests
-// finish within a grace period, then close). WebSocket upgrades are handed to a registered upgrade handler
-// (added with the media and event issues).
+// per route and status (bounded labels), an escaped access log, security headers and optional CORS on every
+// answer, caps on open connections (global and per client address), a back-off when descriptors run out, and
+// graceful shutdown (stop accepting, let in-flight requests finish within a grace period, then close). WebSocket
+// upgrades go to the route's accept function; each socket's send queue is capped.
 // Thread-safety: construct, add routes, then start() from one thread; stop() may be called from any thread
 // (signal handling); port() is safe after start().
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/util/metrics.hpp"
 #include "daemon/server/client_address.hpp"
@@ -30,6 +33,15 @@ struct ServerOptions {
     int shutdown_grace_ms = 10000;
     bool access_log = true;
     TrustedProxies trusted_proxies;  // whose X-Forwarded-For / Forwarded is believed (server.trusted_proxies)
+    // Open connections (HTTP and WebSocket); beyond either cap a new one gets a 503 and is closed. 0: no cap.
+    std::size_t max_connections = 4096;
+    std::size_t max_connections_per_ip = 512;
+    // A WebSocket whose unsent messages exceed either cap is closed with 1008 "slow consumer"; 0: no cap.
+    std::size_t ws_max_queue_messages = 4096;
+    std::size_t ws_max_queue_bytes = 4 * 1024 * 1024;
+    int ws_close_grace_ms = 2000;  // then a socket that cannot even take the close frame is torn down
+    // Origins (scheme://host[:port]) whose browsers may call the API; empty: no CORS headers at all.
+    std::vector<std::string> cors_origins;
 };
 
 class HttpServer {
@@ -48,6 +60,8 @@ public:
     // Stops accepting; in-flight requests finish (up to the grace period); then run() returns.
     void stop();
     bool draining() const;
+    // Connections holding a slot under the caps (HTTP and WebSocket).
+    std::size_t open_connections() const;
 
     struct Impl;  // defined in http_server.cpp (keeps Beast out of this header)
 

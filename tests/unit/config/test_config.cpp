@@ -104,6 +104,16 @@ std::vector<KnownKey> known_keys() {
          [](const Config& c) { return c.server.drain_goodbye == "Bye for now."; }},
         {"server.instance_lease_ms", "VOICEAGENT_SERVER_INSTANCE_LEASE_MS", "4000",
          [](const Config& c) { return c.server.instance_lease_ms == 4000; }},
+        {"server.max_connections", "VOICEAGENT_SERVER_MAX_CONNECTIONS", "100",
+         [](const Config& c) { return c.server.max_connections == 100; }},
+        {"server.max_connections_per_ip", "VOICEAGENT_SERVER_MAX_CONNECTIONS_PER_IP", "0",
+         [](const Config& c) { return c.server.max_connections_per_ip == 0; }},
+        {"server.ws_max_queue_messages", "VOICEAGENT_SERVER_WS_MAX_QUEUE_MESSAGES", "64",
+         [](const Config& c) { return c.server.ws_max_queue_messages == 64; }},
+        {"server.ws_max_queue_bytes", "VOICEAGENT_SERVER_WS_MAX_QUEUE_BYTES", "65536",
+         [](const Config& c) { return c.server.ws_max_queue_bytes == 65536; }},
+        {"server.cors_origins", "VOICEAGENT_SERVER_CORS_ORIGINS", "https://a.example.com, http://localhost:3000",
+         [](const Config& c) { return c.server.cors_origins == "https://a.example.com, http://localhost:3000"; }},
         {"server.instance_id", "VOICEAGENT_SERVER_INSTANCE_ID", "va-eu-1",
          [](const Config& c) { return c.server.instance_id == "va-eu-1"; }},
         {"redis.url", "VOICEAGENT_REDIS_URL", "redis://:pw@10.0.0.5:6380/1",
@@ -375,6 +385,10 @@ TEST_CASE("config: every validation error names its key") {
         {"server.instance_id", std::string(65, 'a')}, {"server.instance_lease_ms", "10"},
         {"server.drain_timeout_ms", "-1"},        {"server.drain_goodbye", ""},
         {"jobs.backend", "kafka"},                {"jobs.backend", "redis"},  // redis without redis.url
+        {"server.max_connections", "-1"},         {"server.max_connections_per_ip", "-1"},
+        {"server.ws_max_queue_messages", "1"},    {"server.ws_max_queue_bytes", "100"},
+        {"server.cors_origins", "*"},             {"server.cors_origins", "https://a.example.com/app"},
+        {"server.cors_origins", "a.example.com"}, {"server.cors_origins", "https://a.example.com,ftp://b"},
     };
     for (const auto& [key, value] : bad) {
         std::string env;

@@ -53,3 +53,18 @@ TEST_CASE("metric updates from many threads are not lost") {
     CHECK(sum == Approx(80.0));
     CHECK(registry.counter("hits_total", {}) == c);  // same series, same pointer
 }
+
+TEST_CASE("a metric family holds a bounded number of label sets; the rest are dropped and counted") {
+    MetricsRegistry registry(3);
+    for (int i = 0; i < 100; ++i) registry.counter("hits_total", {{"method", "M" + std::to_string(i)}})->inc();
+    for (int i = 0; i < 100; ++i) registry.histogram("lat", {{"route", "/r" + std::to_string(i)}})->observe(0.1);
+    // A label set that exists keeps working after the family is full.
+    registry.counter("hits_total", {{"method", "M0"}})->inc();
+    auto text = registry.render();
+    CHECK(text.find("hits_total{method=\"M0\"} 2\n") != std::string::npos);
+    CHECK(text.find("hits_total{method=\"M2\"} 1\n") != std::string::npos);
+    CHECK(text.find("M3\"") == std::string::npos);
+    CHECK(text.find("/r3\"") == std::string::npos);
+    CHECK(registry.dropped_series() == 194);
+    CHECK(text.find("voiceagent_metrics_series_dropped_total 194\n") != std::string::npos);
+}
