@@ -7,8 +7,10 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "core/auth/api_key.hpp"
@@ -226,6 +228,23 @@ Status register_providers(CallManager& calls, const Config& config) {
     return Ok{};
 }
 
+// Test-only (docs/testing.md): VOICEAGENT_TEST_CAMPAIGN_CLOCK_FILE names a file holding a signed number of
+// milliseconds that the campaign runner adds to the wall clock, read at each look. An integration test moves a
+// campaign past its calling window's opening by writing the file, instead of waiting for the hour to come. Unset
+// (always, outside tests): the runner reads the wall clock alone. A missing or unreadable file counts as 0.
+std::function<std::int64_t()> campaign_clock() {
+    const char* path = std::getenv("VOICEAGENT_TEST_CAMPAIGN_CLOCK_FILE");
+    if (!path || !*path) return {};
+    spdlog::warn("campaigns: the runner's clock is offset by {} (VOICEAGENT_TEST_CAMPAIGN_CLOCK_FILE, for tests only)",
+                 path);
+    return [file = std::string(path)] {
+        std::int64_t offset = 0;
+        std::ifstream in(file);
+        if (!(in >> offset)) offset = 0;
+        return now_ms() + offset;
+    };
+}
+
 }  // namespace
 
 int run_daemon(const Config& config) {
@@ -376,7 +395,7 @@ int run_daemon(const Config& config) {
     CallAnalysis analysis(**store, events, jobs, calls);
     jobs.handle(CallAnalysis::kJobType, [&analysis](JobContext& job) { return analysis.run(job); });
     CampaignRunner campaigns(**store, events, jobs, calls, carriers,
-                             {config.campaigns.tick_ms, config.campaigns.max_concurrency});
+                             {config.campaigns.tick_ms, config.campaigns.max_concurrency, campaign_clock()});
     if (redis_pool) campaigns.set_slots(std::make_shared<RedisCampaignSlots>(redis_pool, config.server.instance_lease_ms));
     jobs.handle(CampaignRunner::kDialJob, [&campaigns](JobContext& job) { return campaigns.dial(job); });
     jobs.start();

@@ -194,7 +194,7 @@ Status CampaignRunner::end_attempt(const CampaignContact& contact, std::string s
     end.outcome = std::move(outcome);
     end.next_attempt_at = next_attempt_at;
     end.uncount = uncount;
-    end.at = now_ms();
+    end.at = now();
     auto ended = m_store.end_contact_attempt(end);
     if (ended) {
         if (m_slots) m_slots->release(contact.campaign_id, slot_member(contact));
@@ -231,7 +231,7 @@ std::size_t CampaignRunner::settle(const Campaign& campaign, const CampaignConfi
         return 1;  // unknown: assume something is
     }
     std::size_t in_flight = 0;
-    std::int64_t now = now_ms();
+    std::int64_t now = this->now();
     // Claimed long ago and still not dialled: whoever claimed it may have died before queueing the dial (at most
     // once a minute per campaign, as a dial waiting out a carrier's backoff looks the same).
     bool look_for_orphans = false;
@@ -257,7 +257,7 @@ std::size_t CampaignRunner::settle(const Campaign& campaign, const CampaignConfi
 }
 
 std::size_t CampaignRunner::dispatch(const Campaign& campaign, const CampaignConfig& config) {
-    std::int64_t now = now_ms();
+    std::int64_t now = this->now();
     auto claimed = m_store.claim_campaign_contacts(campaign.id, config.concurrency, now, config.concurrency);
     if (!claimed) {
         spdlog::error("campaign {}: cannot claim contacts: {}", campaign.id, claimed.error().message);
@@ -308,7 +308,7 @@ void CampaignRunner::finish_if_done(const Campaign& campaign) {
         return it == counts->by_state.end() ? std::int64_t(0) : it->second;
     };
     if (in("pending") > 0 || in("dialing") > 0) return;
-    auto done = m_store.transition_campaign(campaign.id, {"running"}, "completed", now_ms());
+    auto done = m_store.transition_campaign(campaign.id, {"running"}, "completed", now());
     if (!done) return;  // paused or canceled meanwhile
     spdlog::info("campaign {} ({}) completed", campaign.id, campaign.name);
     publish_finished(*done);
@@ -329,7 +329,7 @@ Result<Campaign> CampaignRunner::control(const std::string& workspace_id, const 
                                          const std::string& action) {
     auto campaign = m_store.get_campaign(workspace_id, id);
     if (!campaign) return campaign.take_error();
-    std::int64_t now = now_ms();
+    std::int64_t now = this->now();
     Result<Campaign> moved = make_error(ErrorCode::invalid_request, "unknown action " + action);
     if (action == "start") {
         auto counts = m_store.count_campaign_contacts(id);
@@ -384,7 +384,7 @@ Result<json> CampaignRunner::progress(const Campaign& campaign) const {
              {"answer_rate", finished_attempts > 0 ? double(answered) / double(finished_attempts) : 0.0},
              {"rate_per_min", nullptr},
              {"eta_s", nullptr}};
-    std::int64_t end = campaign.finished_at ? campaign.finished_at : now_ms();
+    std::int64_t end = campaign.finished_at ? campaign.finished_at : now();
     if (campaign.started_at > 0 && end > campaign.started_at) {
         double minutes = double(end - campaign.started_at) / 60000.0;
         double rate = double(settled) / minutes;
@@ -421,7 +421,7 @@ Status CampaignRunner::dial(JobContext& ctx) {
     // taken again (kept when still held) by the daemon about to place the call, which renews it from now on. A run
     // that finds the attempt's call id recorded has placed the call already and goes on below to see it exists.
     if (contact->last_call_id.empty() && !take_slot(*contact, campaign_config(*campaign).concurrency))
-        return settled_elsewhere_is_ok(end_attempt(*contact, "pending", "", now_ms() + 1000, true));
+        return settled_elsewhere_is_ok(end_attempt(*contact, "pending", "", now() + 1000, true));
 
     // The attempt's call id is recorded before the dial: a second run of this job finds it and does not dial again.
     auto call_id = m_store.set_contact_call(contact->id, contact->attempts, new_id("call"));

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <cstdint>
 #include <map>
@@ -25,6 +26,7 @@
 #include "core/campaigns/campaign_rules.hpp"
 #include "core/jobs/job_queue.hpp"
 #include "core/store/store.hpp"
+#include "core/util/time.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
 #include "daemon/calls/event_bus.hpp"
@@ -47,6 +49,10 @@ CampaignConfig campaign_config(const Campaign& campaign);  // the stored config 
 struct CampaignSettings {
     int tick_ms = 200;
     int max_concurrency = 100;
+    // The runner's clock (ms since the epoch) for every decision it makes: due contacts, calling windows, backoff.
+    // Empty: the wall clock. Tests inject one to cross a window's opening without waiting for it. Called from the
+    // dispatcher and the job workers: it must be thread-safe.
+    std::function<std::int64_t()> now;
 };
 
 class CampaignRunner {
@@ -80,6 +86,7 @@ public:
     void wake();
 
 private:
+    std::int64_t now() const { return m_settings.now ? m_settings.now() : now_ms(); }
     void loop();
     void tick();
     void recover();

@@ -106,9 +106,13 @@ OpenAiFake::OpenAiFake(Options options) : m_options(std::move(options)), m_serve
         int delay = fault && fault->kind == Fault::slow_first_byte ? fault->delay_ms : 0;
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider(
-            "text/event-stream", [events, drop, delay, eol, sent = std::size_t(0)](std::size_t, httplib::DataSink& sink) mutable {
+            "text/event-stream", [this, events, drop, delay, eol, sent = std::size_t(0)](std::size_t, httplib::DataSink& sink) mutable {
                 if (sent == 0 && delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
                 if (sent == 0) {
+                    {
+                        std::lock_guard lock(m_mutex);
+                        ++m_first_bytes;
+                    }
                     std::string comment = ": keep-alive" + eol;  // comments must be ignored
                     sink.write(comment.data(), comment.size());
                 }
@@ -181,6 +185,11 @@ void OpenAiFake::push_fault(Fault fault) {
 void OpenAiFake::push_speech_fault(Fault fault) {
     std::lock_guard lock(m_mutex);
     m_speech_faults.push_back(std::move(fault));
+}
+
+int OpenAiFake::first_bytes_sent() const {
+    std::lock_guard lock(m_mutex);
+    return m_first_bytes;
 }
 
 int OpenAiFake::speech_requests() const {

@@ -56,6 +56,7 @@ public:
     void push_fault(Fault fault);          // for the next chat request
     void push_speech_fault(Fault fault);   // for the next /v1/audio/speech request (status or drop_mid_stream)
     int requests() const;
+    int first_bytes_sent() const;  // chat streams whose first byte went out (after any slow_first_byte delay)
     int speech_requests() const;
     nlohmann::json last_request() const;
 
@@ -66,7 +67,7 @@ private:
     int m_port = 0;
     mutable std::mutex m_mutex;
     std::deque<Fault> m_faults, m_speech_faults;
-    int m_requests = 0, m_speech_requests = 0;
+    int m_requests = 0, m_speech_requests = 0, m_first_bytes = 0;
     std::size_t m_next_reply = 0;
     nlohmann::json m_last;
 };

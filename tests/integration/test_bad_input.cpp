@@ -14,13 +14,8 @@
 
 using namespace va::test;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // The status code of the first response in raw bytes, or 0 when there is none.
 int raw_status(const std::string& reply) {
@@ -88,7 +83,8 @@ TEST_CASE("bad input: malformed JSON, wrong shapes and types, oversized bodies")
     std::string deep = std::string(900, '[') + std::string(900, ']');
     CHECK(api.raw("POST", "/api/v1/agents", deep, "application/json").status == 400);
     auto bad_utf8 = api.raw("POST", "/api/v1/agents", "{\"name\":\"\xff\xfe\"}", "application/json");
-    CHECK((bad_utf8.status == 400 || bad_utf8.status == 422));
+    CHECK(bad_utf8.status == 400);  // not JSON (RFC 8259 requires UTF-8): malformed input, not a semantic error
+    CHECK(bad_utf8.names_field("body"));
 
     CHECK(d.alive());
     CHECK(api.get("/healthz").status == 200);
@@ -97,7 +93,8 @@ TEST_CASE("bad input: malformed JSON, wrong shapes and types, oversized bodies")
 }
 
 TEST_CASE("bad input: garbage bytes, broken requests and huge headers get 400-class answers or a close") {
-    DaemonProcess d;
+    // Read and idle limits of ten minutes, so no timeout closes a connection during the test.
+    DaemonProcess d(Env{{"VOICEAGENT_SERVER_READ_TIMEOUT_MS", "600000"}, {"VOICEAGENT_SERVER_IDLE_TIMEOUT_MS", "600000"}});
     Api api(d.base_url(), d.admin_key());
     struct Case {
         const char* what;
@@ -125,15 +122,15 @@ TEST_CASE("bad input: garbage bytes, broken requests and huge headers get 400-cl
     };
     for (const auto& c : cases) {
         INFO(c.what);
-        auto start = Clock::now();
         RawConnection conn(d.port());
         REQUIRE(conn.connected());
         conn.send(c.bytes);
         std::string reply;
-        bool closed = conn.wait_closed(3000, &reply);
+        // The daemon's read and idle limits are far off (see the daemon's settings above), so a close within this wait is its
+        // answer to the garbage: it does not keep a broken connection open.
+        bool closed = conn.wait_closed(30000, &reply);
         INFO("reply: " << reply.substr(0, 200));
-        CHECK(closed);  // the daemon does not keep a broken connection open
-        CHECK(seconds_since(start) < 3.0);
+        CHECK(closed);
         int status = raw_status(reply);
         CHECK(std::find(c.acceptable.begin(), c.acceptable.end(), status) != c.acceptable.end());
         CHECK(d.alive());
@@ -154,40 +151,42 @@ TEST_CASE("bad input: garbage bytes, broken requests and huge headers get 400-cl
 TEST_CASE("bad input: slow and idle clients are dropped after their timeouts while others are served") {
     // A request in progress must complete within the read timeout; a connection with no request in progress
     // (new, or between keep-alive requests) may idle up to the idle timeout.
-    DaemonProcess d(Env{{"VOICEAGENT_SERVER_READ_TIMEOUT_MS", "500"}, {"VOICEAGENT_SERVER_IDLE_TIMEOUT_MS", "1000"}});
+    DaemonProcess d(Env{{"VOICEAGENT_SERVER_READ_TIMEOUT_MS", "500"}, {"VOICEAGENT_SERVER_IDLE_TIMEOUT_MS", "2000"}});
     Api api(d.base_url(), d.admin_key());
+    // Which limit closed a connection shows in the order of the closes, not in a stopwatch: a connection opened
+    // just before it, sending nothing, is closed by the idle timeout only, four times longer. Each is still open
+    // when the read timeout has closed the request in progress.
+    auto still_open = [](RawConnection& c) { return !c.wait_closed(20); };
 
     // Half the headers, then nothing.
-    auto start = Clock::now();
+    RawConnection stalled_yardstick(d.port());
     RawConnection stalled(d.port());
     REQUIRE(stalled.connected());
     stalled.send("GET /api/v1/agents HTTP/1.1\r\nHost: x\r\nAuthor");
     auto stalled_done = std::async(std::launch::async, [&] {
         std::string reply;
-        bool closed = stalled.wait_closed(5000, &reply);
+        bool closed = stalled.wait_closed(30000, &reply);
         return std::make_pair(closed, reply);
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     // Served while the slow one stalls.
     auto served = api.get("/api/v1/agents");
     CHECK(served.status == 200);
     auto [closed, reply] = stalled_done.get();
-    double elapsed = seconds_since(start);
     INFO("stalled client reply: " << reply);
     CHECK(closed);
-    CHECK(elapsed < 2.0);  // closed by the daemon's 500 ms limit, not by our 5 s wait
+    CHECK(still_open(stalled_yardstick));  // closed by the daemon's 500 ms read limit, not by the idle one
     CHECK(raw_status(reply) != 200);
 
     // Complete headers, a body that stops short of its Content-Length.
-    start = Clock::now();
+    RawConnection short_yardstick(d.port());
     RawConnection short_body(d.port());
     short_body.send("POST /api/v1/agents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: "
                     "Bearer " + d.admin_key() + "\r\nContent-Length: 100\r\n\r\n{\"name\":");
-    CHECK(short_body.wait_closed(5000));
-    CHECK(seconds_since(start) < 2.0);
+    CHECK(short_body.wait_closed(30000));
+    CHECK(still_open(short_yardstick));
 
     // A trickle of one byte every 100 ms never completes a request: the limit is on the whole request.
-    start = Clock::now();
+    RawConnection trickle_yardstick(d.port());
     RawConnection trickle(d.port());
     std::string request = "GET /api/v1/agents HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(100, 's') + "\r\n\r\n";
     bool trickle_closed = false;
@@ -198,20 +197,17 @@ TEST_CASE("bad input: slow and idle clients are dropped after their timeouts whi
         }
     }
     CHECK(trickle_closed);
-    CHECK(seconds_since(start) < 2.0);
+    CHECK(still_open(trickle_yardstick));
 
-    // Many idle connections do not starve a real client.
+    // Many idle connections do not starve a real client, which is answered while they are all still open.
     std::vector<std::unique_ptr<RawConnection>> idle;
     for (int i = 0; i < 32; ++i) idle.push_back(std::make_unique<RawConnection>(d.port()));
-    start = Clock::now();
     CHECK(api.get("/healthz").status == 200);
-    CHECK(seconds_since(start) < 1.0);
     // And they are all closed by the daemon after the idle timeout.
-    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
-    int still_open = 0;
+    int never_closed = 0;
     for (auto& c : idle)
-        if (!c->wait_closed(10)) ++still_open;
-    CHECK(still_open == 0);
+        if (!c->wait_closed(30000)) ++never_closed;
+    CHECK(never_closed == 0);
 
     CHECK(d.alive());
     CHECK(api.get("/healthz").status == 200);

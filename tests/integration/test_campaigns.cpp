@@ -7,7 +7,9 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "core/store/store.hpp"
@@ -15,6 +17,7 @@
 #include "providers/fake/twilio_fake.hpp"
 #include "support/campaigns.hpp"
 #include "support/daemon_process.hpp"
+#include "support/eventually.hpp"
 #include "support/fixtures.hpp"
 
 using namespace va::test;
@@ -110,21 +113,79 @@ TEST_CASE("campaigns: 200 contacts with scripted outcomes finish with the right 
     CHECK(greeted);
 }
 
+namespace {
+
+// A directory of the test's own, removed at the end whatever the outcome.
+struct TempDir {
+    std::string path = make_temp_dir("va-campaign-test");
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
+// Writes `text` to `path` at once (a temporary file renamed over it), so the daemon never reads half of it.
+void write_atomically(const std::string& path, const std::string& text) {
+    std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text;
+    }
+    std::filesystem::rename(tmp, path);
+}
+
+// The contact with `phone`; null when there is none.
+json contact_of(const Api& api, const std::string& id, const std::string& phone) {
+    for (const json& c : all_contacts(api, id))
+        if (c["phone"] == phone) return c;
+    return nullptr;
+}
+
+// Polls the campaign's progress until `done` holds for it (about 30 s at most); the last answer.
+template <class P>
+json wait_for_progress(const Api& api, const std::string& id, P done) {
+    json p;
+    eventually([&] { return done(p = progress(api, id)); }, std::chrono::seconds(30));
+    return p;
+}
+
+// How many calls the carrier was asked to place to any number but those in `except`.
+std::size_t dials_except(const TwilioFake& fake, const std::set<std::string>& except) {
+    std::size_t n = 0;
+    for (const auto& c : fake.calls()) n += except.count(c.to) == 0;
+    return n;
+}
+
+// A one-contact campaign to `phone`, started, and waited for until the carrier is asked to call it: the daemon's
+// dispatcher has looked at its campaigns and its job queue has run a dial since this was called. What another
+// campaign did not dial by then, it did not dial at a moment that counted.
+void dial_through_another_campaign(const Api& api, const TwilioFake& fake, const std::string& phone) {
+    std::string other = create_campaign(api, {{"concurrency", 1}})["id"];
+    import_csv(api, other, "phone\n" + phone + "\n");
+    REQUIRE(api.post("/api/v1/campaigns/" + other + "/start", json::object()).status == 200);
+    REQUIRE(eventually([&] { return dials_per_number(fake)[phone] == 1; }, std::chrono::seconds(30)));
+}
+
+}  // namespace
+
 TEST_CASE("campaigns: a contact outside its calling window waits for the window, in its own time zone") {
     TwilioFake fake(fake_options());
-    DaemonProcess daemon(daemon_env(fake));
+    // The campaign runner's clock is the wall clock plus the milliseconds in this file (a test-only hook of the
+    // daemon): the test moves it to the window's opening rather than wait for the hour.
+    TempDir dir;
+    const std::string clock_file = dir.path + "/campaign-clock";
+    write_atomically(clock_file, "0");
+    Env env = daemon_env(fake);
+    env["VOICEAGENT_TEST_CAMPAIGN_CLOCK_FILE"] = clock_file;
+    DaemonProcess daemon(env);
     Api api(daemon.base_url(), daemon.admin_key());
     add_agent(api);
     fake.set_outcomes("completed", {});
 
-    // The window opens at the next whole minute (UTC) and lasts an hour. A second contact lives at UTC+14, where the
-    // same hours are half a day away.
+    // The window opens two hours from now (UTC, on a whole minute) and lasts an hour, so now is outside it today
+    // and was yesterday. A second contact lives at UTC+14, where the same hours are half a day away.
     std::time_t now = std::time(nullptr);
-    if (now % 60 >= 55) {  // too close to the boundary to look before it: take the minute after
-        std::this_thread::sleep_for(std::chrono::seconds(61 - now % 60));
-        now = std::time(nullptr);
-    }
-    std::time_t open = (now / 60 + 1) * 60;
+    std::time_t open = (now / 60 + 120) * 60;
     auto hhmm = [](std::time_t t) {
         std::tm tm{};
         gmtime_r(&t, &tm);
@@ -138,31 +199,34 @@ TEST_CASE("campaigns: a contact outside its calling window waits for the window,
     import_csv(api, id, "phone,timezone\n" + number(1) + ",\n" + number(2) + ",Pacific/Kiritimati\n");
     REQUIRE(api.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 200);
 
-    // Before the window: nothing is dialled, and each contact knows when its window opens.
-    std::this_thread::sleep_for(std::chrono::milliseconds(800));
-    REQUIRE(std::time(nullptr) < open);
+    // Before the window: the dispatcher looks at each contact and sends it back to wait for its own window (the
+    // time it set, next_attempt_at, shows it looked), counting no attempt and dialling nobody. The UTC contact
+    // waits for today's opening. The UTC+14 one's window opens at the same wall-clock hours in its zone, 14 hours
+    // earlier in UTC: today's opened 12 hours ago and closed an hour later, so it waits for tomorrow's, 10 hours
+    // after the UTC one.
+    const std::string utc_open = va::format_rfc3339(std::int64_t(open) * 1000);
+    const std::string kiritimati_open = va::format_rfc3339(std::int64_t(open + 10 * 3600) * 1000);
+    REQUIRE(eventually([&] {
+        return contact_of(api, id, number(1))["next_attempt_at"] == utc_open &&
+               contact_of(api, id, number(2))["next_attempt_at"] == kiritimati_open;
+    }, std::chrono::seconds(30)));
     CHECK(fake.calls().empty());
     for (const json& c : all_contacts(api, id)) {
         INFO(c.dump());
         CHECK(c["state"] == "pending");
         CHECK(c["attempts"] == 0);
     }
-    // Once it opens, the UTC contact is called within a couple of seconds; the UTC+14 one keeps waiting.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(75);
-    while (dials_per_number(fake)[number(1)] == 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    REQUIRE(dials_per_number(fake)[number(1)] == 1);
-    CHECK(std::time(nullptr) >= open);
-    CHECK(std::time(nullptr) <= open + 10);  // within a few dispatcher ticks, even on a loaded machine
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+    // The runner's clock reaches the opening (and goes on from there with the wall clock): the UTC contact is
+    // called. The UTC+14 one keeps waiting: the look that found the first one due did not find it due.
+    write_atomically(clock_file, std::to_string(std::int64_t(open) * 1000 - va::now_ms()));
+    REQUIRE(eventually([&] { return dials_per_number(fake)[number(1)] == 1; }, std::chrono::seconds(30)));
     CHECK(dials_per_number(fake)[number(2)] == 0);
-    for (const json& c : all_contacts(api, id)) {
-        if (c["phone"] != number(2)) continue;
-        CHECK(c["state"] == "pending");
-        // Its window opens at the same wall-clock hours in its own zone (UTC+14 all year), 14 hours earlier in
-        // UTC. Today's opened 14 hours ago and closed an hour later, so the next is tomorrow's: 10 hours after.
-        CHECK(c["next_attempt_at"] == va::format_rfc3339(std::int64_t(open + 10 * 3600) * 1000));
-    }
+    json waiting = contact_of(api, id, number(2));
+    INFO(waiting.dump());
+    CHECK(waiting["state"] == "pending");
+    CHECK(waiting["attempts"] == 0);
+    CHECK(waiting["next_attempt_at"] == kiritimati_open);
     CHECK(progress(api, id)["status"] == "running");
 }
 
@@ -174,6 +238,9 @@ TEST_CASE("campaigns: pause stops new dials at once, resume goes on, cancel ends
     Api api(daemon.base_url(), daemon.admin_key());
     add_agent(api);
     fake.set_outcomes("answer", {});
+    // Numbers of the one-contact campaigns that show the daemon has gone on dialling since a pause or a cancel.
+    const std::string after_pause = number(100), after_cancel = number(101);
+    auto campaign_dials = [&] { return dials_except(fake, {after_pause, after_cancel}); };
 
     json campaign = create_campaign(api, {{"concurrency", 2}});
     std::string id = campaign["id"];
@@ -185,43 +252,41 @@ TEST_CASE("campaigns: pause stops new dials at once, resume goes on, cancel ends
     REQUIRE(api.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 200);
     CHECK(api.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 409);
 
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (fake.calls().size() < 3 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    REQUIRE(fake.calls().size() >= 3);
+    REQUIRE(eventually([&] { return fake.calls().size() >= 3; }, std::chrono::seconds(30)));
     auto paused = api.post("/api/v1/campaigns/" + id + "/pause", json::object());
     REQUIRE(paused.status == 200);
     CHECK(paused.json()["status"] == "paused");
-    // A dial that passed its status check just before the pause may still reach the carrier; none after it.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-    std::size_t at_pause = fake.calls().size();
-    std::this_thread::sleep_for(std::chrono::seconds(4));  // calls in flight end; nothing new is dialled
-    CHECK(fake.calls().size() == at_pause);
+    // A dial that passed its status check just before the pause may still reach the carrier; none after it. Once
+    // nothing is dialing, those calls have ended, and any dial job still queued finds the campaign paused.
+    json p = wait_for_progress(api, id, [](const json& q) { return q["counts"]["dialing"] == 0; });
+    REQUIRE(p["counts"]["dialing"] == 0);
+    std::size_t at_pause = campaign_dials();
+    dial_through_another_campaign(api, fake, after_pause);
+    CHECK(campaign_dials() == at_pause);
     CHECK(progress(api, id)["counts"]["dialing"] == 0);
 
     REQUIRE(api.post("/api/v1/campaigns/" + id + "/resume", json::object()).status == 200);
-    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (fake.calls().size() < at_pause + 2 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    CHECK(fake.calls().size() >= at_pause + 2);
+    CHECK(eventually([&] { return campaign_dials() >= at_pause + 2; }, std::chrono::seconds(30)));
 
     auto canceled = api.post("/api/v1/campaigns/" + id + "/cancel", json::object());
     REQUIRE(canceled.status == 200);
     CHECK(canceled.json()["status"] == "canceled");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-    std::size_t at_cancel = fake.calls().size();
     // Calls in flight finish; the rest are canceled, never dialled.
-    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    json p;
-    while (std::chrono::steady_clock::now() < deadline) {
-        p = progress(api, id);
-        if (p["counts"]["dialing"] == 0) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    p = wait_for_progress(api, id, [](const json& q) { return q["counts"]["dialing"] == 0; });
     CHECK(p["counts"]["dialing"] == 0);
-    CHECK(fake.calls().size() == at_cancel);
+    std::size_t at_cancel = campaign_dials();
+    dial_through_another_campaign(api, fake, after_cancel);
+    CHECK(campaign_dials() == at_cancel);
+    p = progress(api, id);
+    INFO(p.dump());
     CHECK(p["counts"]["canceled"].get<int>() + p["counts"]["done"].get<int>() + p["counts"]["failed"].get<int>() == 30);
     CHECK(p["counts"]["canceled"].get<int>() >= 20);
+    // Each contact was dialled once per attempt it counts: none while paused or after the cancel.
+    auto dialled = dials_per_number(fake);
+    for (const json& c : all_contacts(api, id)) {
+        INFO(c.dump());
+        CHECK(dialled[c["phone"]] == c["attempts"].get<int>());
+    }
     CHECK(api.post("/api/v1/campaigns/" + id + "/resume", json::object()).status == 409);
 }
 
@@ -243,14 +308,12 @@ TEST_CASE("campaigns: SIGKILL mid-campaign loses no contact and dials none twice
         for (int i = 0; i < 40; ++i) csv += number(i) + "\n";
         import_csv(api, id, csv);
         REQUIRE(api.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 200);
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (fake.calls().size() < 10 && std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        REQUIRE(fake.calls().size() >= 10);
+        REQUIRE(eventually([&] { return fake.calls().size() >= 10; }, std::chrono::seconds(60)));
         daemon.stop(SIGKILL);
     }
-    // The fake notices the dead streams; the restarted daemon fails the interrupted calls and goes on.
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // The fake notices the dead streams (so the restarted daemon's calls are not counted beside them); the
+    // restarted daemon fails the interrupted calls and goes on.
+    REQUIRE(eventually([&] { return fake.active_calls() == 0; }, std::chrono::seconds(30)));
     DaemonProcess daemon(daemon_env(fake), {}, dir);
     Api api(daemon.base_url(), daemon.admin_key());
     json done = wait_for_status(api, id, "completed", std::chrono::seconds(120));

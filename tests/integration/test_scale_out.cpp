@@ -206,7 +206,6 @@ TEST_CASE("scale-out: when a daemon dies mid-call, another fails its call with t
         REQUIRE(read_until(media, "listening").is_object());
         p.a->stop(SIGKILL);
     }
-    auto killed_at = std::chrono::steady_clock::now();
     json ended;
     while (auto text = on_b->read()) {
         json e = json::parse(*text);
@@ -216,11 +215,8 @@ TEST_CASE("scale-out: when a daemon dies mid-call, another fails its call with t
         }
     }
     REQUIRE(ended.is_object());
+    // The reason is the instance monitor's, which B writes only for a daemon whose heartbeat lease has lapsed.
     CHECK(ended["data"]["reason"] == "interrupted: daemon daemon-a stopped during the call");
-    // After the lease (1.5 s) and within a few heartbeats (0.3 s) of it.
-    auto waited = std::chrono::steady_clock::now() - killed_at;
-    CHECK(waited >= std::chrono::milliseconds(1000));
-    CHECK(waited < std::chrono::seconds(10));
     json stored = b.get("/api/v1/calls/" + id).json();
     CHECK(stored["status"] == "failed");
     CHECK(stored["end_reason"] == "interrupted: daemon daemon-a stopped during the call");
@@ -261,10 +257,6 @@ LiveChat live_chat_on(const DaemonProcess& d, const std::string& key) {
     chat.media = std::make_unique<WsClient>(d.base_url() + created.json()["media_url"].get<std::string>(), key);
     REQUIRE(read_until(*chat.media, "listening").is_object());
     return chat;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 }  // namespace
@@ -409,17 +401,22 @@ TEST_CASE("scale-out: a hang-up sent to daemon B ends a chat call live on daemon
     REQUIRE(ttl);
     CHECK(ttl->integer > 0);
     CHECK(ttl->integer <= 4500);
-    // Renewed while the call lives: still there after more than one TTL's worth of renewals would have lapsed.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    // Renewed while the call lives: its time to live, which only falls between renewals, goes back up (read well
+    // after a renewal, so the next one is sure to set it higher).
+    auto live_ttl = [&] {
+        auto r = redis->command({"PTTL", "va:live:" + id});
+        return r ? r->integer : -3;
+    };
+    long long seen = 0;
+    REQUIRE(eventually([&] { return (seen = live_ttl()) > 0 && seen < 4300; }));
+    CHECK(eventually([&] { return live_ttl() > seen; }));
     CHECK(live_hash(*redis, id)["instance"] == "daemon-a");
 
-    auto sent_at = std::chrono::steady_clock::now();
     auto hung = b.post("/api/v1/calls/" + id + "/hangup", json::object());
     INFO(hung.body);
     CHECK(hung.status == 202);
     CHECK(hung.json()["status"] == "hanging up");
     CHECK(hung.json()["instance_id"] == "daemon-a");
-    CHECK(seconds_since(sent_at) < 3);
     json end = read_until(media, "end");
     REQUIRE(end.is_object());
     CHECK(end["reason"] == "api_hangup");
@@ -435,7 +432,8 @@ TEST_CASE("scale-out: a hang-up sent to daemon B ends a chat call live on daemon
 }
 
 TEST_CASE("scale-out: a hang-up for a call whose daemon was killed answers a clear error within seconds") {
-    Pair p;
+    // The forward waits far longer than the owner's presence lasts (3 s): the silence is what ends the wait.
+    Pair p(Env{{"VOICEAGENT_REDIS_FORWARD_TIMEOUT_MS", "60000"}});
     p.add_agent();
     Api b(p.b->base_url(), p.key());
     auto redis = p.redis_client();
@@ -446,12 +444,11 @@ TEST_CASE("scale-out: a hang-up for a call whose daemon was killed answers a cle
         REQUIRE(eventually([&] { return !live_hash(*redis, id).empty(); }));
         p.a->stop(SIGKILL);
     }
-    auto sent_at = std::chrono::steady_clock::now();
+    // 503: the owner is not there (503 is "not answering" or "stopped answering"; 504 would be a timeout).
     auto hung = b.post("/api/v1/calls/" + id + "/hangup", json::object());
     INFO(hung.body);
-    CHECK((hung.status == 503 || hung.status == 504));
+    CHECK(hung.status == 503);
     CHECK(hung.json()["error"]["message"].get<std::string>().find("daemon daemon-a") != std::string::npos);
-    CHECK(seconds_since(sent_at) < 7);  // the owner's silence is noticed; the forward timeout is 5 s
     // After A's lease (1.5 s) B fails the call, and a hang-up finds it ended.
     json stored = wait_for_call_until(b, id, [](const json& c) { return !c["ended_at"].is_null(); });
     CHECK(stored["status"] == "failed");

