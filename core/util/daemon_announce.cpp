@@ -1,5 +1,7 @@
 #include "core/util/daemon_announce.hpp"
 
+#include "core/util/json.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -81,7 +84,7 @@ std::optional<DaemonAnnouncement> read_announcement_in(const fs::path& dir, int 
     fs::path file = dir / ("daemon-" + std::to_string(port) + ".json");
     if (!private_to_us(dir) || !private_to_us(file)) return std::nullopt;
     std::ifstream in(file);
-    json j = json::parse(in, nullptr, false);
+    json j = parse_json(std::string(std::istreambuf_iterator<char>(in), {}));
     if (!j.is_object()) return std::nullopt;
     DaemonAnnouncement a;
     auto text = [&j](const char* key) {
@@ -107,7 +110,7 @@ std::optional<DaemonAnnouncement> read_announcement(int port) {
 void remove_announcement(int port, long pid) {
     fs::path file = announce_path(port);
     std::ifstream in(file);
-    json j = json::parse(in, nullptr, false);
+    json j = parse_json(std::string(std::istreambuf_iterator<char>(in), {}));
     if (!j.is_object() || j.value("pid", 0L) != pid) return;
     std::error_code ec;
     fs::remove(file, ec);

@@ -61,7 +61,7 @@ Result<json> json_body(const http::Request& request, std::initializer_list<const
 
 Status no_body_fields(const http::Request& request) {
     if (request.body.empty()) return Ok{};
-    json body = json::parse(request.body, nullptr, false);
+    json body = parse_json(request.body);
     if (body.is_object() && !body.empty()) return invalid_field(body.begin().key(), "unknown field (this route takes no body)");
     return Ok{};
 }
