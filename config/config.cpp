@@ -181,6 +181,12 @@ std::vector<Key> keys(Raw& raw) {
         {"recordings", "enabled", Kind::boolean, boolean([](Config& c) -> bool& { return c.recordings.enabled; })},
         {"recordings", "retention_days", Kind::integer,
          integer([](Config& c) -> int& { return c.recordings.retention_days; })},
+        {"recordings", "max_bytes", Kind::integer, integer([](Config& c) -> int& { return c.recordings.max_bytes; })},
+        {"media", "ahead_ms", Kind::integer, integer([](Config& c) -> int& { return c.media.ahead_ms; })},
+        {"media", "max_call_audio_bytes", Kind::integer,
+         integer([](Config& c) -> int& { return c.media.max_call_audio_bytes; })},
+        {"media", "max_message_bytes", Kind::integer, integer([](Config& c) -> int& { return c.media.max_message_bytes; })},
+        {"media", "max_utterance_ms", Kind::integer, integer([](Config& c) -> int& { return c.media.max_utterance_ms; })},
         {"log", "level", Kind::string, str([](Config& c) -> std::string& { return c.log.level; })},
         {"log", "format", Kind::string, str([](Config& c) -> std::string& { return c.log.format; })},
         {"log", "access_log", Kind::boolean, boolean([](Config& c) -> bool& { return c.log.access_log; })},
@@ -406,6 +412,12 @@ Status validate_config(const Config& c) {
             std::string::npos)
         p.push_back({"server.instance_id", "must be at most 64 letters, digits, '-', '_' or '.'"});
     range("recordings.retention_days", c.recordings.retention_days, 0, 36'500);
+    if (c.recordings.max_bytes != 0) range("recordings.max_bytes", c.recordings.max_bytes, 64 * 1024, 2'000'000'000);
+    range("media.ahead_ms", c.media.ahead_ms, 100, 60'000);
+    if (c.media.max_call_audio_bytes != 0)
+        range("media.max_call_audio_bytes", c.media.max_call_audio_bytes, 64 * 1024, 2'000'000'000);
+    range("media.max_message_bytes", c.media.max_message_bytes, 4096, 16 * 1024 * 1024);
+    range("media.max_utterance_ms", c.media.max_utterance_ms, 5000, 600'000);
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (std::find(std::begin(levels), std::end(levels), c.log.level) == std::end(levels))
         p.push_back({"log.level", "must be one of trace, debug, info, warn, error, critical, off"});

@@ -161,6 +161,15 @@ struct RedisConfig {
 struct RecordingConfig {
     bool enabled = true;
     int retention_days = 30;               // 0 keeps recordings forever
+    int max_bytes = 0;                     // one recording's file; 0 = what the agent's max_call_s allows
+};
+
+// What a voice call accepts from the caller's media stream, whatever the carrier or client claims (docs/security.md).
+struct MediaConfig {
+    int ahead_ms = 2000;                   // caller audio running further ahead of real time is dropped
+    int max_call_audio_bytes = 0;          // caller audio (PCM16) per call; 0 = the agent's max_call_s at real time
+    int max_message_bytes = 256 * 1024;    // one media WebSocket message; larger ones are dropped unread
+    int max_utterance_ms = 30000;          // speech without a pause is cut into utterances this long
 };
 
 struct Config {
@@ -179,6 +188,7 @@ struct Config {
     // VOICEAGENT_TOOL_SECRET_NAME (+ _HOSTS, _WORKSPACES). Agents name secrets; only the daemon's operator holds them.
     std::map<std::string, ToolSecret> tool_secrets;
     RecordingConfig recordings;
+    MediaConfig media;
     StorageConfig storage;
     AuthConfig auth;
     LogConfig log;

@@ -6,7 +6,12 @@
 
 namespace va {
 
-Result<std::unique_ptr<CallRecorder>> CallRecorder::open(const std::string& path, int sample_rate) {
+namespace {
+constexpr std::int64_t kWavHeaderBytes = 44;
+constexpr std::int64_t kFrameBytes = 4;  // a stereo PCM16 frame
+}  // namespace
+
+Result<std::unique_ptr<CallRecorder>> CallRecorder::open(const std::string& path, int sample_rate, std::int64_t max_bytes) {
     SF_INFO info{};
     info.samplerate = sample_rate;
     info.channels = 2;
@@ -15,10 +20,12 @@ Result<std::unique_ptr<CallRecorder>> CallRecorder::open(const std::string& path
     if (!file) return make_error(ErrorCode::internal, "cannot create the recording " + path + ": " + sf_strerror(nullptr));
     // The header is rewritten as the file grows, so a recording cut short by a crash is still a valid WAV.
     sf_command(file, SFC_SET_UPDATE_HEADER_AUTO, nullptr, SF_TRUE);
-    return std::unique_ptr<CallRecorder>(new CallRecorder(file, sample_rate));
+    std::int64_t max_frames = max_bytes > 0 ? std::max<std::int64_t>(1, (max_bytes - kWavHeaderBytes) / kFrameBytes) : 0;
+    return std::unique_ptr<CallRecorder>(new CallRecorder(file, sample_rate, max_frames));
 }
 
-CallRecorder::CallRecorder(void* file, int sample_rate) : m_file(file), m_rate(sample_rate) {}
+CallRecorder::CallRecorder(void* file, int sample_rate, std::int64_t max_frames)
+    : m_file(file), m_rate(sample_rate), m_max_frames(max_frames) {}
 
 CallRecorder::~CallRecorder() {
     if (m_file) sf_close(static_cast<SNDFILE*>(m_file));
@@ -47,8 +54,11 @@ void CallRecorder::agent(std::span<const std::int16_t> pcm, std::int64_t at_ms) 
 }
 
 Status CallRecorder::write_until(std::int64_t sample) {
+    bool over = m_max_frames > 0 && sample > m_max_frames;
+    if (over) sample = m_max_frames;
     std::int64_t n = sample - m_written;
-    if (n <= 0 || !m_file) return Ok{};
+    if (n <= 0 || !m_file)
+        return over ? make_error(ErrorCode::too_large, "the recording reached its size limit") : Status(Ok{});
     std::vector<std::int16_t> frames(std::size_t(n) * 2, 0);
     for (int c = 0; c < 2; ++c) {
         auto& buf = m_pending[c];
@@ -60,6 +70,7 @@ Status CallRecorder::write_until(std::int64_t sample) {
         return make_error(ErrorCode::internal, std::string("writing the recording failed: ") +
                                                    sf_strerror(static_cast<SNDFILE*>(m_file)));
     m_written = sample;
+    if (over) return make_error(ErrorCode::too_large, "the recording reached its size limit");
     return Ok{};
 }
 

@@ -368,6 +368,13 @@ int run_daemon(const Config& config) {
     calls.set_recordings((fs::path(config.storage.data_dir) / "recordings").string(), config.recordings.enabled,
                          config.recordings.retention_days);
     if (config.recordings.enabled) calls.sweep_recordings();
+    CallerMediaLimits media_limits;
+    media_limits.ahead_ms = config.media.ahead_ms;
+    media_limits.max_call_audio_bytes = config.media.max_call_audio_bytes;
+    media_limits.max_message_bytes = std::size_t(config.media.max_message_bytes);
+    media_limits.max_utterance_ms = config.media.max_utterance_ms;
+    media_limits.max_recording_bytes = config.recordings.max_bytes;
+    calls.set_media_limits(media_limits);
     // Per-call carrier tokens are keyed by a secret derived from the JWT secret, so they survive restarts.
     Carriers carriers(config, **store, calls, hex_encode(hmac_sha256(*secret, "voiceagent carrier tokens")));
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/pipeline/caller_media_guard.hpp"
 #include "core/pipeline/media_codec.hpp"
 #include "core/providers/llm.hpp"
 #include "core/providers/speech.hpp"
@@ -80,6 +81,10 @@ public:
     // How agents' HTTP tools may reach out (allowlist, size cap, secrets); set before calls start.
     void set_tool_settings(ToolSettings settings) { m_tool_settings = std::move(settings); }
     const ToolSettings& tool_settings() const { return m_tool_settings; }
+    // What voice calls accept from the caller's media stream (rate, bytes, message sizes) and the size of their
+    // recordings; set before calls start.
+    void set_media_limits(const CallerMediaLimits& limits) { m_media_limits = limits; }
+    const CallerMediaLimits& media_limits() const { return m_media_limits; }
 
     // Speech providers by the names agents use.
     void add_tts(std::string name, std::shared_ptr<TtsFactory> factory);
@@ -172,6 +177,7 @@ private:
     std::string m_recordings_dir;
     bool m_recordings_enabled = false;
     int m_retention_days = 0;
+    CallerMediaLimits m_media_limits;
     std::int64_t m_last_sweep_ms = 0;  // guarded by m_mutex
     ToolSettings m_tool_settings;
 };

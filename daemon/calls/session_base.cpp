@@ -249,6 +249,7 @@ void SessionBase::end(const std::string& reason, int close_code, const std::stri
     }
     cancel_answer();
     m_ended = true;
+    on_ending();
     auto now = now_ms();
     m_call.status = "completed";
     m_call.ended_at = now;

@@ -52,7 +52,8 @@ protected:
     void begin_transfer(const std::string& reason) { m_transfer = reason; }
     void finish_transfer(const Status& status);
     void save();  // queues the write of m_call (the store writer applies it in order)
-    virtual void on_ended() {}  // after end() has stored the call, before the socket closes
+    virtual void on_ending() {}  // in end(), before the call's metrics are taken (to add the session's own)
+    virtual void on_ended() {}   // after end() has stored the call, before the socket closes
     // A JSON control message to the client (transports without control messages drop it).
     virtual void send(const nlohmann::json& message);
     std::int64_t offset(std::int64_t t) const { return t - m_started; }

@@ -19,6 +19,7 @@
 #include "core/audio/call_recorder.hpp"
 #include "core/audio/resampler.hpp"
 #include "core/audio/vad.hpp"
+#include "core/pipeline/caller_media_guard.hpp"
 #include "core/pipeline/sentences.hpp"
 #include "core/util/strings.hpp"
 #include "core/util/time.hpp"
@@ -43,7 +44,8 @@ public:
                  std::vector<std::string> caller_lines, std::unique_ptr<MediaCodec> codec)
         : SessionBase(manager, std::move(call), std::move(agent), variables, std::move(llm)),
           m_caller_lines(std::move(caller_lines)),
-          m_codec(std::move(codec)) {
+          m_codec(std::move(codec)),
+          m_guard(manager.media_limits()) {
         const json interruption = m_agent.value("interruption", json::object());
         m_barge_in = interruption.value("enabled", true);
         m_min_speech_ms = interruption.value("min_speech_ms", 300);
@@ -63,11 +65,11 @@ public:
     }
 
     void on_text(std::string_view message) override {
-        if (!m_ended) m_codec->parse(message, false, *this);
+        if (!m_ended && admit_message(message)) m_codec->parse(message, false, *this);
     }
 
     void on_binary(std::string_view message) override {
-        if (!m_ended) m_codec->parse(message, true, *this);
+        if (!m_ended && admit_message(message)) m_codec->parse(message, true, *this);
     }
 
     void on_close() override {
@@ -86,6 +88,8 @@ private:
 
     void on_media_audio(std::span<const std::int16_t> samples) override {
         if (!m_live) return;
+        samples = admit_audio(samples);  // beyond real time and its allowance: dropped here, before anything keeps it
+        if (samples.empty()) return;
         if (m_recorder) record_caller(samples);
         // A streaming recognizer hears everything and finds the turns itself; the VAD still drives barge-in, the
         // silence timer, and a Finalize when the caller stops.
@@ -100,8 +104,10 @@ private:
                 ++m_silence_generation;  // the caller is talking: no reprompt
                 if (!streaming) m_utterance.assign(m_preroll.begin(), m_preroll.end());
                 m_preroll.clear();
+                m_utterance_samples = 0;
             }
             if (!streaming) m_utterance.insert(m_utterance.end(), samples.begin(), samples.end());
+            m_utterance_samples += samples.size();
             // Only speech that began after the reply did interrupts it: a streaming recognizer may end the turn
             // (and the reply start) while the VAD still hears the tail of the same utterance.
             if (m_reply_active && m_barge_in && m_vad->speech_ms() >= m_min_speech_ms && m_utterance_started_at >= m_reply_from)
@@ -112,7 +118,9 @@ private:
             m_preroll.insert(m_preroll.end(), samples.begin(), samples.end());
             while (m_preroll.size() > samples_of(kPrerollMs)) m_preroll.pop_front();
         }
-        if (event == Vad::Event::speech_end && m_in_utterance) {
+        // Speech that never pauses (noise, music) is cut into utterances the recognizer can hold.
+        bool too_long = !streaming && m_guard.utterance_too_long(m_utterance_samples);
+        if ((event == Vad::Event::speech_end || too_long) && m_in_utterance) {
             m_in_utterance = false;
             if (streaming) {
                 m_speech_end_at = now_ms();
@@ -126,7 +134,8 @@ private:
 
     // A key press is a caller turn of its own ("5", "#"), so agents can offer menus.
     void on_media_dtmf(const std::string& digit) override {
-        if (!m_live || !m_tts) return;
+        if (!CallerMediaGuard::dtmf_valid(digit)) return on_media_error("dtmf needs one digit: 0-9, *, #, A-D");
+        if (!m_live || !m_tts || !m_guard.admit_dtmf(monotonic_ms())) return;
         m_manager.publish(m_call, "call:dtmf", {{"digit", digit}});
         if (m_reply_active) barge_in();
         auto at = now_ms();
@@ -162,6 +171,8 @@ private:
 
     // Local clients' marks are echoed back; carriers echo ours, and the one after a closing reply ends the call.
     void on_media_mark(const std::string& name) override {
+        if (!m_guard.mark_fits(name.size()))
+            return on_media_error("a mark name is limited to " + std::to_string(m_guard.limits().max_mark_bytes) + " bytes");
         if (!m_closing_mark.empty() && name == m_closing_mark) return after_reply();
         send({{"type", "mark"}, {"name", name}});
     }
@@ -195,8 +206,10 @@ private:
     }
 
     void on_media_error(const std::string& message) override {
-        spdlog::warn("call {}: media: {}", m_call.id, message);
-        send({{"type", "error"}, {"message", message}});
+        auto text = m_guard.report_error(message);  // a flood of junk must not flood the log
+        if (!text) return;
+        spdlog::warn("call {}: media: {}", m_call.id, *text);
+        send({{"type", "error"}, {"message", *text}});
     }
 
     void send(const json& message) override {
@@ -215,6 +228,34 @@ private:
     }
 
     std::size_t samples_of(int ms) const { return std::size_t(m_rate) * std::size_t(ms) / 1000; }
+    std::int64_t monotonic_ms() const {
+        auto conn = m_conn.lock();
+        return conn ? conn->monotonic_ms() : 0;
+    }
+
+    bool admit_message(std::string_view message) {  // media.max_message_bytes: a larger one is not parsed
+        if (m_guard.admit_message(message.size())) return true;
+        on_media_error("a media message of " + std::to_string(message.size()) + " bytes is over the limit");
+        return false;
+    }
+
+    // Caller audio is taken at real time plus media.ahead_ms, up to the call's byte cap; the rest is dropped here,
+    // before anything records or buffers it.
+    std::span<const std::int16_t> admit_audio(std::span<const std::int16_t> samples) {
+        std::size_t n = m_guard.admit_audio(samples.size(), monotonic_ms());
+        if (m_guard.first_drop())
+            spdlog::warn("call {}: caller audio runs ahead of real time; beyond {} ms ahead it is dropped", m_call.id,
+                         m_guard.limits().ahead_ms);
+        if (n < samples.size() && m_guard.audio_exhausted() && !m_ended) {
+            spdlog::warn("call {}: the caller sent all the audio a call may carry; ending it", m_call.id);
+            end("caller_audio_limit", 1008);
+            return {};
+        }
+        return samples.first(n);
+    }
+
+    // The caller's audio counts go into the call's metrics.
+    void on_ending() override { m_metrics_extra["caller_audio"] = m_guard.metrics(); }
 
     // The stream is up: the call starts, the providers are built off the strand (model loading takes a moment),
     // then the agent greets the caller.
@@ -226,9 +267,10 @@ private:
         m_chunk = m_codec->chunk_samples();
         m_transport = AudioFormat{m_codec->encoding(), m_rate, 1};
         m_vad.emplace(vad_options(m_agent, m_rate));
+        m_guard.start(m_rate, m_max_call_ms, monotonic_ms());
         m_lateness = m_manager.pacing_histogram(m_call.channel);
         if (m_manager.recording_enabled()) {
-            auto recorder = CallRecorder::open(m_manager.recording_path(m_call.id), m_rate);
+            auto recorder = CallRecorder::open(m_manager.recording_path(m_call.id), m_rate, m_guard.recording_max_bytes());
             if (recorder) m_recorder = std::move(recorder).value();
             else spdlog::error("call {}: {}", m_call.id, recorder.error().message);
         }
@@ -741,6 +783,7 @@ private:
 
     std::vector<std::string> m_caller_lines;
     std::unique_ptr<MediaCodec> m_codec;
+    CallerMediaGuard m_guard;  // what the caller's stream may send
     std::weak_ptr<http::WsConnection> m_conn;
     bool m_live = false;  // the stream has started
     int m_rate = 16000;
@@ -773,6 +816,7 @@ private:
     std::deque<std::int16_t> m_preroll;
     std::vector<std::int16_t> m_utterance;
     bool m_in_utterance = false;
+    std::size_t m_utterance_samples = 0;  // of the utterance in progress (cut at media.max_utterance_ms)
     std::int64_t m_utterance_started_at = 0;
     bool m_utterance_first = false;
     std::deque<SttJob> m_stt_jobs;

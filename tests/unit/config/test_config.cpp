@@ -126,6 +126,15 @@ std::vector<KnownKey> known_keys() {
         {"jobs.backend", "VOICEAGENT_JOBS_BACKEND", "store", [](const Config& c) { return c.jobs.backend == "store"; }},
         {"redis.forward_timeout_ms", "VOICEAGENT_REDIS_FORWARD_TIMEOUT_MS", "2500",
          [](const Config& c) { return c.redis.forward_timeout_ms == 2500; }},
+        {"recordings.max_bytes", "VOICEAGENT_RECORDINGS_MAX_BYTES", "1048576",
+         [](const Config& c) { return c.recordings.max_bytes == 1048576; }},
+        {"media.ahead_ms", "VOICEAGENT_MEDIA_AHEAD_MS", "500", [](const Config& c) { return c.media.ahead_ms == 500; }},
+        {"media.max_call_audio_bytes", "VOICEAGENT_MEDIA_MAX_CALL_AUDIO_BYTES", "10000000",
+         [](const Config& c) { return c.media.max_call_audio_bytes == 10'000'000; }},
+        {"media.max_message_bytes", "VOICEAGENT_MEDIA_MAX_MESSAGE_BYTES", "65536",
+         [](const Config& c) { return c.media.max_message_bytes == 65536; }},
+        {"media.max_utterance_ms", "VOICEAGENT_MEDIA_MAX_UTTERANCE_MS", "60000",
+         [](const Config& c) { return c.media.max_utterance_ms == 60000; }},
     };
 }
 
@@ -389,6 +398,9 @@ TEST_CASE("config: every validation error names its key") {
         {"server.ws_max_queue_messages", "1"},    {"server.ws_max_queue_bytes", "100"},
         {"server.cors_origins", "*"},             {"server.cors_origins", "https://a.example.com/app"},
         {"server.cors_origins", "a.example.com"}, {"server.cors_origins", "https://a.example.com,ftp://b"},
+        {"media.ahead_ms", "0"},                  {"media.max_call_audio_bytes", "-1"},
+        {"media.max_call_audio_bytes", "1000"},   {"media.max_message_bytes", "100"},
+        {"media.max_utterance_ms", "10"},         {"recordings.max_bytes", "1000"},
     };
     for (const auto& [key, value] : bad) {
         std::string env;

@@ -58,3 +58,27 @@ TEST_CASE("call recorder: a real gap in the caller's stream stays a gap") {
     CHECK(wav->samples[std::size_t(2.05 * 8000) * 2] == 700);
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("call recorder: the file stops at its size limit, and stays a valid WAV") {
+    auto dir = std::filesystem::temp_directory_path() / "va-recorder-limit";
+    std::filesystem::create_directories(dir);
+    std::string path = (dir / "call.wav").string();
+    auto rec = CallRecorder::open(path, 8000, 44 + 4 * 8000);  // a second of stereo audio
+    REQUIRE(rec);
+    bool stopped = false;
+    for (int i = 1; i <= 250 && !stopped; ++i) {  // 5 s of 20 ms frames
+        (*rec)->caller(tone(160, 1000), i * 20);
+        auto s = (*rec)->flush(i * 20);
+        if (!s) {
+            CHECK(s.error().code == ErrorCode::too_large);
+            stopped = true;
+        }
+    }
+    CHECK(stopped);
+    CHECK_FALSE((*rec)->close(5000));  // what would go beyond is not written
+    CHECK(std::filesystem::file_size(path) <= 44 + 4 * 8000);
+    auto wav = read_wav(path);
+    REQUIRE(wav);
+    CHECK(wav->duration_s() == Approx(1.0).margin(0.01));
+    std::filesystem::remove_all(dir);
+}

@@ -3,7 +3,9 @@
 // for speech. Each test states the sequence of messages the client must see for given inputs.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <map>
 
@@ -90,7 +92,8 @@ struct Harness {
     std::string call_id;
     std::string workspace_id;
 
-    Harness(json agent, std::vector<std::string> caller_lines) {
+    Harness(json agent, std::vector<std::string> caller_lines, const CallerMediaLimits& limits = {}) {
+        calls.set_media_limits(limits);
         calls.add_llm("scripted", local::scripted_llm_factory());
         calls.add_tts("tone", local::tone_tts_factory());
         calls.add_stt("scripted", local::scripted_stt_factory());
@@ -123,6 +126,16 @@ struct Harness {
         }
     }
     void talk(int ms) { speak_frames(ms, 8000); }
+    // `ms` of loud caller audio in 20 ms frames, all at once: no virtual time passes.
+    void flood(int ms) {
+        std::string frame(640, '\0');
+        for (int i = 0; i < 320; ++i) {
+            std::int16_t s = i % 40 < 20 ? 8000 : -8000;
+            std::memcpy(frame.data() + 2 * i, &s, 2);
+        }
+        for (int t = 0; t < ms; t += 20) session->on_binary(frame);
+        conn->drain();
+    }
     void silence(int ms) { speak_frames(ms, 0); }
 
     // Sessions queue their writes; read once the writer has applied them.
@@ -266,4 +279,45 @@ TEST_CASE("audio session: the end_call tool ends the call after the goodbye is p
     auto metrics = json::parse(call.metrics);
     REQUIRE(metrics["turns"].size() == 1);
     CHECK(metrics["turns"][0].contains("voice_to_voice_ms"));
+}
+
+TEST_CASE("audio session: caller audio running ahead of the clock is dropped beyond the allowance and counted") {
+    Harness h(agent_with(json::object()), {"what are your hours"});
+    h.silence(3000);  // real time: all of it is taken
+    h.flood(60'000);  // a minute of audio in no time: the 2 s allowance is taken, the rest dropped
+    CHECK(std::count(h.conn->log.begin(), h.conn->log.end(), "user") <= 1);
+    h.session->on_text(R"({"type":"hangup"})");
+    h.session->on_close();
+    auto metrics = json::parse(h.call().metrics);
+    INFO(metrics.dump());
+    CHECK(metrics["caller_audio"]["admitted_ms"] == 5000);
+    CHECK(metrics["caller_audio"]["dropped_ms"] == 58'000);
+}
+
+TEST_CASE("audio session: the per-call audio cap ends the call") {
+    CallerMediaLimits limits;
+    limits.max_call_audio_bytes = 2 * 32000;  // 2 s at 16 kHz
+    Harness h(agent_with(json::object()), {}, limits);
+    h.silence(3000);
+    CHECK(h.conn->closed);
+    CHECK(h.conn->close_reason == "caller_audio_limit");
+    h.session->on_close();
+    CHECK(h.call().end_reason == "caller_audio_limit");
+}
+
+TEST_CASE("audio session: oversized messages, long marks and floods of junk get a bounded number of errors") {
+    CallerMediaLimits limits;
+    limits.max_message_bytes = 4096;
+    Harness h(agent_with(json::object()), {}, limits);
+    h.session->on_binary(std::string(4098, '\0'));
+    REQUIRE(h.message("error").is_object());
+    CHECK(h.message("error")["message"].get<std::string>().find("over the limit") != std::string::npos);
+    h.session->on_text(json{{"type", "mark"}, {"name", std::string(300, 'm')}}.dump());
+    CHECK(h.message("error", 1)["message"].get<std::string>().find("mark name") != std::string::npos);
+    CHECK(h.message("mark").is_null());  // not echoed
+    for (int i = 0; i < 500; ++i) h.session->on_text(R"({"type":"dance"})");
+    h.conn->drain();
+    CHECK(std::count(h.conn->log.begin(), h.conn->log.end(), "error") == 20);
+    h.session->on_text(R"({"type":"mark","name":"still-here"})");
+    CHECK(h.message("mark")["name"] == "still-here");  // the call goes on
 }
