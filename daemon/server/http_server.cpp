@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "core/util/strings.hpp"
+#include "daemon/server/request_parse.hpp"
 
 namespace va::http {
 
@@ -419,15 +420,7 @@ private:
         m_started = Clock::now();
         auto& msg = m_parser->get();
         auto request = std::make_shared<Request>();
-        request->method = std::string(msg.method_string());
-        request->target = std::string(msg.target());
-        auto q = request->target.find('?');
-        request->path = url_decode(std::string_view(request->target).substr(0, q));
-        if (q != std::string::npos) request->query = parse_query(std::string_view(request->target).substr(q + 1));
-        for (const auto& field : msg) {
-            request->headers.emplace_back(to_lower(field.name_string()), std::string(field.value()));
-        }
-        request->body = std::move(msg.body());
+        fill_request(msg, *request);
         request->remote_address = m_remote;
         request->remote_is_loopback = m_loopback;
         m_keep_alive = msg.keep_alive() && !m_server.draining;
