@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -310,7 +312,49 @@ const std::string& agent_schema_text() {
     return text;
 }
 
+namespace {
+
+// A schema written by a client (a tool's "parameters") is checked before it is used: every keyword the validator
+// reads must have the type it reads it as (get<> throws otherwise), $ref is not supported there (a "#" reference
+// recursed without end), and nesting is bounded. Found by the agent_json fuzz harness. Empty when fine.
+std::string client_schema_problem(const json& schema, const std::string& pointer, int depth) {
+    if (depth > 32) return pointer + ": schema nested too deeply";
+    if (!schema.is_object()) return {};
+    auto is_string = [](const json& v) { return v.is_string(); };
+    for (const auto& [key, v] : schema.items()) {
+        std::string at = pointer + "/" + escape_pointer_token(key);
+        bool ok = true;
+        if (key == "$ref") return at + ": $ref is not supported in tool schemas";
+        if (key == "type") ok = v.is_string() || (v.is_array() && std::all_of(v.begin(), v.end(), is_string));
+        // (a lone string too: schemas built in C++ as {"required", {"n"}} come out that way, and iterate alike)
+        else if (key == "required") ok = v.is_string() || (v.is_array() && std::all_of(v.begin(), v.end(), is_string));
+        else if (key == "enum") ok = v.is_array();
+        else if (key == "minimum" || key == "maximum") ok = v.is_number();
+        else if (key == "minLength" || key == "maxLength" || key == "minItems" || key == "maxItems")
+            ok = v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+        else if (key == "pattern") ok = v.is_string();
+        else if (key == "oneOf") ok = v.is_array();
+        else if (key == "properties") ok = v.is_object();
+        else if (key == "additionalProperties") ok = v.is_boolean() || v.is_object();
+        else if (key == "items") ok = v.is_object();
+        if (!ok) return at + ": not a valid value for this keyword";
+        std::string nested;
+        if (key == "items" || key == "additionalProperties") nested = client_schema_problem(v, at, depth + 1);
+        if (key == "properties" || key == "oneOf")
+            for (const auto& [child_key, child] : v.items()) {
+                nested = client_schema_problem(child, at + "/" + escape_pointer_token(child_key), depth + 1);
+                if (!nested.empty()) break;
+            }
+        if (!nested.empty()) return nested;
+    }
+    return {};
+}
+
+}  // namespace
+
 Status validate_json_schema(const json& schema, const json& instance) {
+    if (auto problem = client_schema_problem(schema, "", 0); !problem.empty())
+        return invalid_field("schema", "schema error: " + (problem[0] == ':' ? "/" + problem : problem));
     std::vector<FieldError> problems;
     Validator(schema, problems).validate(schema, instance, "");
     return result_of(std::move(problems), "value");

@@ -484,7 +484,10 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
         }
     }
 
-    for (const auto& [name, text] : env) {
+    for (const auto& entry : env) {
+        // Named references, not a structured binding: clang 14 (the fuzz build) cannot capture those in lambdas.
+        const std::string& name = entry.first;
+        const std::string& text = entry.second;
         if (name.rfind("VOICEAGENT_", 0) != 0 || name.rfind("VOICEAGENT_TEST_", 0) == 0) continue;
         if (name.rfind("VOICEAGENT_TOOL_SECRET_", 0) == 0) {
             config_detail::apply_tool_secret_env(name, text, config);

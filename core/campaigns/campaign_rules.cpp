@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/util/utf8.hpp"
+
 namespace va::campaigns {
 
 namespace {
@@ -354,6 +356,13 @@ bool valid_timezone(const std::string& name) { return find_zone(name) != nullptr
 ImportResult parse_contacts_csv(std::string_view text) {
     ImportResult result;
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+    // Values become prompt variables stored as JSON, and error messages quote them: bytes that are not UTF-8
+    // (a spreadsheet saved as Latin-1) would fail later, at serialisation, as an internal error.
+    if (auto bad = utf8_error_offset(text); bad != text.size()) {
+        auto line = 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(bad), '\n');
+        result.errors.push_back({0, "csv: line " + std::to_string(line) + " is not valid UTF-8 (save the file as UTF-8)"});
+        return result;
+    }
 
     CsvReader reader(text);
     CsvRecord header;

@@ -7,6 +7,7 @@
 
 #include "core/util/strings.hpp"
 #include "daemon/server/access_log.hpp"
+#include "daemon/server/request_parse.hpp"
 #include "daemon/server/ws_session.hpp"
 
 namespace va::http {
@@ -142,13 +143,7 @@ void Session::handle() {
     m_started = Clock::now();
     auto& msg = m_parser->get();
     auto request = std::make_shared<Request>();
-    request->method = std::string(msg.method_string());
-    request->target = std::string(msg.target());
-    auto q = request->target.find('?');
-    request->path = url_decode(std::string_view(request->target).substr(0, q));
-    if (q != std::string::npos) request->query = parse_query(std::string_view(request->target).substr(q + 1));
-    for (const auto& field : msg) request->headers.emplace_back(to_lower(field.name_string()), std::string(field.value()));
-    request->body = std::move(msg.body());
+    fill_request(msg, *request);
     request->remote_address = m_client = client_address(m_remote, request->headers, m_server.options.trusted_proxies);
     request->remote_is_loopback = is_loopback_address(m_client);
     m_keep_alive = msg.keep_alive() && !m_server.draining;

@@ -12,6 +12,7 @@
 #include "core/util/time.hpp"
 #include "core/util/json.hpp"
 #include "providers/common/ws_client.hpp"
+#include "providers/deepgram/listen_message.hpp"
 
 namespace va::deepgram {
 
@@ -145,54 +146,42 @@ public:  // the connection's callbacks (callbacks_for)
 
     void ws_message(int generation, bool binary, const std::string& text) {
         if (binary) return;
-        json m = parse_json(text);
-        if (!m.is_object()) return;
-        std::string type = json_string_or(m, "type");  // every field read with a type check: see core/util/json.hpp
+        // The message is read field by field without trusting its shape (listen_message.cpp).
+        auto m = parse_listen_message(text);
+        if (!m) return;
+        using Type = ListenMessage::Type;
         std::vector<SttEvent> events;
         {
             std::lock_guard lock(m_mutex);
             if (generation != m_generation || m_closed) return;
-            if (type == "Results") {
-                results_locked(m, events);
-            } else if (type == "SpeechStarted") {
+            if (m->type == Type::results) {
+                results_locked(*m, events);
+            } else if (m->type == Type::speech_started) {
                 events.push_back({SttEvent::Kind::speech_started, "", false, false, 0, {}});
-            } else if (type == "UtteranceEnd") {
+            } else if (m->type == Type::utterance_end) {
                 events.push_back({SttEvent::Kind::utterance_end, m_finals, false, false, 0, {}});
                 m_finals.clear();
-            } else if (type == "Error") {
-                // Not confirmed that Deepgram sends one before closing; kept for the close that follows.
-                m_last_error = json_string_or(m, "description", json_string_or(m, "message", "error"));
+            } else if (m->type == Type::error) {
+                m_last_error = m->description;
             }
         }
         emit(events);
     }
 
 private:
-    void results_locked(const json& m, std::vector<SttEvent>& events) {
-        const json* alt = nullptr;
-        const json* channel = json_object(m, "channel");
-        if (const json* alts = channel ? json_array(*channel, "alternatives") : nullptr; alts && !alts->empty())
-            alt = &(*alts)[0];
-        std::string transcript = alt ? json_string_or(*alt, "transcript") : "";
-        double confidence = alt ? json_number(*alt, "confidence").value_or(0.0) : 0.0;
-        bool is_final = json_bool(m, "is_final").value_or(false);
-        bool speech_final = json_bool(m, "speech_final").value_or(false);
-        bool from_finalize = json_bool(m, "from_finalize").value_or(false);
+    void results_locked(const ListenMessage& m, std::vector<SttEvent>& events) {
+        const std::string& transcript = m.transcript;
         m_attempts = 0;  // the service is answering: a later drop starts a fresh count
         std::string so_far = m_finals;
         if (!transcript.empty()) so_far += (so_far.empty() ? "" : " ") + transcript;
-        if (!is_final) {
-            if (!transcript.empty()) events.push_back({SttEvent::Kind::interim, so_far, false, false, confidence, {}});
+        if (!m.is_final) {
+            if (!transcript.empty()) events.push_back({SttEvent::Kind::interim, so_far, false, false, m.confidence, {}});
             return;
         }
         // Audio up to the end of this span is settled: it need not be sent again after a reconnect.
-        auto start = json_number(m, "start"), duration = json_number(m, "duration");
-        if (start && duration) {
-            // Clamped to a day of audio: a wild figure must not overflow the conversion to a byte count.
-            double end_s = std::clamp(*start + *duration, 0.0, 86400.0);
-            if (!std::isfinite(end_s)) end_s = 0.0;
-            auto settled = std::size_t(end_s * double(m_format.bytes_per_ms()) * 1000.0);
+        if (m.end_s) {
             std::size_t first = m_sent_bytes - m_unsettled.size();
+            std::size_t settled = settled_bytes(*m.end_s, m_format.bytes_per_ms(), m_sent_bytes);
             if (settled > first) {
                 std::size_t drop = std::min(m_unsettled.size(), settled - first);
                 drop -= drop % m_format.bytes_per_sample();
@@ -200,9 +189,9 @@ private:
             }
         }
         m_finals = so_far;
-        SttEvent e{SttEvent::Kind::final, transcript, speech_final, from_finalize, confidence, {}};
+        SttEvent e{SttEvent::Kind::final, transcript, m.speech_final, m.from_finalize, m.confidence, {}};
         events.push_back(std::move(e));
-        if (speech_final || from_finalize) m_finals.clear();
+        if (m.speech_final || m.from_finalize) m_finals.clear();
     }
 
 public:

@@ -11,6 +11,7 @@
 #include "core/util/time.hpp"
 #include "core/util/json.hpp"
 #include "providers/common/ws_client.hpp"
+#include "providers/elevenlabs/stream_message.hpp"
 
 namespace va::elevenlabs {
 
@@ -60,13 +61,6 @@ void decode_audio(const AudioFormat& format, std::string_view bytes, std::vector
     auto in = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
     if (format.encoding == Encoding::mulaw) g711::decode_ulaw(in, std::span(out).subspan(at));
     else g711::decode_alaw(in, std::span(out).subspan(at));
-}
-
-std::size_t visible_chars(std::string_view text) {
-    std::size_t n = 0;
-    for (char c : text)
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') ++n;
-    return n;
 }
 
 json voice_settings(const Settings& s) {
@@ -240,28 +234,18 @@ public:  // the connection's callbacks (callbacks_for)
 
     void ws_message(int generation, bool binary, const std::string& text) {
         if (binary) return;
-        json m = parse_json(text);
+        // The message is read field by field without trusting its shape (stream_message.cpp).
+        auto m = parse_stream_message(text);
         std::lock_guard lock(m_mutex);
-        if (generation != m_generation || !m.is_object()) return;
-        if (m.contains("audio") && m["audio"].is_string()) {
-            auto bytes = base64_decode(m["audio"].get<std::string>());
-            if (bytes) {
-                m_audio += *bytes;
-                m_last_audio_ms = now_ms();
-            }
-            const char* keys[] = {"alignment", "normalizedAlignment"};
-            for (const char* key : keys) {
-                if (!m.contains(key) || !m[key].is_object() || !m[key].contains("chars") || !m[key]["chars"].is_array()) continue;
-                for (const auto& c : m[key]["chars"])
-                    if (c.is_string()) m_covered += visible_chars(c.get<std::string>());
-                break;
-            }
+        if (generation != m_generation || !m) return;
+        if (m->audio) {
+            m_audio += *m->audio;
+            m_last_audio_ms = now_ms();
         }
-        if (m.contains("isFinal") && m["isFinal"].is_boolean() && m["isFinal"].get<bool>()) m_final = true;
-        if (m.contains("message") && m["message"].is_string()) {
-            std::string status = json_string_or(m, "error");  // typed reads: a wrong type must not throw here
-            m_failure = with_provider(make_error(code_for_status_string(status, ErrorCode::unavailable), m["message"].get<std::string>()));
-        }
+        m_covered += m->covered_chars;
+        if (m->is_final) m_final = true;
+        if (m->error_message)
+            m_failure = with_provider(make_error(code_for_status_string(m->error_status, ErrorCode::unavailable), *m->error_message));
         m_cv.notify_all();
     }
 

@@ -155,3 +155,25 @@ TEST_CASE("agent schema: the compiled-pattern cache stays bounded whatever patte
     CHECK(after.entries == before.entries);
     CHECK(after.program_size == before.program_size);
 }
+
+// Found by the agent_json fuzz harness: a tool's parameters schema is the client's, and a keyword of the wrong type
+// threw from get<> (type_error) while the call validated the model's arguments; "$ref": "#" recursed without end.
+TEST_CASE("validate_json_schema refuses a malformed client schema instead of throwing") {
+    const nlohmann::json bad[] = {
+        {{"type", "object"}, {"properties", {{"n", {{"type", "number"}, {"minimum", "5"}}}}}},
+        {{"type", "string"}, {"maxLength", -1}},
+        {{"type", {"string", 5}}},
+        {{"type", "object"}, {"required", {1}}},
+        {{"type", "string"}, {"pattern", 7}},
+        {{"$ref", "#"}},
+    };
+    const nlohmann::json instances[] = {{{"n", 3}}, "abc", "abc", nlohmann::json::object(), "abc", 1};
+    for (std::size_t i = 0; i < std::size(bad); ++i) {
+        INFO(bad[i].dump());
+        Status valid = Ok{};
+        REQUIRE_NOTHROW(valid = validate_json_schema(bad[i], instances[i]));
+        REQUIRE_FALSE(valid);
+        CHECK(valid.error().message.find("schema error") != std::string::npos);
+    }
+    CHECK(validate_json_schema({{"type", "object"}, {"properties", {{"n", {{"minimum", 1}}}}}}, {{"n", 3}}));
+}

@@ -688,3 +688,17 @@ TEST_CASE("campaigns: after_attempt retries what the policy names while attempts
     CHECK(after_attempt(policy, attempt_outcome("completed"), 1, now).state == "done");
     CHECK(after_attempt(policy, attempt_outcome("no-answer"), 1, now).state == "pending");
 }
+
+// Found by the contacts_csv fuzz harness: a Latin-1 byte was kept in a variable, and storing the contact (JSON)
+// threw, a 500 instead of a 400 naming the line.
+TEST_CASE("campaigns: parse_contacts_csv refuses text that is not UTF-8, naming its line") {
+    auto latin1 = parse_contacts_csv("phone,name\n+14155550100,Ana\n+14155550101,Jos\xE9\n");
+    CHECK(latin1.contacts.empty());
+    REQUIRE(latin1.errors.size() == 1);
+    CHECK(latin1.errors[0].line == 0);
+    CHECK(latin1.errors[0].message == "csv: line 3 is not valid UTF-8 (save the file as UTF-8)");
+
+    auto utf8 = parse_contacts_csv("\xEF\xBB\xBFphone,name\n+14155550101,Jos\xC3\xA9\n");
+    REQUIRE(utf8.contacts.size() == 1);
+    CHECK(utf8.contacts[0].variables.dump() == "{\"name\":\"Jos\xC3\xA9\"}");
+}
