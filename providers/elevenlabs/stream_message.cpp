@@ -2,9 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/util/json.hpp"
-
 #include "core/util/encoding.hpp"
+#include "core/util/json.hpp"
 
 namespace va::elevenlabs {
 
