@@ -1,5 +1,6 @@
 #include "cli/settings.hpp"
 #include "core/util/json.hpp"
+#include "core/util/private_file.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,36 +48,8 @@ Settings Settings::load() {
 }
 
 Status Settings::save() const {
-    fs::path file = path();
-    fs::path dir = file.parent_path();
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return make_error(ErrorCode::internal, "cannot create " + dir.string() + ": " + ec.message());
-    ::chmod(dir.c_str(), 0700);
-
     json j{{"server", server}, {"access_token", access_token}, {"refresh_token", refresh_token}, {"email", email}};
-    std::string text = j.dump(2) + "\n";
-    fs::path tmp = file;
-    tmp += ".tmp." + std::to_string(::getpid());
-    // Created 0600 from the start, so the tokens are never readable by others, not even briefly.
-    std::FILE* out = nullptr;
-    {
-        mode_t old_mask = ::umask(077);
-        out = std::fopen(tmp.c_str(), "w");
-        ::umask(old_mask);
-    }
-    if (!out) return make_error(ErrorCode::internal, "cannot write " + tmp.string());
-    bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
-    written = std::fflush(out) == 0 && written;
-    written = ::fsync(::fileno(out)) == 0 && written;
-    std::fclose(out);
-    ::chmod(tmp.c_str(), 0600);
-    if (written) fs::rename(tmp, file, ec);
-    if (!written || ec) {
-        fs::remove(tmp, ec);
-        return make_error(ErrorCode::internal, "cannot write " + file.string());
-    }
-    return Ok{};
+    return write_private_file(path(), j.dump(2) + "\n");
 }
 
 }  // namespace va::cli

@@ -1,6 +1,7 @@
 #include "core/util/daemon_announce.hpp"
 
 #include "core/util/json.hpp"
+#include "core/util/private_file.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,31 +52,9 @@ fs::path announce_dir() { return announce_dirs().front(); }
 fs::path announce_path(int port) { return announce_dir() / ("daemon-" + std::to_string(port) + ".json"); }
 
 Status write_announcement(int port, const DaemonAnnouncement& announcement) {
-    fs::path dir = announce_dir();
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return make_error(ErrorCode::internal, "cannot create " + dir.string() + ": " + ec.message());
-    ::chmod(dir.c_str(), 0700);
-    fs::path file = announce_path(port);
-    fs::path tmp = file;
-    tmp += ".tmp." + std::to_string(::getpid());
     std::string text = json{{"address", announcement.address}, {"data_dir", announcement.data_dir},
                             {"pid", announcement.pid}}.dump() + "\n";
-    std::FILE* out = nullptr;
-    {
-        mode_t old_mask = ::umask(077);
-        out = std::fopen(tmp.c_str(), "w");
-        ::umask(old_mask);
-    }
-    if (!out) return make_error(ErrorCode::internal, "cannot write " + tmp.string());
-    bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
-    written = std::fclose(out) == 0 && written;
-    if (written) fs::rename(tmp, file, ec);
-    if (!written || ec) {
-        fs::remove(tmp, ec);
-        return make_error(ErrorCode::internal, "cannot write " + file.string());
-    }
-    return Ok{};
+    return write_private_file(announce_path(port), text);
 }
 
 namespace {

@@ -12,26 +12,18 @@ using nlohmann::json;
 
 namespace {
 
-// The member `key` of `object` when it is there (no insertion, no assertion: const operator[] asserts on a
-// missing key).
-const json* member(const json& object, const char* key) {
-    if (!object.is_object()) return nullptr;
-    auto it = object.find(key);
-    return it == object.end() ? nullptr : &*it;
-}
-
 bool flag(const json& object, const char* key) {
-    const json* v = member(object, key);
+    const json* v = json_field(object, key);
     return v && v->is_boolean() && v->get<bool>();
 }
 
 std::string text_of(const json& object, const char* key) {
-    const json* v = member(object, key);
+    const json* v = json_field(object, key);
     return v && v->is_string() ? v->get<std::string>() : std::string();
 }
 
 std::optional<double> finite_number(const json& object, const char* key) {
-    const json* v = member(object, key);
+    const json* v = json_field(object, key);
     if (!v || !v->is_number()) return std::nullopt;
     double d = v->get<double>();
     return std::isfinite(d) ? std::optional<double>(d) : std::nullopt;
@@ -47,7 +39,7 @@ std::optional<ListenMessage> parse_listen_message(std::string_view text) {
     if (type == "Results") {
         out.type = ListenMessage::Type::results;
         const json* alternatives = nullptr;
-        if (const json* channel = member(m, "channel")) alternatives = member(*channel, "alternatives");
+        if (const json* channel = json_field(m, "channel")) alternatives = json_field(*channel, "alternatives");
         if (alternatives && alternatives->is_array() && !alternatives->empty()) {
             const json& alt = alternatives->front();
             out.transcript = text_of(alt, "transcript");

@@ -11,14 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-// The member `key` of `object` when it is there (json::value throws on a mistyped member, const operator[]
-// asserts on a missing one).
-const json* member(const json& object, const char* key) {
-    if (!object.is_object()) return nullptr;
-    auto it = object.find(key);
-    return it == object.end() ? nullptr : &*it;
-}
-
 }  // namespace
 
 std::size_t visible_chars(std::string_view text) {
@@ -32,21 +24,21 @@ std::optional<StreamMessage> parse_stream_message(std::string_view text) {
     json m = parse_json(text);
     if (!m.is_object()) return std::nullopt;
     StreamMessage out;
-    if (const json* audio = member(m, "audio"); audio && audio->is_string()) {
+    if (const json* audio = json_field(m, "audio"); audio && audio->is_string()) {
         out.audio = base64_decode(audio->get_ref<const std::string&>());
         for (const char* key : {"alignment", "normalizedAlignment"}) {
-            const json* alignment = member(m, key);
-            const json* chars = alignment ? member(*alignment, "chars") : nullptr;
+            const json* alignment = json_field(m, key);
+            const json* chars = alignment ? json_field(*alignment, "chars") : nullptr;
             if (!chars || !chars->is_array()) continue;
             for (const auto& c : *chars)
                 if (c.is_string()) out.covered_chars += visible_chars(c.get_ref<const std::string&>());
             break;
         }
     }
-    if (const json* f = member(m, "isFinal"); f && f->is_boolean()) out.is_final = f->get<bool>();
-    if (const json* message = member(m, "message"); message && message->is_string()) {
+    if (const json* f = json_field(m, "isFinal"); f && f->is_boolean()) out.is_final = f->get<bool>();
+    if (const json* message = json_field(m, "message"); message && message->is_string()) {
         out.error_message = message->get<std::string>();
-        if (const json* status = member(m, "error"); status && status->is_string()) out.error_status = status->get<std::string>();
+        if (const json* status = json_field(m, "error"); status && status->is_string()) out.error_status = status->get<std::string>();
     }
     return out;
 }
