@@ -72,7 +72,7 @@ Result<http::Response> write_agent(ApiContext& ctx, http::Request& request, cons
     if (!body) return body.take_error();
     // A replacement is checked before the lookup, so a malformed body is named whether or not the agent exists.
     if (!merge)
-        if (auto valid = check_definition(*body); !valid) return valid.take_error();
+        if (auto valid = check_definition(ctx, *body, who.workspace_id); !valid) return valid.take_error();
     auto agent = ctx.store.get_agent(who.workspace_id, id_param(request));
     if (!agent) return agent.take_error();
     json definition = *body;

@@ -115,7 +115,7 @@ TEST_CASE("openai: a voice call speaks the model's reply, and a failing server g
     CHECK(agent["text"] == "Sure. I can help with that. What day works for you?");
     REQUIRE(read_until(media, "listening", seen).is_object());
     // Now the server fails, past its retries: the caller hears an apology, not silence.
-    for (int i = 0; i < 3; ++i) fake.push_fault({OpenAiFake::Fault::status, 503, "0", "", "", 0});
+    for (int i = 0; i < 3; ++i) fake.push_fault({OpenAiFake::Fault::status, 503, "0", "", "", 0, {}});
     talk();
     auto apology = read_until(media, "agent", seen);
     REQUIRE(apology.is_object());

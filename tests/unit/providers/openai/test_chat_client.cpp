@@ -98,21 +98,21 @@ TEST_CASE("openai: a wrong key is not retried, and says so") {
 
 TEST_CASE("openai: 429 honours retry-after-ms, 500 and 503 are retried twice at most") {
     OpenAiFake fake({});
-    fake.push_fault({OpenAiFake::Fault::status, 429, "", "300", "", 0});
+    fake.push_fault({OpenAiFake::Fault::status, 429, "", "300", "", 0, {}});
     auto out = run(settings_for(fake));
     REQUIRE(out.status);
     CHECK(out.seconds >= 0.3);
     CHECK(fake.requests() == 2);
 
-    fake.push_fault({OpenAiFake::Fault::status, 500, "", "", "", 0});
-    fake.push_fault({OpenAiFake::Fault::status, 503, "", "", "", 0});
-    fake.push_fault({OpenAiFake::Fault::status, 503, "", "", "", 0});
+    fake.push_fault({OpenAiFake::Fault::status, 500, "", "", "", 0, {}});
+    fake.push_fault({OpenAiFake::Fault::status, 503, "", "", "", 0, {}});
+    fake.push_fault({OpenAiFake::Fault::status, 503, "", "", "", 0, {}});
     out = run(settings_for(fake));
     REQUIRE_FALSE(out.status);  // two retries, then the third failure stands
     CHECK(out.status.error().code == ErrorCode::unavailable);
     CHECK(fake.requests() == 5);
 
-    fake.push_fault({OpenAiFake::Fault::status, 500, "", "", "false", 0});  // x-should-retry: false
+    fake.push_fault({OpenAiFake::Fault::status, 500, "", "", "false", 0, {}});  // x-should-retry: false
     out = run(settings_for(fake));
     REQUIRE_FALSE(out.status);
     CHECK(fake.requests() == 6);
@@ -120,7 +120,7 @@ TEST_CASE("openai: 429 honours retry-after-ms, 500 and 503 are retried twice at 
 
 TEST_CASE("openai: insufficient_quota is not retried") {
     OpenAiFake fake({});
-    fake.push_fault({OpenAiFake::Fault::quota, 429, "1", "", "", 0});
+    fake.push_fault({OpenAiFake::Fault::quota, 429, "1", "", "", 0, {}});
     auto out = run(settings_for(fake));
     REQUIRE_FALSE(out.status);
     CHECK(out.status.error().code == ErrorCode::quota);
@@ -129,14 +129,14 @@ TEST_CASE("openai: insufficient_quota is not retried") {
 
 TEST_CASE("openai: a failure after tokens reached the caller is not retried") {
     OpenAiFake fake({});
-    fake.push_fault({OpenAiFake::Fault::error_mid_stream, 0, "", "", "", 0});
+    fake.push_fault({OpenAiFake::Fault::error_mid_stream, 0, "", "", "", 0, {}});
     auto out = run(settings_for(fake));
     REQUIRE_FALSE(out.status);
     CHECK(out.status.error().message.find("overloaded mid-stream") != std::string::npos);
     CHECK_FALSE(out.text.empty());
     CHECK(fake.requests() == 1);
 
-    fake.push_fault({OpenAiFake::Fault::drop_mid_stream, 0, "", "", "", 0});
+    fake.push_fault({OpenAiFake::Fault::drop_mid_stream, 0, "", "", "", 0, {}});
     out = run(settings_for(fake));
     REQUIRE_FALSE(out.status);
     CHECK(fake.requests() == 2);
@@ -144,7 +144,7 @@ TEST_CASE("openai: a failure after tokens reached the caller is not retried") {
 
 TEST_CASE("openai: a slow first byte can be cancelled, and no callback follows the cancel") {
     OpenAiFake fake({});
-    fake.push_fault({OpenAiFake::Fault::slow_first_byte, 0, "", "", "", 3000});
+    fake.push_fault({OpenAiFake::Fault::slow_first_byte, 0, "", "", "", 3000, {}});
     auto client = openai::make_chat_client(settings_for(fake));
     std::atomic<int> callbacks{0};
     auto stream = client->start({{{"user", "hi"}}, {}}, {[&](const std::string&) { ++callbacks; },
