@@ -38,7 +38,7 @@ std::string sign_hs256(const std::string& secret, const json& header, const json
 
 }  // namespace
 
-TEST_CASE("auth: bootstrap is closed while the owner key exists; its user logs in, rotates and reuse-detects refresh "
+TEST_CASE("auth: bootstrap is closed while the owner key exists, and its user logs in, rotates and reuse-detects refresh "
           "tokens, logs out") {
     DaemonProcess d;
     Api api(d.base_url());
@@ -234,7 +234,7 @@ TEST_CASE("auth: login attempts are rate limited with Retry-After") {
     CHECK(Api(d.base_url(), d.admin_key()).get("/api/v1/agents").status == 200);
 }
 
-TEST_CASE("auth: with every key revoked and no user, bootstrap reopens; it validates its input and names the field") {
+TEST_CASE("auth: with every key revoked and no user, bootstrap reopens, and it validates its input and names the field") {
     DaemonProcess d;
     Api api(d.base_url());
     Api owner_key(d.base_url(), d.admin_key());

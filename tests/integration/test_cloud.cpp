@@ -113,7 +113,8 @@ TEST_CASE("cloud: a phone call runs on Deepgram, OpenAI with a tool, and ElevenL
                           {"VOICEAGENT_ELEVENLABS_BASE_URL", elevenlabs.base_url()},
                           {"VOICEAGENT_ELEVENLABS_WS_URL", elevenlabs.ws_url()},
                           {"VOICEAGENT_TOOLS_ALLOWED_NETWORKS", "127.0.0.1"},
-                          {"VOICEAGENT_TOOL_SECRET_CRM_TOKEN", kToolSecret}}};
+                          {"VOICEAGENT_TOOL_SECRET_CRM_TOKEN", kToolSecret},
+                          {"VOICEAGENT_TOOL_SECRET_CRM_TOKEN_HOSTS", "127.0.0.1"}}};
     Api api(daemon.base_url(), daemon.admin_key());
     json agent = json::parse(R"({
         "name": "orders",

@@ -96,7 +96,7 @@ TEST_CASE("credential: flag, then VACTL_TOKEN, then settings, then admin.key on 
     }
 }
 
-TEST_CASE("admin.key: never from the working directory; from the data directory the daemon announced") {
+TEST_CASE("admin.key: never from the working directory, only from the data directory the daemon announced") {
     CliFixture fixture;  // the working directory is the fixture's
     std::filesystem::create_directories("var");
     std::ofstream("var/admin.key") << "vak_planted\n";

@@ -62,12 +62,15 @@ TEST_CASE("global flags work after the command, and unexpected server answers ar
     CHECK(cli.run({"agents", "list", "--server", daemon.url(), "--token", "t"}).code == 1);
 }
 
-TEST_CASE("./var/admin.key is the last fallback") {
+TEST_CASE("./var/admin.key in the working directory is never sent") {
+    // It once was the last fallback: whoever could put a file in the directory vactl ran from chose the key, and
+    // a daemon on any 127.x address received it. The key now comes only from a data directory the user configured
+    // or the running daemon announced (test_client.cpp).
     CliFixture cli;
     FakeDaemon daemon;
     daemon.handler = [](const Seen&) -> Reply { return {200, page(json::array())}; };
     std::filesystem::create_directories(cli.dir() + "/var");
     std::ofstream(cli.dir() + "/var/admin.key") << "vak_from_var";
-    CHECK(cli.run({"--server", daemon.url(), "agents", "list"}).code == 0);
-    CHECK(daemon.seen().back().authorization == "Bearer vak_from_var");
+    CHECK(cli.run({"--server", daemon.url(), "agents", "list"}).code != 0);
+    for (const auto& seen : daemon.seen()) CHECK(seen.authorization.find("vak_from_var") == std::string::npos);
 }

@@ -54,7 +54,7 @@ TEST_CASE("metric updates from many threads are not lost") {
     CHECK(registry.counter("hits_total", {}) == c);  // same series, same pointer
 }
 
-TEST_CASE("a metric family holds a bounded number of label sets; the rest are dropped and counted") {
+TEST_CASE("a metric family holds a bounded number of label sets, and the rest are dropped and counted") {
     MetricsRegistry registry(3);
     for (int i = 0; i < 100; ++i) registry.counter("hits_total", {{"method", "M" + std::to_string(i)}})->inc();
     for (int i = 0; i < 100; ++i) registry.histogram("lat", {{"route", "/r" + std::to_string(i)}})->observe(0.1);

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -17,6 +17,7 @@
 
 #include <future>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <thread>
 
 #include "daemon/server/connection_limits.hpp"
@@ -78,16 +79,37 @@ private:
 };
 
 // Captures what the server logs (the default spdlog logger) for the life of the object.
+// Keeps every formatted line in memory: the daemon's log as the tests read it.
+class LineSink : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    std::vector<std::string> lines() {
+        std::lock_guard lock(mutex_);
+        return m_lines;
+    }
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t formatted;
+        formatter_->format(msg, formatted);
+        m_lines.emplace_back(formatted.data(), formatted.size());
+    }
+    void flush_() override {}
+
+private:
+    std::vector<std::string> m_lines;
+};
+
 class LogCapture {
 public:
-    LogCapture() : m_sink(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100000)), m_old(spdlog::default_logger()) {
+    explicit LogCapture(spdlog::level::level_enum level = spdlog::level::info)
+        : m_sink(std::make_shared<LineSink>()), m_old(spdlog::default_logger()) {
         auto logger = std::make_shared<spdlog::logger>("capture", m_sink);
         logger->set_pattern("%v");
-        logger->set_level(spdlog::level::info);
+        logger->set_level(level);
         spdlog::set_default_logger(logger);
     }
     ~LogCapture() { spdlog::set_default_logger(m_old); }
-    std::vector<std::string> lines() const { return m_sink->last_formatted(); }
+    std::vector<std::string> lines() const { return m_sink->lines(); }
     std::size_t count(const std::string& needle) const {
         std::size_t n = 0;
         for (const auto& line : lines()) n += line.find(needle) != std::string::npos;
@@ -95,7 +117,7 @@ public:
     }
 
 private:
-    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> m_sink;
+    std::shared_ptr<LineSink> m_sink;
     std::shared_ptr<spdlog::logger> m_old;
 };
 
@@ -323,10 +345,13 @@ TEST_CASE("server: a WebSocket peer that does not read is closed as a slow consu
     }
 }
 
-TEST_CASE("server: out of descriptors, accepting pauses instead of spinning, the failure is logged rarely") {
-    LogCapture log;
+TEST_CASE("server: out of descriptors, accepting pauses instead of spinning, then serves again") {
+    // Logging is off while descriptors are out: UBSan's own checks of a log call need a pipe (two descriptors) and
+    // would report a false "invalid vptr". The rate limit of the failure line has its own test (log rate limiter).
+    LogCapture log(spdlog::level::off);
     TestServer s;
     s.start();
+    Counter* failures = s.metrics.counter("voiceagent_http_accept_failures_total", {});
     // Client sockets are made while descriptors are plenty; connecting them later needs no new descriptor.
     std::vector<int> clients;
     for (int i = 0; i < 40; ++i) clients.push_back(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -342,15 +367,15 @@ TEST_CASE("server: out of descriptors, accepting pauses instead of spinning, the
     addr.sin_port = htons(static_cast<uint16_t>(s.port()));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     for (int fd : clients) connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);  // into the backlog
-    bool failed = eventually([&] { return log.count("accept failed") > 0; }, std::chrono::seconds(10));
+    // Three failures mean three pauses (50, 100, 200 ms) have begun; a loop that spun would have failed
+    // thousands of times by then instead of a handful.
+    bool failed = eventually([&] { return failures->value() >= 3; }, std::chrono::seconds(20));
+    double seen = failures->value();
     for (int fd : clients) close(fd);
     setrlimit(RLIMIT_NOFILE, &saved);
     REQUIRE(failed);
-    // Served again once descriptors are free...
+    INFO(seen << " accept failures");
+    CHECK(seen <= 10);
+    // Served again once descriptors are free.
     REQUIRE(eventually([&] { return s.ask("GET", "/ok").rfind("HTTP/1.1 200", 0) == 0; }, std::chrono::seconds(10)));
-    // ...and meanwhile the accept loop neither spun nor flooded the log (one line per 5 s at most).
-    INFO(log.count("accept failed") << " accept failure lines");
-    CHECK(log.count("accept failed") <= 2);
-    CHECK(log.count("pausing new connections") >= 1);
-    CHECK(s.metrics.render().find("voiceagent_http_accept_failures_total 0\n") == std::string::npos);
 }
