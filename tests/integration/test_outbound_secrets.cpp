@@ -54,7 +54,6 @@ struct CaptureServer {
 
 json agent_with_base_url(const std::string& name, const std::string& base_url) {
     return {{"name", name},
-            {"first_message", "Hello."},
             {"llm", {{"provider", "openai"}, {"model", "fake-model"}, {"base_url", base_url}}},
             {"stt", {{"provider", "scripted"}}},
             {"tts", {{"provider", "tone"}}}};
@@ -103,6 +102,9 @@ TEST_CASE("outbound secrets: an agent names only allowed LLM base URLs, and the 
     // The allowed server answers with its own key (its fake refuses any other, the configured one included).
     std::string call = chat_call(d, api, "other", {"hi"});
     auto turns = turn_texts(api, call);
+    std::string said;
+    for (const auto& t : turns) said += t + " | ";
+    INFO("turns: " << said);
     CHECK(std::find(turns.begin(), turns.end(), "agent: Hello from the allowed server.") != turns.end());
     CHECK(other.requests() >= 1);
     CHECK(configured.requests() == 0);

@@ -149,7 +149,8 @@ TEST_CASE("roles: an API key holds no more than its user's current role, and die
     REQUIRE(owner.patch("/api/v1/users/" + admin_id, {{"disabled", false}}).status == 200);
     CHECK(key.get("/api/v1/agents").status == 401);
     bool revoked = false;
-    for (const auto& k : owner.get("/api/v1/api-keys").json()["items"])
+    json keys = owner.get("/api/v1/api-keys").json();
+    for (const auto& k : keys["items"])
         if (k["id"] == key_id) revoked = !k["revoked_at"].is_null();
     CHECK(revoked);
 
