@@ -325,7 +325,7 @@ TEST_CASE("scale-out: a campaign run by two daemons holds its limit and dials ea
 
 TEST_CASE("scale-out: SIGKILL of one daemon mid-campaign loses no contact, and the other finishes it") {
     TwilioFake::Options options = fake_options();
-    options.script.hang_up_after_ms = 800;
+    options.script.hang_up_after_ms = 2000;
     TwilioFake fake(options);
     Env env = campaign_env(fake);
     env["VOICEAGENT_JOBS_LEASE_MS"] = "1500";
@@ -342,14 +342,21 @@ TEST_CASE("scale-out: SIGKILL of one daemon mid-campaign loses no contact, and t
     import_csv(a, id, csv);
     fake.reset_max_active();
     REQUIRE(a.post("/api/v1/campaigns/" + id + "/start", json::object()).status == 200);
-    // Kill A once it has calls of its own in flight.
+    // Kill A once it has a call of its own in progress (answered, not ended): that call is the one B must fail and
+    // the retry policy must dial again. Counting A's calls alone let a kill land after all of them had ended.
+    auto live_on_a = [&] {
+        int n = 0;
+        const json items = b.get("/api/v1/calls?campaign_id=" + id + "&limit=500").json()["items"];
+        for (const auto& c : items)
+            if (c["instance_id"] == "daemon-a" && c["ended_at"].is_null() && c["status"] == "in-progress") ++n;
+        return n;
+    };
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
-        auto owners = calls_per_daemon(b, id);
-        if (owners["daemon-a"] >= 2 && fake.calls().size() >= 6) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (calls_per_daemon(b, id)["daemon-a"] >= 2 && live_on_a() >= 1) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    REQUIRE(calls_per_daemon(b, id)["daemon-a"] >= 2);
+    REQUIRE(live_on_a() >= 1);
     p.a->stop(SIGKILL);
     json done = wait_for_status(b, id, "completed", std::chrono::seconds(120));
     INFO(done.dump());
