@@ -56,6 +56,8 @@ namespace {
 
 // A model calls a handful of tools at once; an index beyond this is a malformed chunk, not a reason to grow a map.
 constexpr std::int64_t kMaxToolCalls = 128;
+// A tool call's name and arguments as the stream assembles them: far beyond any real call, but bounded.
+constexpr std::size_t kMaxToolCallBytes = 256 * 1024;
 
 // The number of a retry-after header (digits and one dot), or nullopt for anything else.
 std::optional<double> header_number(const std::string& value) {
@@ -213,10 +215,16 @@ private:
                 const json* f = json_field(tc, "function");
                 if (!f) continue;
                 if (!f->is_object()) return "a tool call's \"function\" is not an object";
+                std::size_t added = 0;
                 for (const char* key : {"name", "arguments"}) {
                     const json* v = json_field(*f, key);
                     if (v && !v->is_string()) return std::string("a tool call's \"") + key + "\" is not a string";
+                    if (v) added += v->get_ref<const std::string&>().size();
                 }
+                if (auto it = m_tools.find(int(i.value_or(0))); it != m_tools.end())
+                    added += it->second.name.size() + it->second.arguments.size();
+                if (added > kMaxToolCallBytes)
+                    return "a tool call is longer than " + std::to_string(kMaxToolCallBytes) + " bytes";
             }
         if (content) {
             std::string token = content->get<std::string>();
@@ -264,10 +272,20 @@ private:
         stream.on_body = [&](const HttpResult& head, std::string_view piece) {
             parser.feed(piece);
             (void)head;
-            return !m_cancelled.load();
+            if (parser.overflowed() && stream_error) {
+                Error err = make_error(ErrorCode::internal, "the LLM server sent a stream line longer than " +
+                                                                std::to_string(SseParser::kMaxEventBytes) + " bytes");
+                err.provider = "openai";
+                stream_error = err;
+            }
+            return !m_cancelled.load() && stream_error.ok();
         };
         m_tools.clear();
         auto r = http_stream(request, stream);
+        if (!stream_error) {  // a malformed or oversized answer, which ended the read: failed, not asked again
+            a.status = stream_error;
+            return a;
+        }
         if (!r) {  // connection refused, reset, timed out: retryable unless tokens went out
             a.status = r.error();
             a.retryable = true;

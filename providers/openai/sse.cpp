@@ -4,6 +4,7 @@ namespace va::openai {
 
 void SseParser::feed(std::string_view bytes) {
     for (char c : bytes) {
+        if (m_overflowed) return;
         if (m_after_cr) {
             m_after_cr = false;
             if (c == '\n') continue;
@@ -12,14 +13,16 @@ void SseParser::feed(std::string_view bytes) {
             m_after_cr = c == '\r';
             line(m_line);
             m_line.clear();
-        } else {
+        } else if (m_line.size() < m_max) {
             m_line += c;
+        } else {
+            m_overflowed = true;
         }
     }
 }
 
 void SseParser::finish() {
-    if (!m_line.empty()) line(m_line);
+    if (!m_line.empty() && !m_overflowed) line(m_line);
     m_line.clear();
 }
 
@@ -39,6 +42,10 @@ void SseParser::line(std::string_view text) {
     std::string_view value = colon == std::string_view::npos ? std::string_view() : text.substr(colon + 1);
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     if (field == "data") {
+        if (m_event.data.size() + value.size() + 1 > m_max) {
+            m_overflowed = true;
+            return;
+        }
         if (m_has_data) m_event.data += '\n';
         m_event.data += value;
         m_has_data = true;

@@ -2,9 +2,12 @@
 // delivers them, split anywhere, even inside a CR LF pair; complete events come out. Lines may end in LF, CR LF or
 // CR; lines starting with ':' are comments; "data" lines accumulate (joined by LF) until a blank line dispatches
 // the event. Per the WHATWG EventSource rules, one space after the colon is dropped and unknown fields ignored.
+// A line or an event's data beyond max_event_bytes (the server's bytes, so bounded) stops the parser: overflowed()
+// tells, and nothing more is dispatched.
 // Thread-safety: one parser per stream, used from one thread.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -20,8 +23,11 @@ struct SseEvent {
 class SseParser {
 public:
     using Handler = std::function<void(const SseEvent&)>;
-    explicit SseParser(Handler handler) : m_handler(std::move(handler)) {}
+    static constexpr std::size_t kMaxEventBytes = 1024 * 1024;
+    explicit SseParser(Handler handler, std::size_t max_event_bytes = kMaxEventBytes)
+        : m_handler(std::move(handler)), m_max(max_event_bytes) {}
     void feed(std::string_view bytes);
+    bool overflowed() const { return m_overflowed; }
     // End of stream: an unterminated last line counts; an event without its blank line is not dispatched.
     void finish();
 
@@ -29,6 +35,8 @@ private:
     void line(std::string_view text);
 
     Handler m_handler;
+    std::size_t m_max;
+    bool m_overflowed = false;
     std::string m_line;
     bool m_after_cr = false;  // the last byte was CR: an LF right after it belongs to the same line end
     SseEvent m_event;

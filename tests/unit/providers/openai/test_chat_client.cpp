@@ -224,6 +224,28 @@ TEST_CASE("openai: a chunk with fields of the wrong type fails the answer, and n
     }
 }
 
+TEST_CASE("openai: an answer that grows without bound fails, a long tool call or an endless line alike") {
+    // A server's bytes are bounded where they pile up: a tool call assembled from fragments, and one SSE line.
+    struct Case {
+        std::string chunk, message;
+    };
+    std::string huge_arguments = R"({"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"x","arguments":")" +
+                                 std::string(300 * 1024, 'a') + R"("}}]}}]})";
+    std::string endless_line = R"({"choices":[{"delta":{"content":")" + std::string(1100 * 1024, 'b') + R"("}}]})";
+    for (const Case& c : {Case{huge_arguments, "a tool call is longer than"}, Case{endless_line, "stream line longer than"}}) {
+        INFO(c.message);
+        OpenAiFake fake(OpenAiFake::Options{});
+        OpenAiFake::Fault f;
+        f.kind = OpenAiFake::Fault::raw_chunk;
+        f.chunk = c.chunk;
+        fake.push_fault(f);
+        auto out = run(settings_for(fake));
+        REQUIRE_FALSE(out.status);
+        CHECK(out.status.error().message.find(c.message) != std::string::npos);
+        CHECK(fake.requests() == 1);
+    }
+}
+
 TEST_CASE("openai: odd but valid chunks, wrong-typed usage and error events are read without throwing") {
     OpenAiFake::Options o;
     OpenAiFake fake(o);

@@ -40,3 +40,25 @@ TEST_CASE("sse: comments, unknown fields and an unterminated last event") {
     REQUIRE(events.size() == 1);
     CHECK(events[0].data == " two spaces");  // only one space is dropped
 }
+
+TEST_CASE("sse: a line or an event's data past the limit stops the parser, which says so") {
+    std::vector<SseEvent> events;
+    SseParser endless_line([&](const SseEvent& e) { events.push_back(e); }, 64);
+    endless_line.feed("data: " + std::string(100, 'x'));  // a server that never ends its line
+    CHECK(endless_line.overflowed());
+    endless_line.feed("\n\ndata: later\n\n");
+    endless_line.finish();
+    CHECK(events.empty());
+
+    SseParser many_lines([&](const SseEvent& e) { events.push_back(e); }, 64);
+    for (int i = 0; i < 10; ++i) many_lines.feed("data: " + std::string(20, 'y') + "\n");  // one event, never dispatched
+    CHECK(many_lines.overflowed());
+    many_lines.feed("\n");
+    CHECK(events.empty());
+
+    SseParser fits([&](const SseEvent& e) { events.push_back(e); }, 64);
+    fits.feed("data: " + std::string(50, 'z') + "\n\n");
+    CHECK_FALSE(fits.overflowed());
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].data == std::string(50, 'z'));
+}
