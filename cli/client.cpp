@@ -1,5 +1,6 @@
 #include "cli/client.hpp"
 #include "core/util/json.hpp"
+#include "core/util/strings.hpp"
 
 #include <httplib.h>
 
@@ -17,11 +18,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v ? v : "";
-}
 
 std::string trim(const std::string& s) {
     auto begin = s.find_first_not_of(" \t\r\n");
@@ -73,7 +69,7 @@ CliError error_for_response(const Response& response) {
 
 std::string resolve_server(const std::string& flag, const Settings& settings) {
     std::string server = flag;
-    if (server.empty()) server = env("VACTL_SERVER");
+    if (server.empty()) server = env_or_empty("VACTL_SERVER");
     if (server.empty()) server = settings.server;
     if (server.empty()) server = "http://127.0.0.1:8700";
     while (!server.empty() && server.back() == '/') server.pop_back();
@@ -88,9 +84,9 @@ bool is_loopback_url(const std::string& url) {
 
 std::string read_admin_key(const std::string& server) {
     std::vector<fs::path> candidates;
-    if (auto dir = env("VOICEAGENT_DATA_DIR"); !dir.empty()) candidates.emplace_back(fs::path(dir) / "admin.key");
+    if (auto dir = env_or_empty("VOICEAGENT_DATA_DIR"); !dir.empty()) candidates.emplace_back(fs::path(dir) / "admin.key");
     // The daemon's own override of storage.data_dir (config/voiceagentd.example.toml).
-    if (auto dir = env("VOICEAGENT_STORAGE_DATA_DIR"); !dir.empty()) candidates.emplace_back(fs::path(dir) / "admin.key");
+    if (auto dir = env_or_empty("VOICEAGENT_STORAGE_DATA_DIR"); !dir.empty()) candidates.emplace_back(fs::path(dir) / "admin.key");
     if (candidates.empty()) {
         if (auto port = port_of(server); port > 0)
             if (auto announced = read_announcement(port)) candidates.emplace_back(fs::path(announced->data_dir) / "admin.key");
@@ -132,7 +128,7 @@ std::string Client::token() {
         m_token_source = "flag";
         return m_flag_token;
     }
-    if (auto t = env("VACTL_TOKEN"); !t.empty()) {
+    if (auto t = env_or_empty("VACTL_TOKEN"); !t.empty()) {
         m_token_source = "env";
         return t;
     }

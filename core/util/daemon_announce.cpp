@@ -1,6 +1,7 @@
 #include "core/util/daemon_announce.hpp"
 
 #include "core/util/json.hpp"
+#include "core/util/strings.hpp"
 #include "core/util/private_file.hpp"
 
 #include <sys/stat.h>
@@ -21,11 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v ? v : "";
-}
-
 // Ours and writable by no one else: another local user must not be able to plant or replace it.
 bool private_to_us(const fs::path& path) {
     struct stat st {};
@@ -40,9 +36,9 @@ bool alive(long pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0
 
 std::vector<fs::path> announce_dirs() {
     std::vector<fs::path> dirs;
-    if (auto runtime = env("XDG_RUNTIME_DIR"); !runtime.empty()) dirs.push_back(fs::path(runtime) / "voiceagentd");
-    if (auto state = env("XDG_STATE_HOME"); !state.empty()) dirs.push_back(fs::path(state) / "voiceagentd");
-    auto home = env("HOME");
+    if (auto runtime = env_or_empty("XDG_RUNTIME_DIR"); !runtime.empty()) dirs.push_back(fs::path(runtime) / "voiceagentd");
+    if (auto state = env_or_empty("XDG_STATE_HOME"); !state.empty()) dirs.push_back(fs::path(state) / "voiceagentd");
+    auto home = env_or_empty("HOME");
     dirs.push_back(fs::path(home.empty() ? "/" : home) / ".local" / "state" / "voiceagentd");
     return dirs;
 }

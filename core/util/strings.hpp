@@ -1,11 +1,18 @@
 // Small string helpers shared across the code base. Pure functions, thread-safe.
 #pragma once
 
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace va {
+
+// An environment variable's value, empty when unset.
+inline std::string env_or_empty(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+}
 
 // ASCII lower-casing (emails, header names, media types); other bytes pass through unchanged.
 inline std::string to_lower(std::string_view text) {
