@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -113,7 +114,11 @@ DaemonProcess::DaemonProcess(Env env, std::vector<std::string> extra_args, std::
     if (!env.count("VOICEAGENT_LOG_LEVEL")) env["VOICEAGENT_LOG_LEVEL"] = "info";
     // The daemon announces its data directory to vactl there (core/util/daemon_announce.hpp): the test's own.
     if (!env.count("XDG_RUNTIME_DIR")) env["XDG_RUNTIME_DIR"] = m_data_dir + "/run";
-    std::vector<std::string> args{VA_DAEMON_PATH, "--data-dir", m_data_dir};
+    // VA_TEST_DAEMON runs the suite against another build, e.g. the code before a fix, to see a regression
+    // test fail there (docs/testing.md).
+    const char* other_daemon = std::getenv("VA_TEST_DAEMON");
+    std::vector<std::string> args{other_daemon && *other_daemon ? other_daemon : VA_DAEMON_PATH, "--data-dir",
+                                  m_data_dir};
     // A port of the test's choosing (a URL that must name it before the daemon starts), else any free one.
     if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end())
         args.insert(args.end(), {"--listen", "127.0.0.1:0"});
