@@ -13,11 +13,13 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/ws_client.hpp"
 #include "providers/fake/openai_fake.hpp"
 #include "support/daemon_process.hpp"
 #include "support/fixtures.hpp"
 
 using namespace va::test;
+using va::cli::WsClient;
 using va::fake::OpenAiFake;
 using nlohmann::json;
 
@@ -109,6 +111,33 @@ TEST_CASE("outbound secrets: an agent names only allowed LLM base URLs, and the 
     CHECK(other.requests() >= 1);
     CHECK(configured.requests() == 0);
     CHECK(capture.requests == 0);
+}
+
+// The attack of the issue with nothing but openai.api_key and openai.base_url configured (no allow-list), so it runs
+// on daemons from before the allow-list too (VA_TEST_DAEMON, docs/testing.md): they stored the agent and sent the
+// configured key to the capture server at the first line said.
+TEST_CASE("outbound secrets: with no allow-list, an agent naming another LLM URL is refused and the key never goes there") {
+    CaptureServer capture;
+    OpenAiFake configured(OpenAiFake::Options{});
+    DaemonProcess d{{{"VOICEAGENT_OPENAI_API_KEY", "sk-fake-openai"}, {"VOICEAGENT_OPENAI_BASE_URL", configured.base_url()}}};
+    Api api(d.base_url(), d.admin_key());
+    auto created = api.post("/api/v1/agents", agent_with_base_url("thief", capture.url("/v1")));
+    CHECK(created.status == 422);
+    CHECK(created.names_field("llm.base_url"));
+    if (created.status == 201) {
+        // Stored after all: the member goes on as an attacker would, one chat line with that agent.
+        auto placed = api.post("/api/v1/calls/local", {{"agent_id", "thief"}, {"channel", "chat"}}).json();
+        REQUIRE(placed.contains("media_url"));
+        WsClient chat(d.base_url() + placed["media_url"].get<std::string>(), d.admin_key());
+        chat.send_text(R"({"type":"text","text":"hi"})");
+        while (auto text = chat.read()) {
+            auto m = json::parse(*text, nullptr, false);
+            if (m.is_object() && (m.value("type", "") == "agent" || m.value("type", "") == "error")) break;
+        }
+    }
+    CHECK(capture.requests == 0);
+    std::lock_guard lock(capture.mutex);
+    CHECK(capture.headers_seen.find("sk-fake-openai") == std::string::npos);
 }
 
 TEST_CASE("outbound secrets: an agent stored before the allow-list cannot send the key to its URL at call time") {

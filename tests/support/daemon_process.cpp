@@ -338,7 +338,9 @@ ProcessResult run_vactl(const std::vector<std::string>& args, const Env& env, co
         own_home = make_temp_dir("va-vactl");
         full["XDG_CONFIG_HOME"] = own_home;
     }
-    std::vector<std::string> argv{VA_VACTL_PATH};
+    // VA_TEST_VACTL: another vactl build, as VA_TEST_DAEMON is for the daemon (docs/testing.md).
+    const char* other_vactl = std::getenv("VA_TEST_VACTL");
+    std::vector<std::string> argv{other_vactl && *other_vactl ? other_vactl : VA_VACTL_PATH};
     argv.insert(argv.end(), args.begin(), args.end());
     // The developer's VACTL_* and VOICEAGENT_* variables would pick another server, token or admin.key.
     ExecImage image(std::move(argv), full, {"VACTL_", "VOICEAGENT_"});
