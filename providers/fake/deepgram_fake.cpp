@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <set>
+#include <utility>
 
 #include "core/audio/format.hpp"
 #include "core/audio/g711.hpp"
@@ -21,13 +22,13 @@ struct DeepgramFake::Impl {
     mutable std::mutex mutex;
     std::vector<Connection> connections;
     std::size_t next_line = 0;
-    int handshakes = 0;
+    int handshakes = 0, open_streams = 0, max_open_streams = 0;
     bool dropped_once = false;
     LoopbackServer server;
 
     std::string take_line() {
         std::lock_guard lock(mutex);
-        if (next_line >= options.lines.size()) return "";
+        if (next_line >= options.lines.size()) return options.phrase;
         return options.lines[next_line++];
     }
 };
@@ -53,6 +54,11 @@ public:
     void on_open(std::shared_ptr<http::WsConnection> connection) override {
         m_conn = connection;
         m_last_input = connection->monotonic_ms();
+        {
+            std::lock_guard lock(m_fake.mutex);
+            m_fake.max_open_streams = std::max(m_fake.max_open_streams, ++m_fake.open_streams);
+        }
+        m_opened = true;
         watch_idle();
     }
 
@@ -67,7 +73,8 @@ public:
             record([](DeepgramFake::Connection& c) { ++c.keepalives; });
         } else if (type == "Finalize") {
             record([](DeepgramFake::Connection& c) { ++c.finalizes; });
-            if (m_speech_ms > 0 || m_in_speech) final_result(false, true);
+            if (m_final_pending) m_finalize_requested = true;  // the timed final answers it
+            else if (m_speech_ms > 0 || m_in_speech) final_result(false, true);
         } else if (type == "CloseStream") {
             record([](DeepgramFake::Connection& c) { c.close_stream = true; });
             if (m_speech_ms > 0 || m_in_speech) final_result(true, false);
@@ -104,7 +111,12 @@ public:
         m_frame.erase(m_frame.begin(), m_frame.begin() + std::ptrdiff_t(at));
     }
 
-    void on_close() override { m_done = true; }
+    void on_close() override {
+        m_done = true;
+        if (!std::exchange(m_opened, false)) return;
+        std::lock_guard lock(m_fake.mutex);
+        --m_fake.open_streams;
+    }
 
 private:
     void analyse(std::span<const std::int16_t> frame) {
@@ -117,6 +129,10 @@ private:
         if (loud) {
             m_loud_ms += kFrameMs;
             m_quiet_ms = 0;
+            if (m_final_pending) {  // the caller went on: no final yet
+                m_final_pending = false;
+                ++m_final_generation;
+            }
             if (!m_in_speech && m_loud_ms >= kSpeechStartMs) {
                 m_in_speech = true;
                 m_speech_start_s = m_stream_s - m_loud_ms / 1000.0;
@@ -129,13 +145,15 @@ private:
         if (m_in_speech) {
             m_speech_ms += kFrameMs;
             m_since_interim_ms += kFrameMs;
-            if (m_interim && m_since_interim_ms >= 1000) {
+            if (m_interim && m_since_interim_ms >= m_fake.options.interim_ms) {
                 m_since_interim_ms = 0;
                 interim();
             }
             if (m_fake.options.drop_after_speech_ms > 0 && m_speech_ms >= m_fake.options.drop_after_speech_ms && drop_now())
                 return;
-            if (m_quiet_ms >= m_endpointing_ms) {
+            int final_delay = m_fake.options.final_delay_ms;
+            if (final_delay > 0 && m_quiet_ms == kFrameMs) schedule_final(final_delay);
+            if (final_delay <= 0 && m_quiet_ms >= m_endpointing_ms) {
                 m_in_speech = false;
                 final_result(true, false);
             }
@@ -143,6 +161,19 @@ private:
             m_awaiting_utterance_end = false;
             send(json{{"type", "UtteranceEnd"}, {"channel", {0, 1}}, {"last_word_end", m_last_word_end}});
         }
+    }
+
+    // The speech ended (this is its first quiet frame): the final follows `ms` later, unless the caller goes on.
+    void schedule_final(int ms) {
+        auto conn = m_conn.lock();
+        if (!conn) return;
+        m_final_pending = true;
+        conn->post_after(ms, [this, generation = ++m_final_generation] {
+            if (m_done || !m_final_pending || generation != m_final_generation) return;
+            m_final_pending = false;
+            m_in_speech = false;
+            final_result(true, std::exchange(m_finalize_requested, false));
+        });
     }
 
     bool drop_now() {
@@ -253,6 +284,8 @@ private:
     double m_last_word_end = 0;
     bool m_line_taken = false;
     std::string m_line;
+    bool m_final_pending = false, m_finalize_requested = false, m_opened = false;
+    std::uint64_t m_final_generation = 0;
 };
 
 Result<std::unique_ptr<http::WsHandler>> accept_listen(DeepgramFake::Impl& fake, http::Request& request) {
@@ -319,6 +352,16 @@ int DeepgramFake::port() const { return m_impl->server.port(); }
 std::vector<DeepgramFake::Connection> DeepgramFake::connections() const {
     std::lock_guard lock(m_impl->mutex);
     return m_impl->connections;
+}
+
+int DeepgramFake::open_streams() const {
+    std::lock_guard lock(m_impl->mutex);
+    return m_impl->open_streams;
+}
+
+int DeepgramFake::max_open_streams() const {
+    std::lock_guard lock(m_impl->mutex);
+    return m_impl->max_open_streams;
 }
 
 int DeepgramFake::handshakes() const {

@@ -7,7 +7,12 @@
 // final on Finalize, and finals + Metadata + close 1000 on CloseStream. It closes like the service on a
 // zero-length frame, and with NET-0001 after idle_limit_ms without audio or KeepAlive. Scripted faults: refused
 // handshakes (401, 429, 500, 503), an error then a close mid-stream, a dropped connection after some speech.
-// Lines are taken in order across all connections (a reconnecting call continues where it was).
+// Lines are taken in order across all connections (a reconnecting call continues where it was), then `phrase`.
+// Timing, as the service answers: with final_delay_ms the final (speech_final) comes that long after the speech
+// ends (the first quiet frame), on a timer, instead of after `endpointing` ms of silence; a Finalize meanwhile
+// marks that final from_finalize. Interim results come every interim_ms of speech. The fake is a WebSocket server
+// on one I/O thread, recognizing by energy only, so it serves hundreds of calls at once; open_streams() and
+// max_open_streams() count the connections.
 // Thread-safety: all public methods are safe from any thread.
 #pragma once
 
@@ -25,6 +30,9 @@ public:
         std::string api_key = "dg-fake-key";
         int port = 0;
         std::vector<std::string> lines;  // what the caller says, one per utterance
+        std::string phrase;              // what every utterance after the lines says
+        int final_delay_ms = 0;          // the final this long after the speech ends (0: after `endpointing` of silence)
+        int interim_ms = 1000;           // an interim result every this much speech
         int idle_limit_ms = 10000;       // NET-0001
         int refuse_status = 0;           // answer every handshake with this status instead of upgrading
         int refuse_count = -1;           // ... for this many handshakes (-1: all)
@@ -53,6 +61,8 @@ public:
     std::string base_url() const { return "ws://127.0.0.1:" + std::to_string(port()); }
     std::vector<Connection> connections() const;
     int handshakes() const;
+    int open_streams() const;
+    int max_open_streams() const;
 
     struct Impl;
 

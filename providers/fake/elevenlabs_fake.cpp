@@ -1,6 +1,5 @@
 #include "providers/fake/elevenlabs_fake.hpp"
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -12,6 +11,7 @@
 #include "providers/elevenlabs/tts.hpp"
 #include "providers/fake/fake_server.hpp"
 #include "providers/fake/speech.hpp"
+#include "providers/fake/stream_server.hpp"
 
 namespace va::fake {
 
@@ -24,10 +24,28 @@ struct ElevenLabsFake::Impl {
     int requests = 0;
     std::vector<std::string> http_texts;
     std::vector<Stream> streams;
-    httplib::Server http;
-    std::thread http_thread;
-    int http_port = 0;
+    int in_flight = 0, max_in_flight = 0;
+    std::size_t audio_bytes = 0;
     LoopbackServer ws_server;
+    StreamServer http;  // last: stopped first, while the state its answers touch is alive
+
+    void request_started() {
+        std::lock_guard lock(mutex);
+        max_in_flight = std::max(max_in_flight, ++in_flight);
+    }
+    void request_ended() {
+        std::lock_guard lock(mutex);
+        --in_flight;
+    }
+    void sent_audio(std::size_t n) {
+        std::lock_guard lock(mutex);
+        audio_bytes += n;
+    }
+    // The pause between two chunks of `chunk_ms` of audio at the real-time factor (0: none).
+    std::chrono::nanoseconds chunk_step(int chunk_ms) const {
+        if (options.realtime_factor <= 0) return std::chrono::nanoseconds(0);
+        return std::chrono::nanoseconds(std::int64_t(double(chunk_ms) * 1e6 / options.realtime_factor));
+    }
 
     // Counts a request and takes its fault, if any.
     std::optional<Fault> next_request() {
@@ -43,9 +61,10 @@ struct ElevenLabsFake::Impl {
 
 namespace {
 
-// espeak-ng's voice for `text`, in the raw output format.
-Result<std::string> speak(const std::string& text, const AudioFormat& format) {
-    auto pcm = caller_speech(text, format.sample_rate);
+// espeak-ng's voice for `text` (or its tone, with `tones`), in the raw output format.
+Result<std::string> speak(const std::string& text, const AudioFormat& format, const ElevenLabsFake::Options& options) {
+    auto pcm = options.tones ? Result<std::vector<std::int16_t>>(tone_speech(text, options.tone_ms_per_char, format.sample_rate))
+                             : caller_speech(text, format.sample_rate);
     if (!pcm) return pcm.take_error();
     if (format.encoding == Encoding::pcm16) return pcm16le_bytes(*pcm);
     std::string bytes(pcm->size(), '\0');
@@ -71,6 +90,26 @@ std::string fault_message(int status) {
         return "Too many concurrent requests. Your current subscription is associated with a maximum of 2 concurrent requests.";
     if (status == 401) return "This request exceeds your quota of 10000. You have 0 credits remaining.";
     return "An internal server error occurred.";
+}
+
+constexpr int kWsChunkMs = 200;
+
+// An HTTP answer's audio from byte `at` on, `chunk` bytes at a time: the first at `first`, each next `step` later
+// (all at once when `step` is 0); `drop` ends the connection halfway, as a failing service would.
+void stream_audio(ElevenLabsFake::Impl& fake, std::shared_ptr<StreamReply> res, std::shared_ptr<const std::string> bytes,
+                  std::size_t chunk, std::chrono::steady_clock::time_point first, std::chrono::nanoseconds step, bool drop,
+                  std::size_t at) {
+    res->at(first + step * std::int64_t(at / chunk), [&fake, res, bytes, chunk, first, step, drop, at]() mutable {
+        do {
+            if (drop && at >= bytes->size() / 2) return res->drop();
+            if (at >= bytes->size()) return res->end();
+            std::size_t n = std::min(chunk, bytes->size() - at);
+            res->write(bytes->substr(at, n));
+            fake.sent_audio(n);
+            at += n;
+        } while (step.count() == 0);
+        stream_audio(fake, res, bytes, chunk, first, step, drop, at);
+    });
 }
 
 const char* kInactivity =
@@ -145,7 +184,10 @@ public:
     }
 
     void on_binary(std::string_view) override { invalid(); }
-    void on_close() override { m_done = true; }
+    void on_close() override {
+        m_done = true;
+        sentence_done();
+    }
 
 private:
     // Buffered text becomes audio once the schedule's threshold is reached, or at once on flush.
@@ -156,12 +198,13 @@ private:
             std::string piece = m_buffer;
             m_buffer.clear();
             ++m_chunk;
-            m_jobs.push_back(piece);
+            if (auto conn = m_conn.lock()) m_jobs.emplace_back(piece, conn->monotonic_ms());
         }
         pump();
     }
 
-    // One synthesis at a time, in order, on the worker pool.
+    // One synthesis at a time, in order: espeak-ng on the worker pool (a tone at once), then its audio, at the
+    // configured pace, before the next sentence's.
     void pump() {
         if (m_busy || m_done) return;
         auto conn = m_conn.lock();
@@ -173,7 +216,7 @@ private:
             }
             return;
         }
-        std::string text = m_jobs.front();
+        auto [text, arrived] = m_jobs.front();
         m_jobs.pop_front();
         auto fault = m_fake.next_request();
         if (fault && fault->kind == ElevenLabsFake::Fault::status) {
@@ -181,34 +224,72 @@ private:
             return finish(1011, fault_status_string(*fault));
         }
         m_busy = true;
-        auto audio = std::make_shared<Result<std::string>>(make_error(ErrorCode::internal, ""));
+        m_fake.request_started();
         int delay = fault && fault->kind == ElevenLabsFake::Fault::slow_first_byte ? fault->delay_ms : 0;
         bool drop = fault && fault->kind == ElevenLabsFake::Fault::drop_mid_stream;
+        // The first audio first_audio_ms after the text arrived (or at once, if the previous sentence took longer).
+        std::int64_t first = std::max(conn->monotonic_ms(), arrived + m_fake.options.first_audio_ms);
+        if (m_fake.options.tones) {
+            auto audio = speak(text, m_format, m_fake.options);
+            return conn->post_after(delay, [this, audio, text, drop, first] { spoken(audio, text, drop, first); });
+        }
+        auto audio = std::make_shared<Result<std::string>>(make_error(ErrorCode::internal, ""));
         conn->run_blocking(
-            [audio, text, format = m_format, delay] {
+            [audio, text, format = m_format, delay, options = m_fake.options] {
                 if (delay) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
-                *audio = speak(text, format);
+                *audio = speak(text, format, options);
             },
-            [this, audio, text, drop] {
-                m_busy = false;
-                if (m_done) return;
-                if (!*audio) {
-                    send(json{{"message", audio->error().message}, {"error", "internal_error"}, {"code", 1011}});
-                    return finish(1011, "internal_error");
-                }
-                send_audio(**audio, text, drop);
-                if (!drop) pump();
-            });
+            [this, audio, text, drop, first] { spoken(*audio, text, drop, first); });
     }
 
-    // Chunks of about 200 ms, each with the alignment of its share of the characters (times relative to it).
-    void send_audio(const std::string& bytes, const std::string& text, bool drop) {
-        std::size_t chunk = m_format.bytes_for_ms(200);
+    void spoken(const Result<std::string>& audio, const std::string& text, bool drop, std::int64_t first) {
+        if (m_done) return;
+        if (!audio) {
+            sentence_done();
+            send(json{{"message", audio.error().message}, {"error", "internal_error"}, {"code", 1011}});
+            return finish(1011, "internal_error");
+        }
+        auto messages = std::make_shared<std::vector<std::pair<json, std::size_t>>>(audio_messages(*audio, text));
+        send_chunks(messages, 0, first, drop);
+    }
+
+    // Chunk `at` and on: each `chunk_step` after the one before (all at once without a real-time factor).
+    void send_chunks(std::shared_ptr<std::vector<std::pair<json, std::size_t>>> messages, std::size_t at, std::int64_t first,
+                     bool drop) {
+        auto conn = m_conn.lock();
+        if (!conn || m_done) return sentence_done();
+        std::int64_t step_ms = std::chrono::duration_cast<std::chrono::milliseconds>(m_fake.chunk_step(kWsChunkMs)).count();
+        for (; at < messages->size(); ++at) {
+            std::int64_t due = first + step_ms * std::int64_t(at);
+            if (due > conn->monotonic_ms())
+                return conn->post_after(int(due - conn->monotonic_ms()),
+                                        [this, messages, at, first, drop] { send_chunks(messages, at, first, drop); });
+            if (drop && at == messages->size() / 2) {
+                sentence_done();
+                return finish(1011, "connection dropped by the fake");
+            }
+            send((*messages)[at].first);
+            m_fake.sent_audio((*messages)[at].second);
+        }
+        sentence_done();
+        pump();
+    }
+
+    void sentence_done() {
+        if (!m_busy) return;
+        m_busy = false;
+        m_fake.request_ended();
+    }
+
+    // Chunks of about 200 ms, each with the alignment of its share of the characters (times relative to it), and
+    // its number of audio bytes.
+    std::vector<std::pair<json, std::size_t>> audio_messages(const std::string& bytes, const std::string& text) {
+        std::vector<std::pair<json, std::size_t>> out;
+        std::size_t chunk = m_format.bytes_for_ms(kWsChunkMs);
         std::size_t chunks = std::max<std::size_t>(1, (bytes.size() + chunk - 1) / chunk);
         std::size_t per = (text.size() + chunks - 1) / chunks;
         for (std::size_t i = 0; i < chunks; ++i) {
-            if (drop && i == chunks / 2) return finish(1011, "connection dropped by the fake");
-            std::string part = bytes.substr(i * chunk, chunk);
+            std::string part = bytes.substr(std::min(bytes.size(), i * chunk), chunk);
             std::string chars = i * per < text.size() ? text.substr(i * per, per) : "";
             json list = json::array(), starts = json::array(), durations = json::array();
             double step = chars.empty() ? 0 : m_format.duration_ms(part.size()) / double(chars.size());
@@ -218,9 +299,11 @@ private:
                 durations.push_back(int(step));
             }
             json alignment{{"chars", list}, {"charStartTimesMs", starts}, {"charDurationsMs", durations}};
-            send(json{{"audio", base64_encode(part)}, {"isFinal", nullptr}, {"normalizedAlignment", alignment},
-                      {"alignment", alignment}});
+            out.emplace_back(json{{"audio", base64_encode(part)}, {"isFinal", nullptr}, {"normalizedAlignment", alignment},
+                                  {"alignment", alignment}},
+                             part.size());
         }
+        return out;
     }
 
     void invalid() {
@@ -271,7 +354,7 @@ private:
     std::vector<int> m_schedule;
     std::size_t m_chunk = 0;
     std::string m_buffer;
-    std::deque<std::string> m_jobs;
+    std::deque<std::pair<std::string, std::int64_t>> m_jobs;  // text and when it arrived
 };
 
 }  // namespace
@@ -279,16 +362,16 @@ private:
 ElevenLabsFake::ElevenLabsFake(Options options) : m_impl(std::make_unique<Impl>()) {
     m_impl->options = std::move(options);
     Impl& impl = *m_impl;
-    impl.http.Post(R"(/v1/text-to-speech/([^/]+)/stream)", [&impl](const httplib::Request& req, httplib::Response& res) {
-        if (req.get_header_value("xi-api-key") != impl.options.api_key)
-            return answer_json(res, 401, detail("invalid_api_key", "Invalid API key"));
-        std::string format_name = req.has_param("output_format") ? req.get_param_value("output_format") : "mp3_44100_128";
+    impl.http.route("POST", "/v1/text-to-speech/([^/]+)/stream", [&impl](const StreamRequest& req, std::shared_ptr<StreamReply> res) {
+        auto answer = [&res](int status, const json& body) { res->send(status, "application/json", body.dump()); };
+        if (req.header("xi-api-key") != impl.options.api_key) return answer(401, detail("invalid_api_key", "Invalid API key"));
+        std::string format_name = req.has_param("output_format") ? req.param("output_format") : "mp3_44100_128";
         auto format = elevenlabs::parse_output_format(format_name);
         if (!format)
-            return answer_json(res, 422, {{"detail", {{{"loc", {"query", "output_format"}}, {"msg", "the fake speaks raw pcm_*, ulaw_8000 or alaw_8000"}, {"type", "value_error"}}}}});
+            return answer(422, {{"detail", {{{"loc", {"query", "output_format"}}, {"msg", "the fake speaks raw pcm_*, ulaw_8000 or alaw_8000"}, {"type", "value_error"}}}}});
         json body = parse_json(req.body);
         if (!body.is_object() || !body.contains("text") || !body["text"].is_string() || body["text"].get<std::string>().empty())
-            return answer_json(res, 422, {{"detail", {{{"loc", {"body", "text"}}, {"msg", "field required"}, {"type", "value_error.missing"}}}}});
+            return answer(422, {{"detail", {{{"loc", {"body", "text"}}, {"msg", "field required"}, {"type", "value_error.missing"}}}}});
         std::string text = body["text"];
         {
             std::lock_guard lock(impl.mutex);
@@ -298,20 +381,27 @@ ElevenLabsFake::ElevenLabsFake(Options options) : m_impl(std::make_unique<Impl>(
         if (fault && fault->kind == Fault::status) {
             std::string status = fault_status_string(*fault);
             if (fault->http_status == 422)
-                return answer_json(res, 422, {{"detail", {{{"loc", {"body", "text"}}, {"msg", "scripted validation error"}, {"type", "value_error"}}}}});
-            return answer_json(res, fault->http_status, detail(status, fault_message(fault->http_status)));
+                return answer(422, {{"detail", {{{"loc", {"body", "text"}}, {"msg", "scripted validation error"}, {"type", "value_error"}}}}});
+            return answer(fault->http_status, detail(status, fault_message(fault->http_status)));
         }
-        auto audio = speak(text, *format);
-        if (!audio) return answer_json(res, 500, detail("internal_error", audio.error().message));
         bool drop = fault && fault->kind == Fault::drop_mid_stream;
         int delay = fault && fault->kind == Fault::slow_first_byte ? fault->delay_ms : 0;
-        stream_body(res, format->encoding == Encoding::pcm16 ? "audio/pcm" : "audio/basic", std::move(audio).value(),
-                    format->bytes_for_ms(100), drop, delay);
+        impl.request_started();
+        res->on_close([&impl] { impl.request_ended(); });
+        // The first audio first_audio_ms after the request, then 100 ms chunks at the real-time factor.
+        auto first = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay + impl.options.first_audio_ms);
+        auto stream = [&impl, res, format = *format, drop, first](Result<std::string> audio) {
+            if (!audio) return res->send(500, "application/json", detail("internal_error", audio.error().message).dump());
+            res->begin(200, format.encoding == Encoding::pcm16 ? "audio/pcm" : "audio/basic");
+            auto bytes = std::make_shared<const std::string>(std::move(audio).value());
+            stream_audio(impl, res, bytes, format.bytes_for_ms(100), first, impl.chunk_step(100), drop, 0);
+        };
+        if (impl.options.tones) return stream(speak(text, *format, impl.options));
+        auto audio = std::make_shared<Result<std::string>>(make_error(ErrorCode::internal, ""));
+        res->blocking([audio, text, format = *format, options = impl.options] { *audio = speak(text, format, options); },
+                      [audio, stream] { stream(std::move(*audio)); });
     });
-    impl.http_port = impl.options.port ? (impl.http.bind_to_port("127.0.0.1", impl.options.port) ? impl.options.port : -1)
-                                       : impl.http.bind_to_any_port("127.0.0.1");
-    if (impl.http_port <= 0) throw std::runtime_error("fake ElevenLabs cannot listen");
-    serve_in_background(impl.http, impl.http_thread);
+    impl.http.start(impl.options.port);
 
     impl.ws_server.router().add_websocket("/v1/text-to-speech/{voice}/stream-input", [&impl](http::Request& request)
                                   -> Result<std::unique_ptr<http::WsHandler>> {
@@ -342,12 +432,9 @@ ElevenLabsFake::ElevenLabsFake(Options options) : m_impl(std::make_unique<Impl>(
     impl.ws_server.start(impl.options.ws_port, 2);
 }
 
-ElevenLabsFake::~ElevenLabsFake() {
-    m_impl->http.stop();
-    if (m_impl->http_thread.joinable()) m_impl->http_thread.join();
-}
+ElevenLabsFake::~ElevenLabsFake() = default;
 
-std::string ElevenLabsFake::base_url() const { return "http://127.0.0.1:" + std::to_string(m_impl->http_port); }
+std::string ElevenLabsFake::base_url() const { return "http://127.0.0.1:" + std::to_string(m_impl->http.port()); }
 std::string ElevenLabsFake::ws_url() const { return "ws://127.0.0.1:" + std::to_string(m_impl->ws_server.port()); }
 
 void ElevenLabsFake::push_fault(Fault fault) {
@@ -363,6 +450,21 @@ int ElevenLabsFake::requests() const {
 std::vector<std::string> ElevenLabsFake::http_texts() const {
     std::lock_guard lock(m_impl->mutex);
     return m_impl->http_texts;
+}
+
+int ElevenLabsFake::in_flight() const {
+    std::lock_guard lock(m_impl->mutex);
+    return m_impl->in_flight;
+}
+
+int ElevenLabsFake::max_in_flight() const {
+    std::lock_guard lock(m_impl->mutex);
+    return m_impl->max_in_flight;
+}
+
+std::size_t ElevenLabsFake::audio_bytes_sent() const {
+    std::lock_guard lock(m_impl->mutex);
+    return m_impl->audio_bytes;
 }
 
 std::vector<ElevenLabsFake::Stream> ElevenLabsFake::streams() const {

@@ -8,6 +8,11 @@
 // Scripted faults, one per request (an HTTP request or a WebSocket sentence), taken in order: 401 quota_exceeded
 // or invalid_api_key, 422, 429 concurrency, 500, a dropped connection mid-stream, a slow first byte; and
 // fail_from: every request from that number on fails (a provider that "starts failing" mid-call).
+// Timing, as the service streams: the first audio first_audio_ms after the request (HTTP) or the sentence's text
+// (WebSocket), then the rest at realtime_factor times real time; with `tones`, a tone as long as the text would
+// take to say replaces espeak-ng, so one fake serves hundreds of calls. Everything is served asynchronously (timers
+// on the fakes' I/O threads, espeak-ng on a small pool); in_flight()/max_in_flight() count the requests (HTTP
+// streams and WebSocket sentences) whose audio is still being sent.
 // Thread-safety: all public methods are safe from any thread.
 #pragma once
 
@@ -33,6 +38,10 @@ public:
         int port = 0;     // HTTP
         int ws_port = 0;  // WebSocket
         int fail_from = 0;  // 1-based request number from which every request fails with 500 (0: never)
+        bool tones = false;         // a tone instead of espeak-ng, tone_ms_per_char per character of the text
+        int tone_ms_per_char = 60;
+        int first_audio_ms = 0;     // the first audio this long after the request (or the sentence's text)
+        double realtime_factor = 0; // then audio at this many times real time (0: all at once)
     };
     struct Stream {  // one WebSocket connection
         std::string query;
@@ -57,6 +66,9 @@ public:
     int requests() const;  // HTTP requests and WebSocket sentences
     std::vector<std::string> http_texts() const;
     std::vector<Stream> streams() const;
+    int in_flight() const;      // requests whose audio is still being sent
+    int max_in_flight() const;  // the most at once so far
+    std::size_t audio_bytes_sent() const;  // every audio byte sent, over both transports
 
     struct Impl;
 

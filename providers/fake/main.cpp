@@ -5,6 +5,9 @@
 //   va-fake openai --port 9300 --api-key sk-test --say "first reply" --say "second reply"
 //   va-fake deepgram --port 9400 --api-key dg-test --say "what the caller says" [--say ...]
 //   va-fake elevenlabs --port 9500 --ws-port 9501 --api-key xi-test [--fail-from 3]
+//   va-fake deepgram --phrase "what are your hours" --final-delay-ms 150        (a real service's timing:)
+//   va-fake openai --first-token-ms 250 --tokens-per-s 50
+//   va-fake elevenlabs --tones --first-audio-ms 200 --realtime-factor 4
 //   va-fake twilio --port 9100 --outcome completed --ring-ms 0          (load: every call answered and hung up)
 //   va-fake exotel --outcomes plan.json --hang-up-after-ms 500          ({"+9198...": ["busy", "answer"]})
 //   va-fake webhook-receiver --port 9600 --secret-file secret.txt --fail-first 2
@@ -72,6 +75,10 @@ int main(int argc, char** argv) {
     int ws_port = 0, fail_from = 0;
     std::string outcome = "answer", outcomes_file, secret_file;
     int ring_ms = -1, hang_up_after_ms = -1, fail_first = 0;
+    std::string phrase;
+    int final_delay_ms = 0, interim_ms = 1000, first_token_ms = 0, first_audio_ms = 0, tone_ms_per_char = 60;
+    double tokens_per_s = 0, realtime_factor = 0;
+    bool tones = false;
     app.add_option("carrier", carrier,
                    "twilio, exotel, openai (chat and speech), deepgram, elevenlabs, or webhook-receiver (prints each "
                    "webhook delivered to it)")
@@ -80,6 +87,17 @@ int main(int argc, char** argv) {
     app.add_option("--ws-port", ws_port, "elevenlabs: port of the stream-input WebSocket (0: any, printed)");
     app.add_option("--fail-from", fail_from, "elevenlabs: every request from this number on fails with 500");
     app.add_option("--port", port, "port on 127.0.0.1 (0: any, printed)");
+    app.add_option("--phrase", phrase, "deepgram: what every utterance after the --say lines says");
+    app.add_option("--final-delay-ms", final_delay_ms,
+                   "deepgram: the final transcript this long after the speech ends (default: after the request's "
+                   "endpointing silence)");
+    app.add_option("--interim-ms", interim_ms, "deepgram: an interim result every this much speech (default 1000)");
+    app.add_option("--first-token-ms", first_token_ms, "openai: the first token this long after the request");
+    app.add_option("--tokens-per-s", tokens_per_s, "openai: then this many tokens (words) a second (default: all at once)");
+    app.add_flag("--tones", tones, "elevenlabs: a tone as long as the text would take to say instead of espeak-ng (cheap)");
+    app.add_option("--tone-ms-per-char", tone_ms_per_char, "elevenlabs: with --tones, milliseconds per character (default 60)");
+    app.add_option("--first-audio-ms", first_audio_ms, "elevenlabs: the first audio this long after the request or sentence");
+    app.add_option("--realtime-factor", realtime_factor, "elevenlabs: then audio at this many times real time (default: all at once)");
     app.add_option("--say", says,
                    "what the callee says, one turn each: text (espeak-ng) or a WAV file; for openai, the model's "
                    "replies; for deepgram, what the caller says, one line per utterance");
@@ -133,6 +151,8 @@ int main(int argc, char** argv) {
         if (carrier == "openai") {
             va::fake::OpenAiFake::Options o;
             o.port = port;
+            o.first_token_ms = first_token_ms;
+            o.tokens_per_s = tokens_per_s;
             if (!key.empty()) o.api_key = key;
             if (!says.empty()) {
                 o.replies.clear();
@@ -149,6 +169,9 @@ int main(int argc, char** argv) {
             o.port = port;
             if (!key.empty()) o.api_key = key;
             o.lines = says;
+            o.phrase = phrase;
+            o.final_delay_ms = final_delay_ms;
+            o.interim_ms = interim_ms;
             va::fake::DeepgramFake fake(o);
             std::cout << json{{"listening", fake.base_url()}, {"api_key", o.api_key}}.dump() << std::endl;
             int received = 0;
@@ -160,6 +183,10 @@ int main(int argc, char** argv) {
             o.port = port;
             o.ws_port = ws_port;
             o.fail_from = fail_from;
+            o.tones = tones;
+            o.tone_ms_per_char = tone_ms_per_char;
+            o.first_audio_ms = first_audio_ms;
+            o.realtime_factor = realtime_factor;
             if (!key.empty()) o.api_key = key;
             va::fake::ElevenLabsFake fake(o);
             std::cout << json{{"listening", fake.base_url()}, {"ws_url", fake.ws_url()}, {"api_key", o.api_key}}.dump()

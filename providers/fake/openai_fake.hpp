@@ -4,6 +4,10 @@
 // and scripted faults taken in order, one per request: an error status (401, 429 with retry headers,
 // insufficient_quota, 500, 503), an error event or a dropped connection in the middle of a stream, a slow first
 // byte, or a chunk of the test's own making (a malformed one, as a broken server might send).
+// Timing, as a real model streams: the first token first_token_ms after the request, then tokens_per_s tokens a
+// second (a token is a word with its leading space); without them the reply goes out at once in 4-character
+// pieces. Streams are served asynchronously (timers on one I/O thread), so one fake serves hundreds at once;
+// in_flight()/max_in_flight() count the chat streams open at once.
 // Thread-safety: all public methods are safe from any thread.
 #pragma once
 
@@ -17,9 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace httplib {
-class Server;
-}
+#include "providers/fake/stream_server.hpp"
 
 namespace va::fake {
 
@@ -44,6 +46,8 @@ public:
         int port = 0;
         std::vector<Reply> replies{{"Hello from the fake model.", "", nlohmann::json::object()}};  // in turn
         bool crlf = false;            // end SSE lines with CR LF instead of LF
+        int first_token_ms = 0;       // the role chunk and the first token this long after the request
+        double tokens_per_s = 0;      // then one token (a word) every 1/tokens_per_s s; 0: all at once
     };
 
     explicit OpenAiFake(Options options);
@@ -59,17 +63,21 @@ public:
     int first_bytes_sent() const;  // chat streams whose first byte went out (after any slow_first_byte delay)
     int speech_requests() const;
     nlohmann::json last_request() const;
+    int in_flight() const;      // chat streams open now
+    int max_in_flight() const;  // the most open at once so far
 
 private:
+    void chat(const StreamRequest& req, std::shared_ptr<StreamReply> res);
+    void speech(const StreamRequest& req, std::shared_ptr<StreamReply> res);
+
     Options m_options;
-    std::unique_ptr<httplib::Server> m_server;
-    std::thread m_thread;
     int m_port = 0;
     mutable std::mutex m_mutex;
     std::deque<Fault> m_faults, m_speech_faults;
-    int m_requests = 0, m_speech_requests = 0, m_first_bytes = 0;
+    int m_requests = 0, m_speech_requests = 0, m_first_bytes = 0, m_in_flight = 0, m_max_in_flight = 0;
     std::size_t m_next_reply = 0;
     nlohmann::json m_last;
+    std::unique_ptr<StreamServer> m_server;  // last: stopped first, while the state its answers touch is alive
 };
 
 }  // namespace va::fake

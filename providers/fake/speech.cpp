@@ -1,5 +1,6 @@
 #include "providers/fake/speech.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
@@ -31,6 +32,14 @@ Result<std::vector<std::int16_t>> caller_speech(const std::string& say, int samp
     std::vector<std::int16_t> out;
     resampler.process(to_mono(*wav), out);
     resampler.flush(out);
+    return out;
+}
+
+std::vector<std::int16_t> tone_speech(const std::string& text, int ms_per_char, int sample_rate) {
+    std::size_t ms = std::max<std::size_t>(1, text.size()) * std::size_t(std::max(1, ms_per_char));
+    std::vector<std::int16_t> out(ms * std::size_t(sample_rate) / 1000);
+    for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = static_cast<std::int16_t>(6000 * std::sin(2 * M_PI * 440.0 * double(i) / double(sample_rate)));
     return out;
 }
 
