@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "bench/common/proc_stats.hpp"
+#include "bench/common/twilio_calls.hpp"
 #include "providers/fake/media_caller.hpp"
 
 using nlohmann::json;
@@ -56,19 +57,12 @@ int main(int argc, char** argv) {
     }
 
     // All calls are set up first, then all start at once: every greeting and every turn lands in the same moment.
-    struct Pending {
-        std::string id, url, signature;
-    };
-    std::vector<Pending> pending;
-    for (int i = 0; i < calls; ++i) {
-        auto r = api.Post("/api/v1/calls/simulate", auth,
-                          json{{"carrier", "twilio"}, {"agent_id", "bench-twilio"}}.dump(), "application/json");
-        if (!r || r->status != 201) {
-            std::fprintf(stderr, "cannot create call %d: %s\n", i, r ? r->body.c_str() : "no answer");
-            return 1;
-        }
-        json j = json::parse(r->body);
-        pending.push_back({j["call"]["id"], j["stream_url"], j["headers"]["X-Twilio-Signature"]});
+    std::vector<va::bench::SimulatedCall> pending;
+    try {
+        pending = va::bench::simulate_twilio_calls(api, auth, "bench-twilio", calls);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
     }
 
     // Calls arrive over `ramp_ms` (a daemon sees calls come in, not 500 handshakes in the same millisecond) and
@@ -77,9 +71,7 @@ int main(int argc, char** argv) {
     // something again, hears the answer and hangs up.
     const int ramp_ms = 5000;
     va::fake::CallerScript script;
-    std::vector<std::int16_t> voice(3200);
-    for (std::size_t i = 0; i < voice.size(); ++i)
-        voice[i] = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 300.0 * double(i) / 8000.0));
+    auto voice = va::bench::caller_voice(400);
     script.turns.push_back({voice, "", -1, -1});
     script.turns.push_back({std::vector<std::int16_t>(std::size_t(8 * (ramp_ms + 1000)), 0), "", -1, -1});  // holding
     script.turns.push_back({voice, "", -1, 0});  // holding was silence: nothing to wait for
@@ -93,16 +85,9 @@ int main(int argc, char** argv) {
     std::vector<va::fake::CallerResult> results(pending.size());
     double rss_peak = 0;
     std::vector<std::unique_ptr<boost::asio::steady_timer>> arrivals;
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-        arrivals.push_back(std::make_unique<boost::asio::steady_timer>(
-            io, std::chrono::milliseconds(ramp_ms * std::int64_t(i) / std::int64_t(pending.size()))));
-        arrivals.back()->async_wait([&, i](boost::system::error_code) {
-            va::fake::MediaCaller::start(io, pending[i].url, {{"X-Twilio-Signature", pending[i].signature}},
-                                         va::fake::twilio_dialect("MZ" + std::to_string(i), "CA" + std::to_string(i),
-                                                                  "ACbench", json{{"call_id", pending[i].id}}),
-                                         script, [&results, i](const va::fake::CallerResult& r) { results[i] = r; });
-        });
-    }
+    for (std::size_t i = 0; i < pending.size(); ++i)
+        va::bench::start_twilio_caller(io, arrivals, pending[i], i,
+                                       int(ramp_ms * std::int64_t(i) / std::int64_t(pending.size())), script, results[i]);
     // RSS at its peak, sampled while the calls run; CPU over a steady second stretch when all calls are up and
     // holding (their media flowing both ways), which is what a call costs once established.
     double steady_cpu = 0, steady_s = 0;
