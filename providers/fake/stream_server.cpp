@@ -281,7 +281,7 @@ void Reply::end() {
 void Reply::drop() {
     if (m_closed) return;
     close();
-    m_conn->shut();
+    m_conn->answer_done(false);  // what was written goes out first, then the connection ends mid-answer
 }
 
 }  // namespace
