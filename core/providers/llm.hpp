@@ -89,6 +89,10 @@ public:
 };
 
 // Replaces {{name}} with variables[name] (strings; others dumped); unknown placeholders are left as they are.
+// A member writes the text and a caller of the API the variables, so their product is bounded: a substitution
+// that would take the result past max(text's size, kMaxFilledBytes) is not made (its placeholder stays), or a
+// 100 KiB prompt of `{{x}}` with a 10 KiB `x` would become a gigabyte.
+inline constexpr std::size_t kMaxFilledBytes = 256 * 1024;
 std::string fill_placeholders(const std::string& text, const nlohmann::json& variables);
 
 }  // namespace va

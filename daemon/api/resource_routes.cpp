@@ -66,7 +66,7 @@ Result<http::Response> create_agent(ApiContext& ctx, http::Request& request, con
     return agent_response(201, agent);
 }
 
-// PUT replaces the definition; PATCH merges into it (RFC 7386). Both revalidate the whole result.
+// PUT replaces the definition, checked before the lookup; PATCH merges into it (RFC 7386) and checks the result.
 Result<http::Response> write_agent(ApiContext& ctx, http::Request& request, const Principal& who, bool merge) {
     auto body = json_body(request);
     if (!body) return body.take_error();
@@ -80,8 +80,8 @@ Result<http::Response> write_agent(ApiContext& ctx, http::Request& request, cons
         definition = parse_json(agent->definition);
         if (definition.is_discarded()) definition = json::object();
         definition.merge_patch(*body);
+        if (auto valid = check_definition(ctx, definition, who.workspace_id); !valid) return valid.take_error();
     }
-    if (auto valid = check_definition(ctx, definition, who.workspace_id); !valid) return valid.take_error();
     agent->name = definition["name"].get<std::string>();
     agent->definition = definition.dump();
     auto updated = ctx.store.update_agent(*agent);

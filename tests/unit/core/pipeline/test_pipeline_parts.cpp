@@ -42,3 +42,20 @@ TEST_CASE("conversation builds the LLM request from prompt, greeting, turns and 
     CHECK_FALSE(c.ends_call("See you"));
     CHECK(merge_variables(agent, json::object())["name"] == "there");
 }
+
+// A member writes the prompt and an API caller the variables: before the bound, this prompt became 1.6 GB.
+TEST_CASE("conversation: placeholders cannot multiply a prompt past the fill budget") {
+    std::string prompt;
+    for (int i = 0; i < 20000; ++i) prompt += "{{x}} ";  // 120 KB of placeholders
+    json agent = {{"name", "a"}, {"system_prompt", prompt}, {"first_message", "Hello {{x}}"}};
+    Conversation c(agent, merge_variables(agent, {{"x", std::string(80 * 1024, 'v')}}));
+    const std::string system = c.request().messages.front().content;
+    CHECK(system.size() <= kMaxFilledBytes);
+    CHECK(system.find(std::string(80 * 1024, 'v')) != std::string::npos);  // what fits is still filled
+    CHECK(system.find("{{x}}") != std::string::npos);                      // the rest stays as written
+    CHECK(c.greeting().size() == 6 + 80 * 1024);
+    // Text longer than the budget on its own is kept whole; only growth is refused.
+    std::string long_text(kMaxFilledBytes + 10, 'a');
+    CHECK(fill_placeholders(long_text + "{{x}}", {{"x", "0123456789"}}) == long_text + "{{x}}");
+    CHECK(fill_placeholders("{{x}}" + long_text, {{"x", ""}}) == long_text);
+}
