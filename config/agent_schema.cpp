@@ -352,6 +352,27 @@ std::string client_schema_problem(const json& schema, const std::string& pointer
 
 }  // namespace
 
+// A client schema inside an agent definition: its keywords, then every "pattern" in it compiled (case-sensitive,
+// as the validator applies them) without entering the shared cache.
+void check_client_schema(const json& schema, const std::string& pointer, std::vector<FieldError>& out) {
+    if (auto problem = client_schema_problem(schema, pointer, 0); !problem.empty()) {
+        auto colon = problem.rfind(": ");
+        out.push_back({problem.substr(0, colon), "schema error: " + problem.substr(colon + 2)});
+        return;
+    }
+    auto walk = [&](auto& self, const json& node, const std::string& at) -> void {
+        if (!node.is_object()) return;
+        for (const auto& [key, v] : node.items()) {
+            std::string child = at + "/" + escape_pointer_token(key);
+            if (key == "pattern") check_pattern(v, child, false, out);
+            else if (key == "items" || key == "additionalProperties") self(self, v, child);
+            else if ((key == "properties" || key == "oneOf") && (v.is_object() || v.is_array()))
+                for (const auto& [child_key, sub] : v.items()) self(self, sub, child + "/" + escape_pointer_token(child_key));
+        }
+    };
+    walk(walk, schema, pointer);
+}
+
 Status validate_json_schema(const json& schema, const json& instance) {
     if (auto problem = client_schema_problem(schema, "", 0); !problem.empty())
         return invalid_field("schema", "schema error: " + (problem[0] == ':' ? "/" + problem : problem));
@@ -389,6 +410,15 @@ Status validate_agent_definition(const json& definition) {
                     check_pattern(*pattern, "/script/analysis/fields/" + escape_pointer_token(name) + "/pattern", true,
                                   pattern_problems);
     }
+    // The schemas a definition carries for the LLM's answers (an HTTP tool's parameters, the analysis fields) are
+    // used only during and after calls: checked here, a mistake is the author's 422 instead of every call's failure.
+    if (const json* tools = json_field(definition, "tools"); tools && tools->is_array())
+        for (std::size_t i = 0; i < tools->size(); ++i)
+            if (const json* parameters = json_field((*tools)[i], "parameters"))
+                check_client_schema(*parameters, "/tools/" + std::to_string(i) + "/parameters", pattern_problems);
+    if (const json* analysis = json_object(definition, "analysis"))
+        if (const json* fields = json_field(*analysis, "fields"))
+            check_client_schema(*fields, "/analysis/fields", pattern_problems);
     // A well-formed definition whose only fault is a pattern RE2 refuses is unprocessable (422), not malformed.
     if (problems.empty() && !pattern_problems.empty()) {
         auto status = result_of(std::move(pattern_problems), "agent definition");

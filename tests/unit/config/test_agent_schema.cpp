@@ -177,3 +177,30 @@ TEST_CASE("validate_json_schema refuses a malformed client schema instead of thr
     }
     CHECK(validate_json_schema({{"type", "object"}, {"properties", {{"n", {{"minimum", 1}}}}}}, {{"n", 3}}));
 }
+
+// Before, these definitions were stored and every call that used the tool (or every analysis) failed instead.
+TEST_CASE("agent schema: a tool's parameters and the analysis fields are checked as schemas when the agent is saved") {
+    auto tool = [](json parameters) {
+        return validate_agent_definition({{"name", "x"},
+                                          {"tools", json::array({{{"type", "http"},
+                                                                  {"name", "lookup"},
+                                                                  {"description", "d"},
+                                                                  {"url", "https://example.com/x"},
+                                                                  {"parameters", parameters}}})}});
+    };
+    auto ref = tool({{"type", "object"}, {"properties", {{"id", {{"$ref", "#"}}}}}});
+    REQUIRE_FALSE(ref);
+    CHECK(ref.error().code == ErrorCode::unprocessable);
+    CHECK(reason_for(ref, "/tools/0/parameters/properties/id/$ref") == "schema error: $ref is not supported in tool schemas");
+    auto typo = tool({{"type", "object"}, {"properties", {{"n", {{"type", "number"}, {"minimum", "5"}}}}}});
+    CHECK(reason_for(typo, "/tools/0/parameters/properties/n/minimum") == "schema error: not a valid value for this keyword");
+    auto pattern = tool({{"type", "object"}, {"properties", {{"code", {{"type", "string"}, {"pattern", "(a)\\1"}}}}}});
+    REQUIRE_FALSE(pattern);
+    CHECK_THAT(reason_for(pattern, "/tools/0/parameters/properties/code/pattern"),
+               Catch::StartsWith("invalid regular expression"));
+    CHECK(tool({{"type", "object"}, {"properties", {{"code", {{"type", "string"}, {"pattern", "^[A-Z]{3}$"}}}}}}));
+    auto fields = validate_agent_definition(
+        {{"name", "x"}, {"analysis", {{"fields", {{"type", "object"}, {"properties", {{"day", {{"type", 5}}}}}}}}}});
+    REQUIRE_FALSE(fields);
+    CHECK(reason_for(fields, "/analysis/fields/properties/day/type") == "schema error: not a valid value for this keyword");
+}
