@@ -8,15 +8,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <chrono>
 #include <cmath>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <thread>
 
 #include "core/util/url.hpp"
 #include "providers/common/http_client.hpp"
+#include "providers/common/http_engine.hpp"
 #include "providers/openai/sse.hpp"
 
 namespace va::openai {
@@ -78,28 +77,36 @@ int retry_delay_ms(const ChatSettings& s, const HttpResult* head, int attempt) {
     return int(base * (1.0 - 0.25 * std::uniform_real_distribution<double>(0, 1)(rng)));
 }
 
-// One streamed answer, on a thread of its own that keeps this state alive: a cancelled stream's thread finishes
-// (curl notices within its progress interval) without anyone waiting for it.
+// One streamed answer on the shared HTTP engine: its transfer's pieces are read, and its retries wait, on the
+// engine's thread; no thread is kept per answer. The engine's callbacks hold the worker only weakly, so a stream
+// dropped by its call frees it at once.
 class ChatWorker : public std::enable_shared_from_this<ChatWorker> {
 public:
-    ChatWorker(ChatSettings settings, LlmRequest request, LlmCallbacks callbacks)
-        : m_settings(std::move(settings)), m_callbacks(std::move(callbacks)) {
+    ChatWorker(ChatSettings settings, LlmRequest request, LlmCallbacks callbacks, HttpEngine& engine)
+        : m_settings(std::move(settings)), m_callbacks(std::move(callbacks)), m_engine(engine) {
         m_body = chat_body(m_settings, request).dump();
+        m_request.method = "POST";
+        m_request.url = m_settings.base_url + "/chat/completions";
+        m_request.headers = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}};
+        if (!m_settings.api_key.empty()) m_request.headers.emplace_back("Authorization", "Bearer " + m_settings.api_key);
+        for (const auto& [k, v] : m_settings.headers) m_request.headers.emplace_back(k, v);
+        m_request.body = m_body;
+        m_request.timeout_ms = m_settings.timeout_ms;
     }
-    void start() {
-        std::thread([self = shared_from_this()] {
-            // Whatever goes wrong fails this answer only: the call gets its error, the daemon lives on.
-            if (!run_guarded("openai chat stream", [&] { self->run(); }))
-                self->deliver([&] {
-                    Error e = make_error(ErrorCode::internal, "the LLM answer could not be read");
-                    e.provider = "openai";
-                    if (self->m_callbacks.on_done) self->m_callbacks.on_done(e);
-                });
-        }).detach();
-    }
+    void start() { attempt(); }
     void cancel() {
         m_cancelled = true;
-        // After cancel() returns no callback may run: wait out one that is running.
+        std::unique_ptr<HttpEngine::Handle> transfer, timer;
+        {
+            std::lock_guard lock(m_handles_mutex);
+            transfer = std::move(m_transfer);
+            timer = std::move(m_timer);
+        }
+        // Each waits out its own running callback (from another thread); none starts after.
+        transfer.reset();
+        timer.reset();
+        // After cancel() returns no callback may run: wait out a delivery in progress. Recursive, because the
+        // caller's own callback may cancel this stream.
         std::lock_guard lock(m_callback_mutex);
     }
 
@@ -115,32 +122,75 @@ private:
         return true;
     }
 
-    void run() {
-        HttpRequest request;
-        request.method = "POST";
-        request.url = m_settings.base_url + "/chat/completions";
-        request.headers = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}};
-        if (!m_settings.api_key.empty()) request.headers.emplace_back("Authorization", "Bearer " + m_settings.api_key);
-        for (const auto& [k, v] : m_settings.headers) request.headers.emplace_back(k, v);
-        request.body = m_body;
-        request.timeout_ms = m_settings.timeout_ms;
-        Status outcome = Ok{};
-        for (int attempt = 0;; ++attempt) {
-            auto result = attempt_once(request);
-            if (m_cancelled) return;
-            if (result.status) {
-                outcome = Ok{};
-                break;
-            }
-            outcome = result.status;
-            bool retryable = result.retryable && !m_delivered && attempt < m_settings.max_retries;
-            if (!retryable) break;
-            int wait = retry_delay_ms(m_settings, result.head ? &*result.head : nullptr, attempt + 1);
-            spdlog::warn("LLM request failed ({}); retry {} in {} ms", outcome.error().message, attempt + 1, wait);
-            for (int waited = 0; waited < wait && !m_cancelled; waited += 20)
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            if (m_cancelled) return;
+    // Starts one attempt: the first from the caller's thread, a retry from the engine's timer.
+    void attempt() {
+        m_done = false;
+        m_stream_error = Ok{};
+        m_tools.clear();
+        std::weak_ptr<ChatWorker> weak = weak_from_this();
+        m_parser.emplace([this](const SseEvent& e) { on_event(e); });
+        HttpStreamCallbacks callbacks;
+        callbacks.on_body = [weak](const HttpResult&, std::string_view piece) {
+            auto self = weak.lock();
+            return self && self->on_piece(piece);
+        };
+        callbacks.on_done = [weak](Result<HttpResult> outcome) {
+            if (auto self = weak.lock()) self->on_attempt_done(std::move(outcome));
+        };
+        std::lock_guard lock(m_handles_mutex);
+        if (m_cancelled) return;
+        m_transfer = m_engine.stream(m_request, std::move(callbacks));
+    }
+
+    bool on_piece(std::string_view piece) {
+        m_parser->feed(piece);
+        if (m_parser->overflowed() && m_stream_error) {
+            Error err = make_error(ErrorCode::internal, "the LLM server sent a stream line longer than " +
+                                                            std::to_string(SseParser::kMaxEventBytes) + " bytes");
+            err.provider = "openai";
+            m_stream_error = err;
         }
+        return !m_cancelled.load() && m_stream_error.ok();
+    }
+
+    void on_event(const SseEvent& e) {
+        if (m_done || !m_stream_error) return;
+        if (e.data == "[DONE]") {
+            m_done = true;
+            return;
+        }
+        json chunk = parse_json(e.data);
+        if (chunk.is_discarded()) return;  // not JSON: skipped, as the SDK does
+        if (auto problem = read_chunk(chunk)) {
+            // Nothing the server sends may throw: a wrong type is a failed answer, not retried.
+            Error err = make_error(ErrorCode::internal, "the LLM server sent an invalid stream chunk: " + *problem);
+            err.provider = "openai";
+            m_stream_error = err;
+        }
+    }
+
+    void on_attempt_done(Result<HttpResult> outcome) {
+        if (m_cancelled) return;
+        Attempt a = judge(outcome);
+        if (!a.status) {
+            bool retryable = a.retryable && !m_delivered && m_attempts < m_settings.max_retries;
+            if (retryable) {
+                ++m_attempts;
+                int wait = retry_delay_ms(m_settings, a.head ? &*a.head : nullptr, m_attempts);
+                spdlog::warn("LLM request failed ({}); retry {} in {} ms", a.status.error().message, m_attempts, wait);
+                std::weak_ptr<ChatWorker> weak = weak_from_this();
+                std::lock_guard lock(m_handles_mutex);
+                if (m_cancelled) return;
+                m_timer = m_engine.after(wait, [weak] {
+                    if (auto self = weak.lock()) self->attempt();
+                });
+                return;
+            }
+        }
+        finish(a.status);
+    }
+
+    void finish(Status outcome) {
         if (outcome && (m_usage.prompt_tokens || m_usage.completion_tokens)) {
             if (!deliver([&] {
                     if (m_callbacks.on_usage) m_callbacks.on_usage({m_usage.prompt_tokens, m_usage.completion_tokens});
@@ -247,43 +297,11 @@ private:
         return std::nullopt;
     }
 
-    Attempt attempt_once(const HttpRequest& request) {
+    // What one attempt's end means: success, a failure to retry, or a failure to report.
+    Attempt judge(const Result<HttpResult>& r) {
         Attempt a;
-        bool done = false;
-        m_stream_error = Ok{};
-        Status& stream_error = m_stream_error;
-        SseParser parser([&](const SseEvent& e) {
-            if (done || !stream_error) return;
-            if (e.data == "[DONE]") {
-                done = true;
-                return;
-            }
-            json chunk = parse_json(e.data);
-            if (chunk.is_discarded()) return;  // not JSON: skipped, as the SDK does
-            if (auto problem = read_chunk(chunk)) {
-                // Nothing the server sends may throw on this thread: a wrong type is a failed answer, not retried.
-                Error err = make_error(ErrorCode::internal, "the LLM server sent an invalid stream chunk: " + *problem);
-                err.provider = "openai";
-                stream_error = err;
-            }
-        });
-        HttpStream stream;
-        stream.cancelled = &m_cancelled;
-        stream.on_body = [&](const HttpResult& head, std::string_view piece) {
-            parser.feed(piece);
-            (void)head;
-            if (parser.overflowed() && stream_error) {
-                Error err = make_error(ErrorCode::internal, "the LLM server sent a stream line longer than " +
-                                                                std::to_string(SseParser::kMaxEventBytes) + " bytes");
-                err.provider = "openai";
-                stream_error = err;
-            }
-            return !m_cancelled.load() && stream_error.ok();
-        };
-        m_tools.clear();
-        auto r = http_stream(request, stream);
-        if (!stream_error) {  // a malformed or oversized answer, which ended the read: failed, not asked again
-            a.status = stream_error;
+        if (!m_stream_error) {  // a malformed or oversized answer, which ended the read: failed, not asked again
+            a.status = m_stream_error;
             return a;
         }
         if (!r) {  // connection refused, reset, timed out: retryable unless tokens went out
@@ -291,7 +309,7 @@ private:
             a.retryable = true;
             return a;
         }
-        parser.finish();
+        m_parser->finish();
         a.head = *r;
         if (r->status < 200 || r->status >= 300) {
             Error e = api_error("the LLM server", *r);
@@ -301,11 +319,11 @@ private:
             a.status = e;
             return a;
         }
-        if (!stream_error) {
-            a.status = stream_error;
+        if (!m_stream_error) {
+            a.status = m_stream_error;
             return a;
         }
-        if (!done && !m_cancelled) {
+        if (!m_done) {
             a.status = make_error(ErrorCode::unavailable, "the LLM stream ended without [DONE]");
             a.retryable = true;
         }
@@ -314,9 +332,17 @@ private:
 
     ChatSettings m_settings;
     LlmCallbacks m_callbacks;
+    HttpEngine& m_engine;
     std::string m_body;
+    HttpRequest m_request;
     std::atomic<bool> m_cancelled{false};
-    std::mutex m_callback_mutex;
+    std::recursive_mutex m_callback_mutex;
+    std::mutex m_handles_mutex;  // the transfer or retry timer in progress, set by the engine's thread
+    std::unique_ptr<HttpEngine::Handle> m_transfer, m_timer;
+    // The attempt in progress, on the engine's thread.
+    std::optional<SseParser> m_parser;
+    bool m_done = false;
+    int m_attempts = 0;  // retries made
     bool m_delivered = false;
     std::map<int, Pending> m_tools;
     Status m_stream_error = Ok{};  // of the attempt in progress
@@ -338,7 +364,8 @@ class ChatClient final : public LlmClient {
 public:
     explicit ChatClient(ChatSettings s) : m_settings(std::move(s)) {}
     std::unique_ptr<LlmStream> start(LlmRequest request, LlmCallbacks callbacks) override {
-        return std::make_unique<ChatStream>(std::make_shared<ChatWorker>(m_settings, std::move(request), std::move(callbacks)));
+        return std::make_unique<ChatStream>(
+            std::make_shared<ChatWorker>(m_settings, std::move(request), std::move(callbacks), HttpEngine::shared()));
     }
 
 private:

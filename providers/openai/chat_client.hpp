@@ -4,7 +4,8 @@
 // reason are kept. Retries follow the official SDK: 408, 409, 429, 5xx and connection errors, honouring
 // retry-after-ms, retry-after and x-should-retry, otherwise exponential backoff with jitter; at most two retries,
 // never once a token has reached the caller, and never for insufficient_quota.
-// Thread-safety: the client is immutable; each stream runs on its own thread and calls back from it.
+// Thread-safety: the client is immutable; streams run on the shared HTTP engine (providers/common/http_engine.hpp)
+// and call back from its thread.
 #pragma once
 
 #include <map>
