@@ -5,8 +5,6 @@
 // and none of them may appear in the daemon's log, its events or its API answers.
 #include <catch2/catch.hpp>
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -18,9 +16,9 @@
 #include "providers/fake/elevenlabs_fake.hpp"
 #include "providers/fake/openai_fake.hpp"
 #include "providers/fake/twilio_fake.hpp"
-#include "providers/fake/fake_server.hpp"
 #include "support/daemon_process.hpp"
 #include "support/fixtures.hpp"
+#include "support/http_capture_server.hpp"
 
 using namespace va::test;
 using va::fake::CallerScript;
@@ -36,27 +34,20 @@ constexpr const char* kToolSecret = "crm-secret-7d1f";
 
 // The business's own API, which the agent's tool calls: slow enough that the agent's filler is spoken.
 struct OrderApi {
-    httplib::Server server;
-    std::thread thread;
-    int port = 0;
-    std::mutex mutex;
-    std::vector<std::string> seen;  // "path auth"
+    HttpCaptureServer server;
 
     OrderApi() {
-        server.Get(R"(/orders/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-            {
-                std::lock_guard lock(mutex);
-                seen.push_back(req.path + " " + req.get_header_value("Authorization"));
-            }
+        server.route("GET", R"(/orders/([^/]+))", [](const httplib::Request& req, httplib::Response& res) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1200));
             res.set_content(req.matches[1].str() + " has shipped and arrives on friday", "text/plain");
         });
-        port = server.bind_to_any_port("127.0.0.1");
-        va::fake::serve_in_background(server, thread);
+        server.start();
     }
-    ~OrderApi() {
-        server.stop();
-        thread.join();
+    // Each request as "path Authorization".
+    std::vector<std::string> seen() const {
+        std::vector<std::string> out;
+        for (const auto& r : server.requests()) out.push_back(r.path + " " + r.header("Authorization"));
+        return out;
     }
 };
 
@@ -130,7 +121,7 @@ TEST_CASE("cloud: a phone call runs on Deepgram, OpenAI with a tool, and ElevenL
                                   "properties": {"order_id": {"type": "string", "minLength": 1}}},
                    "timeout_ms": 5000, "filler": "One moment."},
                   {"type": "end_call"}]})");
-    agent["tools"][0]["url"] = "http://127.0.0.1:" + std::to_string(orders.port) + "/orders/{order_id}";
+    agent["tools"][0]["url"] = orders.server.url("/orders/{order_id}");
     auto created = api.post("/api/v1/agents", agent);
     INFO(created.body);
     REQUIRE(created.status == 201);
@@ -180,10 +171,7 @@ TEST_CASE("cloud: a phone call runs on Deepgram, OpenAI with a tool, and ElevenL
     CHECK(deepgram.connections()[0].close_stream);
 
     // The tool ran once, with the secret from the daemon's configuration, and the model read its answer.
-    {
-        std::lock_guard lock(orders.mutex);
-        CHECK(orders.seen == std::vector<std::string>{std::string("/orders/A17 Bearer ") + kToolSecret});
-    }
+    CHECK(orders.seen() == std::vector<std::string>{std::string("/orders/A17 Bearer ") + kToolSecret});
     CHECK(openai.requests() == 2);
     json second = openai.last_request();
     const json& tool_message = second["messages"].back();

@@ -5,18 +5,14 @@
 // error when the call is placed).
 #include <catch2/catch.hpp>
 
-#include <httplib.h>
-
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
-#include <mutex>
-#include <thread>
 
 #include "cli/ws_client.hpp"
 #include "providers/fake/openai_fake.hpp"
 #include "support/daemon_process.hpp"
 #include "support/fixtures.hpp"
+#include "support/http_capture_server.hpp"
 
 using namespace va::test;
 using va::cli::WsClient;
@@ -25,33 +21,16 @@ using nlohmann::json;
 
 namespace {
 
-// Records every request it gets, whatever the path.
-struct CaptureServer {
-    httplib::Server server;
-    std::thread thread;
-    int port = 0;
-    std::atomic<int> requests{0};
-    std::mutex mutex;
-    std::string headers_seen;
-
-    CaptureServer() {
-        auto record = [this](const httplib::Request& req, httplib::Response& res) {
-            ++requests;
-            std::lock_guard lock(mutex);
-            for (const auto& [k, v] : req.headers) headers_seen += k + ": " + v + "\n";
-            res.status = 500;
-        };
-        server.Post(R"(/.*)", record);
-        server.Get(R"(/.*)", record);
-        port = server.bind_to_any_port("127.0.0.1");
-        thread = std::thread([this] { server.listen_after_bind(); });
-        while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+// Records every request it gets, whatever the path, and answers 500.
+struct CaptureServer : HttpCaptureServer {
+    CaptureServer() { otherwise(500).start(); }
+    // Every header of every request, one "name: value" a line.
+    std::string headers_seen() const {
+        std::string all;
+        for (const auto& r : requests())
+            for (const auto& [k, v] : r.headers) all += k + ": " + v + "\n";
+        return all;
     }
-    ~CaptureServer() {
-        server.stop();
-        thread.join();
-    }
-    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
 };
 
 json agent_with_base_url(const std::string& name, const std::string& base_url) {
@@ -110,7 +89,7 @@ TEST_CASE("outbound secrets: an agent names only allowed LLM base URLs, and the 
     CHECK(std::find(turns.begin(), turns.end(), "agent: Hello from the allowed server.") != turns.end());
     CHECK(other.requests() >= 1);
     CHECK(configured.requests() == 0);
-    CHECK(capture.requests == 0);
+    CHECK(capture.count() == 0);
 }
 
 // The attack of the issue with nothing but openai.api_key and openai.base_url configured (no allow-list), so it runs
@@ -135,9 +114,8 @@ TEST_CASE("outbound secrets: with no allow-list, an agent naming another LLM URL
             if (m.is_object() && (m.value("type", "") == "agent" || m.value("type", "") == "error")) break;
         }
     }
-    CHECK(capture.requests == 0);
-    std::lock_guard lock(capture.mutex);
-    CHECK(capture.headers_seen.find("sk-fake-openai") == std::string::npos);
+    CHECK(capture.count() == 0);
+    CHECK(capture.headers_seen().find("sk-fake-openai") == std::string::npos);
 }
 
 TEST_CASE("outbound secrets: an agent stored before the allow-list cannot send the key to its URL at call time") {
@@ -165,9 +143,8 @@ TEST_CASE("outbound secrets: an agent stored before the allow-list cannot send t
     CHECK(placed.status == 422);
     CHECK(placed.body.find("llm.base_url") != std::string::npos);
     CHECK(placed.body.find("sk-fake-openai") == std::string::npos);
-    CHECK(capture.requests == 0);
-    std::lock_guard lock(capture.mutex);
-    CHECK(capture.headers_seen.find("sk-fake-openai") == std::string::npos);
+    CHECK(capture.count() == 0);
+    CHECK(capture.headers_seen().find("sk-fake-openai") == std::string::npos);
     std::filesystem::remove_all(data_dir);
 }
 
@@ -195,5 +172,5 @@ TEST_CASE("outbound secrets: a tool secret bound to other hosts is refused with 
     CHECK(api.post("/api/v1/agents", agent).status == 201);
     CHECK(d.log().find("tool secret legacy is bound to no host") != std::string::npos);
     CHECK(d.log().find("legacy-value") == std::string::npos);
-    CHECK(capture.requests == 0);
+    CHECK(capture.count() == 0);
 }

@@ -3,17 +3,16 @@
 // endpoint; endpoints at private or metadata addresses are refused.
 #include <catch2/catch.hpp>
 
-#include <httplib.h>
-
-#include <atomic>
+#include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
 #include "core/util/encoding.hpp"
-#include "providers/fake/fake_server.hpp"
 #include "support/daemon_process.hpp"
 #include "support/fixtures.hpp"
+#include "support/http_capture_server.hpp"
 
 using namespace va::test;
 using nlohmann::json;
@@ -22,18 +21,16 @@ namespace {
 
 // A receiver that checks each delivery's signature with the secret it is given, and fails the first `fail_first`.
 struct Receiver {
-    httplib::Server server;
-    std::thread thread;
-    int port = 0;
     std::mutex mutex;
     std::string secret;
     int fail_first = 0;
     int requests = 0;
     std::vector<std::string> accepted;   // event types answered 200
     std::vector<std::string> problems;   // bad signatures or shapes
+    HttpCaptureServer server;            // last: stopped before the members its handler uses are destroyed
 
     Receiver() {
-        server.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+        server.route("POST", "/hook", [this](const httplib::Request& req, httplib::Response& res) {
             std::lock_guard lock(mutex);
             ++requests;
             std::string header = req.get_header_value("X-Voiceagent-Signature");
@@ -56,15 +53,10 @@ struct Receiver {
             accepted.push_back(body.value("type", ""));
             res.status = 200;
         });
-        server.Post("/broken", [](const httplib::Request&, httplib::Response& res) { res.status = 500; });
-        port = server.bind_to_any_port("127.0.0.1");
-        va::fake::serve_in_background(server, thread);
+        server.route("POST", "/broken", [](const httplib::Request&, httplib::Response& res) { res.status = 500; });
+        server.start();
     }
-    ~Receiver() {
-        server.stop();
-        thread.join();
-    }
-    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
+    std::string url(const std::string& path) const { return server.url(path); }
     int count(const std::string& type) {
         std::lock_guard lock(mutex);
         return int(std::count(accepted.begin(), accepted.end(), type));

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands/commands.hpp"
+#include "support/http_capture_server.hpp"
 
 namespace va::cli::test {
 
@@ -55,32 +56,19 @@ public:
             res.status = reply.status;
             if (!reply.body.is_null()) res.set_content(reply.body.dump(), "application/json");
         };
-        m_server.Get(".*", serve);
-        m_server.Post(".*", serve);
-        m_server.Put(".*", serve);
-        m_server.Patch(".*", serve);
-        m_server.Delete(".*", serve);
-        m_port = m_server.bind_to_any_port("127.0.0.1");
-        m_thread = std::thread([this] { m_server.listen_after_bind(); });
-        // stop() does nothing to a server that is not listening yet: wait, so the destructor cannot hang.
-        while (!m_server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) m_server.route(method, ".*", serve);
+        m_server.start();
     }
-    ~FakeDaemon() {
-        m_server.stop();
-        m_thread.join();
-    }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+    std::string url() const { return m_server.url(); }
     std::vector<Seen> seen() {
         std::lock_guard lock(m_mutex);
         return m_seen;
     }
 
 private:
-    httplib::Server m_server;
-    int m_port = 0;
-    std::thread m_thread;
     std::mutex m_mutex;
     std::vector<Seen> m_seen;
+    va::test::HttpCaptureServer m_server;  // last: stopped before what its handler uses is destroyed
 };
 
 inline nlohmann::json api_error(const std::string& code, const std::string& message,

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "daemon/calls/http_tools.hpp"
+#include "support/http_capture_server.hpp"
 
 using namespace va;
 using nlohmann::json;
@@ -22,56 +23,33 @@ using nlohmann::json;
 namespace {
 
 struct ToolServer {
-    httplib::Server server;
-    std::thread thread;
-    int port = 0;
-    std::atomic<int> requests{0};
-    std::string last_body, last_query, last_auth, last_path;
     std::mutex mutex;
     std::condition_variable slow_cv;
     bool stopping = false;  // guarded by mutex
+    test::HttpCaptureServer server;  // last: stopped before what its handlers use is destroyed
 
-    std::string bind_host;
-
-    explicit ToolServer(std::string host = "127.0.0.1") : bind_host(std::move(host)) {
-        auto record = [this](const httplib::Request& req) {
-            ++requests;
-            std::lock_guard lock(mutex);
-            last_body = req.body;
-            last_path = req.path;
-            last_auth = req.get_header_value("Authorization");
-            last_query.clear();
-            for (const auto& [k, v] : req.params) last_query += k + "=" + v + ";";
-        };
-        server.Get(R"(/orders/([^/]+))", [record](const httplib::Request& req, httplib::Response& res) {
-            record(req);
+    explicit ToolServer(std::string host = "127.0.0.1") : server(std::move(host)) {
+        server.route("GET", R"(/orders/([^/]+))", [](const httplib::Request& req, httplib::Response& res) {
             res.set_content(json{{"order", req.matches[1].str()}, {"status", "shipped"}}.dump(), "application/json");
         });
-        server.Post("/bookings", [record](const httplib::Request& req, httplib::Response& res) {
-            record(req);
+        server.route("POST", "/bookings", [](const httplib::Request&, httplib::Response& res) {
             res.status = 201;
             res.set_content(R"({"booked":true})", "application/json");
         });
-        server.Get("/huge", [record](const httplib::Request& req, httplib::Response& res) {
-            record(req);
+        server.route("GET", "/huge", [](const httplib::Request&, httplib::Response& res) {
             res.set_content(std::string(200000, 'x'), "text/plain");
         });
         // Answers only once the test is over (the destructor lets it): a client that gets an answer sooner has
         // timed out, however slow the machine.
-        server.Get("/slow", [this, record](const httplib::Request& req, httplib::Response& res) {
-            record(req);
+        server.route("GET", "/slow", [this](const httplib::Request&, httplib::Response& res) {
             std::unique_lock lock(mutex);
             slow_cv.wait(lock, [this] { return stopping; });
             res.set_content("late", "text/plain");
         });
-        server.Get("/ping", [record](const httplib::Request& req, httplib::Response& res) {
-            record(req);
+        server.route("GET", "/ping", [](const httplib::Request&, httplib::Response& res) {
             res.set_content(R"({"pong":true})", "application/json");
         });
-        port = server.bind_to_any_port(bind_host);
-        thread = std::thread([this] { server.listen_after_bind(); });
-        // stop() does nothing to a server that is not listening yet: wait, so the destructor cannot hang.
-        while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        server.start();
     }
     ~ToolServer() {
         {
@@ -79,12 +57,19 @@ struct ToolServer {
             stopping = true;
         }
         slow_cv.notify_all();
-        server.stop();
-        thread.join();
     }
-    std::string url(const std::string& path) const {
-        std::string host = bind_host.find(':') != std::string::npos ? "[" + bind_host + "]" : bind_host;
-        return "http://" + host + ":" + std::to_string(port) + path;
+    std::string url(const std::string& path) const { return server.url(path); }
+    std::size_t requests() const { return server.count(); }
+    // The latest request; an empty one when none arrived.
+    test::CapturedRequest last() const {
+        auto all = server.requests();
+        return all.empty() ? test::CapturedRequest{} : all.back();
+    }
+    // The latest request's query as "name=value;" pairs.
+    std::string last_query() const {
+        std::string out;
+        for (const auto& [k, v] : last().params) out += k + "=" + v + ";";
+        return out;
     }
 };
 
@@ -124,7 +109,7 @@ TEST_CASE("http tools: a GET fills the URL from the arguments, a POST sends the 
     REQUIRE(r.ok);
     CHECK(r.status == 200);
     CHECK(json::parse(r.content)["order"] == "A 17");
-    CHECK(srv.last_query == "verbose=true;");
+    CHECK(srv.last_query() == "verbose=true;");
 
     json book = json::parse(R"({"type": "http", "name": "book", "description": "Book",
         "headers": {"Authorization": "Bearer {{secret:crm_token}}"},
@@ -133,8 +118,8 @@ TEST_CASE("http tools: a GET fills the URL from the arguments, a POST sends the 
     auto b = run_http_tool(book, call("book", {{"day", "friday"}, {"people", 2}}), loopback_allowed(), "ws_1");
     REQUIRE(b.ok);
     CHECK(b.status == 201);
-    CHECK(srv.last_auth == "Bearer s3cret-token");
-    CHECK(json::parse(srv.last_body) == json{{"day", "friday"}, {"people", 2}});
+    CHECK(srv.last().header("Authorization") == "Bearer s3cret-token");
+    CHECK(json::parse(srv.last().body) == json{{"day", "friday"}, {"people", 2}});
 }
 
 TEST_CASE("http tools: bad arguments, refused addresses and missing secrets never reach the network") {
@@ -163,7 +148,7 @@ TEST_CASE("http tools: bad arguments, refused addresses and missing secrets neve
     secret["headers"] = {{"X-Key", "{{secret:missing}}"}};
     auto unset = run_http_tool(secret, call("book", {{"people", 2}}), loopback_allowed(), "ws_1");
     CHECK(unset.error == "secret \"missing\" is not configured");
-    CHECK(srv.requests == 0);
+    CHECK(srv.requests() == 0);
 }
 
 TEST_CASE("http tools: oversized answers, error statuses and timeouts become errors the LLM can read") {
@@ -202,14 +187,14 @@ TEST_CASE("http tools: a secret goes only to the hosts and workspaces it is boun
     CHECK(legacy.error.find("bound to no host") != std::string::npos);
     auto other_ws = send("{{secret:ws2_token}}", "ws_1");
     CHECK(other_ws.error == "secret \"ws2_token\" is not configured");
-    CHECK(srv.requests == 0);
+    CHECK(srv.requests() == 0);
     auto own_ws = send("{{secret:ws2_token}}", "ws_2");
     CHECK(own_ws.ok);
-    CHECK(srv.requests == 1);
+    CHECK(srv.requests() == 1);
 
     // The host is filled from the arguments: a secret bound to 127.0.0.1 does not go to localhost.
     json templated = book;
-    templated["url"] = "http://{host}:" + std::to_string(srv.port) + "/ping";
+    templated["url"] = "http://{host}:" + std::to_string(srv.server.port()) + "/ping";
     templated["parameters"] = json::parse(R"({"type": "object", "properties": {"host": {"type": "string"}}})");
     templated["headers"] = {{"X-Key", "{{secret:crm_token}}"}};
     ToolSettings loopback_names = loopback_allowed();
@@ -217,10 +202,10 @@ TEST_CASE("http tools: a secret goes only to the hosts and workspaces it is boun
     auto moved = run_http_tool(templated, call("book", {{"host", "localhost"}}), loopback_names, "ws_1");
     CHECK(!moved.ok);
     CHECK(moved.error.find("crm_token") != std::string::npos);
-    CHECK(srv.requests == 1);
+    CHECK(srv.requests() == 1);
     auto bound = run_http_tool(templated, call("book", {{"host", "127.0.0.1"}}), loopback_names, "ws_1");
     CHECK(bound.ok);
-    CHECK(srv.requests == 2);
+    CHECK(srv.requests() == 2);
 }
 
 TEST_CASE("http tools: definition-time check names the tool and the secret") {
@@ -262,7 +247,7 @@ TEST_CASE("http tools: an IPv6 literal URL is reached, and environment proxies a
     ToolServer v4;
     // A "proxy" that records any request it is sent: a guarded request must reach the tool directly.
     ToolServer proxy;
-    std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port);
+    std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.server.port());
     struct EnvGuard {
         ~EnvGuard() {
             for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"}) unsetenv(name);
@@ -276,13 +261,13 @@ TEST_CASE("http tools: an IPv6 literal URL is reached, and environment proxies a
               {"headers", {{"Authorization", "{{secret:v6_token}}"}}}};
     auto r = run_http_tool(ping, call("ping", json::object()), s, "ws_1");
     REQUIRE(r.ok);
-    CHECK(v6.requests == 1);
-    CHECK(v6.last_auth == "v6-secret");
+    CHECK(v6.requests() == 1);
+    CHECK(v6.last().header("Authorization") == "v6-secret");
     // A host name (pinned to its checked addresses) goes direct too.
     json named{{"type", "http"}, {"name", "ping"}, {"description", "d"}, {"method", "GET"},
-               {"url", "http://localhost:" + std::to_string(v4.port) + "/ping"}};
+               {"url", "http://localhost:" + std::to_string(v4.server.port()) + "/ping"}};
     auto direct = run_http_tool(named, call("ping", json::object()), s, "ws_1");
     REQUIRE(direct.ok);
-    CHECK(v4.requests == 1);
-    CHECK(proxy.requests == 0);
+    CHECK(v4.requests() == 1);
+    CHECK(proxy.requests() == 0);
 }

@@ -20,6 +20,7 @@
 #include "providers/fake/twilio_fake.hpp"
 #include "providers/fake/webhook_receiver.hpp"
 #include "providers/twilio/signature.hpp"
+#include "support/http_capture_server.hpp"
 
 using namespace va;
 using nlohmann::json;
@@ -34,29 +35,22 @@ struct StatusReceiver {
         std::string path, content_type, body, twilio_signature;
         int active_at_arrival = -1;
     };
-    httplib::Server server;
-    std::thread thread;
-    int port = 0;
     std::mutex mutex;
     std::vector<Callback> received;
     std::function<int()> active;  // set before any call is placed
+    test::HttpCaptureServer server;  // last: stopped before what its handler uses is destroyed
 
     StatusReceiver() {
-        server.Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+        server.route("POST", R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
             Callback c{req.path, req.get_header_value("Content-Type"), req.body, req.get_header_value("X-Twilio-Signature"),
                        active ? active() : -1};
             std::lock_guard lock(mutex);
             received.push_back(std::move(c));
             res.status = 204;
         });
-        port = server.bind_to_any_port("127.0.0.1");
-        fake::serve_in_background(server, thread);
+        server.start();
     }
-    ~StatusReceiver() {
-        server.stop();
-        thread.join();
-    }
-    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
+    std::string url(const std::string& path) const { return server.url(path); }
     std::vector<Callback> for_path(const std::string& path) {
         std::lock_guard lock(mutex);
         std::vector<Callback> out;
