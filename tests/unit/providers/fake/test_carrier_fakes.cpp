@@ -67,7 +67,8 @@ std::string form_field(const std::string& body, const std::string& name) {
 }
 
 // The daemon's media endpoint, reduced to what these tests need: it counts streams, may speak a greeting (Twilio
-// media, mu-law) once the stream starts, and may close the stream after a while.
+// media, mu-law) once the stream starts, and may close the stream after a while or when the test says so
+// (close_streams()).
 struct BotSettings {
     int greeting_ms = 0;     // > 0: this much audio right after start
     int close_after_ms = -1; // >= 0: the bot ends the stream
@@ -80,12 +81,29 @@ struct MiniBot {
     Settings settings;
     std::function<int()> active;          // the fake's calls in flight, looked at when a stop arrives
     std::atomic<int> active_at_stop{-1};
+    std::mutex mutex;
+    std::vector<std::weak_ptr<http::WsConnection>> open;  // streams whose on_open has run, guarded by mutex
+
+    // The bot ends every stream that is open: a gate the test opens, however slow the machine.
+    void close_streams() {
+        std::lock_guard lock(mutex);
+        for (auto& weak : open)
+            if (auto c = weak.lock()) c->close(1000, "bye");
+    }
+    std::size_t opened() {
+        std::lock_guard lock(mutex);
+        return open.size();
+    }
 
     class Session final : public http::WsHandler {
     public:
         explicit Session(MiniBot& bot) : m_bot(bot) {}
         void on_open(std::shared_ptr<http::WsConnection> connection) override {
             m_connection = connection;
+            {
+                std::lock_guard lock(m_bot.mutex);
+                m_bot.open.push_back(connection);
+            }
             if (m_bot.settings.close_after_ms >= 0)
                 connection->post_after(m_bot.settings.close_after_ms, [connection] { connection->close(1000, "bye"); });
         }
@@ -367,7 +385,7 @@ TEST_CASE("carrier fakes: calls in flight count from the REST create to the term
         CHECK(fake.active_calls() == 0);
     }
     SECTION("twilio, answered calls stop counting when their stream closes, before the terminal callback") {
-        MiniBot bot({0, 500});  // the bot ends each stream after 500 ms
+        MiniBot bot;  // the bot ends the streams when the test closes them
         StatusReceiver receiver;
         fake::TwilioFake::Options o;
         o.ring_ms = 10;
@@ -377,10 +395,12 @@ TEST_CASE("carrier fakes: calls in flight count from the REST create to the term
         receiver.active = [&fake] { return fake.active_calls(); };
         std::string a = twilio_dial(fake, "+14155550100", bot.url("a"), receiver.url("/a"));
         std::string b = twilio_dial(fake, "+14155550101", bot.url("b"), receiver.url("/b"));
-        // Both streams are up for a while: two in flight.
-        auto deadline = std::chrono::steady_clock::now() + 5s;
-        while (bot.streams < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+        // Both streams are up, and stay up until the test closes them: two in flight.
+        auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (bot.opened() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+        REQUIRE(bot.opened() == 2);
         CHECK(fake.active_calls() == 2);
+        bot.close_streams();
         auto ca = fake.wait_for_end(a, 10s), cb = fake.wait_for_end(b, 10s);
         REQUIRE(ca);
         REQUIRE(cb);
