@@ -15,6 +15,7 @@
 #include "cli/ws_client.hpp"
 #include "core/store/store.hpp"
 #include "support/daemon_process.hpp"
+#include "support/eventually.hpp"
 #include "support/fixtures.hpp"
 
 using namespace va::test;
@@ -71,10 +72,11 @@ TEST_CASE("server: probes, metrics and the OpenAPI description") {
     CHECK(wrong_method.headers["allow"] == "GET");
 }
 
-TEST_CASE("server: SIGTERM finishes in-flight requests, reports not ready, refuses new ones and exits 0") {
+TEST_CASE("server: SIGTERM finishes in-flight requests, closes idle ones, refuses new ones and exits 0") {
     DaemonProcess d;
     std::string body = R"({"name":"in-flight"})";
-    // A keep-alive connection opened before the signal, to ask /readyz while the daemon drains.
+    // A keep-alive connection opened before the signal, idle when it comes. (Readiness while draining: the next test,
+    // where a live call keeps the daemon draining.)
     RawConnection probe(d.port());
     REQUIRE(probe.connected());
     probe.send("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -91,17 +93,16 @@ TEST_CASE("server: SIGTERM finishes in-flight requests, reports not ready, refus
                   "\r\n\r\n" + body.substr(0, 5));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     auto stopped = std::async(std::launch::async, [&] { return d.stop(SIGTERM); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    // No longer accepting: refused, or closed at once without an answer.
-    CHECK(RawConnection(d.port()).read_all(300).empty());
-    // While draining, readiness is never reported: 503 or a closed connection.
-    std::string draining;
-    if (probe.send("GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) draining = probe.read_all(2000);
-    INFO("readyz while draining: " << draining);
-    CHECK((draining.empty() || draining.rfind("HTTP/1.1 503", 0) == 0));
+    // No longer accepting: a new connection is refused once the listener has closed (no calls are live, so that
+    // comes at once; the deadline only decides how long a broken build takes to fail).
+    CHECK(eventually([&] { return !RawConnection(d.port()).connected(); }, std::chrono::seconds(20)));
+    // The idle keep-alive connection is closed by the drain, without an answer to anything.
+    std::string after;
+    CHECK(probe.wait_closed(20000, &after));
+    CHECK(after.empty());
 
     inflight.send(body.substr(5));
-    auto reply = inflight.read_all(5000);
+    auto reply = inflight.read_all(20000);  // until the daemon closes it after the answer
     INFO("in-flight reply: " << reply);
     CHECK(reply.rfind("HTTP/1.1 201", 0) == 0);
     CHECK(stopped.get() == 0);
@@ -122,15 +123,10 @@ TEST_CASE("server: SIGTERM drains: not ready and no new calls at once, live call
         va::cli::WsClient media(d.base_url() + created.json()["media_url"].get<std::string>(), d.admin_key());
         REQUIRE(read_until(media, "listening").is_object());
 
-        auto signalled = Clock::now();
         REQUIRE(::kill(d.pid(), SIGTERM) == 0);
-        // At once: not ready, and no new call (a load balancer sends them elsewhere).
-        int ready = 200;
-        for (int i = 0; i < 40 && ready != 503; ++i) {
-            ready = api.get("/readyz").status;
-            if (ready != 503) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        CHECK(ready == 503);
+        // Not ready once the signal is handled (and until the daemon exits), and no new call (a load balancer sends
+        // them elsewhere).
+        CHECK(eventually([&] { return api.get("/readyz").status == 503; }, std::chrono::seconds(20)));
         auto refused = api.post("/api/v1/calls/local", call_body);
         CHECK(refused.status == 503);
         CHECK(refused.body.find("shutting down") != std::string::npos);
@@ -147,11 +143,17 @@ TEST_CASE("server: SIGTERM drains: not ready and no new calls at once, live call
         REQUIRE(seen.size() >= 2);
         CHECK(seen[seen.size() - 2]["type"] == "agent");
         CHECK(seen[seen.size() - 2]["text"] == "I'm sorry, I have to end our call now. Goodbye.");
-        auto waited = Clock::now() - signalled;
-        CHECK(waited >= std::chrono::milliseconds(2000));  // a lower bound: a slow machine only makes it longer
         CHECK_FALSE(media.read());  // the daemon closes the stream (this read completes the close)
         CHECK(d.stop(SIGTERM, 20) == 0);  // it was exiting already
-        CHECK(d.log().find("draining: 1 live calls get up to 2500 ms") != std::string::npos);
+        // The goodbye came because the drain time ran out with the call still live (not from a second signal),
+        // as the daemon's own log tells in order; how long that took is not for a test to measure.
+        std::string log = d.log();
+        auto waiting = log.find("draining: 1 live calls get up to 2500 ms");
+        auto goodbye = log.find("draining: 1 calls still live hear the goodbye and end");
+        CHECK(waiting != std::string::npos);
+        CHECK(goodbye != std::string::npos);
+        CHECK(waiting < goodbye);
+        CHECK(log.find("a second signal") == std::string::npos);
     }
     auto store = va::open_sqlite_store({dir + "/voiceagent.db"});
     REQUIRE(store);
