@@ -120,6 +120,8 @@ void CallCommands::listen_loop() {
     }
 }
 
+std::int64_t CallCommands::wall_ms() const { return m_settings.clock_ms ? m_settings.clock_ms() : now_ms(); }
+
 void CallCommands::handle(const std::string& payload) {
     json c = parse_json(payload);
     auto text = [&c](const char* key) {
@@ -130,7 +132,7 @@ void CallCommands::handle(const std::string& payload) {
         return;
     }
     std::int64_t deadline = json_int(c, "deadline_ms").value_or(0);
-    if (now_ms() > deadline + kClockSlackMs) {
+    if (wall_ms() > deadline + kClockSlackMs) {
         ++m_expired;
         spdlog::warn("call {}: skipped a {} from daemon {} that arrived after its sender stopped waiting", text("call_id"),
                      text("op"), text("from"));
@@ -198,7 +200,7 @@ Result<json> CallCommands::send(const std::string& owner, const CallCommand& com
                  {"args", command.args},
                  {"from", m_instance},
                  {"reply_to", reply_key},
-                 {"deadline_ms", now_ms() + m_settings.reply_timeout_ms}};
+                 {"deadline_ms", wall_ms() + m_settings.reply_timeout_ms}};
     auto pushed = m_redis->command({"EVAL", kPushScript, "1", queue_key(owner), message.dump(),
                                     std::to_string(m_settings.reply_timeout_ms + 1000)});
     if (!pushed)

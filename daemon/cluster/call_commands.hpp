@@ -51,6 +51,9 @@ struct CallCommandSettings {
     int block_ms = 1000;             // one BLPOP's wait (bounds stop() and the presence refresh)
     int presence_ttl_ms = 3000;      // the listener counts as gone this long after its last BLPOP returned
     int reply_ttl_ms = 30'000;       // an answer nobody collects (the sender gave up) expires
+    // The wall clock of the deadlines a sender writes and a listener compares (milliseconds since the epoch);
+    // empty: now_ms(). Tests set it to move one daemon's clock instead of waiting.
+    std::function<std::int64_t()> clock_ms;
 };
 
 class CallCommands {
@@ -81,6 +84,7 @@ private:
     void listen_loop();
     void handle(const std::string& payload);
     std::string queue_key(const std::string& instance) const { return m_settings.prefix + instance; }
+    std::int64_t wall_ms() const;
     std::string presence_key(const std::string& instance) const { return m_settings.prefix + instance + ":alive"; }
     bool owner_listening(const std::string& owner, Error& why);
     // Connections for waiting on replies (BLPOP holds a connection for seconds): kept apart from the pool, whose
