@@ -212,6 +212,10 @@ void OpenAiFake::speech(const StreamRequest& req, std::shared_ptr<StreamReply> r
             return answer(*res, 429, error_body("You exceeded your current quota.", "insufficient_quota", "insufficient_quota"));
         return answer(*res, fault->http_status, error_body("The server had an error", "server_error", ""));
     }
+    {
+        std::lock_guard lock(m_mutex);
+        m_speech_inputs.push_back(body["input"]);
+    }
     auto pcm = std::make_shared<Result<std::vector<std::int16_t>>>(make_error(ErrorCode::internal, ""));
     bool drop = fault && fault->kind == Fault::drop_mid_stream;
     res->blocking([pcm, text = body["input"].get<std::string>()] { *pcm = caller_speech(text, 24000); },
@@ -247,6 +251,11 @@ int OpenAiFake::first_bytes_sent() const {
 int OpenAiFake::speech_requests() const {
     std::lock_guard lock(m_mutex);
     return m_speech_requests;
+}
+
+std::vector<std::string> OpenAiFake::speech_inputs() const {
+    std::lock_guard lock(m_mutex);
+    return m_speech_inputs;
 }
 
 int OpenAiFake::requests() const {

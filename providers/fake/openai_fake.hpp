@@ -62,6 +62,7 @@ public:
     int requests() const;
     int first_bytes_sent() const;  // chat streams whose first byte went out (after any slow_first_byte delay)
     int speech_requests() const;
+    std::vector<std::string> speech_inputs() const;  // the input of each valid speech request, in order
     nlohmann::json last_request() const;
     int in_flight() const;      // chat streams open now
     int max_in_flight() const;  // the most open at once so far
@@ -75,6 +76,7 @@ private:
     mutable std::mutex m_mutex;
     std::deque<Fault> m_faults, m_speech_faults;
     int m_requests = 0, m_speech_requests = 0, m_first_bytes = 0, m_in_flight = 0, m_max_in_flight = 0;
+    std::vector<std::string> m_speech_inputs;
     std::size_t m_next_reply = 0;
     nlohmann::json m_last;
     std::unique_ptr<StreamServer> m_server;  // last: stopped first, while the state its answers touch is alive
