@@ -28,10 +28,34 @@ struct TtsAudio {
     std::vector<std::int16_t> samples;  // PCM16 at format.sample_rate
 };
 
+// One sentence's audio as a network service sends it.
+struct TtsSink {
+    std::function<void(TtsAudio chunk)> on_audio;  // in order, on the provider's thread
+    std::function<void(Status outcome)> on_done;   // once, after the last chunk, unless cancelled first
+};
+
+class TtsStream {
+public:
+    virtual ~TtsStream() = default;  // cancels
+    // Drops the request and its audio: after cancel() returns, no callback of this stream runs.
+    virtual void cancel() = 0;
+};
+
 class TtsClient {
 public:
     virtual ~TtsClient() = default;
+    // The whole sentence's audio. Services that stream() compute it from their stream (for tools and tests); the
+    // others compute it here, as blocking CPU work the session runs on its worker pool.
     virtual Result<TtsAudio> synthesize(const std::string& sentence) = 0;
+    // True for services whose audio arrives over the network: the session then calls speak() and paces each chunk
+    // as it comes, and no thread waits for the rest.
+    virtual bool streams() const { return false; }
+    // Starts the sentence's request and returns at once. Only called when streams() is true.
+    virtual std::unique_ptr<TtsStream> speak(const std::string& sentence, TtsSink sink) {
+        (void)sentence;
+        (void)sink;
+        return nullptr;
+    }
     // The transport's format, given before the first sentence: providers that can produce it directly (mu-law
     // 8 kHz for Twilio, PCM at the Exotel stream's rate) ask for it, so nothing is resampled.
     virtual void set_output(const AudioFormat& transport) { (void)transport; }
@@ -41,6 +65,9 @@ public:
     // paying two thread hand-offs through the worker pool.
     virtual bool cheap() const { return false; }
 };
+
+// synthesize() for a client that streams: speak(), waiting for the whole sentence.
+Result<TtsAudio> synthesize_streamed(TtsClient& client, const std::string& sentence);
 
 class TtsFactory {
 public:

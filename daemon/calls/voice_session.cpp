@@ -5,7 +5,8 @@
 // and gets a Finalize when the VAD hears the caller stop. Cloud providers connect when the media does (warm
 // start). A failing provider hands the call to the next one the agent lists for that stage (a call:error event
 // and the call's metrics say so), and the sentence it failed on is said by the next. The reply split into
-// sentences, each synthesized on the worker pool and resampled to the transport's rate; output paced in real time
+// sentences, each streamed by a network service chunk by chunk (paced as it arrives) or synthesized on the worker
+// pool (espeak-ng, tones), and resampled to the transport's rate; output paced in real time
 // in the transport's chunks. Barge-in (caller speech for interruption.min_speech_ms while the agent speaks, or
 // recognized words that are not backchannels such as "okay") drops queued audio, tells the transport to clear,
 // and keeps in the conversation only the part of the reply that was played; a backchannel alone does not
@@ -156,6 +157,7 @@ private:
 
     void on_ended() override {
         if (m_stt && m_stt->streaming()) m_stt->close();
+        drop_speech();
         if (m_reply_active) {
             // The call ended mid-reply (the caller hung up or vanished): keep what they heard of it.
             std::string heard = heard_part();
@@ -449,6 +451,7 @@ private:
     }
 
     void begin_reply(bool remember) {
+        drop_speech();
         ++m_turn;
         m_reply_active = true;
         m_reply_text.clear();
@@ -485,6 +488,7 @@ private:
         m_synthesizing = true;
         std::string sentence = std::move(m_sentences.front());
         m_sentences.pop_front();
+        if (m_tts->streams()) return speak(std::move(sentence));
         auto audio = std::make_shared<Result<TtsAudio>>(make_error(ErrorCode::internal, ""));
         auto conn = m_conn.lock();
         if (!conn) return;
@@ -498,6 +502,46 @@ private:
                                if (turn == m_turn) queue_audio(*audio);  // a stale turn's audio is dropped
                                synthesize_next();
                            });
+    }
+
+    // A streaming service's sentence: each chunk joins the output as it arrives (the first starts the pacer), so
+    // the caller hears the sentence's beginning while the service is still sending the rest.
+    void speak(std::string sentence) {
+        auto conn = m_conn.lock();
+        if (!conn) return;
+        int turn = m_turn;
+        m_sentence_audio = false;
+        m_tts_resampler.reset();
+        std::weak_ptr<http::WsConnection> weak = m_conn;
+        TtsSink sink;
+        sink.on_audio = [this, weak, turn](TtsAudio chunk) {
+            if (auto c = weak.lock())
+                c->post([this, turn, chunk = std::move(chunk)] {
+                    if (turn == m_turn && !m_ended) queue_chunk(chunk);
+                });
+        };
+        sink.on_done = [this, weak, turn, sentence](Status outcome) {
+            if (auto c = weak.lock())
+                c->post([this, turn, sentence, outcome = std::move(outcome)] {
+                    if (turn != m_turn || m_ended) return;  // dropped with its turn (drop_speech)
+                    m_tts_stream.reset();
+                    m_synthesizing = false;
+                    if (!outcome && !m_sentence_audio && tts_failed(outcome.error(), sentence)) return;
+                    if (!outcome) m_manager.publish(m_call, "call:error", {{"stage", "tts"}, {"message", outcome.error().message}});
+                    else m_tts_failures = 0;
+                    flush_chunks();
+                    synthesize_next();
+                });
+        };
+        m_tts_stream = m_tts->speak(sentence, std::move(sink));
+    }
+
+    // The turn's speech is no longer wanted (barge-in, a new reply, the end): the request in flight is dropped.
+    void drop_speech() {
+        if (!m_tts_stream) return;
+        m_tts_stream->cancel();
+        m_tts_stream.reset();
+        m_synthesizing = false;
     }
 
     // --- provider failures --------------------------------------------------------------------------------
@@ -631,6 +675,37 @@ private:
         recognized(heard, speech_end);
     }
 
+    void queue_chunk(const TtsAudio& chunk) {
+        if (!m_metrics.contains("tts_first_audio_ms") && m_turn_started)
+            m_metrics["tts_first_audio_ms"] = now_ms() - m_turn_started;
+        m_sentence_audio = true;
+        if (!m_tts_resampler || m_tts_resampler->in_rate() != chunk.format.sample_rate)
+            m_tts_resampler.emplace(chunk.format.sample_rate, m_rate);
+        std::vector<std::int16_t> pcm;
+        m_tts_resampler->process(chunk.samples, pcm);
+        m_out.insert(m_out.end(), pcm.begin(), pcm.end());
+        m_reply_total += pcm.size();
+        start_pacing();
+    }
+
+    // The sentence is complete: what the resampler still holds joins the output.
+    void flush_chunks() {
+        if (m_tts_resampler) {
+            std::vector<std::int16_t> pcm;
+            m_tts_resampler->flush(pcm);
+            m_out.insert(m_out.end(), pcm.begin(), pcm.end());
+            m_reply_total += pcm.size();
+        }
+        start_pacing();
+    }
+
+    void start_pacing() {
+        if (m_pacing) return;
+        m_pacing = true;
+        if (auto conn = m_conn.lock()) m_next_frame_at = conn->monotonic_ms();
+        pace(++m_pacer);
+    }
+
     void queue_audio(const Result<TtsAudio>& audio) {
         if (!audio) {
             m_manager.publish(m_call, "call:error", {{"stage", "tts"}, {"message", audio.error().message}});
@@ -649,11 +724,7 @@ private:
             m_out.insert(m_out.end(), pcm.begin(), pcm.end());
             m_reply_total += pcm.size();
         }
-        if (!m_pacing) {
-            m_pacing = true;
-            if (auto conn = m_conn.lock()) m_next_frame_at = conn->monotonic_ms();
-            pace(++m_pacer);
-        }
+        start_pacing();
     }
 
     // Sends one 20 ms frame and schedules the next on an absolute clock, so timer lateness does not accumulate.
@@ -748,6 +819,7 @@ private:
         m_sentences.clear();
         m_end_after_reply.clear();
         m_writing = false;
+        drop_speech();
         cancel_answer();  // the LLM stops writing a reply nobody will hear
         if (auto conn = m_conn.lock())
             if (auto clear = m_codec->clear()) conn->send_text(std::move(*clear));
@@ -790,6 +862,8 @@ private:
     std::size_t m_chunk = 320;
     AudioFormat m_transport;
     std::unique_ptr<TtsClient> m_tts;
+    std::unique_ptr<TtsStream> m_tts_stream;  // the sentence a streaming service is sending
+    bool m_sentence_audio = false;            // some of that sentence has arrived (a failure then is not retried)
     std::unique_ptr<SttClient> m_stt;
     std::size_t m_tts_choice = 0, m_stt_choice = 0;  // where in the agent's provider chains the call is
     int m_tts_failures = 0;                          // sentences failed in a row with the current provider

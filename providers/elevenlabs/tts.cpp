@@ -10,6 +10,7 @@
 #include "core/util/encoding.hpp"
 #include "core/util/time.hpp"
 #include "core/util/json.hpp"
+#include "providers/common/http_engine.hpp"
 #include "providers/common/ws_client.hpp"
 #include "providers/elevenlabs/stream_message.hpp"
 
@@ -71,14 +72,18 @@ json voice_settings(const Settings& s) {
 
 // --- HTTP stream ----------------------------------------------------------------------------------------------
 
+// Each sentence is one request on the shared HTTP engine; its audio goes to the sink piece by piece as the
+// service sends it, decoded to PCM16 at the service's rate.
 class HttpTts final : public TtsClient {
 public:
     explicit HttpTts(Settings settings) : m_settings(std::move(settings)) {}
     std::string name() const override { return "elevenlabs"; }
     void set_output(const AudioFormat& transport) override { m_format_name = output_format(transport); }
+    bool streams() const override { return true; }
 
-    Result<TtsAudio> synthesize(const std::string& sentence) override {
-        auto format = parse_output_format(m_format_name);
+    Result<TtsAudio> synthesize(const std::string& sentence) override { return synthesize_streamed(*this, sentence); }
+
+    std::unique_ptr<TtsStream> speak(const std::string& sentence, TtsSink sink) override {
         HttpRequest request;
         request.method = "POST";
         std::string base = m_settings.base_url;
@@ -87,25 +92,38 @@ public:
         request.headers = {{"xi-api-key", m_settings.api_key}, {"Content-Type", "application/json"}};
         request.body = json{{"text", sentence}, {"model_id", m_settings.model}, {"voice_settings", voice_settings(m_settings)}}.dump();
         request.timeout_ms = m_settings.timeout_ms;
-        TtsAudio audio;
-        audio.format = *format;
-        audio.format.encoding = Encoding::pcm16;
-        std::string carry;  // an odd byte of PCM16 split across pieces
-        HttpStream stream;
-        stream.on_body = [&](const HttpResult&, std::string_view piece) {
-            carry.append(piece);
-            std::size_t whole = format->encoding == Encoding::pcm16 ? carry.size() & ~std::size_t(1) : carry.size();
-            decode_audio(*format, std::string_view(carry).substr(0, whole), audio.samples);
-            carry.erase(0, whole);
+        AudioFormat format = *parse_output_format(m_format_name);
+        // The engine's callbacks run one at a time on its thread: the carried byte needs no lock.
+        auto carry = std::make_shared<std::string>();  // an odd byte of PCM16 split across pieces
+        HttpStreamCallbacks callbacks;
+        callbacks.on_body = [format, carry, on_audio = sink.on_audio](const HttpResult&, std::string_view piece) {
+            carry->append(piece);
+            std::size_t whole = format.encoding == Encoding::pcm16 ? carry->size() & ~std::size_t(1) : carry->size();
+            TtsAudio chunk;
+            chunk.format = {Encoding::pcm16, format.sample_rate, 1};
+            decode_audio(format, std::string_view(*carry).substr(0, whole), chunk.samples);
+            carry->erase(0, whole);
+            if (!chunk.samples.empty()) on_audio(std::move(chunk));
             return true;
         };
-        auto r = http_stream(request, stream);
-        if (!r) return with_provider(r.error());
-        if (r->status != 200) return api_error(*r);
-        return audio;
+        callbacks.on_done = [on_done = sink.on_done](Result<HttpResult> r) {
+            if (!r) return on_done(with_provider(r.error()));
+            if (r->status != 200) return on_done(api_error(*r));
+            on_done(Ok{});
+        };
+        return std::make_unique<Request>(HttpEngine::shared().stream(std::move(request), std::move(callbacks)));
     }
 
 private:
+    class Request final : public TtsStream {
+    public:
+        explicit Request(std::unique_ptr<HttpEngine::Handle> transfer) : m_transfer(std::move(transfer)) {}
+        void cancel() override { m_transfer->cancel(); }
+
+    private:
+        std::unique_ptr<HttpEngine::Handle> m_transfer;
+    };
+
     Settings m_settings;
     std::string m_format_name = "pcm_16000";
 };
