@@ -3,6 +3,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/audio/vad.hpp"
@@ -190,4 +191,82 @@ TEST_CASE("elevenlabs: the HTTP stream speaks in the carrier's format and maps e
     auto slow = tts->synthesize("Slowly now.");
     REQUIRE(slow);
     check_speech(*slow, 16000);
+}
+
+namespace {
+
+// What a streamed sentence delivered, and what the fake was doing when its first chunk arrived.
+struct Heard {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<std::size_t> chunks;  // samples per chunk, in order
+    int fake_in_flight_at_first = -1;
+    std::optional<Status> done;
+    int after_cancel = 0;
+    bool cancelled = false;
+};
+
+TtsSink sink_into(Heard& heard, const ElevenLabsFake& fake) {
+    return {[&heard, &fake](TtsAudio chunk) {
+                std::lock_guard lock(heard.mutex);
+                if (heard.cancelled) ++heard.after_cancel;
+                if (heard.chunks.empty()) heard.fake_in_flight_at_first = fake.in_flight();
+                heard.chunks.push_back(chunk.samples.size());
+                heard.cv.notify_all();
+            },
+            [&heard](Status outcome) {
+                std::lock_guard lock(heard.mutex);
+                if (heard.cancelled) ++heard.after_cancel;
+                heard.done = std::move(outcome);
+                heard.cv.notify_all();
+            }};
+}
+
+ElevenLabsFake::Options real_time_tones() {
+    ElevenLabsFake::Options o;
+    o.tones = true;
+    o.realtime_factor = 1;  // a 1.8 s sentence takes 1.8 s to send: long enough to see it arrive in pieces
+    return o;
+}
+
+}  // namespace
+
+// Before, synthesize() returned only with the whole sentence, holding a worker for as long as the service talked.
+TEST_CASE("elevenlabs: over HTTP a sentence's audio reaches the call piece by piece while the service still sends") {
+    ElevenLabsFake fake(real_time_tones());
+    auto tts = client(settings_for(fake, "http"));
+    tts->set_output({Encoding::pcm16, 16000, 1});
+    REQUIRE(tts->streams());
+    Heard heard;
+    auto stream = tts->speak("Your table for two is booked.", sink_into(heard, fake));
+    std::unique_lock lock(heard.mutex);
+    REQUIRE(heard.cv.wait_for(lock, std::chrono::seconds(60), [&] { return heard.done.has_value(); }));
+    CHECK(*heard.done);
+    CHECK(heard.fake_in_flight_at_first == 1);  // the first audio came while the rest was still on its way
+    CHECK(heard.chunks.size() > 2);
+    std::size_t total = 0;
+    for (auto n : heard.chunks) total += n;
+    CHECK(total == 29 * 60 * 16);  // 60 ms of tone per character at 16 kHz, all of it
+}
+
+TEST_CASE("elevenlabs: a cancelled HTTP sentence stops on the wire and delivers nothing more") {
+    ElevenLabsFake fake(real_time_tones());
+    auto tts = client(settings_for(fake, "http"));
+    tts->set_output({Encoding::pcm16, 16000, 1});
+    Heard heard;
+    auto stream = tts->speak("This sentence is interrupted by the caller.", sink_into(heard, fake));
+    {
+        std::unique_lock lock(heard.mutex);
+        REQUIRE(heard.cv.wait_for(lock, std::chrono::seconds(60), [&] { return !heard.chunks.empty(); }));
+    }
+    stream->cancel();
+    {
+        std::lock_guard lock(heard.mutex);
+        heard.cancelled = true;
+    }
+    REQUIRE(eventually([&] { return fake.in_flight() == 0; }, std::chrono::seconds(30)));
+    CHECK(fake.audio_bytes_sent() < std::size_t(43 * 60 * 16 * 2));  // the fake stopped short of the sentence
+    std::lock_guard lock(heard.mutex);
+    CHECK(heard.after_cancel == 0);
+    CHECK_FALSE(heard.done.has_value());
 }
