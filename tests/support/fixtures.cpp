@@ -61,11 +61,12 @@ std::string user_id_by_email(const Api& admin, const std::string& email) {
 
 json wait_for_call_until(const Api& api, const std::string& id, const std::function<bool(const json&)>& done) {
     json call;
-    for (int i = 0; i < 200; ++i) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    do {
         call = api.get("/api/v1/calls/" + id).json();
         if (!call.is_discarded() && done(call)) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
+    } while (std::chrono::steady_clock::now() < until);
     return call;
 }
 
@@ -93,7 +94,12 @@ std::string chat_call(const DaemonProcess& daemon, const Api& api, const std::st
     chat.send_text(R"({"type":"hangup"})");
     while (chat.read()) {
     }
-    return created["call"]["id"];
+    // The socket closes before the store writer has written the end; the turns were queued before it, so once
+    // the call reads ended they are all there to read.
+    std::string id = created["call"]["id"];
+    auto ended = wait_for_call_until(api, id, [](const json& c) { return !c.value("ended_at", json()).is_null(); });
+    REQUIRE_FALSE(ended.value("ended_at", json()).is_null());
+    return id;
 }
 
 std::vector<std::string> turn_texts(const Api& api, const std::string& call_id) {

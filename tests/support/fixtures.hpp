@@ -32,18 +32,20 @@ std::string create_user_token(const DaemonProcess& daemon, const Api& admin, con
 // The id of the user with `email` in the caller's workspace; empty when there is none.
 std::string user_id_by_email(const Api& admin, const std::string& email);
 
-// Polls GET /calls/{id} until `done` holds for it (about 5 s at most); the last answer.
+// Polls GET /calls/{id} until `done` holds for it (30 s at most: the deadline only bounds a broken build); the
+// last answer.
 nlohmann::json wait_for_call_until(const Api& api, const std::string& id,
                                    const std::function<bool(const nlohmann::json&)>& done);
 
-// Polls GET /calls/{id} until its status is `status` (about 5 s at most); the last answer.
+// Polls GET /calls/{id} until its status is `status` (as wait_for_call_until); the last answer.
 nlohmann::json wait_for_call(const Api& api, const std::string& id, const std::string& status);
 
 // Polls until the call is completed with the carrier's duration (`duration_s`) recorded: a carrier's status
 // callback is answered before the daemon's writer stores it, so the call may read completed a moment earlier.
 nlohmann::json wait_for_carrier_duration(const Api& api, const std::string& id, double duration_s);
 
-// A chat call with `agent`: each of `lines` is said and its answer awaited, then the caller hangs up; the call id.
+// A chat call with `agent`: each of `lines` is said and its answer awaited, then the caller hangs up; the call id,
+// once the call's end (and so each of its turns) is stored.
 std::string chat_call(const DaemonProcess& daemon, const Api& api, const std::string& agent,
                       const std::vector<std::string>& lines);
 
