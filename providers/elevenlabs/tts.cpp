@@ -10,7 +10,7 @@
 #include "core/util/encoding.hpp"
 #include "core/util/time.hpp"
 #include "core/util/json.hpp"
-#include "providers/common/http_engine.hpp"
+#include "providers/common/http_speech.hpp"
 #include "providers/common/ws_client.hpp"
 #include "providers/elevenlabs/stream_message.hpp"
 
@@ -49,21 +49,6 @@ Error with_provider(Error e) {
     return e;
 }
 
-// Raw output_format bytes as PCM16, appended to `out`.
-void decode_audio(const AudioFormat& format, std::string_view bytes, std::vector<std::int16_t>& out) {
-    std::size_t at = out.size();
-    if (format.encoding == Encoding::pcm16) {
-        std::vector<std::int16_t> samples;
-        pcm16le_samples(bytes, samples);
-        out.insert(out.end(), samples.begin(), samples.end());
-        return;
-    }
-    out.resize(at + bytes.size());
-    auto in = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    if (format.encoding == Encoding::mulaw) g711::decode_ulaw(in, std::span(out).subspan(at));
-    else g711::decode_alaw(in, std::span(out).subspan(at));
-}
-
 json voice_settings(const Settings& s) {
     json v{{"stability", 0.5}, {"similarity_boost", 0.75}};
     if (s.speed != 1.0) v["speed"] = s.speed;
@@ -92,38 +77,11 @@ public:
         request.headers = {{"xi-api-key", m_settings.api_key}, {"Content-Type", "application/json"}};
         request.body = json{{"text", sentence}, {"model_id", m_settings.model}, {"voice_settings", voice_settings(m_settings)}}.dump();
         request.timeout_ms = m_settings.timeout_ms;
-        AudioFormat format = *parse_output_format(m_format_name);
-        // The engine's callbacks run one at a time on its thread: the carried byte needs no lock.
-        auto carry = std::make_shared<std::string>();  // an odd byte of PCM16 split across pieces
-        HttpStreamCallbacks callbacks;
-        callbacks.on_body = [format, carry, on_audio = sink.on_audio](const HttpResult&, std::string_view piece) {
-            carry->append(piece);
-            std::size_t whole = format.encoding == Encoding::pcm16 ? carry->size() & ~std::size_t(1) : carry->size();
-            TtsAudio chunk;
-            chunk.format = {Encoding::pcm16, format.sample_rate, 1};
-            decode_audio(format, std::string_view(*carry).substr(0, whole), chunk.samples);
-            carry->erase(0, whole);
-            if (!chunk.samples.empty()) on_audio(std::move(chunk));
-            return true;
-        };
-        callbacks.on_done = [on_done = sink.on_done](Result<HttpResult> r) {
-            if (!r) return on_done(with_provider(r.error()));
-            if (r->status != 200) return on_done(api_error(*r));
-            on_done(Ok{});
-        };
-        return std::make_unique<Request>(HttpEngine::shared().stream(std::move(request), std::move(callbacks)));
+        return stream_speech(std::move(request), *parse_output_format(m_format_name), std::move(sink),
+                             [](const Result<HttpResult>& r) { return r ? api_error(*r) : with_provider(r.error()); });
     }
 
 private:
-    class Request final : public TtsStream {
-    public:
-        explicit Request(std::unique_ptr<HttpEngine::Handle> transfer) : m_transfer(std::move(transfer)) {}
-        void cancel() override { m_transfer->cancel(); }
-
-    private:
-        std::unique_ptr<HttpEngine::Handle> m_transfer;
-    };
-
     Settings m_settings;
     std::string m_format_name = "pcm_16000";
 };
@@ -173,7 +131,7 @@ public:
         TtsAudio audio;
         audio.format = m_format;
         audio.format.encoding = Encoding::pcm16;
-        decode_audio(m_format, m_audio, audio.samples);
+        decode_speech(m_format, m_audio, audio.samples);
         return audio;
     }
 

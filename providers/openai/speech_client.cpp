@@ -1,6 +1,6 @@
 #include "providers/openai/speech_client.hpp"
 
-#include "providers/common/http_client.hpp"
+#include "providers/common/http_speech.hpp"
 #include "providers/openai/api_error.hpp"
 
 namespace va::openai {
@@ -21,7 +21,12 @@ public:
 
     std::string name() const override { return "openai"; }
 
-    Result<TtsAudio> synthesize(const std::string& sentence) override {
+    bool streams() const override { return true; }
+
+    Result<TtsAudio> synthesize(const std::string& sentence) override { return synthesize_streamed(*this, sentence); }
+
+    // The body is raw PCM16 at 24 kHz, streamed as the model speaks it: each piece goes to the call as it comes.
+    std::unique_ptr<TtsStream> speak(const std::string& sentence, TtsSink sink) override {
         HttpRequest request;
         request.method = "POST";
         std::string base = m_settings.base_url;
@@ -30,24 +35,14 @@ public:
         request.headers = {{"Authorization", "Bearer " + m_settings.api_key}, {"Content-Type", "application/json"}};
         request.body = speech_body(m_settings, sentence.substr(0, 4096)).dump();
         request.timeout_ms = m_settings.timeout_ms;
-        std::string bytes;
-        HttpStream stream;
-        stream.on_body = [&bytes](const HttpResult&, std::string_view piece) {
-            bytes.append(piece);
-            return true;
-        };
-        auto r = http_stream(request, stream);
-        if (!r) {
-            Error e = r.error();
-            e.message = "openai speech: " + e.message;
-            e.provider = "openai";
-            return e;
-        }
-        if (r->status != 200) return api_error("the OpenAI speech server", *r);
-        TtsAudio audio;
-        audio.format = AudioFormat{Encoding::pcm16, kSpeechPcmRate, 1};
-        pcm16le_samples(bytes, audio.samples);
-        return audio;
+        return stream_speech(std::move(request), AudioFormat{Encoding::pcm16, kSpeechPcmRate, 1}, std::move(sink),
+                             [](const Result<HttpResult>& r) {
+                                 if (r) return api_error("the OpenAI speech server", *r);
+                                 Error e = r.error();
+                                 e.message = "openai speech: " + e.message;
+                                 e.provider = "openai";
+                                 return e;
+                             });
     }
 
 private:

@@ -1,7 +1,8 @@
 // OpenAI text-to-speech (provider-protocols.md 4.2): POST /v1/audio/speech with response_format pcm (raw PCM16 at
 // 24 kHz, streamed), one request per sentence. The session resamples to the transport's rate (Exotel streams
 // opened at 24 kHz need none). Errors read like chat's (insufficient_quota is a quota error).
-// Thread-safety: the factory is immutable; a client is used by one thread at a time.
+// Thread-safety: the factory is immutable; a client is used by one thread at a time; speak()'s callbacks come
+// from the shared HTTP engine's thread.
 #pragma once
 
 #include <memory>

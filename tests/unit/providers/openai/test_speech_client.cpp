@@ -1,6 +1,10 @@
 // OpenAI /v1/audio/speech against the fake: pcm at 24 kHz, and its errors.
 #include <catch2/catch.hpp>
 
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
 #include "core/audio/vad.hpp"
 #include "providers/fake/openai_fake.hpp"
 #include "providers/openai/speech_client.hpp"
@@ -64,4 +68,34 @@ TEST_CASE("openai speech: errors are mapped, quota is permanent, a dropped strea
     auto dropped = tts->synthesize("This reply is cut off in the middle of the audio stream.");
     REQUIRE(!dropped);
     CHECK(dropped.error().transient());
+}
+
+// Before, the whole sentence was read before the call heard any of it; now each piece is handed on as it arrives.
+TEST_CASE("openai speech: speak() hands the sentence over in pieces, the same audio synthesize() gets") {
+    OpenAiFake fake({});
+    auto tts = speech_client(fake);
+    REQUIRE(tts->streams());
+    auto whole = tts->synthesize("Thank you for calling.");
+    REQUIRE(whole);
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<std::int16_t> pieces;
+    int chunks = 0;
+    std::optional<Status> done;
+    auto stream = tts->speak("Thank you for calling.", {[&](TtsAudio chunk) {
+                                                            std::lock_guard lock(mutex);
+                                                            CHECK(chunk.format.sample_rate == 24000);
+                                                            ++chunks;
+                                                            pieces.insert(pieces.end(), chunk.samples.begin(), chunk.samples.end());
+                                                        },
+                                                        [&](Status s) {
+                                                            std::lock_guard lock(mutex);
+                                                            done = std::move(s);
+                                                            cv.notify_all();
+                                                        }});
+    std::unique_lock lock(mutex);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return done.has_value(); }));
+    CHECK(*done);
+    CHECK(chunks >= 1);
+    CHECK(pieces == whole->samples);
 }

@@ -1,0 +1,27 @@
+// A TTS sentence streamed over HTTP on the shared engine (providers/common/http_engine.hpp), for every service that
+// answers a sentence with a body of raw audio (ElevenLabs' /stream, OpenAI's /audio/speech): the body's bytes are
+// decoded to PCM16 and handed to the sink piece by piece as they arrive, a PCM16 sample split across two pieces
+// included. Cancelling the returned stream drops the request.
+// Thread-safety: the sink's callbacks run on the engine's thread; the stream may be cancelled from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "core/providers/speech.hpp"
+#include "providers/common/http_client.hpp"
+
+namespace va {
+
+// Bytes of PCM16 little-endian, mu-law or A-law (`format.encoding`), appended to `out` as PCM16.
+void decode_speech(const AudioFormat& format, std::string_view bytes, std::vector<std::int16_t>& out);
+
+// The service's error for a transfer that failed or a status other than 200.
+using SpeechError = std::function<Error(const Result<HttpResult>& outcome)>;
+
+std::unique_ptr<TtsStream> stream_speech(HttpRequest request, AudioFormat body_format, TtsSink sink,
+                                         SpeechError error_for);
+
+}  // namespace va
