@@ -18,6 +18,10 @@ namespace va {
 // Bytes of PCM16 little-endian, mu-law or A-law (`format.encoding`), appended to `out` as PCM16.
 void decode_speech(const AudioFormat& format, std::string_view bytes, std::vector<std::int16_t>& out);
 
+// The most audio one sentence may bring: a service that sends more (a fault, or a hostile server) is cut off there
+// with a too_large error, so what queues for the call's pacer stays bounded.
+inline constexpr int kMaxSentenceAudioSeconds = 300;
+
 // The service's error for a transfer that failed or a status other than 200.
 using SpeechError = std::function<Error(const Result<HttpResult>& outcome)>;
 

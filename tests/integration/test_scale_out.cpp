@@ -362,11 +362,8 @@ TEST_CASE("scale-out: SIGKILL of one daemon mid-campaign loses no contact, and t
             if (c["instance_id"] == "daemon-a" && c["ended_at"].is_null() && c["status"] == "in-progress") ++n;
         return n;
     };
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (calls_per_daemon(b, id)["daemon-a"] >= 2 && live_on_a() >= 1) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    va::test::eventually([&] { return calls_per_daemon(b, id)["daemon-a"] >= 2 && live_on_a() >= 1; },
+                         std::chrono::seconds(60));
     REQUIRE(live_on_a() >= 1);
     p.a->stop(SIGKILL);
     json done = wait_for_status(b, id, "completed", std::chrono::seconds(120));

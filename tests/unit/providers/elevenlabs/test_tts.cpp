@@ -8,6 +8,7 @@
 
 #include "core/audio/vad.hpp"
 #include "providers/common/ws_client.hpp"
+#include "providers/common/http_speech.hpp"
 #include "providers/elevenlabs/tts.hpp"
 #include "providers/fake/elevenlabs_fake.hpp"
 #include "support/eventually.hpp"
@@ -269,4 +270,23 @@ TEST_CASE("elevenlabs: a cancelled HTTP sentence stops on the wire and delivers 
     std::lock_guard lock(heard.mutex);
     CHECK(heard.after_cancel == 0);
     CHECK_FALSE(heard.done.has_value());
+}
+
+// A provider's answer is untrusted: before, every byte it sent queued for the call's pacer, however many.
+TEST_CASE("elevenlabs: a sentence whose audio runs past the per-sentence bound is cut off there with an error") {
+    ElevenLabsFake::Options o;
+    o.tones = true;
+    o.tone_ms_per_char = 40000;  // "Hello there." is 12 characters: 480 s of tone, past the 300 s bound
+    ElevenLabsFake fake(o);
+    auto tts = client(settings_for(fake, "http"));
+    tts->set_output({Encoding::pcm16, 8000, 1});
+    Heard heard;
+    auto stream = tts->speak("Hello there.", sink_into(heard, fake));
+    std::unique_lock lock(heard.mutex);
+    REQUIRE(heard.cv.wait_for(lock, std::chrono::seconds(120), [&] { return heard.done.has_value(); }));
+    REQUIRE_FALSE(*heard.done);
+    CHECK(heard.done->error().code == ErrorCode::too_large);
+    std::size_t total = 0;
+    for (auto n : heard.chunks) total += n;
+    CHECK(total == std::size_t(8000) * kMaxSentenceAudioSeconds);
 }

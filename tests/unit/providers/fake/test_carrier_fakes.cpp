@@ -2,6 +2,8 @@
 // check. Both carriers' fakes are tested here because this is the unit-test binary that links the fakes.
 #include <catch2/catch.hpp>
 
+#include "support/eventually.hpp"
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -396,9 +398,7 @@ TEST_CASE("carrier fakes: calls in flight count from the REST create to the term
         std::string a = twilio_dial(fake, "+14155550100", bot.url("a"), receiver.url("/a"));
         std::string b = twilio_dial(fake, "+14155550101", bot.url("b"), receiver.url("/b"));
         // Both streams are up, and stay up until the test closes them: two in flight.
-        auto deadline = std::chrono::steady_clock::now() + 20s;
-        while (bot.opened() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
-        REQUIRE(bot.opened() == 2);
+        REQUIRE(va::test::eventually([&] { return bot.opened() == 2; }, 20s));
         CHECK(fake.active_calls() == 2);
         bot.close_streams();
         auto ca = fake.wait_for_end(a, 10s), cb = fake.wait_for_end(b, 10s);
