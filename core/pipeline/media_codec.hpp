@@ -23,7 +23,9 @@ public:
     virtual ~MediaSink() = default;
     // The stream is set up: the codec now knows its rate. `info` has carrier ids and custom parameters.
     virtual void on_media_start(const nlohmann::json& info) = 0;
-    virtual void on_media_audio(std::span<const std::int16_t> pcm) = 0;  // PCM16 at the codec's rate
+    // PCM16 at the codec's rate, and the same samples as the carrier sent them when its encoding() is not PCM16
+    // (mu-law bytes for Twilio; empty otherwise), so a service that takes that encoding gets them untouched.
+    virtual void on_media_audio(std::span<const std::int16_t> pcm, std::string_view wire) = 0;
     virtual void on_media_dtmf(const std::string& digit) = 0;
     virtual void on_media_mark(const std::string& name) = 0;
     // The far end ended the stream (the caller hung up, or the client asked to hang up).

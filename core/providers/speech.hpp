@@ -2,8 +2,8 @@
 // still writing the next), and speech-to-text either one utterance at a time (offline recognizers: the session's
 // VAD decides where an utterance ends) or as a stream of the whole call (cloud services such as Deepgram, whose
 // own endpointing reports speech starts, interim words and the end of each utterance as events). Offline calls
-// are blocking CPU work, which the call session runs on its worker pool; cloud TTS calls block on the network the
-// same way.
+// are blocking CPU work, which the call session runs on its worker pool; network services stream and never block
+// a thread.
 // Thread-safety: factories are immutable and shared; a client belongs to one call and is used by one thread at a
 // time, except that a streaming recognizer's events arrive on its own I/O thread (the session posts them to its
 // strand).
@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -98,9 +99,24 @@ struct Transcript {
     std::string source;  // "pocketsphinx", "simulated", ...
 };
 
+class UtteranceRecognizer;
+class StreamingRecognizer;
+
+// A recognizer is one of two kinds, and the turn detector drives each its own way: an utterance recognizer gets
+// the audio the session's VAD cut out, a streaming one hears the whole call and finds the turns itself.
 class SttClient {
 public:
     virtual ~SttClient() = default;
+    virtual std::string name() const { return {}; }
+    // Exactly one of these is not null.
+    virtual UtteranceRecognizer* utterances() { return nullptr; }
+    virtual StreamingRecognizer* stream() { return nullptr; }
+};
+
+// Offline recognizers (pocketsphinx, simulated): blocking CPU work the session runs on its worker pool.
+class UtteranceRecognizer : public SttClient {
+public:
+    UtteranceRecognizer* utterances() final { return this; }
     virtual int sample_rate() const = 0;  // the PCM16 rate push() expects; 0 takes any rate as it comes
     virtual void push(std::span<const std::int16_t> samples) = 0;
     // What the recognizer has heard so far in this utterance: interim words that may still change. Empty when it
@@ -112,20 +128,28 @@ public:
     virtual void reset() = 0;
     // True when calls take microseconds (simulated recognition): see TtsClient::cheap().
     virtual bool cheap() const { return false; }
+};
 
-    // Streaming recognizers hear all of the caller's audio from start() to close() and report through events;
-    // push() then never blocks (it queues), and finish()/partial() are not used.
-    virtual bool streaming() const { return false; }
+// A piece of the caller's audio: PCM16 for whatever needs samples, and the same audio as the carrier sent it
+// (`wire`, in the transport's encoding; empty when that is PCM16 itself), which a service that takes the
+// carrier's encoding gets untouched.
+struct CallerAudio {
+    std::span<const std::int16_t> pcm;
+    std::string_view wire;
+};
+
+// Cloud services (Deepgram): the stream hears all of the caller's audio from start() to close() and reports
+// through events on its own I/O thread; nothing here blocks.
+class StreamingRecognizer : public SttClient {
+public:
+    StreamingRecognizer* stream() final { return this; }
     // Opens the stream for audio in `transport` (the carrier's own encoding is sent where the service takes it).
-    virtual void start(const AudioFormat& transport, std::function<void(SttEvent)> on_event) {
-        (void)transport;
-        (void)on_event;
-    }
+    virtual void start(const AudioFormat& transport, std::function<void(SttEvent)> on_event) = 0;
+    virtual void push(const CallerAudio& audio) = 0;  // queues; never blocks
     // The session's VAD heard the caller stop: flush what is buffered now rather than waiting for endpointing.
-    virtual void finalize() {}
+    virtual void finalize() = 0;
     // The call is over: end the stream gracefully; no events follow.
-    virtual void close() {}
-    virtual std::string name() const { return {}; }
+    virtual void close() = 0;
 };
 
 class SttFactory {

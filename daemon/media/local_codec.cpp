@@ -17,7 +17,7 @@ public:
         if (binary) {
             if (message.size() % 2 != 0)
                 return sink.on_media_error("audio frames must be whole PCM16 samples (even byte count)");
-            return sink.on_media_audio({reinterpret_cast<const std::int16_t*>(message.data()), message.size() / 2});
+            return sink.on_media_audio({reinterpret_cast<const std::int16_t*>(message.data()), message.size() / 2}, {});
         }
         json in = parse_json(message);
         if (in.is_discarded() || !in.is_object() || !in.contains("type") || !in["type"].is_string())

@@ -53,10 +53,13 @@ public:
         connect_locked();
     }
 
-    void push(std::span<const std::int16_t> samples) {
+    void push(const CallerAudio& audio) {
+        auto samples = audio.pcm;
         if (samples.empty()) return;  // a zero-length frame would end Deepgram's session
         std::string bytes;
-        if (m_format.encoding == Encoding::mulaw) {
+        if (m_format.encoding == Encoding::mulaw && audio.wire.size() == samples.size()) {
+            bytes.assign(audio.wire);  // the carrier's mu-law as it came: no decode and encode again
+        } else if (m_format.encoding == Encoding::mulaw) {
             bytes.resize(samples.size());
             g711::encode_ulaw(samples, std::span(reinterpret_cast<std::uint8_t*>(bytes.data()), bytes.size()));
         } else {
@@ -247,22 +250,19 @@ private:
     std::int64_t m_last_audio_ms = 0;
 };
 
-class LiveStt final : public SttClient {
+class LiveStt final : public StreamingRecognizer {
 public:
     explicit LiveStt(Settings settings) : m_settings(std::move(settings)) {}
     ~LiveStt() override { close(); }
 
-    int sample_rate() const override { return 0; }
-    bool streaming() const override { return true; }
-    bool cheap() const override { return true; }
     std::string name() const override { return "deepgram"; }
 
     void start(const AudioFormat& transport, std::function<void(SttEvent)> on_event) override {
         m_stream = std::make_shared<Stream>(m_settings, transport, std::move(on_event));
         m_stream->open();
     }
-    void push(std::span<const std::int16_t> samples) override {
-        if (m_stream) m_stream->push(samples);
+    void push(const CallerAudio& audio) override {
+        if (m_stream) m_stream->push(audio);
     }
     void finalize() override {
         if (m_stream) m_stream->finalize();
@@ -270,8 +270,6 @@ public:
     void close() override {
         if (m_stream) m_stream->close();
     }
-    Result<Transcript> finish() override { return Transcript{"", 0, "deepgram"}; }
-    void reset() override {}
 
 private:
     Settings m_settings;
@@ -298,7 +296,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<SttClient> make_live_stt(Settings settings) { return std::make_unique<LiveStt>(std::move(settings)); }
+std::unique_ptr<StreamingRecognizer> make_live_stt(Settings settings) { return std::make_unique<LiveStt>(std::move(settings)); }
 
 std::shared_ptr<SttFactory> live_stt_factory(Settings defaults) {
     return std::make_shared<LiveSttFactory>(std::move(defaults));

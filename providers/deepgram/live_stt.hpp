@@ -6,7 +6,7 @@
 // settled by a final result, and audio that arrives meanwhile (up to reconnect_buffer_s), is sent again on the new
 // connection, so the caller loses no words. A refused key or quota, or reconnects that keep failing, end the
 // stream with a `failed` event (the session then falls back to the agent's next recognizer).
-// Thread-safety: see SttClient; push/finalize/close may come from the session's strand while events arrive on
+// Thread-safety: see StreamingRecognizer; push/finalize/close may come from the session's strand while events arrive on
 // the shared WebSocket thread.
 #pragma once
 
@@ -33,7 +33,7 @@ struct Settings {
 // The /v1/listen URL for `settings` and the transport (exposed for tests).
 std::string listen_url(const Settings& settings, const AudioFormat& transport);
 
-std::unique_ptr<SttClient> make_live_stt(Settings settings);
+std::unique_ptr<StreamingRecognizer> make_live_stt(Settings settings);
 
 // The factory for agents with "stt": {"provider": "deepgram", "model", "language", "endpointing_ms"}; the key
 // and defaults come from the daemon's configuration.

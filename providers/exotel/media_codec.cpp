@@ -45,7 +45,7 @@ public:
             if (!bytes) return sink.on_media_error("media payload is not valid base64");
             if (bytes->size() % 2 != 0) return sink.on_media_error("media payload is not whole PCM16 samples");
             pcm16le_samples(*bytes, m_pcm);
-            return sink.on_media_audio(m_pcm);
+            return sink.on_media_audio(m_pcm, {});
         }
         if (event == "dtmf") {
             std::string digit = json_text(in.contains("dtmf") ? in["dtmf"] : json(), "digit");

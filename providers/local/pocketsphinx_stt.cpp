@@ -26,7 +26,7 @@ std::vector<std::string> words_of(const std::string& phrase) {
     return words;
 }
 
-class PocketsphinxStt final : public SttClient {
+class PocketsphinxStt final : public UtteranceRecognizer {
 public:
     std::string name() const override { return "pocketsphinx"; }
     PocketsphinxStt(ps_decoder_t* ps, cmd_ln_t* config) : m_ps(ps), m_config(config) {}
@@ -132,7 +132,7 @@ public:
 
 // Simulated recognition: each utterance yields the next scripted line. Interim results reveal the line a word
 // per piece of audio pushed, so interim events and word barge-in can be exercised deterministically.
-class ScriptedStt final : public SttClient {
+class ScriptedStt final : public UtteranceRecognizer {
 public:
     std::string name() const override { return "scripted"; }
     explicit ScriptedStt(std::vector<std::string> lines) : m_lines(std::move(lines)) {}

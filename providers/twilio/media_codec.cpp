@@ -44,7 +44,7 @@ public:
             if (!bytes) return sink.on_media_error("media payload is not valid base64");
             m_pcm.resize(bytes->size());
             g711::decode_ulaw({reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size()}, m_pcm);
-            return sink.on_media_audio(m_pcm);
+            return sink.on_media_audio(m_pcm, *bytes);
         }
         if (event == "dtmf") {
             std::string digit = json_text(in.contains("dtmf") ? in["dtmf"] : json(), "digit");

@@ -21,7 +21,7 @@ namespace va::fuzz {
 class RecordingSink final : public MediaSink {
 public:
     void on_media_start(const nlohmann::json& info) override { (void)info.dump(); ++starts; }
-    void on_media_audio(std::span<const std::int16_t> pcm) override { samples.assign(pcm.begin(), pcm.end()); }
+    void on_media_audio(std::span<const std::int16_t> pcm, std::string_view) override { samples.assign(pcm.begin(), pcm.end()); }
     void on_media_dtmf(const std::string& digit) override { FUZZ_CHECK(!digit.empty()); }
     void on_media_mark(const std::string& name) override { marks.push_back(name); }
     void on_media_stop(const std::string& reason) override { FUZZ_CHECK(!reason.empty()); }

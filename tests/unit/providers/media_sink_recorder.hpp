@@ -18,7 +18,7 @@ struct MediaSinkRecorder : MediaSink {
         log.push_back("start");
         start = info;
     }
-    void on_media_audio(std::span<const std::int16_t> pcm) override {
+    void on_media_audio(std::span<const std::int16_t> pcm, std::string_view) override {
         log.push_back("audio");
         audio.insert(audio.end(), pcm.begin(), pcm.end());
     }

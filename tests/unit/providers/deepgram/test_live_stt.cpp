@@ -56,11 +56,14 @@ deepgram::Settings settings_for(const DeepgramFake& fake) {
 
 std::vector<std::int16_t> silence(int rate, int ms) { return std::vector<std::int16_t>(std::size_t(rate) * ms / 1000, 0); }
 
-// Pushes audio in 20 ms frames, `pace` times faster than real time.
-void stream(SttClient& stt, const std::vector<std::int16_t>& audio, int rate, int pace = 4) {
+// Pushes audio in 20 ms frames, `pace` times faster than real time. With `wire`, each frame also carries `wire`'s
+// bytes for the same samples, as a mu-law carrier delivers them.
+void stream(StreamingRecognizer& stt, const std::vector<std::int16_t>& audio, int rate, int pace = 4,
+            const std::string* wire = nullptr) {
     std::size_t frame = std::size_t(rate / 50);
     for (std::size_t at = 0; at < audio.size(); at += frame) {
-        stt.push(std::span(audio).subspan(at, std::min(frame, audio.size() - at)));
+        std::size_t n = std::min(frame, audio.size() - at);
+        stt.push({std::span(audio).subspan(at, n), wire ? std::string_view(*wire).substr(at, n) : std::string_view()});
         std::this_thread::sleep_for(std::chrono::milliseconds(20 / pace));
     }
 }
@@ -74,6 +77,32 @@ std::vector<std::int16_t> speech(const std::string& text, int rate) {
 bool is(const SttEvent& e, SttEvent::Kind k) { return e.kind == k; }
 
 }  // namespace
+
+TEST_CASE("deepgram: the carrier's mu-law goes to the service as it came, not decoded and encoded again") {
+    DeepgramFake::Options options;
+    options.lines = {"book a table"};
+    DeepgramFake fake(options);
+    auto stt = deepgram::make_live_stt(settings_for(fake));
+    Events events;
+    stt->start(kTwilioFormat, [&](SttEvent e) { events.add(std::move(e)); });
+    // The PCM of each frame is silence and only the wire bytes hold the words: a client that encoded the PCM again
+    // would send silence, and the fake would hear nobody.
+    auto words = speech("book a table", 8000);
+    std::vector<std::int16_t> audio = silence(8000, 300);
+    audio.insert(audio.end(), words.begin(), words.end());
+    auto tail = silence(8000, 1500);
+    audio.insert(audio.end(), tail.begin(), tail.end());
+    std::string wire(audio.size(), '\0');
+    g711::encode_ulaw(audio, std::span(reinterpret_cast<std::uint8_t*>(wire.data()), wire.size()));
+    std::vector<std::int16_t> quiet(audio.size(), 0);
+    stream(*stt, quiet, 8000, 4, &wire);
+    REQUIRE(events.wait_for([](const SttEvent& e) { return e.kind == SttEvent::Kind::final && !e.text.empty(); }));
+    auto all = events.all();
+    auto final = std::find_if(all.begin(), all.end(), [](const SttEvent& e) { return e.kind == SttEvent::Kind::final && !e.text.empty(); });
+    CHECK(final->text == "book a table");
+    CHECK(fake.connections().at(0).audio_bytes == wire.size());
+    stt->close();
+}
 
 TEST_CASE("deepgram: a caller's line arrives as interim words, a speech_final result and an UtteranceEnd") {
     DeepgramFake::Options options;
@@ -208,7 +237,7 @@ TEST_CASE("deepgram: KeepAlive keeps a quiet stream open, and without it NET-000
         Events events;
         stt->start(kTwilioFormat, [&](SttEvent e) { events.add(std::move(e)); });
         std::vector<std::int16_t> none;
-        stt->push(none);  // never a zero-length frame
+        stt->push({none, {}});  // never a zero-length frame
         // Four keep-alives, half a second apart at the soonest, take longer than the fake's idle limit: the
         // connection outlived it because of them.
         REQUIRE(eventually([&] { return !fake.connections().empty() && fake.connections().at(0).keepalives >= 4; }));

@@ -57,13 +57,13 @@ TEST_CASE("pocketsphinx recognizes espeak-ng sentences word for word within the 
         audio.insert(audio.end(), speech.begin(), speech.end());
         audio.resize(audio.size() + 8000, 0);
         for (std::size_t i = 0; i < audio.size(); i += 320)
-            (*stt)->push(std::span<const std::int16_t>(audio).subspan(i, std::min<std::size_t>(320, audio.size() - i)));
-        auto heard = (*stt)->finish();
+            (*stt)->utterances()->push(std::span<const std::int16_t>(audio).subspan(i, std::min<std::size_t>(320, audio.size() - i)));
+        auto heard = (*stt)->utterances()->finish();
         REQUIRE(heard);
         CHECK(heard->text == sentence);
         CHECK(heard->source == "pocketsphinx");
     }
-    auto silence = (*stt)->finish();
+    auto silence = (*stt)->utterances()->finish();
     REQUIRE(silence);
     CHECK(silence->text.empty());
 }
@@ -74,9 +74,9 @@ TEST_CASE("phrase grammars and the scripted recognizer") {
     CHECK(local::phrases_to_jsgf({"?!"}).empty());
     auto stt = local::scripted_stt_factory()->create(json::object(), {"first line", "second line"});
     REQUIRE(stt);
-    CHECK((*stt)->finish()->text == "first line");
-    auto second = (*stt)->finish();
+    CHECK((*stt)->utterances()->finish()->text == "first line");
+    auto second = (*stt)->utterances()->finish();
     CHECK(second->text == "second line");
     CHECK(second->source == "simulated");
-    CHECK((*stt)->finish()->text.empty());
+    CHECK((*stt)->utterances()->finish()->text.empty());
 }

@@ -1,0 +1,232 @@
+#include "core/pipeline/speaker.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace va {
+
+namespace {
+constexpr int kFrameMs = 20;  // how often an idle pacer looks again for audio still to come
+}
+
+Speaker::Speaker(std::shared_ptr<Executor> executor, SpeakerEvents events, AudioFormat transport, std::size_t chunk_samples)
+    : m_exec(std::move(executor)), m_events(std::move(events)), m_transport(transport), m_chunk(std::max<std::size_t>(1, chunk_samples)) {}
+
+Speaker::~Speaker() { drop_request(); }
+
+void Speaker::use(std::unique_ptr<TtsClient> tts, std::size_t chain_size, MakeTts make) {
+    m_tts = std::move(tts);
+    m_tts->set_output(m_transport);
+    m_chain = Chain{std::move(make), std::max<std::size_t>(1, chain_size), 0, 0};
+    if (m_events.provider) m_events.provider(m_tts->name());
+    synthesize_next();  // what was said before there was a provider (a goodbye while the call was starting)
+}
+
+void Speaker::start_reply() {
+    drop_request();
+    ++m_reply;
+    m_active = true;
+    m_first_audio = false;
+    m_total = m_sent = 0;
+    m_out.clear();
+    m_sentences.clear();
+    m_splitter = SentenceSplitter{};
+    m_writing = true;
+}
+
+void Speaker::add_text(std::string_view text) {
+    for (auto& sentence : m_splitter.push(std::string(text))) m_sentences.push_back(std::move(sentence));
+    synthesize_next();
+}
+
+void Speaker::end_text() {
+    m_writing = false;
+    if (auto rest = m_splitter.flush(); !rest.empty()) m_sentences.push_back(std::move(rest));
+    if (m_sentences.empty() && !m_synthesizing && !m_pacer.on) return finish();  // nothing (more) to say
+    synthesize_next();
+}
+
+void Speaker::say(std::string_view text) {
+    start_reply();
+    add_text(text);
+    end_text();
+}
+
+void Speaker::stop() {
+    ++m_reply;
+    ++m_pacer.generation;
+    m_pacer.on = false;
+    m_active = false;
+    m_out.clear();
+    m_sentences.clear();
+    m_writing = false;
+    drop_request();
+}
+
+double Speaker::played_fraction() const {
+    if (m_total == 0 || m_sent == 0) return 0;
+    // Sentences not yet synthesized count as long again as what is known: an estimate, rounded to whole words.
+    double known = double(m_total + (m_sentences.empty() ? 0 : m_total));
+    return std::min(1.0, double(m_sent) / known);
+}
+
+void Speaker::drop_request() {
+    if (!m_stream) return;
+    m_stream->cancel();
+    m_stream.reset();
+    m_synthesizing = false;
+}
+
+void Speaker::synthesize_next() {
+    if (m_synthesizing || m_sentences.empty() || !m_tts) return;
+    m_synthesizing = true;
+    std::string sentence = std::move(m_sentences.front());
+    m_sentences.pop_front();
+    if (m_tts->streams()) return stream_sentence(std::move(sentence));
+    auto audio = std::make_shared<Result<TtsAudio>>(make_error(ErrorCode::internal, ""));
+    int reply = m_reply;
+    run_work(*m_exec, m_tts->cheap(), [tts = m_tts.get(), sentence, audio] { *audio = tts->synthesize(sentence); },
+             [this, reply, audio, sentence] {
+                 m_synthesizing = false;
+                 if (reply != m_reply) return synthesize_next();  // a stopped reply's audio is dropped
+                 if (!*audio && retry_or_fall_back(audio->error(), sentence)) return;
+                 if (*audio) m_chain.failures = 0;
+                 synthesized(*audio);
+                 synthesize_next();
+             });
+}
+
+// A streaming service's sentence: each chunk joins the output as it arrives (the first starts the pacer), so the
+// caller hears the sentence's beginning while the service is still sending the rest.
+void Speaker::stream_sentence(std::string sentence) {
+    int reply = m_reply;
+    m_sentence_audio = false;
+    if (m_resampler) m_resampler->reset();
+    TtsSink sink;
+    // The provider's thread touches only the executor: the speaker itself is reached on the strand.
+    sink.on_audio = [this, exec = m_exec, reply](TtsAudio chunk) {
+        exec->post([this, reply, chunk = std::move(chunk)] {
+            if (reply == m_reply) append(chunk, false);
+        });
+    };
+    sink.on_done = [this, exec = m_exec, reply, sentence](Status outcome) {
+        exec->post([this, reply, sentence, outcome = std::move(outcome)] {
+            if (reply == m_reply) sentence_done(outcome, sentence);  // else dropped with its reply (stop)
+        });
+    };
+    m_stream = m_tts->speak(sentence, std::move(sink));
+}
+
+void Speaker::sentence_done(const Status& outcome, const std::string& sentence) {
+    m_stream.reset();
+    m_synthesizing = false;
+    if (!outcome && !m_sentence_audio && retry_or_fall_back(outcome.error(), sentence)) return;
+    if (!outcome && m_events.failed) m_events.failed(outcome.error());
+    if (outcome) m_chain.failures = 0;
+    if (m_resampler) {  // what the resampler still holds of the sentence joins the output
+        std::vector<std::int16_t> pcm;
+        m_resampler->flush(pcm);
+        m_out.insert(m_out.end(), pcm.begin(), pcm.end());
+        m_total += pcm.size();
+    }
+    start_pacing();
+    synthesize_next();
+}
+
+void Speaker::synthesized(const Result<TtsAudio>& audio) {
+    if (!audio) {
+        if (m_events.failed) m_events.failed(audio.error());
+        return start_pacing();
+    }
+    append(*audio, true);
+}
+
+void Speaker::append(const TtsAudio& chunk, bool whole) {
+    if (!m_first_audio) {
+        m_first_audio = true;
+        if (m_events.first_audio) m_events.first_audio();
+    }
+    m_sentence_audio = true;
+    if (!m_resampler || m_resampler->in_rate() != chunk.format.sample_rate)
+        m_resampler.emplace(chunk.format.sample_rate, m_transport.sample_rate);
+    else if (whole)
+        m_resampler->reset();
+    std::vector<std::int16_t> pcm;
+    m_resampler->process(chunk.samples, pcm);
+    if (whole) m_resampler->flush(pcm);
+    m_out.insert(m_out.end(), pcm.begin(), pcm.end());
+    m_total += pcm.size();
+    start_pacing();
+}
+
+// A transient error is retried once with the same provider; a permanent one, or a second in a row, moves the call
+// to the chain's next provider, which says the same sentence. False when there is nothing left to try.
+bool Speaker::retry_or_fall_back(const Error& error, const std::string& sentence) {
+    ++m_chain.failures;
+    if (error.transient() && m_chain.failures < 2) {
+        m_sentences.push_front(sentence);
+        synthesize_next();
+        return true;
+    }
+    if (!m_chain.make || m_chain.choice + 1 >= m_chain.size) return false;
+    std::size_t choice = ++m_chain.choice;
+    m_chain.failures = 0;
+    if (m_events.fallback) m_events.fallback(choice, error);
+    m_sentences.push_front(sentence);
+    m_synthesizing = true;  // holds the queue (and keeps the pacer waiting) while the next provider is built
+    auto next = std::make_shared<Result<std::unique_ptr<TtsClient>>>(make_error(ErrorCode::internal, ""));
+    m_exec->run_blocking([make = m_chain.make, next, choice] { *next = make(choice); },
+                        [this, next] {
+                            m_synthesizing = false;
+                            if (!*next) {
+                                if (m_events.failed) m_events.failed(next->error());
+                                m_sentences.clear();  // nothing can speak them
+                                if (m_active && !more_to_come() && !m_pacer.on) finish();
+                                return;
+                            }
+                            m_tts = std::move(*next).value();
+                            m_tts->set_output(m_transport);
+                            if (m_events.provider) m_events.provider(m_tts->name());
+                            synthesize_next();
+                        });
+    return true;
+}
+
+void Speaker::start_pacing() {
+    if (m_pacer.on || !m_active) return;
+    m_pacer.on = true;
+    m_pacer.next_at = m_exec->now_ms();
+    pace(++m_pacer.generation);
+}
+
+// Sends one chunk and schedules the next on an absolute clock, so timer lateness does not accumulate.
+void Speaker::pace(int generation) {
+    if (generation != m_pacer.generation) return;
+    std::int64_t now = m_exec->now_ms();
+    // A chunk goes out whole; only the reply's last one is padded with silence.
+    if (m_out.empty() || (m_out.size() < m_chunk && more_to_come())) {
+        if (m_out.empty() && !more_to_come()) {
+            m_pacer.on = false;
+            return finish();
+        }
+        m_pacer.next_at = now + kFrameMs;
+        return m_exec->post_after(kFrameMs, [this, generation] { pace(generation); });
+    }
+    std::size_t n = std::min(m_chunk, m_out.size());
+    std::vector<std::int16_t> chunk(m_chunk, 0);
+    std::copy_n(m_out.begin(), n, chunk.begin());
+    m_out.erase(m_out.begin(), m_out.begin() + std::ptrdiff_t(n));
+    m_sent += n;
+    std::int64_t late = std::max<std::int64_t>(0, now - m_pacer.next_at);
+    m_pacer.next_at += std::int64_t(m_chunk) * 1000 / m_transport.sample_rate;
+    // Scheduled before the frame goes out: the frame's handler may stop the speaker (a hang-up), which must win.
+    m_exec->post_after(int(std::max<std::int64_t>(0, m_pacer.next_at - now)), [this, generation] { pace(generation); });
+    if (m_events.frame) m_events.frame(chunk, n, late);
+}
+
+void Speaker::finish() {
+    m_active = false;
+    if (m_events.done) m_events.done();
+}
+
+}  // namespace va
