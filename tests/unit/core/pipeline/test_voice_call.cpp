@@ -1,0 +1,356 @@
+// Whole calls on a virtual clock: the VoiceCall with a port the test plays (transport, record, LLM), recognizers
+// that know what the caller says, and a TTS whose audio is as long as its text. Tone bursts are the caller's
+// speech. Every behaviour of a voice call is checked at exact instants, without a daemon or a socket.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/pipeline/virtual_executor.hpp"
+#include "core/pipeline/voice_call.hpp"
+
+using namespace va;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kRate = 8000;
+const AudioFormat kTransport{Encoding::pcm16, kRate, 1};
+
+// 10 ms of audio per character (a sentence of 50 characters is half a second), or a failure.
+class TextTts final : public TtsClient {
+public:
+    explicit TextTts(std::string name, bool fails = false) : m_name(std::move(name)), m_fails(fails) {}
+    Result<TtsAudio> synthesize(const std::string& sentence) override {
+        if (m_fails) return make_error(ErrorCode::unauthenticated, m_name + ": bad key");
+        return TtsAudio{kTransport, std::vector<std::int16_t>(sentence.size() * kRate / 100, 1000)};
+    }
+    bool cheap() const override { return true; }
+    std::string name() const override { return m_name; }
+
+private:
+    std::string m_name;
+    bool m_fails;
+};
+
+class LinesStt final : public UtteranceRecognizer {
+public:
+    explicit LinesStt(std::vector<std::string> lines) : m_lines(std::move(lines)) {}
+    std::string name() const override { return "lines"; }
+    int sample_rate() const override { return 0; }
+    bool cheap() const override { return true; }
+    void push(std::span<const std::int16_t>) override {}
+    Result<Transcript> finish() override { return Transcript{m_next < m_lines.size() ? m_lines[m_next++] : "", 1, "lines"}; }
+    void reset() override {}
+
+private:
+    std::vector<std::string> m_lines;
+    std::size_t m_next = 0;
+};
+
+struct Asked {
+    std::string text, source;
+    std::function<void(const std::string&)> token;
+    std::function<void(Answer)> done;
+};
+
+class TestPort final : public CallPort {
+public:
+    std::shared_ptr<VirtualExecutor> clock;
+    std::vector<std::int64_t> frames;  // when each went out
+    int clears = 0;
+    bool carries_marks = true;
+    std::vector<std::string> marks, controls, events;
+    std::vector<json> turns;  // role, text, interrupted
+    std::vector<json> turn_metrics;
+    json metrics = json::object();
+    std::vector<Asked> asked;
+    int cancels = 0;
+    std::string ended, handed_over;
+    std::vector<std::string> caller_lines;
+    std::vector<bool> tts_fails{false};
+
+    explicit TestPort(std::shared_ptr<VirtualExecutor> c) : clock(std::move(c)) {}
+
+    void send_frame(std::span<const std::int16_t>, std::size_t, std::int64_t) override { frames.push_back(clock->now_ms()); }
+    void send_clear() override { ++clears; }
+    bool send_mark(const std::string& name) override {
+        marks.push_back(name);
+        return carries_marks;
+    }
+    void send_control(const json& m) override { controls.push_back(m.value("type", "")); }
+    void publish(const std::string& event, const json& data) override {
+        events.push_back(event + (data.value("interrupted", false) ? "+interrupted" : "") +
+                         (data.value("backchannel", false) ? "+backchannel" : ""));
+    }
+    void store_turn(const std::string& role, const std::string& text, std::int64_t, std::int64_t, bool interrupted,
+                    const std::string&) override {
+        turns.push_back({{"role", role}, {"text", text}, {"interrupted", interrupted}});
+    }
+    void record_turn(const json& m) override { turn_metrics.push_back(m); }
+    json& call_metrics() override { return metrics; }
+    void ask(const std::string& text, std::int64_t, std::int64_t, const std::string& source,
+             std::function<void(const std::string&)> on_token, std::function<void(Answer)> on_done) override {
+        asked.push_back({text, source, std::move(on_token), std::move(on_done)});
+    }
+    void cancel_answer() override { ++cancels; }
+    void end(const std::string& reason) override {
+        if (ended.empty()) ended = reason;
+    }
+    void hand_over(const std::string& reason, const std::string&) override { handed_over = reason; }
+    Result<std::unique_ptr<TtsClient>> make_tts(std::size_t choice) override {
+        return std::unique_ptr<TtsClient>(std::make_unique<TextTts>("tts" + std::to_string(choice), tts_fails.at(choice)));
+    }
+    Result<std::unique_ptr<SttClient>> make_stt(std::size_t) override {
+        return std::unique_ptr<SttClient>(std::make_unique<LinesStt>(caller_lines));
+    }
+
+    // The LLM answers the last question with `text`, in one piece, and ends its answer.
+    void answer(const std::string& text, std::string end_reason = {}) {
+        REQUIRE(!asked.empty());
+        asked.back().token(text);
+        Answer a;
+        a.end_reason = std::move(end_reason);
+        asked.back().done(a);
+    }
+    std::size_t count(const std::string& event) const { return std::size_t(std::count(events.begin(), events.end(), event)); }
+};
+
+struct Call {
+    std::shared_ptr<VirtualExecutor> clock = std::make_shared<VirtualExecutor>(0);
+    TestPort port{clock};
+    json agent;
+    Conversation conversation;
+    std::unique_ptr<VoiceCall> call;
+
+    explicit Call(json a, std::vector<std::string> caller_lines = {}, std::size_t tts_chain = 1)
+        : agent(std::move(a)), conversation(agent, json::object()) {
+        port.caller_lines = std::move(caller_lines);
+        port.tts_fails.resize(tts_chain, false);
+        VoiceCallOptions o;
+        o.call_id = "test";
+        o.transport = kTransport;
+        o.chunk_samples = kRate / 50;
+        o.tts_chain.assign(tts_chain, "tts");
+        call = std::make_unique<VoiceCall>(clock, port, agent, conversation, o);
+    }
+    void start() {
+        call->start();
+        clock->run();
+    }
+    // A caller turn: a moment of quiet (the VAD learns the noise floor), 600 ms of speech, 600 ms of quiet.
+    void turn() {
+        caller(300, false);
+        caller(600, true);
+        caller(600, false);
+    }
+    // `ms` of the caller in 20 ms frames: a tone when `loud`, else silence (the clock moves with it).
+    void caller(int ms, bool loud) {
+        for (int t = 0; t < ms; t += 20) {
+            std::vector<std::int16_t> frame(kRate / 50, 0);
+            if (loud)
+                for (std::size_t i = 0; i < frame.size(); ++i) frame[i] = std::int16_t(i % 16 < 8 ? 6000 : -6000);
+            clock->advance(20);
+            call->hear({frame, {}});
+        }
+    }
+};
+
+json agent_with(json extra = json::object()) {
+    json a{{"name", "test"}, {"system_prompt", "You help."}};
+    if (extra.is_object()) a.update(extra);
+    return a;
+}
+
+}  // namespace
+
+TEST_CASE("voice call: the greeting plays, the caller's turn goes to the LLM, and its answer is spoken as it streams") {
+    Call c(agent_with({{"first_message", "Hello, how can I help?"}}), {"what are your hours"});
+    c.start();
+    CHECK(c.call->state() == CallState::replying);
+    CHECK(c.port.frames.size() == 1);  // the greeting's first chunk goes out at once
+    c.caller(300, false);              // 22 characters: 220 ms of greeting
+    CHECK(c.call->state() == CallState::listening);
+    CHECK(c.port.turns.at(0)["text"] == "Hello, how can I help?");
+    c.turn();
+    REQUIRE(c.port.asked.size() == 1);
+    CHECK(c.port.asked[0].text == "what are your hours");
+    std::size_t before = c.port.frames.size();
+    c.port.asked[0].token("We open at nine. ");  // the first sentence plays while the model writes the second
+    c.clock->run();
+    CHECK(c.port.frames.size() == before + 1);
+    c.caller(100, false);
+    c.port.answer("And close at five.");
+    c.caller(600, false);
+    CHECK(c.call->state() == CallState::listening);
+    CHECK(c.port.turns.back()["text"] == "We open at nine. And close at five.");
+    CHECK(c.conversation.history().back().content == "We open at nine. And close at five.");
+    REQUIRE(c.port.turn_metrics.size() == 1);
+    CHECK(c.port.turn_metrics[0].contains("voice_to_voice_ms"));
+    CHECK(c.port.marks.size() == 2);  // one after each reply
+}
+
+TEST_CASE("voice call: barge-in stops the agent, clears the carrier, and keeps only what the caller heard") {
+    Call c(agent_with(), {"tell me everything", "stop"});
+    c.start();
+    c.turn();
+    REQUIRE(c.port.asked.size() == 1);
+    std::string reply = "This is a long answer that takes several seconds to say out loud, sentence by sentence.";
+    c.port.answer(reply);
+    c.caller(400, false);  // 400 ms of a ~900 ms reply played
+    std::size_t played = c.port.frames.size();
+    c.caller(400, true);  // the caller talks over it: 300 ms of speech interrupts
+    CHECK(c.port.clears == 1);
+    CHECK(c.port.cancels >= 1);
+    CHECK(c.call->state() != CallState::replying);
+    CHECK(c.port.frames.size() <= played + 20);
+    const json& cut = c.port.turns.back();
+    CHECK(cut["interrupted"] == true);
+    std::string heard = cut["text"];
+    CHECK(!heard.empty());
+    CHECK(heard.size() < reply.size());
+    CHECK(reply.rfind(heard, 0) == 0);  // a prefix of the reply, at a word's end
+    CHECK(c.conversation.history().back().content == heard);
+    std::size_t after = c.port.frames.size();
+    c.caller(1000, false);
+    CHECK(c.port.frames.size() == after);  // nothing of the old reply plays afterwards
+    REQUIRE(c.port.asked.size() == 2);
+    CHECK(c.port.asked[1].text == "stop");
+}
+
+TEST_CASE("voice call: a backchannel while the agent talks does not interrupt it") {
+    Call c(agent_with({{"interruption", {{"min_speech_ms", 5000}}}}), {"go on", "okay"});
+    c.start();
+    c.turn();
+    // 2.5 s of speech: the caller's "okay" and the VAD's end of it both fall inside it.
+    c.port.answer(std::string(230, 'a') + " and so on.");
+    c.caller(100, false);
+    c.caller(200, true);  // "okay"
+    c.caller(600, false);
+    CHECK(c.port.clears == 0);
+    CHECK(c.port.count("call:transcript+backchannel") == 1);
+    CHECK(c.port.asked.size() == 1);
+}
+
+TEST_CASE("voice call: silence brings the reprompt, and after the last one the call ends") {
+    Call c(agent_with({{"silence", {{"timeout_ms", 1000}, {"max_reprompts", 1}, {"reprompt", "Still there?"}}}}));
+    c.start();
+    CHECK(c.call->state() == CallState::listening);
+    c.clock->advance(999);
+    CHECK(c.port.frames.empty());
+    c.clock->advance(1);
+    CHECK(c.port.frames.size() == 1);  // the reprompt, exactly at the timeout
+    c.clock->advance(200);              // 12 characters: 120 ms
+    CHECK(c.call->state() == CallState::listening);
+    CHECK(c.port.ended.empty());
+    c.clock->advance(1000);
+    CHECK(c.port.ended == "silence_timeout");
+}
+
+TEST_CASE("voice call: end_call ends the call once the carrier says the last words were heard, or after 2 s") {
+    SECTION("the mark comes back") {
+        Call c(agent_with(), {"bye"});
+        c.start();
+        c.turn();
+        c.port.answer("Goodbye!", "agent_end_call");
+        c.clock->advance(200);
+        CHECK(c.call->state() == CallState::closing);
+        CHECK(c.port.ended.empty());
+        c.caller(600, true);  // caller words while the last ones play out start no turn
+        c.caller(600, false);
+        CHECK(c.port.asked.size() == 1);
+        CHECK(c.call->mark(c.port.marks.back()));
+        CHECK(c.port.ended == "agent_end_call");
+    }
+    SECTION("the carrier never echoes it") {
+        Call c(agent_with(), {"bye"});
+        c.start();
+        c.turn();
+        c.port.answer("Goodbye!", "agent_end_call");
+        c.clock->advance(80);  // the last frame
+        CHECK(c.port.ended.empty());
+        c.clock->advance(2000);
+        CHECK(c.port.ended == "agent_end_call");
+    }
+    SECTION("a transport without marks ends at once") {
+        Call c(agent_with(), {"bye"});
+        c.port.carries_marks = false;
+        c.start();
+        c.turn();
+        c.port.answer("Goodbye!", "agent_end_call");
+        c.clock->advance(200);
+        CHECK(c.port.ended == "agent_end_call");
+    }
+}
+
+TEST_CASE("voice call: transfer_call hands the caller over after the agent's last words") {
+    Call c(agent_with(), {"a person please"});
+    c.start();
+    c.turn();
+    c.port.answer("Connecting you now.", "transferred:+15551234567");
+    c.clock->advance(300);
+    CHECK(c.port.handed_over.empty());
+    CHECK(c.call->mark(c.port.marks.back()));
+    CHECK(c.port.handed_over == "transferred:+15551234567");
+    CHECK(c.call->state() == CallState::handing_over);
+}
+
+TEST_CASE("voice call: a key press is a caller turn, and interrupts the agent") {
+    Call c(agent_with({{"first_message", "Press 1 for sales or 2 for support, at any time you like."}}));
+    c.start();
+    c.clock->advance(100);
+    c.call->dtmf("2");
+    CHECK(c.port.clears == 1);
+    REQUIRE(c.port.asked.size() == 1);
+    CHECK(c.port.asked[0].text == "2");
+    CHECK(c.port.asked[0].source == "dtmf");
+    CHECK(c.port.count("call:dtmf") == 1);
+}
+
+TEST_CASE("voice call: the daemon's goodbye cuts off the agent, cannot be talked over, and ends the call once heard") {
+    Call c(agent_with({{"interruption", {{"min_speech_ms", 100}}}}), {"tell me a story"});
+    c.start();
+    c.turn();
+    c.port.answer("Once upon a time there was a very long story that nobody will hear the end of.");
+    c.clock->advance(100);
+    c.call->drain("We are closing now, goodbye.");
+    CHECK(c.call->state() == CallState::goodbye);
+    CHECK(c.port.clears == 1);  // the story stops
+    c.caller(200, true);        // the caller talks (enough to interrupt a reply): the goodbye goes on
+    CHECK(c.port.clears == 1);
+    CHECK(c.call->state() == CallState::goodbye);
+    c.clock->advance(400);
+    CHECK(c.call->state() == CallState::closing);
+    CHECK(c.call->mark(c.port.marks.back()));
+    CHECK(c.port.ended == "daemon_shutdown");
+    CHECK(c.port.asked.size() == 1);
+}
+
+TEST_CASE("voice call: a TTS provider that fails hands the greeting to the next one without a long silence") {
+    Call c(agent_with({{"first_message", "Hello there."}}), {}, 2);
+    c.port.tts_fails = {true, false};
+    c.start();
+    c.clock->run();
+    REQUIRE(!c.port.frames.empty());
+    CHECK(c.port.frames.front() < 1500);
+    CHECK(c.port.count("call:error") == 1);
+    REQUIRE(c.port.metrics["fallbacks"].size() == 1);
+    CHECK(c.port.metrics["providers"]["tts"] == "tts1");
+}
+
+TEST_CASE("voice call: a hang-up mid-reply stores the part the caller heard") {
+    Call c(agent_with(), {"hello"});
+    c.start();
+    c.turn();
+    c.port.answer("A reply long enough to be cut off by the caller hanging up in the middle of it.");
+    c.clock->advance(300);
+    c.call->ended();
+    CHECK(c.call->state() == CallState::ended);
+    const json& last = c.port.turns.back();
+    CHECK(last["interrupted"] == true);
+    CHECK(!last["text"].get<std::string>().empty());
+    std::size_t frames = c.port.frames.size();
+    c.clock->advance(2000);
+    CHECK(c.port.frames.size() == frames);
+}
