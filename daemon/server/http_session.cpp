@@ -154,7 +154,7 @@ void Session::handle() {
     if (auto preflight = m_server.cors.preflight(*request)) return write(std::move(*preflight), "cors_preflight");
     bool upgrade = boost::beast::websocket::is_upgrade(msg);
     auto match = m_server.router.match(*request, upgrade);
-    if (match.websocket) return upgrade_websocket(*match.websocket, *request);
+    if (match.websocket) return upgrade_websocket(*match.websocket, request);
     if (!match.handler) {
         if (match.path_known) {
             auto r = error_response(405, "method_not_allowed", request->method + " is not allowed on " + request->path);
@@ -180,14 +180,23 @@ void Session::handle() {
     write(run_handler(*handler, *request), request->route, request.get());
 }
 
-// The accept function authenticates before the upgrade, so a refusal is a plain HTTP error response.
-void Session::upgrade_websocket(const WsAccept& accept, Request& request) {
-    Result<std::unique_ptr<WsHandler>> handler = make_error(ErrorCode::internal, "internal error");
-    try {
-        handler = accept(request);
-    } catch (const std::exception& e) {
-        spdlog::error("websocket accept {}: {}", request.route, e.what());
-    }
+// The accept function authenticates before the upgrade, so a refusal is a plain HTTP error response. It runs on
+// the worker pool: accepting a call's media stream is start-up work (the store, the agent, its templates), and
+// when hundreds of callers connect at once the I/O threads must go on pacing the calls already up.
+void Session::upgrade_websocket(const WsAccept& accept, std::shared_ptr<Request> request) {
+    net::post(*m_server.workers, [self = shared_from_this(), &accept, request, guard = net::make_work_guard(m_server.ioc)] {
+        auto handler = std::make_shared<Result<std::unique_ptr<WsHandler>>>(make_error(ErrorCode::internal, "internal error"));
+        try {
+            *handler = accept(*request);
+        } catch (const std::exception& e) {
+            spdlog::error("websocket accept {}: {}", request->route, e.what());
+        }
+        net::post(self->m_stream.get_executor(),
+                  [self, request, handler] { self->finish_upgrade(std::move(*handler), *request); });
+    });
+}
+
+void Session::finish_upgrade(Result<std::unique_ptr<WsHandler>> handler, Request& request) {
     if (!handler) {
         const Error& e = handler.error();
         m_keep_alive = false;

@@ -37,7 +37,8 @@ private:
     void on_read_error(beast::error_code ec);
     void send_error_and_close(int status, const char* code, const std::string& message);
     void handle();
-    void upgrade_websocket(const WsAccept& accept, Request& request);
+    void upgrade_websocket(const WsAccept& accept, std::shared_ptr<Request> request);
+    void finish_upgrade(Result<std::unique_ptr<WsHandler>> handler, Request& request);
     void write(Response response, const std::string& route, const Request* request = nullptr);
 
     beast::tcp_stream m_stream;

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <iterator>
 
+#include <atomic>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <mutex>
@@ -381,4 +382,39 @@ TEST_CASE("server: out of descriptors, accepting pauses instead of spinning, the
     CHECK(seen <= 10);
     // Served again once descriptors are free.
     REQUIRE(eventually([&] { return s.ask("GET", "/ok").rfind("HTTP/1.1 200", 0) == 0; }, std::chrono::seconds(10)));
+}
+
+namespace {
+
+class QuietHandler final : public WsHandler {
+public:
+    void on_open(std::shared_ptr<WsConnection>) override {}
+    void on_text(std::string_view) override {}
+    void on_binary(std::string_view) override {}
+    void on_close() override {}
+};
+
+}  // namespace
+
+TEST_CASE("server: a WebSocket accept runs off the I/O thread, which answers other requests meanwhile") {
+    // One I/O thread: an accept that ran on it (a call's start-up work: the store, the agent's templates) would
+    // hold every other connection until it returned.
+    std::promise<void> gate;
+    std::shared_future<void> open = gate.get_future().share();
+    std::atomic<bool> accepting{false};
+    TestServer s;
+    s.router.add_websocket("/held", [open, &accepting](Request&) -> Result<std::unique_ptr<WsHandler>> {
+        accepting = true;
+        open.wait();
+        return std::unique_ptr<WsHandler>(std::make_unique<QuietHandler>());
+    });
+    s.start();
+    std::string upgrade = "GET /held HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    auto upgraded = std::async(std::launch::async, [&] { return va::test::raw_exchange(s.port(), upgrade, 10000); });
+    REQUIRE(eventually([&] { return accepting.load(); }));
+    std::string answer = s.ask("GET", "/ok");  // while the accept is held
+    gate.set_value();
+    CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(upgraded.get().rfind("HTTP/1.1 101", 0) == 0);
 }
