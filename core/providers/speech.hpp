@@ -2,11 +2,11 @@
 // still writing the next), and speech-to-text either one utterance at a time (offline recognizers: the session's
 // VAD decides where an utterance ends) or as a stream of the whole call (cloud services such as Deepgram, whose
 // own endpointing reports speech starts, interim words and the end of each utterance as events). Offline calls
-// are blocking CPU work, which the call session runs on its worker pool; network services stream and never block
-// a thread.
+// are blocking CPU work, which the call session runs on its worker pool; network services stream (speak(), a
+// StreamingRecognizer), so no thread waits on the network for them.
 // Thread-safety: factories are immutable and shared; a client belongs to one call and is used by one thread at a
-// time, except that a streaming recognizer's events arrive on its own I/O thread (the session posts them to its
-// strand).
+// time, except that a streaming recognizer's events and a streamed sentence's audio arrive on the provider's own
+// I/O thread (the session posts them to its strand).
 #pragma once
 
 #include <cstdint>

@@ -307,7 +307,38 @@ private:
     std::string m_close_reason;
 };
 
+class Timer final : public WsTimer {
+public:
+    Timer(int delay_ms, std::function<void()> fn) : m_state(std::make_shared<State>(std::move(fn))) {
+        // The timer object is only touched on the I/O thread (Asio timers are not thread-safe).
+        net::post(SharedIo::get().context(), [state = m_state, delay_ms] {
+            state->timer.expires_after(std::chrono::milliseconds(std::max(0, delay_ms)));
+            state->timer.async_wait([state](beast::error_code ec) {
+                if (ec || state->cancelled.load()) return;
+                run_guarded("websocket timer", state->fn);
+            });
+        });
+    }
+    ~Timer() override {
+        m_state->cancelled = true;
+        net::post(SharedIo::get().context(), [state = m_state] { state->timer.cancel(); });
+    }
+
+private:
+    struct State {
+        explicit State(std::function<void()> f) : timer(SharedIo::get().context()), fn(std::move(f)) {}
+        net::steady_timer timer;
+        std::function<void()> fn;
+        std::atomic<bool> cancelled{false};
+    };
+    std::shared_ptr<State> m_state;
+};
+
 }  // namespace
+
+std::unique_ptr<WsTimer> ws_after(int delay_ms, std::function<void()> fn) {
+    return std::make_unique<Timer>(delay_ms, std::move(fn));
+}
 
 std::shared_ptr<WsClient> WsClient::connect(WsClientOptions options, WsClientCallbacks callbacks) {
     auto url = parse_ws_url(options.url);

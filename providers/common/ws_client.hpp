@@ -4,7 +4,9 @@
 // stays inside ws_client.cpp.
 // Thread-safety: connect() and every WsClient method are safe from any thread. Callbacks run on the shared I/O
 // thread, one at a time, and must not block: owners post what they learn to their own strand. After abort()
-// returns no callback of that client runs any more.
+// returns no callback of that client starts any more (one already running may still finish: owners that must
+// know it is over guard their callbacks themselves). ws_after() timers run on the same thread, one at a time with
+// the connections' callbacks, so an owner's connection events and deadlines come in one order.
 #pragma once
 
 #include <functional>
@@ -50,6 +52,16 @@ public:
     // How many messages are waiting to be written (for callers that buffer while a connection is slow).
     virtual std::size_t queued() const = 0;
 };
+
+// A deadline on the shared I/O thread (a protocol's quiet time, a request's timeout), so no thread waits for it:
+// `fn` runs once, `delay_ms` from now, unless the timer was destroyed first. Like a connection's callbacks it must
+// not block, and an exception from it is logged and dropped. Destroying the timer does not wait for a run that has
+// already started.
+class WsTimer {
+public:
+    virtual ~WsTimer() = default;
+};
+std::unique_ptr<WsTimer> ws_after(int delay_ms, std::function<void()> fn);
 
 // Callbacks that reach `owner` only while it lives, tagged with the connection's `generation` so an owner that
 // reconnects can ignore the old connection: owner->ws_opened(g), ws_message(g, binary, data), ws_tick(g),

@@ -9,10 +9,6 @@ namespace va::elevenlabs {
 
 using nlohmann::json;
 
-namespace {
-
-}  // namespace
-
 std::size_t visible_chars(std::string_view text) {
     std::size_t n = 0;
     for (char c : text)
@@ -26,6 +22,7 @@ std::optional<StreamMessage> parse_stream_message(std::string_view text) {
     StreamMessage out;
     if (const json* audio = json_field(m, "audio"); audio && audio->is_string()) {
         out.audio = base64_decode(audio->get_ref<const std::string&>());
+        out.bad_audio = !out.audio;
         for (const char* key : {"alignment", "normalizedAlignment"}) {
             const json* alignment = json_field(m, key);
             const json* chars = alignment ? json_field(*alignment, "chars") : nullptr;

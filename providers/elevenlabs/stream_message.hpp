@@ -14,6 +14,7 @@ namespace va::elevenlabs {
 
 struct StreamMessage {
     std::optional<std::string> audio;  // decoded bytes, when "audio" is valid base64
+    bool bad_audio = false;            // "audio" is a string that is not base64: the message is broken
     std::size_t covered_chars = 0;     // visible characters of the text this audio speaks (alignment)
     bool is_final = false;
     std::optional<std::string> error_message;  // "message" of an error

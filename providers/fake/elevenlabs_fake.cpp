@@ -26,6 +26,8 @@ struct ElevenLabsFake::Impl {
     std::vector<Stream> streams;
     int in_flight = 0, max_in_flight = 0;
     std::size_t audio_bytes = 0;
+    int held = 0;
+    bool released = false;
     LoopbackServer ws_server;
     StreamServer http;  // last: stopped first, while the state its answers touch is alive
 
@@ -185,7 +187,9 @@ public:
 
     void on_binary(std::string_view) override { invalid(); }
     void on_close() override {
+        if (!m_done) record([](ElevenLabsFake::Stream& s) { s.closed_by_client = true; });
         m_done = true;
+        unhold();
         sentence_done();
     }
 
@@ -223,6 +227,11 @@ private:
             send(json{{"message", fault_message(fault->http_status)}, {"error", fault_status_string(*fault)}, {"code", 1011}});
             return finish(1011, fault_status_string(*fault));
         }
+        if (fault && (fault->kind == ElevenLabsFake::Fault::not_json || fault->kind == ElevenLabsFake::Fault::bad_base64)) {
+            conn->send_text(fault->kind == ElevenLabsFake::Fault::not_json ? "<html><body>502 Bad Gateway</body></html>"
+                                                                           : R"({"audio":"@@ not base64 @@","isFinal":null})");
+            return pump();
+        }
         m_busy = true;
         m_fake.request_started();
         int delay = fault && fault->kind == ElevenLabsFake::Fault::slow_first_byte ? fault->delay_ms : 0;
@@ -250,6 +259,9 @@ private:
             return finish(1011, "internal_error");
         }
         auto messages = std::make_shared<std::vector<std::pair<json, std::size_t>>>(audio_messages(*audio, text));
+        // Paced from when the audio exists: a long synthesis (minutes of tone under a sanitizer) must not turn the
+        // pace into one burst that overflows the connection's send queue.
+        if (auto conn = m_conn.lock()) first = std::max(first, conn->monotonic_ms());
         send_chunks(messages, 0, first, drop);
     }
 
@@ -264,6 +276,15 @@ private:
             if (due > conn->monotonic_ms())
                 return conn->post_after(int(due - conn->monotonic_ms()),
                                         [this, messages, at, first, drop] { send_chunks(messages, at, first, drop); });
+            if (at > 0 && at == std::size_t(m_fake.options.hold_after_chunks) && !released()) {
+                if (!m_holding) {
+                    m_holding = true;
+                    held_by(1);
+                }
+                // Held by the test: looked at again shortly, until it opens the gate.
+                return conn->post_after(5, [this, messages, at, first, drop] { send_chunks(messages, at, first, drop); });
+            }
+            unhold();
             if (drop && at == messages->size() / 2) {
                 sentence_done();
                 return finish(1011, "connection dropped by the fake");
@@ -273,6 +294,20 @@ private:
         }
         sentence_done();
         pump();
+    }
+
+    bool released() const {
+        std::lock_guard lock(m_fake.mutex);
+        return m_fake.released;
+    }
+    void held_by(int n) {
+        std::lock_guard lock(m_fake.mutex);
+        m_fake.held += n;
+    }
+    void unhold() {
+        if (!m_holding) return;
+        m_holding = false;
+        held_by(-1);
     }
 
     void sentence_done() {
@@ -287,10 +322,11 @@ private:
         std::vector<std::pair<json, std::size_t>> out;
         std::size_t chunk = m_format.bytes_for_ms(kWsChunkMs);
         std::size_t chunks = std::max<std::size_t>(1, (bytes.size() + chunk - 1) / chunk);
-        std::size_t per = (text.size() + chunks - 1) / chunks;
         for (std::size_t i = 0; i < chunks; ++i) {
             std::string part = bytes.substr(std::min(bytes.size(), i * chunk), chunk);
-            std::string chars = i * per < text.size() ? text.substr(i * per, per) : "";
+            // Spread evenly, so the last chunk's alignment carries the end of the text, as the service's does.
+            std::size_t from = i * text.size() / chunks, to = (i + 1) * text.size() / chunks;
+            std::string chars = text.substr(from, to - from);
             json list = json::array(), starts = json::array(), durations = json::array();
             double step = chars.empty() ? 0 : m_format.duration_ms(part.size()) / double(chars.size());
             for (std::size_t c = 0; c < chars.size(); ++c) {
@@ -350,7 +386,7 @@ private:
     bool m_authed;
     std::weak_ptr<http::WsConnection> m_conn;
     std::int64_t m_last_input = 0;
-    bool m_initialised = false, m_done = false, m_busy = false, m_final_after_queue = false;
+    bool m_initialised = false, m_done = false, m_busy = false, m_final_after_queue = false, m_holding = false;
     std::vector<int> m_schedule;
     std::size_t m_chunk = 0;
     std::string m_buffer;
@@ -465,6 +501,16 @@ int ElevenLabsFake::max_in_flight() const {
 std::size_t ElevenLabsFake::audio_bytes_sent() const {
     std::lock_guard lock(m_impl->mutex);
     return m_impl->audio_bytes;
+}
+
+int ElevenLabsFake::held() const {
+    std::lock_guard lock(m_impl->mutex);
+    return m_impl->held;
+}
+
+void ElevenLabsFake::release() {
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->released = true;
 }
 
 std::vector<ElevenLabsFake::Stream> ElevenLabsFake::streams() const {

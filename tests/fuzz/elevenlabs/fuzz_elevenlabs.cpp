@@ -13,6 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto m = va::elevenlabs::parse_stream_message(text);
     if (!m) return 0;
     if (m->audio) FUZZ_CHECK(m->audio->size() <= text.size());
+    FUZZ_CHECK(!(m->bad_audio && m->audio));  // broken audio is never also read as audio
     FUZZ_CHECK(m->covered_chars <= text.size());
     return 0;
 }

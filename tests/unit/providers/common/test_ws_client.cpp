@@ -2,6 +2,9 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "providers/common/ws_client.hpp"
 
@@ -48,4 +51,28 @@ TEST_CASE("ws client: a connection that cannot be made is reported once, with a 
     CHECK(error->transient());
     client->send_text("dropped: the connection is gone");
     CHECK(closes == 1);
+}
+
+// Deadlines of WebSocket protocols (the ElevenLabs sentence's quiet time) run as timers on the shared I/O thread.
+TEST_CASE("ws client: ws_after timers run on the I/O thread, and a destroyed one never runs") {
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<int> fired;
+    std::thread::id ran_on;
+    auto record = [&](int n) {
+        return [&, n] {
+            std::lock_guard lock(m);
+            fired.push_back(n);
+            ran_on = std::this_thread::get_id();
+            cv.notify_all();
+        };
+    };
+    auto dropped = ws_after(0, record(9));
+    dropped.reset();  // destroyed before it could run
+    // Armed after the dropped one and due later: once it has run, the dropped one's moment has passed.
+    auto later = ws_after(40, record(2));
+    std::unique_lock lock(m);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return !fired.empty(); }));
+    CHECK(fired == std::vector<int>{2});
+    CHECK(ran_on != std::this_thread::get_id());
 }

@@ -10,6 +10,7 @@ TEST_CASE("elevenlabs: parse_stream_message reads audio, alignment and the final
     auto m = parse_stream_message(R"({"audio":"AAEC","isFinal":null,"alignment":{"chars":["H","i"," "]}})");
     REQUIRE(m);
     REQUIRE(m->audio);
+    CHECK_FALSE(m->bad_audio);
     CHECK(*m->audio == std::string("\x00\x01\x02", 3));
     CHECK(m->covered_chars == 2);
     CHECK_FALSE(m->is_final);
@@ -31,6 +32,7 @@ TEST_CASE("elevenlabs: parse_stream_message takes a mistyped error code as absen
     auto bad_audio = parse_stream_message(R"({"audio":"!!","alignment":{"chars":"Hi"}})");
     REQUIRE(bad_audio);
     CHECK_FALSE(bad_audio->audio);
+    CHECK(bad_audio->bad_audio);  // a broken message, not one without audio
     CHECK(bad_audio->covered_chars == 0);
     CHECK_FALSE(parse_stream_message("\"text\""));
 }
