@@ -146,7 +146,7 @@ TEST_CASE("speaker: a streamed sentence's first chunk plays the moment it arrive
     CHECK(h.speaker->played_samples() == 6 * kChunk);
 }
 
-TEST_CASE("speaker: a chunk goes out whole while more is coming; only the reply's last one is padded") {
+TEST_CASE("speaker: a chunk goes out whole while more is coming, and only the reply's last one is padded") {
     Harness h;
     h.speaker->use(std::make_unique<WholeTts>(30));  // 30 ms per sentence: a chunk and a half
     h.speaker->say("One. Two.");
@@ -245,7 +245,7 @@ TEST_CASE("speaker: with no provider left the sentence is skipped and the reply 
     CHECK(h.done == 1);
 }
 
-TEST_CASE("speaker: a reply with nothing to say is done at once; text said before a provider waits for it") {
+TEST_CASE("speaker: a reply with nothing to say is done at once, and text said before a provider waits for it") {
     Harness h;
     h.speaker->start_reply();
     h.speaker->end_text();

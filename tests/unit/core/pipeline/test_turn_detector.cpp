@@ -186,7 +186,7 @@ TEST_CASE("turn detector: a streaming recognizer gets the carrier's bytes as the
     CHECK(h.heard[0].speech_end == 1800);  // when the VAD heard the caller stop, not when the final came
 }
 
-TEST_CASE("turn detector: a stream that fails for good hands over to the chain's next recognizer; with none left the call is told") {
+TEST_CASE("turn detector: a stream that fails for good hands over to the chain's next recognizer, and with none left the call is told") {
     Harness h;
     auto first = std::make_unique<DrivenStream>("first", &h.log);
     auto* failing = first.get();

@@ -235,9 +235,11 @@ TEST_CASE("http engine: timers fire in order on the engine thread, and a cancell
     };
     auto cancelled = engine.after(0, record(9));
     cancelled->cancel();
-    auto third = engine.after(60, record(3));
+    // Deadlines count from each call, so their gaps must dwarf a stall of this thread between the calls (a
+    // loaded machine paused it 30 ms once, and the order swapped).
+    auto third = engine.after(2000, record(3));
     auto first = engine.after(0, record(1));
-    auto second = engine.after(30, record(2));
+    auto second = engine.after(1000, record(2));
     last.get_future().get();
     std::lock_guard lock(mutex);
     CHECK(fired == std::vector<int>{1, 2, 3});
