@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/secrets_config.hpp"
+#include "core/providers/carrier.hpp"
 #include "core/redis/redis_client.hpp"
 #include "core/util/strings.hpp"
 #include "core/util/url.hpp"
@@ -19,8 +20,8 @@ namespace va {
 
 namespace {
 
-using Scalar = std::variant<std::string, std::int64_t, double, bool>;
-enum class Kind { string, integer, number, boolean };
+using Scalar = ConfigValue;
+using Kind = ConfigKind;
 
 const char* kind_name(Kind k) {
     switch (k) {
@@ -74,9 +75,20 @@ struct Raw {
     std::int64_t max_body_bytes = 1024 * 1024;
 };
 
+// The registered carriers' keys: their values are kept as read, for each carrier to parse (the names point into
+// the registry, which does not change while a configuration loads).
+void add_carrier_keys(std::vector<Key>& table) {
+    for (const auto& carrier : carrier_registry().all())
+        for (const auto& key : carrier.config_keys)
+            table.push_back({carrier.name.c_str(), key.name.c_str(), key.kind,
+                             [section = carrier.name, name = key.name](Config& c, const Scalar& v) {
+                                 c.carriers[section][name] = v;
+                             }});
+}
+
 // Every key of the file and the environment. Keys that need parsing beyond their type (listen, sizes) land in `raw`.
 std::vector<Key> keys(Raw& raw) {
-    return {
+    std::vector<Key> table{
         {"server", "listen", Kind::string, [&raw](Config&, const Scalar& v) { raw.listen = std::get<std::string>(v); }},
         {"server", "io_threads", Kind::integer, integer([](Config& c) -> int& { return c.server.io_threads; })},
         {"server", "worker_threads", Kind::integer, integer([](Config& c) -> int& { return c.server.worker_threads; })},
@@ -127,21 +139,6 @@ std::vector<Key> keys(Raw& raw) {
         {"auth", "refresh_ttl_s", Kind::integer, integer([](Config& c) -> int& { return c.auth.refresh_ttl_s; })},
         {"auth", "login_burst", Kind::number, number([](Config& c) -> double& { return c.auth.login_burst; })},
         {"auth", "login_per_minute", Kind::number, number([](Config& c) -> double& { return c.auth.login_per_minute; })},
-        {"twilio", "account_sid", Kind::string, str([](Config& c) -> std::string& { return c.twilio.account_sid; })},
-        {"twilio", "auth_token", Kind::string, str([](Config& c) -> std::string& { return c.twilio.auth_token; })},
-        {"twilio", "api_base_url", Kind::string, str([](Config& c) -> std::string& { return c.twilio.api_base_url; })},
-        {"exotel", "account_sid", Kind::string, str([](Config& c) -> std::string& { return c.exotel.account_sid; })},
-        {"exotel", "api_key", Kind::string, str([](Config& c) -> std::string& { return c.exotel.api_key; })},
-        {"exotel", "api_token", Kind::string, str([](Config& c) -> std::string& { return c.exotel.api_token; })},
-        {"exotel", "subdomain", Kind::string, str([](Config& c) -> std::string& { return c.exotel.subdomain; })},
-        {"exotel", "api_base_url", Kind::string, str([](Config& c) -> std::string& { return c.exotel.api_base_url; })},
-        {"exotel", "mode", Kind::string, str([](Config& c) -> std::string& { return c.exotel.mode; })},
-        {"exotel", "flow_url", Kind::string, str([](Config& c) -> std::string& { return c.exotel.flow_url; })},
-        {"exotel", "sample_rate", Kind::integer, integer([](Config& c) -> int& { return c.exotel.sample_rate; })},
-        {"exotel", "reconcile_after_s", Kind::integer,
-         integer([](Config& c) -> int& { return c.exotel.reconcile_after_s; })},
-        {"exotel", "allowed_sources", Kind::string,
-         str([](Config& c) -> std::string& { return c.exotel.allowed_sources; })},
         {"openai", "api_key", Kind::string, str([](Config& c) -> std::string& { return c.openai.api_key; })},
         {"openai", "base_url", Kind::string, str([](Config& c) -> std::string& { return c.openai.base_url; })},
         {"openai", "model", Kind::string, str([](Config& c) -> std::string& { return c.openai.model; })},
@@ -191,6 +188,8 @@ std::vector<Key> keys(Raw& raw) {
         {"log", "format", Kind::string, str([](Config& c) -> std::string& { return c.log.format; })},
         {"log", "access_log", Kind::boolean, boolean([](Config& c) -> bool& { return c.log.access_log; })},
     };
+    add_carrier_keys(table);
+    return table;
 }
 
 // Values outside int range would wrap when stored; catch them before.
@@ -340,8 +339,6 @@ Status validate_config(const Config& c) {
         if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
             p.push_back({key, "must be an http:// or https:// URL"});
     };
-    http_url("twilio.api_base_url", c.twilio.api_base_url);
-    http_url("exotel.api_base_url", c.exotel.api_base_url);
     http_url("openai.base_url", c.openai.base_url);
     if (c.openai.base_url.empty()) p.push_back({"openai.base_url", "must not be empty"});
     else if (auto normal = normalize_base_url(c.openai.base_url); !normal)
@@ -363,16 +360,10 @@ Status validate_config(const Config& c) {
     if (c.elevenlabs.transport != "websocket" && c.elevenlabs.transport != "http")
         p.push_back({"elevenlabs.transport", "must be websocket or http"});
     range("elevenlabs.inactivity_timeout_s", c.elevenlabs.inactivity_timeout_s, 5, 180);
-    if (!c.twilio.account_sid.empty() && c.twilio.auth_token.empty())
-        p.push_back({"twilio.auth_token", "must be set when twilio.account_sid is"});
-    if (!c.exotel.account_sid.empty() && (c.exotel.api_key.empty() || c.exotel.api_token.empty()))
-        p.push_back({"exotel.api_key", "exotel.api_key and exotel.api_token must be set when exotel.account_sid is"});
-    if (c.exotel.mode != "connect" && c.exotel.mode != "flow") p.push_back({"exotel.mode", "must be connect or flow"});
-    if (c.exotel.mode == "flow" && !c.exotel.account_sid.empty() && c.exotel.flow_url.empty())
-        p.push_back({"exotel.flow_url", "must be set in flow mode"});
-    if (c.exotel.sample_rate != 8000 && c.exotel.sample_rate != 16000 && c.exotel.sample_rate != 24000)
-        p.push_back({"exotel.sample_rate", "must be 8000, 16000 or 24000"});
-    range("exotel.reconcile_after_s", c.exotel.reconcile_after_s, 1, 86'400);
+    for (const auto& carrier : carrier_registry().all()) {
+        auto section = c.carriers.find(carrier.name);
+        if (carrier.validate) carrier.validate(section == c.carriers.end() ? ConfigValues{} : section->second, p);
+    }
     range("tools.max_response_bytes", c.tools.max_response_bytes, 1024, 16 * 1024 * 1024);
     range("tools.filler_after_ms", c.tools.filler_after_ms, 0, 60'000);
     range("jobs.workers", c.jobs.workers, 1, 256);

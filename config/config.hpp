@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/providers/config_section.hpp"
 #include "core/util/result.hpp"
 
 namespace va {
@@ -62,25 +63,6 @@ struct LogConfig {
     std::string level = "info";           // trace debug info warn error critical off
     std::string format = "text";          // text | json
     bool access_log = true;
-};
-
-struct TwilioConfig {
-    std::string account_sid;               // empty = Twilio calls are not configured
-    std::string auth_token;                // signs webhooks and authenticates REST calls
-    std::string api_base_url = "https://api.twilio.com";  // a fake on loopback in tests
-};
-
-struct ExotelConfig {
-    std::string account_sid;               // empty = Exotel calls are not configured
-    std::string api_key;
-    std::string api_token;
-    std::string subdomain = "api.exotel.com";  // api.in.exotel.com for the Mumbai cluster
-    std::string api_base_url;              // overrides https://<subdomain> (a fake in tests)
-    std::string mode = "connect";          // connect (Connect Voice AI, StreamUrl) | flow (Url of an app)
-    std::string flow_url;                  // flow mode: http://my.exotel.com/<sid>/exoml/start_voice/<app_id>
-    int sample_rate = 16000;               // 8000 | 16000 | 24000, asked for in sample-rate
-    std::string allowed_sources;           // comma-separated IPs allowed on Exotel webhooks and media; empty = any
-    int reconcile_after_s = 30;            // ask the Call Details API when no terminal callback came this long after
 };
 
 struct OpenAiConfig {
@@ -174,8 +156,9 @@ struct MediaConfig {
 
 struct Config {
     ServerConfig server;
-    TwilioConfig twilio;
-    ExotelConfig exotel;
+    // The carriers' sections ([twilio], [exotel], ...) as read: each registered carrier declares its keys and
+    // parses and validates its own section (core/providers/carrier.hpp). Absent keys keep the carrier's defaults.
+    std::map<std::string, ConfigValues> carriers;
     OpenAiConfig openai;
     DeepgramConfig deepgram;
     ElevenLabsConfig elevenlabs;

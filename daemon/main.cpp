@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "daemon/app/app.hpp"
+#include "providers/builtin_carriers.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"voiceagentd: the voiceagent daemon (REST API, call pipeline, carriers)"};
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    // Before the configuration: each carrier's section is known to the loader through its registration.
+    va::register_builtin_carriers();
     auto config = va::load_config(config_path, va::voiceagent_environment(), overrides);
     if (!config) {
         std::fprintf(stderr, "voiceagentd: %s\n", config.error().message.c_str());

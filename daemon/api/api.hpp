@@ -144,6 +144,10 @@ Result<nlohmann::json> forward(ApiContext& ctx, const std::string& owner, const 
 Result<nlohmann::json> hangup_here(ApiContext& ctx, const std::string& workspace_id, const std::string& call_id);
 Result<nlohmann::json> transfer_here(ApiContext& ctx, const std::string& workspace_id, const std::string& call_id,
                                      const std::string& to);
+// Whether calls of `channel` go through a registered carrier (not local, not chat).
+bool is_carrier_channel(const ApiContext& ctx, const std::string& channel);
+// 422: only carrier calls (listing the carriers) can be transferred.
+Error not_transferable(const ApiContext& ctx, const Call& call);
 // A carrier's terminal status for a call this daemon runs (or that runs nowhere any more).
 void carrier_ended_here(ApiContext& ctx, const Call& call, const std::string& status, double duration_s);
 // A command forwarded to this daemon by another (the executor of CallCommands).
@@ -174,7 +178,7 @@ void register_phone_routes(http::Router& router, ApiContext& ctx);
 void register_call_routes(http::Router& router, ApiContext& ctx);
 // Live calls: local and chat calls, hang-up, their media WebSocket, and the event WebSocket.
 void register_live_routes(http::Router& router, ApiContext& ctx);
-// Carrier calls: POST /calls/outbound, Twilio and Exotel webhooks and media WebSockets.
+// Carrier calls: POST /calls/outbound and /calls/simulate, and every registered carrier's webhooks and media sockets.
 void register_telephony_routes(http::Router& router, ApiContext& ctx);
 // /healthz, /readyz, /metrics and /api/v1/openapi.json (described from the router itself, so register it last).
 void register_system_routes(http::Router& router, ApiContext& ctx);

@@ -12,9 +12,17 @@ namespace va::api {
 
 using nlohmann::json;
 
-namespace {
+bool is_carrier_channel(const ApiContext& ctx, const std::string& channel) {
+    return ctx.carriers && ctx.carriers->find(channel);
+}
 
-bool is_carrier_channel(const std::string& channel) { return channel == "twilio" || channel == "exotel"; }
+Error not_transferable(const ApiContext& ctx, const Call& call) {
+    std::string carriers = ctx.carriers ? join_names(ctx.carriers->names(), ", ") : std::string();
+    return make_error(ErrorCode::unprocessable, "only carrier calls (" + carriers +
+                                                    ") can be transferred; this is a " + call.channel + " call");
+}
+
+namespace {
 
 bool is_terminal_status(const std::string& status) {
     return status == "completed" || status == "busy" || status == "no-answer" || status == "failed" || status == "canceled";
@@ -46,7 +54,7 @@ Result<json> hangup_here(ApiContext& ctx, const std::string& workspace_id, const
         if (!call) return call.take_error();
         if (call->ended_at != 0) return make_error(ErrorCode::conflict, "the call has already ended");
         // A carrier call that is still ringing has no stream to close: the carrier cancels it.
-        if (!ctx.carriers || !is_carrier_channel(call->channel)) return s.take_error();
+        if (!ctx.carriers || !is_carrier_channel(ctx, call->channel)) return s.take_error();
         if (auto c = ctx.carriers->hangup(*call); !c) return c.take_error();
         ctx.calls->carrier_ended(call_id, "canceled", 0);
     } else if (!s) {
@@ -59,15 +67,13 @@ Result<json> transfer_here(ApiContext& ctx, const std::string& workspace_id, con
                            const std::string& to) {
     auto call = ctx.store.get_call(workspace_id, call_id);
     if (!call) return call.take_error();
-    if (!is_carrier_channel(call->channel))
-        return make_error(ErrorCode::unprocessable,
-                          "only carrier calls (twilio, exotel) can be transferred; this is a " + call->channel + " call");
+    if (!is_carrier_channel(ctx, call->channel)) return not_transferable(ctx, *call);
     if (auto s = ctx.calls->transfer_live(workspace_id, call_id, to); !s) return s.take_error();
     return json{{"status", "transferring"}, {"to", to}, {"instance_id", ctx.calls->instance()}};
 }
 
 void carrier_ended_here(ApiContext& ctx, const Call& call, const std::string& status, double duration_s) {
-    if (call.channel == "exotel" && ctx.carriers) ctx.carriers->exotel_callback_received(call.id);
+    if (ctx.carriers) ctx.carriers->status_received(call);
     ctx.calls->carrier_ended(call.id, status, duration_s);
 }
 

@@ -76,9 +76,7 @@ Result<http::Response> transfer(ApiContext& ctx, http::Request& request, const P
     auto call = ctx.store.get_call(who.workspace_id, id);
     if (!call) return call.take_error();
     if (call->ended_at != 0) return make_error(ErrorCode::conflict, "the call has already ended");
-    if (call->channel != "twilio" && call->channel != "exotel")
-        return make_error(ErrorCode::unprocessable,
-                          "only carrier calls (twilio, exotel) can be transferred; this is a " + call->channel + " call");
+    if (!is_carrier_channel(ctx, call->channel)) return not_transferable(ctx, *call);
     auto answer = [&]() -> Result<json> {
         auto owner = remote_owner(ctx, *call);
         if (!owner) return transfer_here(ctx, who.workspace_id, id, *to);

@@ -1,5 +1,7 @@
 // Agents, phone numbers and calls (reads; placing calls arrives with telephony).
 
+#include <algorithm>
+
 #include "config/agent_schema.hpp"
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
@@ -121,12 +123,12 @@ Result<http::Response> list_phones(ApiContext& ctx, http::Request& request, cons
     return json_response(200, page_json(*list, [](const PhoneNumber& p) { return to_json(p); }));
 }
 
-// A number with the URL to give its carrier for inbound calls (Exotel's carries the number's token).
+// A number with the URL to give its carrier for inbound calls (a carrier that signs nothing puts the number's
+// token in it).
 json phone_json(ApiContext& ctx, const PhoneNumber& phone) {
     json out = to_json(phone);
-    if (ctx.carriers)
-        out["webhook_url"] = phone.provider == "exotel" ? ctx.carriers->exotel_incoming_url(phone.number)
-                                                        : ctx.carriers->http_base() + "/api/v1/webhooks/twilio/voice";
+    if (const Carrier* carrier = ctx.carriers ? ctx.carriers->find(phone.provider) : nullptr)
+        out["webhook_url"] = carrier->inbound_webhook_url(phone.number);
     return out;
 }
 
@@ -148,7 +150,11 @@ Result<http::Response> create_phone(ApiContext& ctx, http::Request& request, con
     if (!e164) return invalid_field("number", "must be E.164, such as +15551234567");
     auto provider = required_string(*body, "provider", 32);
     if (!provider) return provider.take_error();
-    if (*provider != "exotel" && *provider != "twilio") return invalid_field("provider", "must be exotel or twilio");
+    if (!ctx.carriers || !ctx.carriers->find(*provider)) {
+        auto names = ctx.carriers ? ctx.carriers->names() : std::vector<std::string>{};
+        std::sort(names.begin(), names.end());  // alphabetical here, as this message always was
+        return invalid_field("provider", "must be " + join_names(names, " or "));
+    }
     auto label = optional_string(*body, "label", "", 200);
     if (!label) return label.take_error();
     auto agent_id = agent_id_field(*body);

@@ -1,11 +1,11 @@
 // Carrier calls over the API: POST /calls/outbound dials through the number's carrier, POST /calls/simulate starts
-// a call whose caller the client plays. Twilio's voice and status webhooks and its media WebSocket are verified
-// with X-Twilio-Signature against the public URL the carrier was given (server.public_base_url behind a proxy);
-// Exotel's, which Exotel does not sign, by the per-call (or per-number) token in the URL we gave it, Basic
-// credentials on the media socket, and an optional source allowlist. Webhooks failing these get 403; a media
-// socket is accepted and closed with 1008, as carriers expect of a refused stream.
+// a call whose caller the client plays. Every registered carrier's webhooks are mounted under
+// /api/v1/webhooks/<carrier>/ and its media sockets under /media/<carrier>/; each carrier checks its own requests'
+// authenticity (a signature, or the per-call token in the URL it was given). Webhooks failing these get 403; a
+// media socket is accepted and closed with 1008, as carriers expect of a refused stream.
 #include <spdlog/spdlog.h>
 
+#include "core/providers/carrier.hpp"
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
 #include "daemon/api/api.hpp"
@@ -13,12 +13,7 @@
 #include "daemon/calls/carriers.hpp"
 #include "daemon/cluster/call_commands.hpp"
 #include "daemon/server/access_log.hpp"
-#include "core/util/encoding.hpp"
 #include "core/util/json.hpp"
-#include "providers/exotel/media_codec.hpp"
-#include "providers/exotel/rest_client.hpp"
-#include "providers/twilio/media_codec.hpp"
-#include "providers/twilio/signature.hpp"
 
 namespace va::api {
 
@@ -39,14 +34,6 @@ public:
 private:
     std::string m_reason;
 };
-
-http::Response xml_response(std::string xml) {
-    http::Response r;
-    r.status = 200;
-    r.content_type = "text/xml";
-    r.body = std::move(xml);
-    return r;
-}
 
 Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const Principal& who) {
     if (auto s = accepting_calls(ctx); !s) return s.take_error();
@@ -83,8 +70,8 @@ Result<http::Response> outbound(ApiContext& ctx, http::Request& request, const P
 }
 
 // A carrier call whose caller is a fake run by the client (vactl calls simulate): the same media endpoint, codec
-// and session as a real call. Offline recognition cannot hear Twilio's 8 kHz audio, so a Twilio simulation of an
-// agent on pocketsphinx recognizes the caller's lines as text (simulated recognition), and says so.
+// and session as a real call. Offline recognition cannot hear a narrowband (8 kHz only) carrier's audio, so such a
+// simulation of an agent on pocketsphinx recognizes the caller's lines as text (simulated recognition), and says so.
 Result<http::Response> simulate(ApiContext& ctx, http::Request& request, const Principal& who) {
     if (auto s = accepting_calls(ctx); !s) return s.take_error();
     auto body = json_body(request, {"agent_id", "carrier", "variables", "caller_lines"});
@@ -93,7 +80,8 @@ Result<http::Response> simulate(ApiContext& ctx, http::Request& request, const P
     if (!agent) return agent.take_error();
     auto carrier = required_string(*body, "carrier", 16);
     if (!carrier) return carrier.take_error();
-    if (*carrier != "twilio" && *carrier != "exotel") return invalid_field("carrier", "must be twilio or exotel");
+    Carrier* through = ctx.carriers->find(*carrier);
+    if (!through) return invalid_field("carrier", "must be " + join_names(ctx.carriers->names(), " or "));
     auto variables = optional_object(*body, "variables");
     if (!variables) return variables.take_error();
     auto lines = optional_strings(*body, "caller_lines");
@@ -101,7 +89,7 @@ Result<http::Response> simulate(ApiContext& ctx, http::Request& request, const P
     json definition = parse_json(agent->definition);
     std::string stt = definition.contains("stt") && definition["stt"].is_object()
                           ? definition["stt"].value("provider", "pocketsphinx") : "pocketsphinx";
-    bool simulated_recognition = *carrier == "twilio" && stt == "pocketsphinx" && !lines->empty();
+    bool simulated_recognition = through->narrowband_only() && stt == "pocketsphinx" && !lines->empty();
     CallManager::CallSpec spec;
     spec.channel = *carrier;
     spec.direction = "inbound";
@@ -114,16 +102,10 @@ Result<http::Response> simulate(ApiContext& ctx, http::Request& request, const P
     if (!call) return call.take_error();
     ctx.carriers->mark_simulated(call->id);
     json out{{"call", to_json(*call)}, {"recognition", simulated_recognition ? "simulated" : stt}};
-    if (*carrier == "twilio") {
-        std::string url = ctx.carriers->twilio_stream_url(call->id);
-        out["stream_url"] = url;
-        out["sample_rate"] = 8000;
-        out["headers"] = {{"X-Twilio-Signature", twilio::signature(ctx.carriers->simulation_key(call->id), url, {})}};
-    } else {
-        out["stream_url"] = ctx.carriers->exotel_stream_url(call->id);
-        out["sample_rate"] = ctx.carriers->exotel().sample_rate;
-        out["headers"] = json::object();
-    }
+    SimulatedStream stream = through->simulated_stream(call->id);
+    out["stream_url"] = stream.url;
+    out["sample_rate"] = stream.sample_rate;
+    out["headers"] = stream.headers;
     return json_response(201, out);
 }
 
@@ -178,145 +160,71 @@ Status carrier_status(ApiContext& ctx, Call& call, const std::string& status, co
     return Ok{};
 }
 
-// --- Twilio ------------------------------------------------------------------------------------------------------
-
-bool twilio_signed(ApiContext& ctx, const http::Request& request, const twilio::Params& params, const std::string& url) {
-    return twilio::verify_signature(ctx.carriers->twilio().auth_token, url, params, request.body,
-                                    request.header("x-twilio-signature"));
-}
-
-Result<twilio::Params> twilio_webhook(ApiContext& ctx, const http::Request& request) {
-    if (!ctx.carriers->twilio_enabled()) return not_found("Twilio is not configured in this daemon");
-    auto params = parse_form(request.body);
-    // Twilio signs the URL it requested: a number's webhook (the shared URL) or a call's callback (this daemon's).
-    if (!twilio_signed(ctx, request, params, ctx.carriers->http_base() + request.target) &&
-        (ctx.carriers->call_http_base() == ctx.carriers->http_base() ||
-         !twilio_signed(ctx, request, params, ctx.carriers->call_http_base() + request.target)))
-        return make_error(ErrorCode::forbidden, "X-Twilio-Signature does not match this request");
-    return params;
-}
-
-std::string param(const twilio::Params& params, const char* name) {
-    for (const auto& [k, v] : params)
-        if (k == name) return v;
-    return {};
-}
-
-// An inbound call: the number's agent answers through a media stream.
-Result<http::Response> twilio_voice(ApiContext& ctx, http::Request& request) {
-    auto params = twilio_webhook(ctx, request);
-    if (!params) return params.take_error();
-    // A 503 rather than <Reject/>: Twilio then tries the number's fallback URL (another daemon).
-    if (auto s = accepting_calls(ctx); !s) return s.take_error();
-    std::string to = param(*params, "To"), from = param(*params, "From"), sid = param(*params, "CallSid");
-    auto reject = [&](const std::string& why) {
-        // The carrier's form fields are request data: escaped so they cannot forge log lines.
-        spdlog::warn("Twilio call {} to {} rejected: {}", http::escape_log_field(sid, 64), http::escape_log_field(to, 64),
-                     http::escape_log_field(why));
-        return xml_response("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Reject/></Response>");
-    };
-    auto call = inbound_call(ctx, "twilio", from, to, sid);
-    if (!call) return reject(call.error().message);
-    return xml_response(twilio::connect_stream_twiml(ctx.carriers->twilio_stream_url(call->id), {{"call_id", call->id}}));
-}
-
-Result<http::Response> twilio_status(ApiContext& ctx, http::Request& request) {
-    auto params = twilio_webhook(ctx, request);
-    if (!params) return params.take_error();
-    auto call = ctx.store.find_call(std::string(request.param("call_id")));
-    if (!call || call->channel != "twilio") return not_found("call");
-    std::string sid = param(*params, "CallSid");
-    if (!call->provider_call_id.empty() && !sid.empty() && sid != call->provider_call_id)
-        return invalid_field("CallSid", "does not belong to this call");
-    if (auto s = carrier_status(ctx, *call, param(*params, "CallStatus"), param(*params, "CallDuration")); !s)
-        return s.take_error();
-    return empty_response(204);
-}
-
-// --- Exotel ------------------------------------------------------------------------------------------------------
-
-// Exotel signs nothing: a request is Exotel's when it carries the token we gave it (and, when configured, comes
-// from an allowed address).
-Status exotel_authentic(ApiContext& ctx, const http::Request& request, const std::string& subject) {
-    if (!ctx.carriers->exotel_source_allowed(request.remote_address))
-        return make_error(ErrorCode::forbidden, "this address is not in exotel.allowed_sources");
-    auto token = request.query.find("token");
-    if (token == request.query.end() || !ctx.carriers->check_call_token(subject, token->second))
-        return make_error(ErrorCode::forbidden, "missing or wrong token");
-    return Ok{};
-}
-
-std::string query_or_form(const http::Request& request, const twilio::Params& form, const char* name) {
-    if (auto it = request.query.find(name); it != request.query.end()) return it->second;
-    return param(form, name);
-}
-
-// The Voicebot applet's https endpoint: Exotel asks where to stream a new inbound call, and gets {"url": ...}.
-Result<http::Response> exotel_incoming(ApiContext& ctx, http::Request& request) {
-    if (!ctx.carriers->exotel_enabled()) return not_found("Exotel is not configured in this daemon");
-    auto form = request.method == "POST" ? parse_form(request.body) : twilio::Params{};
-    std::string to = query_or_form(request, form, "To"), from = query_or_form(request, form, "From");
-    std::string sid = query_or_form(request, form, "CallSid");
-    if (to.empty()) return invalid_field("To", "missing: the number that was called");
-    if (auto s = exotel_authentic(ctx, request, "incoming:" + to); !s) return s.take_error();
-    // Flow mode: the outbound call we dialed reaches its Voicebot applet, which names it in CustomField. The token
-    // only proves the request is for the number `To`, so the named call must have been dialed from that very number
-    // (hence its workspace): otherwise one workspace's applet token would open another workspace's call media.
-    std::string custom = query_or_form(request, form, "CustomField");
-    if (!custom.empty()) {
-        auto ours = ctx.store.find_call(custom);
-        auto phone = ctx.store.find_phone_by_number(to);
-        if (ours && phone && ours->channel == "exotel" && ours->direction == "outbound" && ours->ended_at == 0 &&
-            ours->workspace_id == phone->workspace_id && ours->phone_id == phone->id)
-            return json_response(200, json{{"url", ctx.carriers->exotel_stream_url(ours->id)}});
+// What a carrier's webhook handler may ask of the daemon, for one request.
+class ApiWebhookHost final : public WebhookHost {
+public:
+    explicit ApiWebhookHost(ApiContext& ctx) : m_ctx(ctx) {}
+    Status accepting_calls() override { return api::accepting_calls(m_ctx); }
+    Result<Call> inbound_call(const std::string& carrier, const std::string& from, const std::string& to,
+                              const std::string& carrier_sid) override {
+        return api::inbound_call(m_ctx, carrier, from, to, carrier_sid);
     }
-    if (auto s = accepting_calls(ctx); !s) return s.take_error();
-    auto call = inbound_call(ctx, "exotel", from, to, sid);
-    if (!call) return call.take_error();
-    return json_response(200, json{{"url", ctx.carriers->exotel_stream_url(call->id)}});
+    Status carrier_status(Call& call, const std::string& status, const std::string& duration) override {
+        return api::carrier_status(m_ctx, call, status, duration);
+    }
+    std::string log_field(std::string_view text, std::size_t max) const override {
+        return http::escape_log_field(text, max);
+    }
+
+private:
+    ApiContext& m_ctx;
+};
+
+CarrierRequest carrier_request(const http::Request& r) {
+    CarrierRequest out;
+    out.method = r.method;
+    out.target = r.target;
+    out.query.insert(r.query.begin(), r.query.end());
+    out.headers = r.headers;
+    out.body = r.body;
+    out.remote_address = r.remote_address;
+    out.params.insert(r.params.begin(), r.params.end());
+    return out;
 }
 
-Result<http::Response> exotel_status(ApiContext& ctx, http::Request& request) {
-    std::string call_id(request.param("call_id"));
-    if (auto s = exotel_authentic(ctx, request, call_id); !s) return s.take_error();
-    auto call = ctx.store.find_call(call_id);
-    if (!call || call->channel != "exotel") return not_found("call");
-    auto fields = exotel::parse_status_callback(request.header("content-type"), request.body);
-    if (!fields) return fields.take_error();
-    auto text = [&](const char* key) {
-        if (!fields->contains(key)) return std::string();
-        const json& v = (*fields)[key];
-        return v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : std::string();
-    };
-    std::string sid = text("CallSid");
-    if (!call->provider_call_id.empty() && !sid.empty() && sid != call->provider_call_id)
-        return invalid_field("CallSid", "does not belong to this call");
-    std::string status = text("Status");
-    if (auto s = carrier_status(ctx, *call, status, text("ConversationDuration")); !s) return s.take_error();
-    return json_response(200, json{{"status", "received"}});
+http::Response http_response(CarrierResponse r) {
+    http::Response out;
+    out.status = r.status;
+    out.content_type = std::move(r.content_type);
+    out.body = std::move(r.body);
+    return out;
 }
 
-// The media socket: the per-call token in the URL, or HTTP Basic with our Exotel API key and token (how an applet
-// URL written as wss://KEY:TOKEN@host/... arrives).
-Result<std::unique_ptr<http::WsHandler>> exotel_media(ApiContext& ctx, http::Request& request) {
-    std::string call_id(request.param("call_id"));
-    auto refuse = [](std::string why) -> Result<std::unique_ptr<http::WsHandler>> {
-        return std::unique_ptr<http::WsHandler>(std::make_unique<RefusedStream>(std::move(why)));
-    };
-    if (!ctx.carriers->exotel_source_allowed(request.remote_address)) return refuse("address not allowed");
-    bool ok = false;
-    if (auto token = request.query.find("token"); token != request.query.end())
-        ok = ctx.carriers->check_call_token(call_id, token->second);
-    const auto& account = ctx.carriers->exotel_account();
-    if (!ok && ctx.carriers->exotel_enabled() && !account.api_key.empty())
-        ok = constant_time_equal(request.header("authorization"),
-                                 "Basic " + base64_encode(account.api_key + ":" + account.api_token));
-    if (!ok) return refuse("missing or wrong token");
-    int rate = ctx.carriers->exotel().sample_rate;
-    for (const char* key : {"sample-rate", "sample_rate"})
-        if (auto it = request.query.find(key); it != request.query.end()) rate = std::atoi(it->second.c_str());
-    if (rate != 8000 && rate != 16000 && rate != 24000) return refuse("sample-rate must be 8000, 16000 or 24000");
-    return ctx.calls->attach_carrier_media(call_id, exotel::make_media_codec(rate));
+void mount_carrier(http::Router& router, ApiContext& ctx, Carrier& carrier) {
+    for (auto& route : carrier.webhook_routes()) {
+        auto handle = route.handle;
+        for (const auto& method : route.methods)
+            router.add(method, carrier_webhook_prefix(carrier.name()) + route.path,
+                       unauthenticated([&ctx, handle](http::Request& r) -> Result<http::Response> {
+                           ApiWebhookHost host(ctx);
+                           auto answer = handle(host, carrier_request(r));
+                           if (!answer) return answer.take_error();
+                           return http_response(std::move(answer).value());
+                       }),
+                       {route.offload, route.summary});
+    }
+    for (auto& route : carrier.media_routes()) {
+        auto open = route.open;
+        router.add_websocket(
+            carrier_media_prefix(carrier.name()) + route.path,
+            [&ctx, open](http::Request& r) -> Result<std::unique_ptr<http::WsHandler>> {
+                auto accepted = open(carrier_request(r));
+                if (!accepted.codec)
+                    return std::unique_ptr<http::WsHandler>(std::make_unique<RefusedStream>(std::move(accepted.refused)));
+                return ctx.calls->attach_carrier_media(std::string(r.param("call_id")), std::move(accepted.codec));
+            },
+            {false, route.summary});
+    }
 }
 
 }  // namespace
@@ -326,34 +234,7 @@ void register_telephony_routes(http::Router& router, ApiContext& ctx) {
                {false, "A carrier call whose caller the client plays over the carrier's media protocol (vactl calls simulate)"});
     router.add("POST", "/api/v1/calls/outbound", route(ctx, Role::member, outbound),
                {true, "Dial a number through the carrier of the number it comes from (Idempotency-Key honoured)"});
-    router.add("POST", "/api/v1/webhooks/twilio/voice", unauthenticated([&ctx](http::Request& r) { return twilio_voice(ctx, r); }),
-               {false, "Twilio voice webhook (X-Twilio-Signature): TwiML connecting the number's agent"});
-    router.add("POST", "/api/v1/webhooks/twilio/status/{call_id}",
-               unauthenticated([&ctx](http::Request& r) { return twilio_status(ctx, r); }),
-               {true, "Twilio status callback (X-Twilio-Signature)"});  // offloaded: may wait for the call's daemon
-    router.add_websocket(
-        "/media/twilio/{call_id}",
-        [&ctx](http::Request& request) -> Result<std::unique_ptr<http::WsHandler>> {
-            std::string call_id(request.param("call_id"));
-            std::string url = ctx.carriers->ws_base() + request.target;
-            bool ok = ctx.carriers->is_simulated(call_id)
-                          ? twilio::verify_signature(ctx.carriers->simulation_key(call_id), url, {}, "",
-                                                     request.header("x-twilio-signature"))
-                          : ctx.carriers->twilio_enabled() && twilio_signed(ctx, request, {}, url);
-            if (!ok) return std::unique_ptr<http::WsHandler>(std::make_unique<RefusedStream>("bad X-Twilio-Signature"));
-            return ctx.calls->attach_carrier_media(call_id, twilio::make_media_codec());
-        },
-        {false, "Twilio Media Streams WebSocket of a call (X-Twilio-Signature)"});
-    for (const char* method : {"GET", "POST"})
-        router.add(method, "/api/v1/webhooks/exotel/incoming",
-                   unauthenticated([&ctx](http::Request& r) { return exotel_incoming(ctx, r); }),
-                   {false, "Exotel Voicebot applet endpoint (?token= per number): {\"url\": stream URL} for a new call"});
-    router.add("POST", "/api/v1/webhooks/exotel/status/{call_id}",
-               unauthenticated([&ctx](http::Request& r) { return exotel_status(ctx, r); }),
-               {true, "Exotel status callback (JSON, urlencoded or multipart; ?token= per call)"});  // as Twilio's
-    router.add_websocket(
-        "/media/exotel/{call_id}", [&ctx](http::Request& request) { return exotel_media(ctx, request); },
-        {false, "Exotel AgentStream WebSocket of a call (?token= per call, or HTTP Basic)"});
+    for (const auto& carrier : ctx.carriers->all()) mount_carrier(router, ctx, *carrier);
 }
 
 }  // namespace va::api

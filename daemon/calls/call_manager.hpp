@@ -49,11 +49,11 @@ public:
     Result<Call> create_local_call(const Agent& agent, const std::string& channel, const nlohmann::json& variables,
                                    std::vector<std::string> caller_lines = {});
 
-    // Any call: a carrier call (channel twilio or exotel) waits for its media stream as a local call waits for
+    // Any call: a carrier call (its channel is the carrier's name) waits for its media stream as a local call waits for
     // its WebSocket.
     struct CallSpec {
         std::string id;                  // empty = a new id
-        std::string channel;             // chat | local | twilio | exotel
+        std::string channel;             // chat | local | a registered carrier's name
         std::string direction = "inbound";
         std::string from, to;
         std::string phone_id;
@@ -70,7 +70,7 @@ public:
                                                                   std::unique_ptr<MediaCodec> codec);
 
     // A call the agent hands to a person: the carrier's part, run on the worker pool before the media stream
-    // closes (Twilio must get its new TwiML first). Set by the telephony layer; none for local calls.
+    // closes (a carrier may need new instructions first). Set by daemon/calls/carriers; none for local calls.
     using TransferFn = std::function<Status(const Call& call, const std::string& number)>;
     void set_transfer(std::string channel, TransferFn fn);
     // Runs after a call of `channel` has ended and been stored (on the session's strand: keep it short).

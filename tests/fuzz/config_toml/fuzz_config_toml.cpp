@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "providers/builtin_carriers.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
@@ -44,6 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::ofstream out(config_path(), std::ios::binary | std::ios::trunc);
         out.write(toml.data(), std::streamsize(toml.size()));
     }
+    // The carriers' sections are parsed by the carriers, known once registered (as voiceagentd's main does).
+    static const bool registered = (va::register_builtin_carriers(), true);
+    (void)registered;
     auto config = va::load_config(config_path(), env, {});
     if (config) FUZZ_CHECK(va::validate_config(*config).ok());
     return 0;
