@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "config/config.hpp"
+#include "core/providers/registry.hpp"
 #include "daemon/app/app.hpp"
 
 int main(int argc, char** argv) {
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    // Before the configuration: the providers' sections are theirs to declare and check.
+    va::register_builtin_providers();
     auto config = va::load_config(config_path, va::voiceagent_environment(), overrides);
     if (!config) {
         std::fprintf(stderr, "voiceagentd: %s\n", config.error().message.c_str());

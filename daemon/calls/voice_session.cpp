@@ -42,9 +42,9 @@ constexpr int kInterimMs = 300;
 class VoiceSession final : public SessionBase, private MediaSink {
 public:
     VoiceSession(CallManager& manager, Call call, json agent, const json& variables, std::unique_ptr<LlmClient> llm,
-                 std::vector<std::string> caller_lines, std::unique_ptr<MediaCodec> codec)
+                 bool simulated, std::unique_ptr<MediaCodec> codec)
         : SessionBase(manager, std::move(call), std::move(agent), variables, std::move(llm)),
-          m_caller_lines(std::move(caller_lines)),
+          m_simulated(simulated),
           m_codec(std::move(codec)),
           m_guard(manager.media_limits()) {
         const json interruption = m_agent.value("interruption", json::object());
@@ -277,7 +277,7 @@ private:
             else spdlog::error("call {}: {}", m_call.id, recorder.error().message);
         }
         json extra{{"sample_rate", m_rate}, {"encoding", "pcm16"}, {"channels", 1}};
-        if (!m_caller_lines.empty()) extra["recognition"] = "simulated";
+        if (m_simulated) extra["recognition"] = "simulated";
         if (info.is_object() && !info.empty()) extra["stream"] = info;
         begin(connection, extra);
         connection->post_after(int(m_max_call_ms), [this] {
@@ -288,7 +288,7 @@ private:
         connection->run_blocking(
             [this, tts, stt] {
                 *tts = m_manager.make_tts(m_agent);
-                *stt = m_manager.make_stt(m_agent, m_caller_lines);
+                *stt = m_manager.make_stt(m_agent);
             },
             [this, tts, stt] {
                 if (m_ended) return;
@@ -390,7 +390,7 @@ private:
         if (text.empty() || text == m_last_partial) return;
         m_last_partial = text;
         json interim{{"role", "user"}, {"text", text}, {"final", false}};
-        if (!m_caller_lines.empty()) interim["source"] = "simulated";
+        if (m_simulated) interim["source"] = "simulated";
         m_manager.publish(m_call, "call:transcript", interim);
         send({{"type", "interim"}, {"text", text}});
         // Words beyond backchannels interrupt the agent as soon as they are heard, however short the speech.
@@ -600,7 +600,7 @@ private:
         fallback("stt", m_stt->name(), chain[choice].value("provider", ""), error);
         m_stt->close();
         auto next = std::make_shared<Result<std::unique_ptr<SttClient>>>(make_error(ErrorCode::internal, ""));
-        conn->run_blocking([this, next, choice] { *next = m_manager.make_stt(m_agent, m_caller_lines, choice); },
+        conn->run_blocking([this, next, choice] { *next = m_manager.make_stt(m_agent, choice); },
                            [this, next] {
                                if (m_ended) return;
                                if (!*next) {
@@ -853,7 +853,7 @@ private:
         });
     }
 
-    std::vector<std::string> m_caller_lines;
+    bool m_simulated;  // a simulate request's call: recognition reads its caller lines
     std::unique_ptr<MediaCodec> m_codec;
     CallerMediaGuard m_guard;  // what the caller's stream may send
     std::weak_ptr<http::WsConnection> m_conn;
@@ -922,10 +922,10 @@ private:
 }  // namespace
 
 std::unique_ptr<SessionBase> make_voice_session(CallManager& manager, Call call, json agent, const json& variables,
-                                                    std::unique_ptr<LlmClient> llm, std::vector<std::string> caller_lines,
+                                                    std::unique_ptr<LlmClient> llm, bool simulated,
                                                     std::unique_ptr<MediaCodec> codec) {
     return std::make_unique<VoiceSession>(manager, std::move(call), std::move(agent), variables, std::move(llm),
-                                          std::move(caller_lines), std::move(codec));
+                                          simulated, std::move(codec));
 }
 
 }  // namespace va
