@@ -390,7 +390,9 @@ TEST_CASE("config: every validation error names its key") {
         {"log.level", "INFO"},                    {"log.format", "xml"},
         {"log.access_log", "maybe"},              {"server.io_threads", "two"},
         {"server.io_threads", "2.5"},             {"auth.login_burst", "lots"},
+#if VA_WITH_REDIS
         {"redis.url", "http://cache:6379"},       {"redis.url", "redis://cache:port"},
+#endif
         {"redis.pool_size", "0"},                 {"redis.command_timeout_ms", "1"},
         {"redis.events_stream", ""},              {"server.instance_id", "has spaces"},
         {"redis.forward_timeout_ms", "50"},
