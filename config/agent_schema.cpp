@@ -10,6 +10,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "core/providers/registry.hpp"
 #include "core/util/json.hpp"
 #include "core/util/pattern.hpp"
 
@@ -284,8 +285,21 @@ private:
     std::vector<FieldError>& m_out;
 };
 
-const json& agent_schema() {
-    static const json schema = json::parse(agent_schema_raw());  // shipped with the binary: must parse
+// The shipped schema with each stage's providers filled in from the registry (their names and options), rebuilt
+// when a provider registers after it was first built (tests that register their own).
+std::shared_ptr<const json> agent_schema() {
+    static std::mutex mutex;
+    static std::uint64_t built_at = 0;
+    static std::shared_ptr<const json> schema;
+    std::lock_guard lock(mutex);
+    std::uint64_t generation = registry::generation();
+    if (!schema || built_at != generation) {
+        json assembled = json::parse(agent_schema_raw());  // shipped with the binary: must parse
+        for (const char* stage : {"stt", "llm", "tts"})
+            assembled["$defs"][stage] = registry::stage_schema(stage, assembled["$defs"][stage]);
+        schema = std::make_shared<const json>(std::move(assembled));
+        built_at = generation;
+    }
     return schema;
 }
 
@@ -307,10 +321,7 @@ Status result_of(std::vector<FieldError> problems, const char* what) {
 
 }  // namespace
 
-const std::string& agent_schema_text() {
-    static const std::string text = agent_schema_raw();
-    return text;
-}
+std::string agent_schema_text() { return agent_schema()->dump(2); }
 
 namespace {
 
@@ -385,7 +396,8 @@ PatternCacheStats schema_pattern_cache_stats() { return pattern_cache().stats();
 
 Status validate_agent_definition(const json& definition) {
     std::vector<FieldError> problems, pattern_problems;
-    Validator(agent_schema(), problems).validate(agent_schema(), definition, "");
+    const auto schema = agent_schema();
+    Validator(*schema, problems).validate(*schema, definition, "");
     // Rules the schema subset cannot say: an intent needs a way to match, and its pattern must compile.
     if (definition.is_object() && definition.contains("script") && definition["script"].is_object()) {
         const auto& script = definition["script"];

@@ -1,5 +1,6 @@
 // Validation of agent definitions against the JSON schema shipped in config/agent.schema.json (embedded in the
-// binary at build time, so the daemon does not depend on its working directory). The validator implements the
+// binary at build time, so the daemon does not depend on its working directory), completed by the schema
+// fragments of the providers built in. The validator implements the
 // subset of JSON Schema (draft 2020-12) that the schema uses: type, required, properties, additionalProperties,
 // enum, const, minimum/maximum, minLength/maxLength, pattern, items, minItems/maxItems, oneOf by "type" tag.
 // Every problem is reported with its JSON pointer, not just the first. Patterns run on RE2 (linear time); a
@@ -16,8 +17,9 @@
 
 namespace va {
 
-// The schema text (as shipped).
-const std::string& agent_schema_text();
+// The schema as this daemon enforces it: config/agent.schema.json with each stage's providers (their names and
+// options) filled in from the provider registry (core/providers/registry.hpp).
+std::string agent_schema_text();
 
 // Ok, or invalid_request with one FieldError per problem (field = JSON pointer such as "/voice/rate").
 Status validate_agent_definition(const nlohmann::json& definition);

@@ -8,30 +8,22 @@
 #include <variant>
 #include <vector>
 
+#include "config/config_values.hpp"
+#include "config/provider_sections.hpp"
 #include "config/secrets_config.hpp"
 #include "core/providers/carrier.hpp"
+#include "core/providers/registry.hpp"
 #include "core/redis/redis_client.hpp"
 #include "core/util/strings.hpp"
-#include "core/util/url.hpp"
 
 extern char** environ;
 
 namespace va {
 
+using namespace config_detail;
+using nlohmann::json;
+
 namespace {
-
-using Scalar = ConfigValue;
-using Kind = ConfigKind;
-
-const char* kind_name(Kind k) {
-    switch (k) {
-        case Kind::string: return "a string";
-        case Kind::integer: return "an integer";
-        case Kind::number: return "a number";
-        case Kind::boolean: return "a boolean";
-    }
-    return "a value";
-}
 
 struct Key {
     const char* section;
@@ -139,27 +131,6 @@ std::vector<Key> keys(Raw& raw) {
         {"auth", "refresh_ttl_s", Kind::integer, integer([](Config& c) -> int& { return c.auth.refresh_ttl_s; })},
         {"auth", "login_burst", Kind::number, number([](Config& c) -> double& { return c.auth.login_burst; })},
         {"auth", "login_per_minute", Kind::number, number([](Config& c) -> double& { return c.auth.login_per_minute; })},
-        {"openai", "api_key", Kind::string, str([](Config& c) -> std::string& { return c.openai.api_key; })},
-        {"openai", "base_url", Kind::string, str([](Config& c) -> std::string& { return c.openai.base_url; })},
-        {"openai", "model", Kind::string, str([](Config& c) -> std::string& { return c.openai.model; })},
-        {"openai", "tts_model", Kind::string, str([](Config& c) -> std::string& { return c.openai.tts_model; })},
-        {"openai", "tts_voice", Kind::string, str([](Config& c) -> std::string& { return c.openai.tts_voice; })},
-        {"deepgram", "api_key", Kind::string, str([](Config& c) -> std::string& { return c.deepgram.api_key; })},
-        {"deepgram", "base_url", Kind::string, str([](Config& c) -> std::string& { return c.deepgram.base_url; })},
-        {"deepgram", "model", Kind::string, str([](Config& c) -> std::string& { return c.deepgram.model; })},
-        {"deepgram", "endpointing_ms", Kind::integer, integer([](Config& c) -> int& { return c.deepgram.endpointing_ms; })},
-        {"deepgram", "utterance_end_ms", Kind::integer,
-         integer([](Config& c) -> int& { return c.deepgram.utterance_end_ms; })},
-        {"deepgram", "reconnect_buffer_s", Kind::number,
-         number([](Config& c) -> double& { return c.deepgram.reconnect_buffer_s; })},
-        {"elevenlabs", "api_key", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.api_key; })},
-        {"elevenlabs", "base_url", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.base_url; })},
-        {"elevenlabs", "ws_url", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.ws_url; })},
-        {"elevenlabs", "voice", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.voice; })},
-        {"elevenlabs", "model", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.model; })},
-        {"elevenlabs", "transport", Kind::string, str([](Config& c) -> std::string& { return c.elevenlabs.transport; })},
-        {"elevenlabs", "inactivity_timeout_s", Kind::integer,
-         integer([](Config& c) -> int& { return c.elevenlabs.inactivity_timeout_s; })},
         {"tools", "allowed_networks", Kind::string,
          str([](Config& c) -> std::string& { return c.tools.allowed_networks; })},
         {"tools", "max_response_bytes", Kind::integer,
@@ -192,69 +163,6 @@ std::vector<Key> keys(Raw& raw) {
     return table;
 }
 
-// Values outside int range would wrap when stored; catch them before.
-constexpr std::int64_t kIntMax = 2'000'000'000;
-
-std::optional<Scalar> from_toml(const toml::node& node, Kind kind) {
-    switch (kind) {
-        case Kind::string:
-            if (auto v = node.value<std::string>(); v && node.is_string()) return Scalar(*v);
-            break;
-        case Kind::integer:
-            if (node.is_integer()) {
-                auto v = *node.value<std::int64_t>();
-                if (v < -kIntMax || v > kIntMax) return std::nullopt;
-                return Scalar(v);
-            }
-            break;
-        case Kind::number:
-            if (node.is_integer()) return Scalar(double(*node.value<std::int64_t>()));
-            if (node.is_floating_point()) return Scalar(*node.value<double>());
-            break;
-        case Kind::boolean:
-            if (node.is_boolean()) return Scalar(*node.value<bool>());
-            break;
-    }
-    return std::nullopt;
-}
-
-const char* toml_type_name(const toml::node& node) {
-    if (node.is_string()) return "string";
-    if (node.is_integer()) return "integer";
-    if (node.is_floating_point()) return "float";
-    if (node.is_boolean()) return "boolean";
-    if (node.is_table()) return "table";
-    if (node.is_array()) return "array";
-    return "date/time";
-}
-
-std::optional<Scalar> from_text(const std::string& text, Kind kind) {
-    switch (kind) {
-        case Kind::string: return Scalar(text);
-        case Kind::integer: {
-            std::int64_t v = 0;
-            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-            if (ec != std::errc() || end != text.data() + text.size() || v < -kIntMax || v > kIntMax) return std::nullopt;
-            return Scalar(v);
-        }
-        case Kind::number: {
-            try {
-                std::size_t used = 0;
-                double v = std::stod(text, &used);
-                if (used != text.size()) return std::nullopt;
-                return Scalar(v);
-            } catch (...) {
-                return std::nullopt;
-            }
-        }
-        case Kind::boolean:
-            if (text == "true" || text == "1" || text == "yes" || text == "on") return Scalar(true);
-            if (text == "false" || text == "0" || text == "no" || text == "off") return Scalar(false);
-            return std::nullopt;
-    }
-    return std::nullopt;
-}
-
 Error config_error(std::vector<FieldError> problems) {
     std::string message = "invalid configuration: ";
     for (std::size_t i = 0; i < problems.size(); ++i) {
@@ -265,6 +173,12 @@ Error config_error(std::vector<FieldError> problems) {
 }
 
 }  // namespace
+
+const json& Config::provider_section(const std::string& name) const {
+    static const json empty = json::object();
+    auto found = providers.find(name);
+    return found != providers.end() ? found->second : empty;
+}
 
 std::string Config::sqlite_path() const {
     if (!storage.sqlite_path.empty()) return storage.sqlite_path;
@@ -294,8 +208,10 @@ Result<std::pair<std::string, int>> parse_listen(const std::string& text) {
     return std::make_pair(host, port);
 }
 
-Status validate_config(const Config& c) {
-    std::vector<FieldError> p;
+namespace {
+
+// The daemon's own keys (the providers check their sections themselves).
+void check_daemon_keys(const Config& c, std::vector<FieldError>& p) {
     auto range = [&](const char* key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
         if (v < lo || v > hi)
             p.push_back({key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi)});
@@ -322,6 +238,10 @@ Status validate_config(const Config& c) {
     if (c.storage.data_dir.empty()) p.push_back({"storage.data_dir", "must not be empty"});
     if (c.storage.backend != "sqlite" && c.storage.backend != "mongodb")
         p.push_back({"storage.backend", "must be sqlite or mongodb"});
+#if !VA_WITH_MONGODB
+    else if (c.storage.backend == "mongodb")
+        p.push_back({"storage.backend", "mongodb is not built into this voiceagentd (VOICEAGENT_WITH_MONGODB=OFF)"});
+#endif
     else if (c.storage.backend == "mongodb" && c.storage.mongodb_uri.rfind("mongodb://", 0) != 0 &&
              c.storage.mongodb_uri.rfind("mongodb+srv://", 0) != 0)
         p.push_back({"storage.mongodb_uri", "mongodb needs a mongodb:// or mongodb+srv:// URI"});
@@ -339,27 +259,7 @@ Status validate_config(const Config& c) {
         if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
             p.push_back({key, "must be an http:// or https:// URL"});
     };
-    http_url("openai.base_url", c.openai.base_url);
-    if (c.openai.base_url.empty()) p.push_back({"openai.base_url", "must not be empty"});
-    else if (auto normal = normalize_base_url(c.openai.base_url); !normal)
-        p.push_back({"openai.base_url", normal.error().message});
     config_detail::validate_secrets(c, p);
-    auto ws_url = [&p](const char* key, const std::string& url) {
-        if (!url.empty() && url.rfind("ws://", 0) != 0 && url.rfind("wss://", 0) != 0)
-            p.push_back({key, "must be a ws:// or wss:// URL"});
-    };
-    ws_url("deepgram.base_url", c.deepgram.base_url);
-    if (c.deepgram.base_url.empty()) p.push_back({"deepgram.base_url", "must not be empty"});
-    range("deepgram.endpointing_ms", c.deepgram.endpointing_ms, 10, 10'000);
-    range("deepgram.utterance_end_ms", c.deepgram.utterance_end_ms, 1000, 10'000);
-    if (!(c.deepgram.reconnect_buffer_s >= 0 && c.deepgram.reconnect_buffer_s <= 120))
-        p.push_back({"deepgram.reconnect_buffer_s", "must be between 0 and 120"});
-    http_url("elevenlabs.base_url", c.elevenlabs.base_url);
-    if (c.elevenlabs.base_url.empty()) p.push_back({"elevenlabs.base_url", "must not be empty"});
-    ws_url("elevenlabs.ws_url", c.elevenlabs.ws_url);
-    if (c.elevenlabs.transport != "websocket" && c.elevenlabs.transport != "http")
-        p.push_back({"elevenlabs.transport", "must be websocket or http"});
-    range("elevenlabs.inactivity_timeout_s", c.elevenlabs.inactivity_timeout_s, 5, 180);
     for (const auto& carrier : carrier_registry().all()) {
         auto section = c.carriers.find(carrier.name);
         if (carrier.validate) carrier.validate(section == c.carriers.end() ? ConfigValues{} : section->second, p);
@@ -395,6 +295,10 @@ Status validate_config(const Config& c) {
     range("redis.forward_timeout_ms", c.redis.forward_timeout_ms, 100, 60'000);
     if (!c.redis.url.empty())
         if (auto r = parse_redis_url(c.redis.url); !r) p.push_back({"redis.url", r.error().details.empty() ? r.error().message : r.error().details[0].reason});
+#if !VA_WITH_REDIS
+    if (!c.redis.url.empty())
+        p.push_back({"redis.url", "Redis is not built into this voiceagentd (VOICEAGENT_WITH_REDIS=OFF)"});
+#endif
     if (c.jobs.backend != "store" && c.jobs.backend != "redis") p.push_back({"jobs.backend", "must be store or redis"});
     else if (c.jobs.backend == "redis" && c.redis.url.empty()) p.push_back({"jobs.backend", "redis needs redis.url"});
     if (c.redis.events_stream.empty()) p.push_back({"redis.events_stream", "must not be empty"});
@@ -413,6 +317,18 @@ Status validate_config(const Config& c) {
     if (std::find(std::begin(levels), std::end(levels), c.log.level) == std::end(levels))
         p.push_back({"log.level", "must be one of trace, debug, info, warn, error, critical, off"});
     if (c.log.format != "text" && c.log.format != "json") p.push_back({"log.format", "must be text or json"});
+}
+
+}  // namespace
+
+Status validate_config(const Config& c) {
+    std::vector<FieldError> p;
+    check_daemon_keys(c, p);
+    for (const auto& section : registry::config_sections()) {
+        auto found = c.providers.find(section.name);
+        json values = found != c.providers.end() ? found->second : section.defaults();
+        if (section.check) section.check(values, p);
+    }
     if (p.empty()) return Ok{};
     return config_error(std::move(p));
 }
@@ -423,6 +339,8 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
     Raw raw;
     const auto table = keys(raw);
     std::vector<FieldError> problems;
+    const auto sections = registry::config_sections();
+    for (const auto& section : sections) config.providers[section.name] = section.defaults();
 
     std::string file = path;
     if (file.empty() && std::filesystem::exists("voiceagentd.toml")) file = "voiceagentd.toml";
@@ -447,6 +365,11 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
                 config_detail::parse_tool_secrets(*section_table, config, problems);
                 continue;
             }
+            if (auto provider = find_section(sections, section); provider != sections.end()) {
+                if (!section_table) problems.push_back({section, "must be a table"});
+                else read_provider_section(*provider, *section_table, config.providers[section], problems);
+                continue;
+            }
             bool known_section = std::any_of(table.begin(), table.end(), [&](const Key& k) { return section == k.section; });
             if (!known_section || !section_table) {
                 problems.push_back({section, known_section ? "must be a table" : "unknown section"});
@@ -454,10 +377,6 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
             }
             for (const auto& [key_name, node] : *section_table) {
                 std::string full = section + "." + std::string(key_name.str());
-                if (full == "openai.allowed_base_urls") {
-                    config_detail::parse_allowed_base_urls(node, config, problems);
-                    continue;
-                }
                 auto key = std::find_if(table.begin(), table.end(), [&](const Key& k) { return k.full() == full; });
                 if (key == table.end()) {
                     problems.push_back({full, "unknown key"});
@@ -484,11 +403,8 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
             config_detail::apply_tool_secret_env(name, text, config);
             continue;
         }
-        if (name == "VOICEAGENT_OPENAI_ALLOWED_BASE_URLS") {
-            config_detail::parse_allowed_base_urls_env(text, config, problems);
-            continue;
-        }
         auto key = std::find_if(table.begin(), table.end(), [&](const Key& k) { return k.env() == name; });
+        if (key == table.end() && apply_provider_env(sections, name, text, config, problems)) continue;
         if (key == table.end()) {
             problems.push_back({name, "unknown environment variable"});
             continue;
@@ -518,9 +434,10 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
     size_key("server.max_header_bytes", raw.max_header_bytes, config.server.max_header_bytes);
     size_key("server.max_body_bytes", raw.max_body_bytes, config.server.max_body_bytes);
 
-    if (auto valid = validate_config(config); !valid) {
-        for (auto& d : valid.error().details) problems.push_back(d);
-    }
+    check_daemon_keys(config, problems);
+    // In place: a section's check may normalize its values (URLs) as well as report problems.
+    for (const auto& section : sections)
+        if (section.check) section.check(config.providers[section.name], problems);
     if (!problems.empty()) return config_error(std::move(problems));
     return config;
 }

@@ -1,6 +1,7 @@
 // The daemon's configuration: defaults, then a TOML file, then VOICEAGENT_<SECTION>_<KEY> environment variables,
 // then command-line flags (--listen, --data-dir). Every key is documented with its default in
-// config/voiceagentd.example.toml. Validation names the key and the problem.
+// config/voiceagentd.example.toml. Validation names the key and the problem. Providers' sections ([openai],
+// [deepgram], ...) are declared, defaulted and checked by the providers themselves (core/providers/registry.hpp).
 // Thread-safety: Config is a plain value; load/validate functions are pure apart from reading the file and the
 // environment.
 #pragma once
@@ -10,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/providers/config_section.hpp"
 #include "core/util/result.hpp"
@@ -63,37 +66,6 @@ struct LogConfig {
     std::string level = "info";           // trace debug info warn error critical off
     std::string format = "text";          // text | json
     bool access_log = true;
-};
-
-struct OpenAiConfig {
-    std::string api_key;                   // also used by OpenAI-compatible servers that want one
-    std::string base_url = "https://api.openai.com/v1";  // an OpenAI-compatible server: Ollama, llama.cpp, vLLM
-    std::string model = "gpt-4o-mini";     // agents may name another (llm.model)
-    std::string tts_model = "gpt-4o-mini-tts";  // /v1/audio/speech (agents: tts.model)
-    std::string tts_voice = "alloy";
-    // The other OpenAI-compatible base URLs an agent may name in llm.base_url, each with the key sent to it (empty:
-    // none). openai.api_key goes only to openai.base_url. Keys here are normalized (core/util/url.hpp). The TOML
-    // table [openai.allowed_base_urls] ("URL" = "key"), or VOICEAGENT_OPENAI_ALLOWED_BASE_URLS="URL=key,URL".
-    std::map<std::string, std::string> allowed_base_urls;
-};
-
-struct DeepgramConfig {
-    std::string api_key;                   // empty = agents cannot use provider deepgram
-    std::string base_url = "wss://api.deepgram.com";
-    std::string model = "nova-2";
-    int endpointing_ms = 300;
-    int utterance_end_ms = 1000;
-    double reconnect_buffer_s = 10;        // caller audio kept while a dropped connection is reopened
-};
-
-struct ElevenLabsConfig {
-    std::string api_key;                   // empty = agents cannot use provider elevenlabs
-    std::string base_url = "https://api.elevenlabs.io";
-    std::string ws_url;                    // the stream-input WebSocket's base; empty = base_url as ws(s)://
-    std::string voice = "21m00Tcm4TlvDq8ikWAM";
-    std::string model = "eleven_flash_v2_5";
-    std::string transport = "websocket";   // websocket (one warm connection per call) | http
-    int inactivity_timeout_s = 20;
 };
 
 struct ToolsConfig {
@@ -159,9 +131,10 @@ struct Config {
     // The carriers' sections ([twilio], [exotel], ...) as read: each registered carrier declares its keys and
     // parses and validates its own section (core/providers/carrier.hpp). Absent keys keep the carrier's defaults.
     std::map<std::string, ConfigValues> carriers;
-    OpenAiConfig openai;
-    DeepgramConfig deepgram;
-    ElevenLabsConfig elevenlabs;
+    // The providers' sections ([openai], [deepgram], ...), each as the section's keys with their values (defaults
+    // for those not set), by section name. Which sections and keys exist, their defaults and their checks belong
+    // to the providers built in (core/providers/registry.hpp): register them before loading.
+    std::map<std::string, nlohmann::json> providers;
     ToolsConfig tools;
     JobsConfig jobs;
     WebhooksConfig webhooks;
@@ -178,6 +151,8 @@ struct Config {
     std::string source;                   // the file it was read from, empty when none
 
     std::string sqlite_path() const;      // resolved path of the database file
+    // A provider section's values; an empty object when no provider registered that section.
+    const nlohmann::json& provider_section(const std::string& name) const;
 };
 
 struct ConfigOverrides {

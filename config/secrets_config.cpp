@@ -1,7 +1,6 @@
 #include "config/secrets_config.hpp"
 
 #include "core/util/strings.hpp"
-#include "core/util/url.hpp"
 
 namespace va::config_detail {
 
@@ -26,15 +25,6 @@ std::vector<std::string> split_list(const std::string& text) {
     return out;
 }
 
-void add_base_url(const std::string& url, const std::string& key, Config& config, std::vector<FieldError>& problems) {
-    auto normal = normalize_base_url(url);
-    if (!normal) {
-        problems.push_back({"openai.allowed_base_urls", "\"" + url + "\" " + normal.error().message});
-        return;
-    }
-    config.openai.allowed_base_urls[*normal] = key;
-}
-
 // A TOML array of strings (or one string), lower-cased when `lower`.
 bool string_list(const toml::node& node, std::vector<std::string>& out, bool lower) {
     out.clear();
@@ -53,32 +43,6 @@ bool string_list(const toml::node& node, std::vector<std::string>& out, bool low
 }
 
 }  // namespace
-
-void parse_allowed_base_urls(const toml::node& node, Config& config, std::vector<FieldError>& problems) {
-    const auto* table = node.as_table();
-    if (!table) {
-        problems.push_back({"openai.allowed_base_urls", "must be a table of \"URL\" = \"key\""});
-        return;
-    }
-    for (const auto& [url, key] : *table) {
-        auto value = key.value<std::string>();
-        if (!value || !key.is_string()) {
-            problems.push_back({"openai.allowed_base_urls", "the key of \"" + std::string(url.str()) +
-                                                                "\" must be a string (\"\" for none)"});
-            continue;
-        }
-        add_base_url(std::string(url.str()), *value, config, problems);
-    }
-}
-
-void parse_allowed_base_urls_env(const std::string& text, Config& config, std::vector<FieldError>& problems) {
-    config.openai.allowed_base_urls.clear();  // the environment replaces the file's list
-    for (const auto& entry : split_list(text)) {
-        auto eq = entry.find('=');
-        add_base_url(trim(entry.substr(0, eq)), eq == std::string::npos ? "" : trim(entry.substr(eq + 1)), config,
-                     problems);
-    }
-}
 
 void parse_tool_secrets(const toml::table& table, Config& config, std::vector<FieldError>& problems) {
     for (const auto& [key_name, node] : table) {

@@ -1,6 +1,5 @@
-// The two configuration shapes that are maps rather than scalar keys, both about secrets leaving the daemon:
-// [openai.allowed_base_urls] (URL -> key) and [tool_secrets.NAME] (value, hosts, workspaces), from the TOML file
-// and from the environment. Private to config.cpp: problems are appended, each naming its key.
+// The configuration shape that is a map rather than scalar keys, about secrets leaving the daemon:
+// [tool_secrets.NAME] (value, hosts, workspaces), from the TOML file and from the environment. Private to config.cpp: problems are appended, each naming its key.
 // Thread-safety: pure functions over the Config being loaded; no shared state.
 #pragma once
 
@@ -13,11 +12,6 @@
 #include "config/config.hpp"
 
 namespace va::config_detail {
-
-// The node of "openai.allowed_base_urls": a table of "URL" = "key" ("" for a server that wants none).
-void parse_allowed_base_urls(const toml::node& node, Config& config, std::vector<FieldError>& problems);
-// VOICEAGENT_OPENAI_ALLOWED_BASE_URLS: "URL=key,URL,..." (a base URL has no query, so '=' and ',' separate).
-void parse_allowed_base_urls_env(const std::string& text, Config& config, std::vector<FieldError>& problems);
 
 // The [tool_secrets] table: NAME = "value" (bound to no host) or [tool_secrets.NAME] {value, hosts, workspaces}.
 void parse_tool_secrets(const toml::table& table, Config& config, std::vector<FieldError>& problems);

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "config/config.hpp"
+#include "core/providers/registry.hpp"
 #include "daemon/app/app.hpp"
 #include "providers/builtin_carriers.hpp"
 
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
 
     // Before the configuration: each carrier's section is known to the loader through its registration.
     va::register_builtin_carriers();
+    // Before the configuration: the providers' sections are theirs to declare and check.
+    va::register_builtin_providers();
     auto config = va::load_config(config_path, va::voiceagent_environment(), overrides);
     if (!config) {
         std::fprintf(stderr, "voiceagentd: %s\n", config.error().message.c_str());

@@ -10,11 +10,20 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/util/result.hpp"
 
 namespace va {
 
-enum class ConfigKind { string, integer, number, boolean };
+// One key of a configuration section: [section] key in the TOML file, VOICEAGENT_<SECTION>_<KEY> in the environment.
+enum class ConfigKind {
+    string,
+    integer,  // within +-2e9
+    number,
+    boolean,
+    string_map,  // a TOML table of strings; in the environment "NAME=value,NAME" (it replaces the file's table)
+};
 
 // A value as the loader read it; its alternative is the key's kind.
 using ConfigValue = std::variant<std::string, std::int64_t, double, bool>;
@@ -23,7 +32,8 @@ using ConfigValues = std::map<std::string, ConfigValue>;
 
 struct ConfigKey {
     std::string name;
-    ConfigKind kind;
+    ConfigKind kind = ConfigKind::string;
+    nlohmann::json default_value = {};  // providers' sections: the value before any file or environment
 };
 
 // Typed reads of a section's values, for the component's own parsing: the loader already checked the kinds.

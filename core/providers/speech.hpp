@@ -155,9 +155,9 @@ public:
 class SttFactory {
 public:
     virtual ~SttFactory() = default;
-    // `caller_lines` are the scripted caller's words for simulated recognition (ignored by real recognizers).
-    virtual Result<std::unique_ptr<SttClient>> create(const nlohmann::json& agent,
-                                                      const std::vector<std::string>& caller_lines) const = 0;
+    // `agent` is the whole definition with "stt" set to this provider's entry of the chain. Simulated recognition
+    // (a simulate request's caller lines) is a provider of its own (kSimulatedStt, core/providers/registry.hpp).
+    virtual Result<std::unique_ptr<SttClient>> create(const nlohmann::json& agent) const = 0;
 };
 
 }  // namespace va

@@ -1,6 +1,8 @@
 #include "core/redis/redis_client.hpp"
 
+#if VA_WITH_REDIS
 #include <hiredis/hiredis.h>
+#endif
 #include <sys/time.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@ namespace va {
 
 namespace {
 
+#if VA_WITH_REDIS
 std::int64_t monotonic_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
@@ -45,6 +48,8 @@ RedisValue convert(const redisReply* r) {
     }
     return v;
 }
+
+#endif
 
 bool parse_int(std::string_view text, int& out) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -89,6 +94,7 @@ RedisConnection::RedisConnection(RedisOptions options) : m_options(std::move(opt
 
 RedisConnection::~RedisConnection() { drop(); }
 
+#if VA_WITH_REDIS
 void RedisConnection::drop() {
     if (m_ctx) redisFree(m_ctx);
     m_ctx = nullptr;
@@ -164,6 +170,27 @@ Result<RedisValue> RedisConnection::command(const std::vector<std::string>& args
     freeReplyObject(reply);
     return out;
 }
+
+#else
+// Built without hiredis (VOICEAGENT_WITH_REDIS=OFF): the configuration refuses a Redis URL, so nothing should get
+// here; whatever does fails as a Redis that cannot be reached.
+void RedisConnection::drop() {
+    m_ctx = nullptr;
+    m_timeout_ms = -1;
+}
+
+Status RedisConnection::connect() {
+    (void)m_retry_at_ms;
+    (void)m_backoff_ms;
+    return make_error(ErrorCode::unavailable, "Redis is not built into this program (VOICEAGENT_WITH_REDIS=OFF)");
+}
+
+Result<RedisValue> RedisConnection::command(const std::vector<std::string>& args) {
+    return command(args, m_options.command_timeout_ms);
+}
+
+Result<RedisValue> RedisConnection::command(const std::vector<std::string>&, int) { return connect().take_error(); }
+#endif
 
 RedisPool::RedisPool(RedisOptions options) : m_options(std::move(options)) {
     for (int i = 0; i < std::max(1, m_options.pool_size); ++i) m_idle.push_back(std::make_unique<RedisConnection>(m_options));

@@ -23,28 +23,23 @@
 #include "daemon/calls/carriers.hpp"
 #include "daemon/calls/tool_secrets.hpp"
 #include "core/jobs/job_queue.hpp"
+#include "core/providers/registry.hpp"
 #include "daemon/calls/call_analysis.hpp"
 #include "daemon/campaigns/campaign_runner.hpp"
 #include "daemon/webhooks/webhooks.hpp"
 #include "providers/common/net_guard.hpp"
-#include "providers/deepgram/live_stt.hpp"
-#include "providers/elevenlabs/tts.hpp"
-#include "providers/openai/chat_client.hpp"
-#include "providers/openai/speech_client.hpp"
 #include "core/util/encoding.hpp"
 #include "daemon/calls/event_bus.hpp"
 #include "core/jobs/redis_job_store.hpp"
+#if VA_WITH_MONGODB
 #include "core/store/mongo_store.hpp"
+#endif
 #include "daemon/cluster/call_commands.hpp"
 #include "daemon/cluster/instance_monitor.hpp"
 #include "daemon/cluster/live_sessions.hpp"
 #include "daemon/cluster/redis_campaign_slots.hpp"
 #include "daemon/cluster/redis_event_relay.hpp"
 #include "daemon/cluster/redis_rate_limits.hpp"
-#include "providers/local/espeak_tts.hpp"
-#include "providers/local/pocketsphinx_stt.hpp"
-#include "providers/local/scripted_llm.hpp"
-#include "providers/local/tone_tts.hpp"
 #include "core/util/strings.hpp"
 #include "daemon/server/fd_limit.hpp"
 #include "daemon/server/http_server.hpp"
@@ -121,6 +116,10 @@ void drain_calls(CallManager& calls, CampaignRunner& campaigns, JobQueue& jobs, 
 // The record store storage.backend names: the SQLite file (the default), or MongoDB for daemons on several hosts.
 Result<std::unique_ptr<Store>> open_store(const Config& config) {
     if (config.storage.backend == "mongodb") {
+#if !VA_WITH_MONGODB
+        // The configuration refuses it already; said again for a Config built by hand.
+        return make_error(ErrorCode::invalid_request, "mongodb is not built into this voiceagentd (VOICEAGENT_WITH_MONGODB=OFF)");
+#else
         MongoOptions mongo;
         mongo.uri = config.storage.mongodb_uri;
         mongo.pool_max = std::max(4, config.server.io_threads + config.server.worker_threads);
@@ -128,6 +127,7 @@ Result<std::unique_ptr<Store>> open_store(const Config& config) {
         if (!database) return database.take_error();
         spdlog::info("records in MongoDB, database {}", *database);
         return open_mongo_store(mongo);
+#endif
     }
     SqliteOptions sqlite;
     sqlite.path = config.sqlite_path();
@@ -179,43 +179,15 @@ Result<NetworkAllowlist> allowed_networks(const Config& config) {
     return allowed;
 }
 
-// Every provider by the name agents use: offline ones always, cloud ones with their keys and URLs from the
-// configuration (an agent naming one without a key gets a clear error when its call starts).
+// Every provider built in (core/providers/registry.hpp), by the name agents use, its factory made from its own
+// configuration section (an agent naming a cloud provider without a key gets a clear error when its call starts).
 Status register_providers(CallManager& calls, const Config& config) {
-    calls.add_llm("scripted", local::scripted_llm_factory());
-    openai::ChatSettings chat;
-    chat.api_key = config.openai.api_key;
-    chat.base_url = config.openai.base_url;
-    chat.model = config.openai.model;
-    chat.allowed_base_urls = config.openai.allowed_base_urls;
-    calls.add_llm("openai", openai::chat_factory(chat));
-    openai::SpeechSettings speech;
-    speech.api_key = config.openai.api_key;
-    speech.base_url = config.openai.base_url;
-    speech.model = config.openai.tts_model;
-    speech.voice = config.openai.tts_voice;
-    calls.add_tts("openai", openai::speech_factory(speech));
-    elevenlabs::Settings eleven;
-    eleven.api_key = config.elevenlabs.api_key;
-    eleven.base_url = config.elevenlabs.base_url;
-    eleven.ws_url = config.elevenlabs.ws_url;
-    eleven.voice = config.elevenlabs.voice;
-    eleven.model = config.elevenlabs.model;
-    eleven.transport = config.elevenlabs.transport;
-    eleven.inactivity_timeout_s = config.elevenlabs.inactivity_timeout_s;
-    calls.add_tts("elevenlabs", elevenlabs::tts_factory(eleven));
-    deepgram::Settings listen;
-    listen.api_key = config.deepgram.api_key;
-    listen.base_url = config.deepgram.base_url;
-    listen.model = config.deepgram.model;
-    listen.endpointing_ms = config.deepgram.endpointing_ms;
-    listen.utterance_end_ms = config.deepgram.utterance_end_ms;
-    listen.reconnect_buffer_s = config.deepgram.reconnect_buffer_s;
-    calls.add_stt("deepgram", deepgram::live_stt_factory(listen));
-    calls.add_tts("espeak-ng", local::espeak_tts_factory());
-    calls.add_tts("tone", local::tone_tts_factory());
-    calls.add_stt("pocketsphinx", local::pocketsphinx_stt_factory());
-    calls.add_stt("scripted", local::scripted_stt_factory());
+    for (const auto& entry : registry::llm())
+        calls.add_llm(entry.name, entry.make_factory(config.provider_section(entry.section)));
+    for (const auto& entry : registry::tts())
+        calls.add_tts(entry.name, entry.make_factory(config.provider_section(entry.section)));
+    for (const auto& entry : registry::stt())
+        calls.add_stt(entry.name, entry.make_factory(config.provider_section(entry.section)));
     auto allowed = allowed_networks(config);
     if (!allowed) return allowed.take_error();
     // Said once: a secret of the old `NAME = "value"` form is bound to no host, so no agent can send it anywhere.

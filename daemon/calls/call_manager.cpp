@@ -1,4 +1,6 @@
 #include "daemon/calls/call_manager.hpp"
+
+#include "core/providers/registry.hpp"
 #include "daemon/calls/session_base.hpp"
 #include "daemon/media/local_codec.hpp"
 
@@ -17,6 +19,16 @@ namespace va {
 using nlohmann::json;
 
 namespace {
+
+// A simulate request's caller lines: the call is recognized by the simulated provider (kSimulatedStt) reading
+// them as its script, whatever the agent names; the agent's other recognition settings (endpointing) stay.
+void simulate_recognition(json& definition, std::vector<std::string> lines) {
+    json stt = definition.contains("stt") && definition["stt"].is_object() ? definition["stt"] : json::object();
+    stt.erase("fallbacks");
+    stt["provider"] = kSimulatedStt;
+    stt["script"] = std::move(lines);
+    definition["stt"] = std::move(stt);
+}
 
 // Forwards to the session, registering with the manager when the connection opens a way to end the call from
 // outside (an API hang-up): a function that runs the session's stop() on its strand while the session lives.
@@ -112,7 +124,7 @@ Status CallManager::check_agent(const json& definition, const std::string& works
     if (auto llm = definition.find("llm"); llm != definition.end() && llm->is_object()) {
         auto chain = provider_chain(definition, "llm");
         for (std::size_t i = 0; i < chain.size(); ++i) {
-            auto factory = m_llms.find(chain[i].value("provider", "scripted"));
+            auto factory = m_llms.find(chain[i].value("provider", registry::default_provider("llm")));
             if (factory == m_llms.end()) continue;  // the schema names the providers; a missing one fails at call time
             auto ok = factory->second->check(chain[i]);
             if (ok || i == 0) {
@@ -137,7 +149,7 @@ void CallManager::add_stt(std::string name, std::shared_ptr<SttFactory> factory)
 std::vector<json> CallManager::provider_chain(const json& agent, const std::string& stage) {
     std::vector<json> chain;
     if (!agent.contains(stage) || !agent[stage].is_object()) {
-        chain.push_back({{"provider", stage == "tts" ? "espeak-ng" : "pocketsphinx"}});
+        chain.push_back({{"provider", registry::default_provider(stage)}});
         return chain;
     }
     json own = agent[stage];
@@ -155,7 +167,9 @@ std::vector<json> CallManager::provider_chain(const json& agent, const std::stri
 Result<std::unique_ptr<TtsClient>> CallManager::make_tts(const json& agent, std::size_t choice) const {
     auto chain = provider_chain(agent, "tts");
     if (choice >= chain.size()) return make_error(ErrorCode::unavailable, "no further TTS provider to fall back to");
-    std::string provider = chain[choice].value("provider", "espeak-ng");
+    std::string provider = chain[choice].value("provider", registry::default_provider("tts"));
+    if (provider.empty())
+        return make_error(ErrorCode::unprocessable, "no default TTS provider is built into this daemon: name one in tts.provider");
     auto it = m_tts.find(provider);
     if (it == m_tts.end())
         return make_error(ErrorCode::unprocessable, "TTS provider \"" + provider + "\" is not available in this daemon");
@@ -164,23 +178,23 @@ Result<std::unique_ptr<TtsClient>> CallManager::make_tts(const json& agent, std:
     return it->second->create(chosen);
 }
 
-Result<std::unique_ptr<SttClient>> CallManager::make_stt(const json& agent, const std::vector<std::string>& lines,
-                                                         std::size_t choice) const {
+Result<std::unique_ptr<SttClient>> CallManager::make_stt(const json& agent, std::size_t choice) const {
     auto chain = provider_chain(agent, "stt");
     if (choice >= chain.size()) return make_error(ErrorCode::unavailable, "no further STT provider to fall back to");
-    // A call given the caller's lines is recognized by script, whatever the agent names.
-    std::string provider = lines.empty() ? chain[choice].value("provider", "pocketsphinx") : "scripted";
+    std::string provider = chain[choice].value("provider", registry::default_provider("stt"));
+    if (provider.empty())
+        return make_error(ErrorCode::unprocessable, "no default STT provider is built into this daemon: name one in stt.provider");
     auto it = m_stt.find(provider);
     if (it == m_stt.end())
         return make_error(ErrorCode::unprocessable, "STT provider \"" + provider + "\" is not available in this daemon");
     json chosen = agent;
     chosen["stt"] = chain[choice];
-    return it->second->create(chosen, lines);
+    return it->second->create(chosen);
 }
 
 Result<std::unique_ptr<LlmClient>> CallManager::make_llm(const json& agent, const json& variables) const {
-    std::string provider = "scripted";
-    if (agent.contains("llm") && agent["llm"].is_object()) provider = agent["llm"].value("provider", "scripted");
+    std::string provider = registry::default_provider("llm");
+    if (agent.contains("llm") && agent["llm"].is_object()) provider = agent["llm"].value("provider", provider);
     auto it = m_llms.find(provider);
     if (it == m_llms.end())
         return make_error(ErrorCode::unprocessable, "LLM provider \"" + provider + "\" is not available in this daemon");
@@ -280,8 +294,10 @@ Result<std::unique_ptr<http::WsHandler>> CallManager::attach(Call call, std::uni
             m_caller_lines.erase(it);
         }
     }
-    auto session = codec ? make_voice_session(*this, call, definition, merged, std::move(llm).value(),
-                                              std::move(caller_lines), std::move(codec))
+    const bool simulated = !caller_lines.empty();
+    if (simulated) simulate_recognition(definition, std::move(caller_lines));
+    auto session = codec ? make_voice_session(*this, call, definition, merged, std::move(llm).value(), simulated,
+                                              std::move(codec))
                          : make_chat_session(*this, call, definition, merged, std::move(llm).value());
     return std::unique_ptr<http::WsHandler>(std::make_unique<RegisteringHandler>(
         std::move(session), [this, call_id, live = call](SessionPost post) {

@@ -44,8 +44,9 @@ public:
     Status check_agent(const nlohmann::json& definition, const std::string& workspace_id) const;
 
     // Creates a call of channel "chat" (text turns) or "local" (audio) for `agent`, status queued until its media
-    // WebSocket connects. `variables` fill the agent's placeholders; `caller_lines` make recognition scripted
-    // (each detected utterance yields the next line, labelled simulated).
+    // WebSocket connects. `variables` fill the agent's placeholders; `caller_lines` (a simulate request) make the
+    // call's recognizer the simulated one (kSimulatedStt, core/providers/registry.hpp) reading them as its script:
+    // each detected utterance yields the next line, labelled simulated.
     Result<Call> create_local_call(const Agent& agent, const std::string& channel, const nlohmann::json& variables,
                                    std::vector<std::string> caller_lines = {});
 
@@ -90,12 +91,12 @@ public:
     void add_tts(std::string name, std::shared_ptr<TtsFactory> factory);
     void add_stt(std::string name, std::shared_ptr<SttFactory> factory);
     // The agent's providers for a stage ("stt", "tts"), in the order it lists them: its own, then its fallbacks.
-    // Each entry is a stage object without "fallbacks"; the embedded default when the agent names none.
+    // Each entry is a stage object without "fallbacks"; the registry's default for the stage when the agent names
+    // none.
     static std::vector<nlohmann::json> provider_chain(const nlohmann::json& agent, const std::string& stage);
     // The `choice`-th provider of the agent's chain (0: its own); an error past the end of the chain.
     Result<std::unique_ptr<TtsClient>> make_tts(const nlohmann::json& agent, std::size_t choice = 0) const;
-    Result<std::unique_ptr<SttClient>> make_stt(const nlohmann::json& agent, const std::vector<std::string>& lines,
-                                                std::size_t choice = 0) const;
+    Result<std::unique_ptr<SttClient>> make_stt(const nlohmann::json& agent, std::size_t choice = 0) const;
 
     // The media WebSocket of a local or chat call of `workspace_id`.
     Result<std::unique_ptr<http::WsHandler>> attach_media(const std::string& workspace_id, const std::string& call_id);

@@ -112,10 +112,10 @@ protected:
 // The chat session (text turns).
 std::unique_ptr<SessionBase> make_chat_session(CallManager& manager, Call call, nlohmann::json agent,
                                                    const nlohmann::json& variables, std::unique_ptr<LlmClient> llm);
-// A voice call over `codec`'s transport.
+// A voice call over `codec`'s transport; `simulated` when a simulate request's caller lines are its recognizer.
 std::unique_ptr<SessionBase> make_voice_session(CallManager& manager, Call call, nlohmann::json agent,
                                                     const nlohmann::json& variables, std::unique_ptr<LlmClient> llm,
-                                                    std::vector<std::string> caller_lines,
+                                                    bool simulated,
                                                     std::unique_ptr<MediaCodec> codec);
 
 }  // namespace va

@@ -47,9 +47,9 @@ private:
 class VoiceSession final : public SessionBase, private MediaSink {
 public:
     VoiceSession(CallManager& manager, Call call, json agent, const json& variables, std::unique_ptr<LlmClient> llm,
-                 std::vector<std::string> caller_lines, std::unique_ptr<MediaCodec> codec)
+                 bool simulated, std::unique_ptr<MediaCodec> codec)
         : SessionBase(manager, std::move(call), std::move(agent), variables, std::move(llm)),
-          m_caller_lines(std::move(caller_lines)),
+          m_simulated(simulated),
           m_codec(std::move(codec)),
           m_guard(manager.media_limits()),
           m_port(*this) {
@@ -192,7 +192,7 @@ private:
         options.transport = AudioFormat{m_codec->encoding(), rate, 1};
         options.chunk_samples = m_codec->chunk_samples();
         options.max_utterance_ms = m_guard.limits().max_utterance_ms;
-        options.simulated = !m_caller_lines.empty();
+        options.simulated = m_simulated;
         options.tts_chain = chain_names("tts");
         options.stt_chain = chain_names("stt");
         m_voice = std::make_unique<VoiceCall>(m_exec, m_port, m_agent, m_conversation, std::move(options));
@@ -202,7 +202,7 @@ private:
             else spdlog::error("call {}: {}", m_call.id, recorder.error().message);
         }
         json extra{{"sample_rate", rate}, {"encoding", "pcm16"}, {"channels", 1}};
-        if (!m_caller_lines.empty()) extra["recognition"] = "simulated";
+        if (m_simulated) extra["recognition"] = "simulated";
         if (info.is_object() && !info.empty()) extra["stream"] = info;
         begin(connection, extra);
         m_exec->post_after(int(m_max_call_ms), [this] {
@@ -274,14 +274,14 @@ private:
             return s.m_manager.make_tts(s.m_agent, choice);
         }
         Result<std::unique_ptr<SttClient>> make_stt(std::size_t choice) override {
-            return s.m_manager.make_stt(s.m_agent, s.m_caller_lines, choice);
+            return s.m_manager.make_stt(s.m_agent, choice);
         }
 
     private:
         VoiceSession& s;
     };
 
-    std::vector<std::string> m_caller_lines;
+    bool m_simulated;  // the caller's words are scripted (a simulate request)
     std::unique_ptr<MediaCodec> m_codec;
     CallerMediaGuard m_guard;  // what the caller's stream may send
     Port m_port;
@@ -297,10 +297,10 @@ private:
 }  // namespace
 
 std::unique_ptr<SessionBase> make_voice_session(CallManager& manager, Call call, json agent, const json& variables,
-                                                    std::unique_ptr<LlmClient> llm, std::vector<std::string> caller_lines,
+                                                    std::unique_ptr<LlmClient> llm, bool simulated,
                                                     std::unique_ptr<MediaCodec> codec) {
     return std::make_unique<VoiceSession>(manager, std::move(call), std::move(agent), variables, std::move(llm),
-                                          std::move(caller_lines), std::move(codec));
+                                          simulated, std::move(codec));
 }
 
 }  // namespace va

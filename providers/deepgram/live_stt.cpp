@@ -279,7 +279,7 @@ private:
 class LiveSttFactory final : public SttFactory {
 public:
     explicit LiveSttFactory(Settings defaults) : m_defaults(std::move(defaults)) {}
-    Result<std::unique_ptr<SttClient>> create(const json& agent, const std::vector<std::string>&) const override {
+    Result<std::unique_ptr<SttClient>> create(const json& agent) const override {
         if (m_defaults.api_key.empty())
             return make_error(ErrorCode::unprocessable, "deepgram needs an API key (deepgram.api_key in the configuration)");
         Settings s = m_defaults;

@@ -86,7 +86,7 @@ private:
 
 class PocketsphinxFactory final : public SttFactory {
 public:
-    Result<std::unique_ptr<SttClient>> create(const nlohmann::json& agent, const std::vector<std::string>&) const override {
+    Result<std::unique_ptr<SttClient>> create(const nlohmann::json& agent) const override {
         std::string grammar;
         std::vector<std::string> phrases;
         if (agent.contains("stt") && agent["stt"].is_object()) {
@@ -130,52 +130,6 @@ public:
     }
 };
 
-// Simulated recognition: each utterance yields the next scripted line. Interim results reveal the line a word
-// per piece of audio pushed, so interim events and word barge-in can be exercised deterministically.
-class ScriptedStt final : public UtteranceRecognizer {
-public:
-    std::string name() const override { return "scripted"; }
-    explicit ScriptedStt(std::vector<std::string> lines) : m_lines(std::move(lines)) {}
-    int sample_rate() const override { return 0; }  // never listens, so never needs resampled audio
-    bool cheap() const override { return true; }
-    void push(std::span<const std::int16_t>) override { ++m_pieces; }
-    void reset() override { m_pieces = 0; }
-    std::string partial() override {
-        if (m_next >= m_lines.size() || m_pieces == 0) return {};
-        const std::string& line = m_lines[m_next];
-        std::size_t end = 0;
-        for (std::size_t words = 0; words < m_pieces && end != std::string::npos;) {
-            end = line.find(' ', end + (words ? 1 : 0));
-            ++words;
-        }
-        return line.substr(0, end);
-    }
-    Result<Transcript> finish() override {
-        Transcript t;
-        t.source = "simulated";
-        t.confidence = 1.0;
-        if (m_next < m_lines.size()) t.text = m_lines[m_next++];
-        m_pieces = 0;
-        return t;
-    }
-
-private:
-    std::vector<std::string> m_lines;
-    std::size_t m_next = 0;
-    std::size_t m_pieces = 0;
-};
-
-class ScriptedSttFactory final : public SttFactory {
-public:
-    Result<std::unique_ptr<SttClient>> create(const nlohmann::json& agent, const std::vector<std::string>& lines) const override {
-        std::vector<std::string> script = lines;
-        if (script.empty() && agent.contains("stt") && agent["stt"].is_object() && agent["stt"].contains("script"))
-            for (const auto& line : agent["stt"]["script"])
-                if (line.is_string()) script.push_back(line.get<std::string>());
-        return std::unique_ptr<SttClient>(std::make_unique<ScriptedStt>(std::move(script)));
-    }
-};
-
 }  // namespace
 
 std::string phrases_to_jsgf(const std::vector<std::string>& phrases) {
@@ -195,6 +149,5 @@ std::string phrases_to_jsgf(const std::vector<std::string>& phrases) {
 }
 
 std::shared_ptr<SttFactory> pocketsphinx_stt_factory() { return std::make_shared<PocketsphinxFactory>(); }
-std::shared_ptr<SttFactory> scripted_stt_factory() { return std::make_shared<ScriptedSttFactory>(); }
 
 }  // namespace va::local

@@ -2,8 +2,6 @@
 // to the agent's stt.grammar (JSGF) or a sentence grammar built from stt.phrases, which is what makes it reliable;
 // with neither it falls back to the general language model, which garbles most sentences. Telephone-band audio
 // (8 kHz) is not recognized at all by this model (see README).
-// Also the scripted recognizer for deterministic tests: each utterance yields the next of the call's caller lines,
-// labelled "simulated".
 // Thread-safety: factories may be shared; a client is used by one thread at a time.
 #pragma once
 
@@ -14,7 +12,6 @@
 namespace va::local {
 
 std::shared_ptr<SttFactory> pocketsphinx_stt_factory();
-std::shared_ptr<SttFactory> scripted_stt_factory();
 
 // The JSGF grammar used for a phrase list ("public <utterance> = (a b) | (c d);"), phrases normalized to
 // lower-case words.

@@ -9,10 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "config/agent_schema.hpp"
+#include "core/providers/registry.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 #include "core/util/json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    va::register_builtin_providers();  // once: the providers complete the schema and the config sections
     std::string_view text(reinterpret_cast<const char*>(data), size);
     auto doc = va::parse_json(text);
     if (doc.is_discarded()) return 0;

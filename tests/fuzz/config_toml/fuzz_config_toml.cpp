@@ -13,6 +13,7 @@
 
 #include "config/config.hpp"
 #include "providers/builtin_carriers.hpp"
+#include "core/providers/registry.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
@@ -26,6 +27,7 @@ const std::string& config_path() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    va::register_builtin_providers();  // once: the providers complete the schema and the config sections
     std::string_view input(reinterpret_cast<const char*>(data), size);
     auto nul = input.find('\0');
     std::string_view toml = input.substr(0, nul);

@@ -10,7 +10,7 @@ using nlohmann::json;
 
 namespace {
 
-json example(const std::string& name) {
+[[maybe_unused]] json example(const std::string& name) {
     std::ifstream in(std::string(VA_SOURCE_DIR) + "/examples/agents/" + name);
     REQUIRE(in);
     return json::parse(in);
@@ -28,11 +28,13 @@ std::string reason_for(const Status& s, const std::string& pointer) {
 
 TEST_CASE("agent schema: the shipped schema is valid JSON and the examples validate") {
     CHECK_NOTHROW(json::parse(agent_schema_text()));
+#if VA_WITH_POCKETSPHINX  // the examples recognize offline with pocketsphinx
     for (const char* name : {"receptionist.json", "appointment-reminder.json"}) {
         auto result = validate_agent_definition(example(name));
         INFO(name << ": " << (result ? "ok" : result.error().message));
         CHECK(result);
     }
+#endif
     CHECK(validate_agent_definition(json{{"name", "x"}}));
 }
 
@@ -51,8 +53,13 @@ TEST_CASE("agent schema: each kind of problem names its field") {
                      "/tts/rate") == "must be an integer (got number)");
     CHECK(reason_for(validate_agent_definition({{"name", "x"}, {"tts", {{"provider", "espeak-ng"}, {"pitch", 1}}}}),
                      "/tts/pitch") == "unknown field");
+#if VA_WITH_POCKETSPHINX
     CHECK(reason_for(validate_agent_definition({{"name", "x"}, {"stt", {{"provider", "whisper"}}}}), "/stt/provider") ==
           R"(must be one of "pocketsphinx", "deepgram", "scripted")");
+#else
+    CHECK(reason_for(validate_agent_definition({{"name", "x"}, {"stt", {{"provider", "pocketsphinx"}}}}), "/stt/provider") ==
+          R"(must be one of "deepgram", "scripted")");
+#endif
     CHECK(reason_for(validate_agent_definition({{"name", "x"}, {"llm", {{"provider", "openai"}, {"base_url", "ftp://x"}}}}),
                      "/llm/base_url") == "must be an http:// or https:// URL");
     CHECK(reason_for(validate_agent_definition(

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/providers/registry.hpp"
 
 using namespace va;
 namespace fs = std::filesystem;
@@ -87,13 +88,13 @@ std::vector<KnownKey> known_keys() {
         {"log.format", "VOICEAGENT_LOG_FORMAT", "json", [](const Config& c) { return c.log.format == "json"; }},
         {"log.access_log", "VOICEAGENT_LOG_ACCESS_LOG", "false", [](const Config& c) { return !c.log.access_log; }},
         {"deepgram.base_url", "VOICEAGENT_DEEPGRAM_BASE_URL", "ws://127.0.0.1:9400",
-         [](const Config& c) { return c.deepgram.base_url == "ws://127.0.0.1:9400"; }},
+         [](const Config& c) { return c.provider_section("deepgram")["base_url"] == "ws://127.0.0.1:9400"; }},
         {"deepgram.reconnect_buffer_s", "VOICEAGENT_DEEPGRAM_RECONNECT_BUFFER_S", "2.5",
-         [](const Config& c) { return c.deepgram.reconnect_buffer_s == 2.5; }},
+         [](const Config& c) { return c.provider_section("deepgram")["reconnect_buffer_s"] == 2.5; }},
         {"elevenlabs.transport", "VOICEAGENT_ELEVENLABS_TRANSPORT", "http",
-         [](const Config& c) { return c.elevenlabs.transport == "http"; }},
+         [](const Config& c) { return c.provider_section("elevenlabs")["transport"] == "http"; }},
         {"elevenlabs.ws_url", "VOICEAGENT_ELEVENLABS_WS_URL", "wss://proxy.example.com",
-         [](const Config& c) { return c.elevenlabs.ws_url == "wss://proxy.example.com"; }},
+         [](const Config& c) { return c.provider_section("elevenlabs")["ws_url"] == "wss://proxy.example.com"; }},
         {"tools.allowed_networks", "VOICEAGENT_TOOLS_ALLOWED_NETWORKS", "10.0.0.0/8",
          [](const Config& c) { return c.tools.allowed_networks == "10.0.0.0/8"; }},
         {"tools.max_response_bytes", "VOICEAGENT_TOOLS_MAX_RESPONSE_BYTES", "4096",
@@ -116,8 +117,10 @@ std::vector<KnownKey> known_keys() {
          [](const Config& c) { return c.server.cors_origins == "https://a.example.com, http://localhost:3000"; }},
         {"server.instance_id", "VOICEAGENT_SERVER_INSTANCE_ID", "va-eu-1",
          [](const Config& c) { return c.server.instance_id == "va-eu-1"; }},
+#if VA_WITH_REDIS
         {"redis.url", "VOICEAGENT_REDIS_URL", "redis://:pw@10.0.0.5:6380/1",
          [](const Config& c) { return c.redis.url == "redis://:pw@10.0.0.5:6380/1"; }},
+#endif
         {"redis.pool_size", "VOICEAGENT_REDIS_POOL_SIZE", "8", [](const Config& c) { return c.redis.pool_size == 8; }},
         {"redis.command_timeout_ms", "VOICEAGENT_REDIS_COMMAND_TIMEOUT_MS", "750",
          [](const Config& c) { return c.redis.command_timeout_ms == 750; }},
@@ -280,12 +283,12 @@ base_url = "http://127.0.0.1:9000/v1"
 )");
     auto c = load_config(file.path, {}, {});
     REQUIRE(c);
-    CHECK(c->openai.base_url == "http://127.0.0.1:9000/v1");
-    CHECK(c->openai.allowed_base_urls ==
+    CHECK(c->provider_section("openai")["base_url"] == "http://127.0.0.1:9000/v1");
+    CHECK(c->provider_section("openai")["allowed_base_urls"].get<std::map<std::string, std::string>>() ==
           std::map<std::string, std::string>{{"http://localhost/v1", ""}, {"https://api.groq.com/openai/v1", "gsk-key"}});
     auto env = load_config(file.path, {{"VOICEAGENT_OPENAI_ALLOWED_BASE_URLS", "http://[::1]:11434/v1/ , https://b.example/v1=k2"}}, {});
     REQUIRE(env);
-    CHECK(env->openai.allowed_base_urls ==
+    CHECK(env->provider_section("openai")["allowed_base_urls"].get<std::map<std::string, std::string>>() ==
           std::map<std::string, std::string>{{"http://[::1]:11434/v1", ""}, {"https://b.example/v1", "k2"}});
     for (const std::string bad : {"ftp://x.example", "http://user:pw@x.example/v1", "http://x.example/v1?a=b", "http://:80"}) {
         INFO(bad);
@@ -387,7 +390,9 @@ TEST_CASE("config: every validation error names its key") {
         {"log.level", "INFO"},                    {"log.format", "xml"},
         {"log.access_log", "maybe"},              {"server.io_threads", "two"},
         {"server.io_threads", "2.5"},             {"auth.login_burst", "lots"},
+#if VA_WITH_REDIS
         {"redis.url", "http://cache:6379"},       {"redis.url", "redis://cache:port"},
+#endif
         {"redis.pool_size", "0"},                 {"redis.command_timeout_ms", "1"},
         {"redis.events_stream", ""},              {"server.instance_id", "has spaces"},
         {"redis.forward_timeout_ms", "50"},
@@ -559,6 +564,10 @@ TEST_CASE("config: the shipped example loads and equals the defaults") {
     CHECK(e.log.format == d.log.format);
     CHECK(e.log.access_log == d.log.access_log);
     CHECK(e.source == example_path());
+    for (const auto& section : registry::config_sections()) {
+        INFO(section.name);
+        CHECK(e.provider_section(section.name) == section.defaults());
+    }
     // The defaults themselves are valid.
     CHECK(validate_config(d));
 }
@@ -573,6 +582,17 @@ TEST_CASE("config: the example documents every key and its environment variable"
         CHECK(text.find("\n" + k.key.substr(dot + 1) + " = ") != std::string::npos);
         CHECK(text.find(k.env) != std::string::npos);
     }
+    // The providers' sections too (a string_map key is a table of its own: the next test).
+    for (const auto& section : registry::config_sections())
+        for (const auto& key : section.keys) {
+            if (key.kind == ConfigKind::string_map) continue;
+            std::string env = "VOICEAGENT_" + section.name + "_" + key.name;
+            for (auto& c : env) c = char(std::toupper(static_cast<unsigned char>(c)));
+            INFO(section.name << "." << key.name);
+            CHECK(text.find("[" + section.name + "]") != std::string::npos);
+            CHECK(text.find("\n" + key.name + " = ") != std::string::npos);
+            CHECK(text.find(env) != std::string::npos);
+        }
 }
 
 TEST_CASE("config: the example documents the allowed base URLs and bound tool secrets") {
@@ -584,6 +604,7 @@ TEST_CASE("config: the example documents the allowed base URLs and bound tool se
     CHECK(text.find("VOICEAGENT_TOOL_SECRET_<NAME>_WORKSPACES") != std::string::npos);
 }
 
+#if VA_WITH_MONGODB
 TEST_CASE("config: the MongoDB store needs a mongodb:// URI") {
     auto missing = load_config("", {{"VOICEAGENT_STORAGE_BACKEND", "mongodb"}}, {});
     REQUIRE_FALSE(missing);
@@ -595,3 +616,19 @@ TEST_CASE("config: the MongoDB store needs a mongodb:// URI") {
     REQUIRE(ok);
     CHECK(ok->storage.mongodb_uri == "mongodb://db.internal:27017/voice");
 }
+#else
+TEST_CASE("config: a daemon built without MongoDB refuses the mongodb store") {
+    auto refused = load_config("", {{"VOICEAGENT_STORAGE_BACKEND", "mongodb"},
+                                    {"VOICEAGENT_STORAGE_MONGODB_URI", "mongodb://db.internal:27017/voice"}}, {});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().details[0].field == "storage.backend");
+    CHECK(refused.error().details[0].reason == "mongodb is not built into this voiceagentd (VOICEAGENT_WITH_MONGODB=OFF)");
+}
+#endif
+#if !VA_WITH_REDIS
+TEST_CASE("config: a daemon built without Redis refuses a Redis URL") {
+    auto refused = load_config("", {{"VOICEAGENT_REDIS_URL", "redis://127.0.0.1:6379"}}, {});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().details[0].field == "redis.url");
+}
+#endif

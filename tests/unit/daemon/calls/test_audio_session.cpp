@@ -13,9 +13,9 @@
 #include "core/util/ids.hpp"
 #include "core/util/time.hpp"
 #include "daemon/calls/call_manager.hpp"
-#include "providers/local/pocketsphinx_stt.hpp"
+#include "providers/local/scripted_stt.hpp"
 #include "providers/local/scripted_llm.hpp"
-#include "providers/local/tone_tts.hpp"
+#include "providers/tone/tone_tts.hpp"
 
 using namespace va;
 using nlohmann::json;
@@ -95,7 +95,7 @@ struct Harness {
     Harness(json agent, std::vector<std::string> caller_lines, const CallerMediaLimits& limits = {}) {
         calls.set_media_limits(limits);
         calls.add_llm("scripted", local::scripted_llm_factory());
-        calls.add_tts("tone", local::tone_tts_factory());
+        calls.add_tts("tone", tone::tone_tts_factory());
         calls.add_stt("scripted", local::scripted_stt_factory());
         Workspace ws{new_id("ws"), "w", now_ms()};
         REQUIRE(store->create_workspace(ws));

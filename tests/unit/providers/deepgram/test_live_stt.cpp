@@ -270,5 +270,5 @@ TEST_CASE("deepgram: the listen URL carries the agent's model, language and the 
     CHECK(url.rfind("wss://api.deepgram.com/v1/listen?model=nova-3&encoding=linear16&sample_rate=8000", 0) == 0);
     CHECK(url.find("language=en-IN") != std::string::npos);
     auto factory = deepgram::live_stt_factory({});
-    CHECK(!factory->create(nlohmann::json::object(), {}));  // no key: a clear error, not a call that fails later
+    CHECK(!factory->create(nlohmann::json::object()));  // no key: a clear error, not a call that fails later
 }

@@ -1,8 +1,8 @@
-#include "providers/local/tone_tts.hpp"
+#include "providers/tone/tone_tts.hpp"
 
 #include <cmath>
 
-namespace va::local {
+namespace va::tone {
 
 namespace {
 
@@ -33,4 +33,4 @@ public:
 
 std::shared_ptr<TtsFactory> tone_tts_factory() { return std::make_shared<ToneFactory>(); }
 
-}  // namespace va::local
+}  // namespace va::tone

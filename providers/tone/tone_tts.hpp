@@ -7,8 +7,8 @@
 
 #include "core/providers/speech.hpp"
 
-namespace va::local {
+namespace va::tone {
 
 std::shared_ptr<TtsFactory> tone_tts_factory();
 
-}  // namespace va::local
+}  // namespace va::tone
