@@ -44,4 +44,14 @@ std::string pcm16le_bytes(std::span<const std::int16_t> samples);
 // The samples of little-endian PCM16 bytes (an odd trailing byte is ignored).
 void pcm16le_samples(std::string_view bytes, std::vector<std::int16_t>& out);
 
+// Bytes in `encoding` (PCM16 little-endian, mu-law or A-law), appended to `out` as PCM16; an odd trailing PCM16
+// byte is ignored.
+void decode_audio(Encoding encoding, std::string_view bytes, std::vector<std::int16_t>& out);
+// PCM16 samples appended to `out` as bytes in `encoding`.
+void encode_audio(Encoding encoding, std::span<const std::int16_t> samples, std::string& out);
+// The byte that pads silence in `encoding` (each byte of a PCM16 zero sample is 0x00).
+constexpr char silence_byte(Encoding encoding) {
+    return encoding == Encoding::mulaw ? char(0xFF) : encoding == Encoding::alaw ? char(0xD5) : char(0x00);
+}
+
 }  // namespace va

@@ -45,8 +45,8 @@ public:
     virtual std::string channel() const = 0;  // the call's channel: local, twilio, exotel
     // PCM16 rate of the call audio (0 until on_media_start for transports that announce it).
     virtual int sample_rate() const = 0;
-    // The carrier's own encoding on the wire (parse() and audio() convert to and from PCM16): providers that can
-    // take or produce it directly (Deepgram, ElevenLabs) are asked for it.
+    // The carrier's own encoding on the wire: parse() gives PCM16 beside it, audio() takes it as is. Providers that
+    // can take or produce it directly (Deepgram, ElevenLabs) are asked for it.
     virtual Encoding encoding() const { return Encoding::pcm16; }
     // Outbound audio goes out in chunks of this many samples (the last one padded with silence).
     virtual std::size_t chunk_samples() const { return std::size_t(sample_rate() / 50); }
@@ -54,7 +54,8 @@ public:
     virtual bool starts_on_open() const { return false; }
 
     virtual void parse(std::string_view message, bool binary, MediaSink& sink) = 0;
-    virtual MediaMessage audio(std::span<const std::int16_t> pcm) = 0;
+    // One outbound chunk, its bytes in encoding() at sample_rate(), wrapped as the transport wants them.
+    virtual MediaMessage audio(std::string_view wire) = 0;
     virtual std::optional<std::string> clear() = 0;
     virtual std::optional<std::string> mark(const std::string& name) = 0;
     // The session's JSON control messages (turns, listening, end...): only the local protocol carries them.

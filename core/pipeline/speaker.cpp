@@ -29,6 +29,7 @@ void Speaker::start_reply() {
     m_first_audio = false;
     m_total = m_sent = 0;
     m_out.clear();
+    m_out_at = 0;
     m_sentences.clear();
     m_splitter = SentenceSplitter{};
     m_writing = true;
@@ -58,6 +59,7 @@ void Speaker::stop() {
     m_pacer.on = false;
     m_active = false;
     m_out.clear();
+    m_out_at = 0;
     m_sentences.clear();
     m_writing = false;
     drop_request();
@@ -126,8 +128,7 @@ void Speaker::sentence_done(const Status& outcome, const std::string& sentence) 
     if (m_resampler) {  // what the resampler still holds of the sentence joins the output
         std::vector<std::int16_t> pcm;
         m_resampler->flush(pcm);
-        m_out.insert(m_out.end(), pcm.begin(), pcm.end());
-        m_total += pcm.size();
+        queue(pcm);
     }
     start_pacing();
     synthesize_next();
@@ -147,16 +148,33 @@ void Speaker::append(const TtsAudio& chunk, bool whole) {
         if (m_events.first_audio) m_events.first_audio();
     }
     m_sentence_audio = true;
+    if (chunk.format.encoding == m_transport.encoding && chunk.format.sample_rate == m_transport.sample_rate) {
+        // Already what the transport carries: it goes out as it came (G.711 is never decoded and re-encoded).
+        if (chunk.format.encoding == Encoding::pcm16) encode_audio(Encoding::pcm16, chunk.samples, m_out);
+        else m_out += chunk.wire;
+        m_total += chunk.size();
+        return start_pacing();
+    }
+    std::vector<std::int16_t> decoded;
+    std::span<const std::int16_t> samples = chunk.samples;
+    if (chunk.format.encoding != Encoding::pcm16) {
+        decode_audio(chunk.format.encoding, chunk.wire, decoded);
+        samples = decoded;
+    }
     if (!m_resampler || m_resampler->in_rate() != chunk.format.sample_rate)
         m_resampler.emplace(chunk.format.sample_rate, m_transport.sample_rate);
     else if (whole)
         m_resampler->reset();
     std::vector<std::int16_t> pcm;
-    m_resampler->process(chunk.samples, pcm);
+    m_resampler->process(samples, pcm);
     if (whole) m_resampler->flush(pcm);
-    m_out.insert(m_out.end(), pcm.begin(), pcm.end());
-    m_total += pcm.size();
+    queue(pcm);
     start_pacing();
+}
+
+void Speaker::queue(std::span<const std::int16_t> pcm) {
+    encode_audio(m_transport.encoding, pcm, m_out);
+    m_total += pcm.size();
 }
 
 // A transient error is retried once with the same provider; a permanent one, or a second in a row, moves the call
@@ -204,18 +222,25 @@ void Speaker::pace(int generation) {
     if (generation != m_pacer.generation) return;
     std::int64_t now = m_exec->now_ms();
     // A chunk goes out whole; only the reply's last one is padded with silence.
-    if (m_out.empty() || (m_out.size() < m_chunk && more_to_come())) {
-        if (m_out.empty() && !more_to_come()) {
+    std::size_t left = queued();
+    if (left == 0 || (left < m_chunk && more_to_come())) {
+        if (left == 0 && !more_to_come()) {
             m_pacer.on = false;
             return finish();
         }
         m_pacer.next_at = now + kFrameMs;
         return m_exec->post_after(kFrameMs, [this, generation] { pace(generation); });
     }
-    std::size_t n = std::min(m_chunk, m_out.size());
-    std::vector<std::int16_t> chunk(m_chunk, 0);
-    std::copy_n(m_out.begin(), n, chunk.begin());
-    m_out.erase(m_out.begin(), m_out.begin() + std::ptrdiff_t(n));
+    std::size_t n = std::min(m_chunk, left);
+    std::size_t width = m_transport.bytes_per_sample();
+    std::string chunk = m_out.substr(m_out_at, n * width);
+    chunk.resize(m_chunk * width, silence_byte(m_transport.encoding));
+    m_out_at += n * width;
+    // What was sent is dropped once it is most of the buffer: one move now and then rather than one per frame.
+    if (m_out_at == m_out.size() || (m_out_at >= 4096 && m_out_at * 2 >= m_out.size())) {
+        m_out.erase(0, m_out_at);
+        m_out_at = 0;
+    }
     m_sent += n;
     std::int64_t late = std::max<std::int64_t>(0, now - m_pacer.next_at);
     m_pacer.next_at += std::int64_t(m_chunk) * 1000 / m_transport.sample_rate;

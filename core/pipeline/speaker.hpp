@@ -1,8 +1,9 @@
 // The speaker: a reply's text in, paced transport frames out. Text is split into sentences as it arrives; each
 // sentence goes to the TTS provider while the next is still being written, either streamed (its chunks join the
 // output as they come, and the first one plays at once) or synthesized whole on the worker pool (espeak-ng, tones).
-// Audio is resampled to the transport's rate and sent in the transport's chunks on an absolute 20 ms clock, so
-// timer lateness never accumulates. A sentence that fails is retried once if the error is transient, else said by
+// The output is held in the transport's own encoding: a chunk already in the transport's format (ElevenLabs'
+// ulaw_8000 for Twilio) joins it byte for byte, anything else is resampled and encoded once. It goes out in the
+// transport's chunks on an absolute 20 ms clock, so timer lateness never accumulates. A sentence that fails is retried once if the error is transient, else said by
 // the agent's next TTS provider (the provider chain), else skipped. stop() (barge-in, hang-up) cancels the request
 // in flight and drops every queued sample; what was played so far stays known for the heard part of the reply.
 // Thread-safety: used from the call's strand only; provider callbacks are posted to it through the Executor.
@@ -26,8 +27,9 @@ namespace va {
 
 struct SpeakerEvents {
     std::function<void()> first_audio;  // the reply's first audio arrived from the provider (once per reply)
-    // One transport chunk to send now: `real` samples of speech, the rest silence; `late_ms` behind its deadline.
-    std::function<void(std::span<const std::int16_t> chunk, std::size_t real, std::int64_t late_ms)> frame;
+    // One transport chunk to send now, in the transport's encoding: `real` samples of speech, the rest silence;
+    // `late_ms` behind its deadline.
+    std::function<void(std::string_view wire, std::size_t real, std::int64_t late_ms)> frame;
     std::function<void()> done;                // the reply was played to its end (or there was nothing to say)
     std::function<void(const Error&)> failed;  // a sentence could not be said by anyone: it is skipped
     // The current provider failed for good: the chain's `next` entry is being built to say the same sentence.
@@ -71,6 +73,8 @@ private:
     bool retry_or_fall_back(const Error& error, const std::string& sentence);
     void drop_request();
     void append(const TtsAudio& chunk, bool whole);
+    void queue(std::span<const std::int16_t> pcm);  // transport-rate PCM joins the output, encoded
+    std::size_t queued() const { return (m_out.size() - m_out_at) / m_transport.bytes_per_sample(); }  // samples
     void start_pacing();
     void pace(int generation);
     void finish();
@@ -93,7 +97,8 @@ private:
     bool m_writing = false;  // more text of the reply is coming
     bool m_synthesizing = false;
     std::optional<Resampler> m_resampler;  // synthesis rate -> transport rate, one per call (speexdsp setup costs)
-    std::deque<std::int16_t> m_out;        // the reply's audio not yet sent
+    std::string m_out;                     // the reply's audio in the transport's encoding; sent up to m_out_at
+    std::size_t m_out_at = 0;
     struct Pacer {
         bool on = false;
         int generation = 0;  // a stopped pacer's pending timer finds a newer generation and does nothing

@@ -197,7 +197,7 @@ SpeakerEvents VoiceCall::speaker_events() {
         if (!m_metrics.contains("tts_first_audio_ms") && m_turn_started)
             m_metrics["tts_first_audio_ms"] = m_exec->now_ms() - m_turn_started;
     };
-    e.frame = [this](std::span<const std::int16_t> chunk, std::size_t real, std::int64_t late_ms) {
+    e.frame = [this](std::string_view chunk, std::size_t real, std::int64_t late_ms) {
         if (m_state == CallState::ended) return;
         if (!m_metrics.contains("voice_to_voice_ms") && m_turn_started)
             m_metrics["voice_to_voice_ms"] = m_exec->now_ms() - m_turn_started;

@@ -38,8 +38,9 @@ class CallPort {
 public:
     virtual ~CallPort() = default;
     // The transport.
-    // One chunk of agent audio: `real` samples of speech (the rest silence), `late_ms` behind its deadline.
-    virtual void send_frame(std::span<const std::int16_t> chunk, std::size_t real, std::int64_t late_ms) = 0;
+    // One chunk of agent audio in the transport's encoding (options.transport): `real` samples of speech (the rest
+    // silence), `late_ms` behind its deadline.
+    virtual void send_frame(std::string_view wire, std::size_t real, std::int64_t late_ms) = 0;
     virtual void send_clear() = 0;
     virtual bool send_mark(const std::string& name) = 0;  // false: the transport carries no marks
     virtual void send_control(const nlohmann::json& message) = 0;

@@ -13,9 +13,13 @@ Result<TtsAudio> synthesize_streamed(TtsClient& client, const std::string& sente
     std::optional<Status> outcome;
     auto stream = client.speak(sentence, {[&](TtsAudio chunk) {
                                               std::lock_guard lock(mutex);
-                                              audio.format = chunk.format;
-                                              audio.samples.insert(audio.samples.end(), chunk.samples.begin(),
-                                                                   chunk.samples.end());
+                                              // Whole-sentence callers want samples: G.711 is decoded here.
+                                              audio.format = {Encoding::pcm16, chunk.format.sample_rate, 1};
+                                              if (chunk.format.encoding == Encoding::pcm16)
+                                                  audio.samples.insert(audio.samples.end(), chunk.samples.begin(),
+                                                                       chunk.samples.end());
+                                              else
+                                                  decode_audio(chunk.format.encoding, chunk.wire, audio.samples);
                                           },
                                           [&](Status done) {
                                               std::lock_guard lock(mutex);

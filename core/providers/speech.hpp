@@ -24,9 +24,14 @@
 
 namespace va {
 
+// A piece of synthesized speech. Audio a service sends in G.711 stays as it came (`wire`), so a transport in that
+// same format carries it untouched (ElevenLabs' ulaw_8000 to Twilio) and only what needs samples decodes it.
 struct TtsAudio {
     AudioFormat format;
-    std::vector<std::int16_t> samples;  // PCM16 at format.sample_rate
+    std::vector<std::int16_t> samples;  // PCM16 at format.sample_rate, when format.encoding is PCM16
+    std::string wire;                   // the bytes in format.encoding, when that is not PCM16 (samples is empty)
+
+    std::size_t size() const { return format.encoding == Encoding::pcm16 ? samples.size() : wire.size(); }
 };
 
 // One sentence's audio as a network service sends it.

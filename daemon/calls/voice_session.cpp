@@ -225,12 +225,17 @@ private:
     public:
         explicit Port(VoiceSession& session) : s(session) {}
 
-        void send_frame(std::span<const std::int16_t> chunk, std::size_t real, std::int64_t late_ms) override {
+        void send_frame(std::string_view wire, std::size_t real, std::int64_t late_ms) override {
             auto conn = s.m_conn.lock();
             if (!conn || s.m_ended) return;
-            if (s.m_recorder) s.m_recorder->agent(chunk.first(real), now_ms() - s.m_started);
+            if (s.m_recorder) {  // the only consumer of the agent's samples here: decoded just for it
+                std::vector<std::int16_t> pcm;
+                Encoding encoding = s.m_codec->encoding();
+                decode_audio(encoding, wire.substr(0, real * (encoding == Encoding::pcm16 ? 2 : 1)), pcm);
+                s.m_recorder->agent(pcm, now_ms() - s.m_started);
+            }
             s.m_lateness->observe(double(late_ms) / 1000.0);
-            auto message = s.m_codec->audio(chunk);
+            auto message = s.m_codec->audio(wire);
             if (message.binary) conn->send_binary(std::move(message.data));
             else conn->send_text(std::move(message.data));
         }

@@ -37,9 +37,7 @@ public:
         sink.on_media_error("unknown message type \"" + type + "\" (expected hangup, mark or dtmf)");
     }
 
-    MediaMessage audio(std::span<const std::int16_t> pcm) override {
-        return {true, std::string(reinterpret_cast<const char*>(pcm.data()), pcm.size() * 2)};
-    }
+    MediaMessage audio(std::string_view wire) override { return {true, std::string(wire)}; }
     std::optional<std::string> clear() override { return json{{"type", "clear"}}.dump(); }
     // The local protocol's marks are the client's, echoed as control messages; the session places none of its own
     // (the client plays what it gets as it gets it).

@@ -3,23 +3,16 @@
 #include <span>
 #include <string>
 
-#include "core/audio/g711.hpp"
 #include "providers/common/http_engine.hpp"
 
 namespace va {
 
-void decode_speech(const AudioFormat& format, std::string_view bytes, std::vector<std::int16_t>& out) {
-    std::size_t at = out.size();
-    if (format.encoding == Encoding::pcm16) {
-        std::vector<std::int16_t> samples;
-        pcm16le_samples(bytes, samples);
-        out.insert(out.end(), samples.begin(), samples.end());
-        return;
-    }
-    out.resize(at + bytes.size());
-    auto in = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-    if (format.encoding == Encoding::mulaw) g711::decode_ulaw(in, std::span(out).subspan(at));
-    else g711::decode_alaw(in, std::span(out).subspan(at));
+TtsAudio speech_chunk(const AudioFormat& format, std::string_view bytes) {
+    TtsAudio chunk;
+    chunk.format = {format.encoding, format.sample_rate, 1};
+    if (format.encoding == Encoding::pcm16) decode_audio(Encoding::pcm16, bytes, chunk.samples);
+    else chunk.wire.assign(bytes);
+    return chunk;
 }
 
 namespace {
@@ -48,11 +41,9 @@ std::unique_ptr<TtsStream> stream_speech(HttpRequest request, AudioFormat body_f
         *left -= piece.size();
         carry->append(piece);
         std::size_t whole = body_format.encoding == Encoding::pcm16 ? carry->size() & ~std::size_t(1) : carry->size();
-        TtsAudio chunk;
-        chunk.format = {Encoding::pcm16, body_format.sample_rate, 1};
-        decode_speech(body_format, std::string_view(*carry).substr(0, whole), chunk.samples);
+        TtsAudio chunk = speech_chunk(body_format, std::string_view(*carry).substr(0, whole));
         carry->erase(0, whole);
-        if (!chunk.samples.empty()) on_audio(std::move(chunk));
+        if (chunk.size() > 0) on_audio(std::move(chunk));
         return !over;
     };
     callbacks.on_done = [on_done = std::move(sink.on_done), error_for = std::move(error_for), left](Result<HttpResult> r) {

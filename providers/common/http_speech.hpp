@@ -1,7 +1,7 @@
 // A TTS sentence streamed over HTTP on the shared engine (providers/common/http_engine.hpp), for every service that
 // answers a sentence with a body of raw audio (ElevenLabs' /stream, OpenAI's /audio/speech): the body's bytes are
-// decoded to PCM16 and handed to the sink piece by piece as they arrive, a PCM16 sample split across two pieces
-// included. Cancelling the returned stream drops the request.
+// handed to the sink piece by piece as they arrive: PCM16 as samples (one split across two pieces included), G.711
+// as the bytes it came in (TtsAudio::wire), which nothing decodes unless it needs samples. Cancelling the returned stream drops the request.
 // Thread-safety: the sink's callbacks run on the engine's thread; the stream may be cancelled from any thread.
 #pragma once
 
@@ -15,8 +15,8 @@
 
 namespace va {
 
-// Bytes of PCM16 little-endian, mu-law or A-law (`format.encoding`), appended to `out` as PCM16.
-void decode_speech(const AudioFormat& format, std::string_view bytes, std::vector<std::int16_t>& out);
+// One piece of a body in `format`: PCM16 decoded to samples, G.711 kept as its bytes.
+TtsAudio speech_chunk(const AudioFormat& format, std::string_view bytes);
 
 // The most audio one sentence may bring: a service that sends more (a fault, or a hostile server) is cut off there
 // with a too_large error, so what queues for the call's pacer stays bounded.

@@ -324,7 +324,7 @@ private:
         });
     }
 
-    // A message's audio for the sentence, decoded to PCM16, up to the sentence's bound.
+    // A message's audio for the sentence (PCM16 as samples, G.711 as it came), up to the sentence's bound.
     void take_audio_locked(const std::string& bytes, Tell& tell) {
         Sentence& s = *m_current;
         bool over = bytes.size() > s.left;
@@ -332,12 +332,10 @@ private:
         s.left -= piece.size();
         s.carry.append(piece);
         std::size_t whole = m_format.encoding == Encoding::pcm16 ? s.carry.size() & ~std::size_t(1) : s.carry.size();
-        TtsAudio chunk;
-        chunk.format = {Encoding::pcm16, m_format.sample_rate, 1};
-        decode_speech(m_format, std::string_view(s.carry).substr(0, whole), chunk.samples);
+        TtsAudio chunk = speech_chunk(m_format, std::string_view(s.carry).substr(0, whole));
         s.carry.erase(0, whole);
         tell.to = s.out;
-        if (!chunk.samples.empty()) tell.chunks.push_back(std::move(chunk));
+        if (chunk.size() > 0) tell.chunks.push_back(std::move(chunk));
         if (!piece.empty()) {
             bool first = !s.heard;
             s.heard = true;

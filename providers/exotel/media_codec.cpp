@@ -57,9 +57,9 @@ public:
         sink.on_media_error("unknown event \"" + event + "\"");
     }
 
-    MediaMessage audio(std::span<const std::int16_t> pcm) override {
+    MediaMessage audio(std::string_view wire) override {
         return {false, json{{"event", "media"}, {"stream_sid", m_stream_sid},
-                            {"media", {{"payload", base64_encode(pcm16le_bytes(pcm))}}}}.dump()};
+                            {"media", {{"payload", base64_encode(wire)}}}}.dump()};
     }
     std::optional<std::string> clear() override { return json{{"event", "clear"}, {"stream_sid", m_stream_sid}}.dump(); }
     std::optional<std::string> mark(const std::string& name) override {

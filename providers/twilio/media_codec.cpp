@@ -56,10 +56,8 @@ public:
         sink.on_media_error("unknown event \"" + event + "\"");
     }
 
-    MediaMessage audio(std::span<const std::int16_t> pcm) override {
-        std::string bytes(pcm.size(), '\0');
-        g711::encode_ulaw(pcm, {reinterpret_cast<std::uint8_t*>(bytes.data()), bytes.size()});
-        return {false, json{{"event", "media"}, {"streamSid", m_stream_sid}, {"media", {{"payload", base64_encode(bytes)}}}}.dump()};
+    MediaMessage audio(std::string_view wire) override {
+        return {false, json{{"event", "media"}, {"streamSid", m_stream_sid}, {"media", {{"payload", base64_encode(wire)}}}}.dump()};
     }
     std::optional<std::string> clear() override { return json{{"event", "clear"}, {"streamSid", m_stream_sid}}.dump(); }
     std::optional<std::string> mark(const std::string& name) override {

@@ -43,7 +43,9 @@ inline void run_media_codec(MediaCodec& codec, std::string_view input) {
         binary = false;
         if (!sink.samples.empty()) {
             // What we heard goes back out as the codec's own message (echo), which must be well-formed JSON.
-            auto out = codec.audio(sink.samples);
+            std::string wire;
+            encode_audio(codec.encoding(), sink.samples, wire);
+            auto out = codec.audio(wire);
             if (!out.binary) FUZZ_CHECK(!nlohmann::json::parse(out.data, nullptr, false).is_discarded());
             sink.samples.clear();
         }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/audio/g711.hpp"
 #include "core/pipeline/speaker.hpp"
 #include "core/pipeline/virtual_executor.hpp"
 
@@ -17,7 +18,7 @@ constexpr std::size_t kChunk = 160;  // 20 ms at 8 kHz
 const AudioFormat kTransport{Encoding::pcm16, kRate, 1};
 
 TtsAudio audio_ms(int ms, std::int16_t level = 1000) {
-    return TtsAudio{kTransport, std::vector<std::int16_t>(std::size_t(kRate) * std::size_t(ms) / 1000, level)};
+    return TtsAudio{kTransport, std::vector<std::int16_t>(std::size_t(kRate) * std::size_t(ms) / 1000, level), {}};
 }
 
 // A streaming service the test plays: each sentence's sink is kept, and the test sends its audio when it likes.
@@ -77,6 +78,7 @@ struct Frame {
     std::int64_t at;
     std::size_t real;
     std::int64_t late;
+    std::string wire;
 };
 
 struct Harness {
@@ -88,17 +90,17 @@ struct Harness {
     int first_audio = 0;
     std::unique_ptr<Speaker> speaker;
 
-    Harness() {
+    explicit Harness(AudioFormat transport = kTransport) {
         SpeakerEvents e;
-        e.frame = [this](std::span<const std::int16_t>, std::size_t real, std::int64_t late) {
-            frames.push_back({clock->now_ms() - 1000, real, late});
+        e.frame = [this](std::string_view wire, std::size_t real, std::int64_t late) {
+            frames.push_back({clock->now_ms() - 1000, real, late, std::string(wire)});
         };
         e.done = [this] { ++done; };
         e.failed = [this](const Error& error) { failures.push_back(error.message); };
         e.fallback = [this](std::size_t next, const Error&) { fallbacks.push_back(next); };
         e.provider = [this](const std::string& name) { providers.push_back(name); };
         e.first_audio = [this] { ++first_audio; };
-        speaker = std::make_unique<Speaker>(clock, std::move(e), kTransport, kChunk);
+        speaker = std::make_unique<Speaker>(clock, std::move(e), transport, kChunk);
     }
 };
 
@@ -266,7 +268,7 @@ TEST_CASE("speaker: audio at another rate is resampled to the transport's") {
     h.speaker->use(std::move(tts));
     h.speaker->say("Hi.");
     h.clock->run();
-    driven->requests[0]->sink.on_audio(TtsAudio{AudioFormat{Encoding::pcm16, 16000, 1}, std::vector<std::int16_t>(3200, 1000)});
+    driven->requests[0]->sink.on_audio(TtsAudio{AudioFormat{Encoding::pcm16, 16000, 1}, std::vector<std::int16_t>(3200, 1000), {}});
     driven->requests[0]->sink.on_done(Ok{});
     h.clock->advance(200);
     std::size_t real = 0;
@@ -274,4 +276,75 @@ TEST_CASE("speaker: audio at another rate is resampled to the transport's") {
     CHECK(real >= 1500);  // 200 ms at 8 kHz, give or take the filter's delay
     CHECK(real <= 1700);
     CHECK(h.done == 1);
+}
+
+TEST_CASE("speaker: mu-law from the provider reaches a mu-law transport byte for byte, the last frame padded with mu-law silence") {
+    Harness h(kTwilioFormat);
+    auto tts = std::make_unique<DrivenTts>();
+    auto* driven = tts.get();
+    h.speaker->use(std::move(tts));
+    h.speaker->say("Hi.");
+    h.clock->run();
+    // 0x7F is mu-law's negative zero: it decodes to 0, which encodes as 0xFF, so a round trip would change it.
+    std::string wire;
+    for (std::size_t i = 0; i < 400; ++i) wire += i % 3 == 0 ? char(0x7F) : char(i);
+    driven->requests[0]->sink.on_audio(TtsAudio{kTwilioFormat, {}, wire.substr(0, 250)});
+    driven->requests[0]->sink.on_audio(TtsAudio{kTwilioFormat, {}, wire.substr(250)});
+    driven->requests[0]->sink.on_done(Ok{});
+    h.clock->advance(200);
+    REQUIRE(h.frames.size() == 3);
+    std::string sent;
+    for (const auto& f : h.frames) {
+        CHECK(f.wire.size() == kChunk);  // one byte a sample
+        sent += f.wire;
+    }
+    CHECK(h.frames[2].real == 80);
+    CHECK(sent == wire + std::string(80, char(0xFF)));
+    CHECK(h.speaker->played_samples() == 400);
+    CHECK(h.done == 1);
+}
+
+TEST_CASE("speaker: PCM at another rate is resampled and encoded once for a mu-law transport") {
+    Harness h(kTwilioFormat);
+    auto tts = std::make_unique<DrivenTts>();
+    auto* driven = tts.get();
+    h.speaker->use(std::move(tts));
+    h.speaker->say("Hi.");
+    h.clock->run();
+    driven->requests[0]->sink.on_audio(TtsAudio{AudioFormat{Encoding::pcm16, 16000, 1}, std::vector<std::int16_t>(3200, 1000), {}});
+    driven->requests[0]->sink.on_done(Ok{});
+    h.clock->advance(200);
+    REQUIRE(h.frames.size() >= 5);
+    std::size_t real = 0;
+    for (const auto& f : h.frames) {
+        CHECK(f.wire.size() == kChunk);
+        real += f.real;
+    }
+    CHECK(real >= 1500);  // 200 ms at 8 kHz, give or take the filter's delay
+    CHECK(real <= 1700);
+    // A frame from the middle is mu-law of the level (past the filter's edges, within a companding step).
+    for (char code : h.frames[3].wire) {
+        CHECK(g711::ulaw_to_linear(std::uint8_t(code)) > 900);
+        CHECK(g711::ulaw_to_linear(std::uint8_t(code)) < 1100);
+    }
+    const Frame& last = h.frames.back();
+    CHECK(last.wire.substr(last.real) == std::string(kChunk - last.real, char(0xFF)));
+    CHECK(h.done == 1);
+}
+
+TEST_CASE("speaker: PCM at the transport's rate goes out as its little-endian bytes") {
+    Harness h;
+    auto tts = std::make_unique<DrivenTts>();
+    auto* driven = tts.get();
+    h.speaker->use(std::move(tts));
+    h.speaker->say("Hi.");
+    h.clock->run();
+    std::vector<std::int16_t> samples(100);
+    for (std::size_t i = 0; i < samples.size(); ++i) samples[i] = std::int16_t(int(i) * 300 - 15000);
+    driven->requests[0]->sink.on_audio(TtsAudio{kTransport, samples, {}});
+    driven->requests[0]->sink.on_done(Ok{});
+    h.clock->advance(100);
+    REQUIRE(h.frames.size() == 1);
+    CHECK(h.frames[0].real == 100);
+    CHECK(h.frames[0].wire == pcm16le_bytes(samples) + std::string(2 * (kChunk - 100), '\0'));
 }

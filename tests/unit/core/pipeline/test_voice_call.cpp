@@ -24,7 +24,7 @@ public:
     explicit TextTts(std::string name, bool fails = false) : m_name(std::move(name)), m_fails(fails) {}
     Result<TtsAudio> synthesize(const std::string& sentence) override {
         if (m_fails) return make_error(ErrorCode::unauthenticated, m_name + ": bad key");
-        return TtsAudio{kTransport, std::vector<std::int16_t>(sentence.size() * kRate / 100, 1000)};
+        return TtsAudio{kTransport, std::vector<std::int16_t>(sentence.size() * kRate / 100, 1000), {}};
     }
     bool cheap() const override { return true; }
     std::string name() const override { return m_name; }
@@ -73,7 +73,7 @@ public:
 
     explicit TestPort(std::shared_ptr<VirtualExecutor> c) : clock(std::move(c)) {}
 
-    void send_frame(std::span<const std::int16_t>, std::size_t, std::int64_t) override { frames.push_back(clock->now_ms()); }
+    void send_frame(std::string_view, std::size_t, std::int64_t) override { frames.push_back(clock->now_ms()); }
     void send_clear() override { ++clears; }
     bool send_mark(const std::string& name) override {
         marks.push_back(name);

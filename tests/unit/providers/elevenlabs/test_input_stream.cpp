@@ -49,8 +49,8 @@ struct Heard {
                     std::lock_guard lock(mutex);
                     if (cancelled) ++after_cancel;
                     if (done) ++after_done;
-                    chunks.push_back(chunk.samples.size());
-                    total += chunk.samples.size();
+                    chunks.push_back(chunk.size());
+                    total += chunk.size();
                     cv.notify_all();
                 },
                 [this](Status outcome) {

@@ -212,7 +212,7 @@ TtsSink sink_into(Heard& heard, const ElevenLabsFake& fake) {
                 std::lock_guard lock(heard.mutex);
                 if (heard.cancelled) ++heard.after_cancel;
                 if (heard.chunks.empty()) heard.fake_in_flight_at_first = fake.in_flight();
-                heard.chunks.push_back(chunk.samples.size());
+                heard.chunks.push_back(chunk.size());
                 heard.cv.notify_all();
             },
             [&heard](Status outcome) {

@@ -50,8 +50,11 @@ TEST_CASE("exotel media: what the agent sends follows the chunk rules, as JSON t
         auto codec = exotel::make_media_codec(rate);
         Recorder r;
         codec->parse(kStart, false, r);
+        CHECK(codec->encoding() == Encoding::pcm16);
         std::vector<std::int16_t> chunk(codec->chunk_samples(), 7);
-        auto out = codec->audio(chunk);
+        std::string wire;
+        encode_audio(Encoding::pcm16, chunk, wire);
+        auto out = codec->audio(wire);
         CHECK_FALSE(out.binary);
         json m = json::parse(out.data);
         CHECK(m["event"] == "media");
@@ -60,6 +63,7 @@ TEST_CASE("exotel media: what the agent sends follows the chunk rules, as JSON t
         REQUIRE(payload);
         CHECK(exotel::chunk_ok(payload->size()));
         CHECK((*payload)[0] == 7);  // little-endian
+        CHECK(*payload == wire);
     }
     CHECK(exotel::chunk_ok(3200));
     CHECK(exotel::chunk_ok(102400));

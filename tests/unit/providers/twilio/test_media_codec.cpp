@@ -45,19 +45,23 @@ TEST_CASE("twilio media: the documented messages are understood") {
     for (std::size_t i = 0; i < 160; ++i) CHECK(r.audio[i] == g711::ulaw_to_linear(std::uint8_t(ulaw[i])));
 }
 
-TEST_CASE("twilio media: what the agent sends is JSON text with the stream id") {
+TEST_CASE("twilio media: what the agent sends is JSON text with the stream id, its mu-law bytes as they are") {
     auto codec = twilio::make_media_codec();
     Recorder r;
     codec->parse(kStart, false, r);
-    std::vector<std::int16_t> pcm(160, 1000);
-    auto out = codec->audio(pcm);
+    CHECK(codec->encoding() == Encoding::mulaw);
+    // 0x7F is mu-law's negative zero: decoded and encoded again it would come back as 0xFF.
+    std::string wire(160, '\x7F');
+    wire[0] = '\x00';
+    wire[1] = '\x80';
+    auto out = codec->audio(wire);
     CHECK_FALSE(out.binary);
     json m = json::parse(out.data);
     CHECK(m["event"] == "media");
     CHECK(m["streamSid"] == "MZ1");
     auto bytes = base64_decode(m["media"]["payload"].get<std::string>());
     REQUIRE(bytes);
-    CHECK(bytes->size() == 160);
+    CHECK(*bytes == wire);
     CHECK(json::parse(*codec->clear()) == json{{"event", "clear"}, {"streamSid", "MZ1"}});
     CHECK(json::parse(*codec->mark("x")) == json{{"event", "mark"}, {"streamSid", "MZ1"}, {"mark", {{"name", "x"}}}});
     CHECK_FALSE(codec->control(json{{"type", "listening"}}));  // Twilio has no such messages
