@@ -29,6 +29,7 @@ public:
             m_stream_sid = json_text(start, "streamSid");
             if (m_stream_sid.empty()) m_stream_sid = json_text(in, "streamSid");
             if (m_stream_sid.empty()) return sink.on_media_error("start without a streamSid");
+            m_media_tail = "\"},\"streamSid\":" + json(m_stream_sid).dump() + "}";
             json info{{"stream_sid", m_stream_sid}, {"call_sid", json_text(start, "callSid")},
                       {"account_sid", json_text(start, "accountSid")}};
             if (start.contains("customParameters") && start["customParameters"].is_object())
@@ -56,10 +57,17 @@ public:
         sink.on_media_error("unknown event \"" + event + "\"");
     }
 
+    // Fifty of these a second per call: the message json::dump would give (its keys in order) is written straight
+    // into the one string that goes out, rather than built as a JSON tree and serialized.
     MediaMessage audio(std::span<const std::int16_t> pcm) override {
-        std::string bytes(pcm.size(), '\0');
-        g711::encode_ulaw(pcm, {reinterpret_cast<std::uint8_t*>(bytes.data()), bytes.size()});
-        return {false, json{{"event", "media"}, {"streamSid", m_stream_sid}, {"media", {{"payload", base64_encode(bytes)}}}}.dump()};
+        static constexpr std::string_view head = R"({"event":"media","media":{"payload":")";
+        m_ulaw.resize(pcm.size());
+        g711::encode_ulaw(pcm, {reinterpret_cast<std::uint8_t*>(m_ulaw.data()), m_ulaw.size()});
+        std::string payload = base64_encode(m_ulaw);
+        std::string out;
+        out.reserve(head.size() + payload.size() + m_media_tail.size());
+        out.append(head).append(payload).append(m_media_tail);
+        return {false, std::move(out)};
     }
     std::optional<std::string> clear() override { return json{{"event", "clear"}, {"streamSid", m_stream_sid}}.dump(); }
     std::optional<std::string> mark(const std::string& name) override {
@@ -68,7 +76,9 @@ public:
 
 private:
     std::string m_stream_sid;
+    std::string m_media_tail = R"("},"streamSid":""})";  // what follows a media message's payload
     std::vector<std::int16_t> m_pcm;
+    std::string m_ulaw;  // the frame being encoded, kept for its capacity
 };
 
 }  // namespace
