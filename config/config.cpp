@@ -255,10 +255,6 @@ void check_daemon_keys(const Config& c, std::vector<FieldError>& p) {
     if (!(c.auth.login_burst >= 1 && c.auth.login_burst <= 10'000)) p.push_back({"auth.login_burst", "must be between 1 and 10000"});
     if (!(c.auth.login_per_minute > 0 && c.auth.login_per_minute <= 100'000))
         p.push_back({"auth.login_per_minute", "must be above 0 and at most 100000"});
-    auto http_url = [&p](const char* key, const std::string& url) {
-        if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
-            p.push_back({key, "must be an http:// or https:// URL"});
-    };
     config_detail::validate_secrets(c, p);
     for (const auto& carrier : carrier_registry().all()) {
         auto section = c.carriers.find(carrier.name);

@@ -77,6 +77,8 @@ private:
             if (ec) return self->fail("handshake: " + ec.message());
             self->m_ws.text(true);
             self->m_started = Clock::now();
+            self->m_result.started_steady_us =
+                std::chrono::duration_cast<std::chrono::microseconds>(self->m_started.time_since_epoch()).count();
             self->m_wait_started_ms = 0;
             for (auto& m : self->m_dialect->opening()) self->send(std::move(m));
             for (const auto& m : self->m_script.junk) self->send(m);

@@ -82,6 +82,7 @@ struct CallerResult {
     // message arrived (µs from the stream's start).
     std::vector<std::int64_t> turn_end_ms;
     std::vector<std::int64_t> bot_media_us;
+    std::int64_t started_steady_us = 0;  // the stream's start on the steady clock, to line up calls with each other
 };
 
 class MediaCaller : public std::enable_shared_from_this<MediaCaller> {

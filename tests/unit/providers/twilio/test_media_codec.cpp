@@ -92,3 +92,21 @@ TEST_CASE("twilio twiml: connect stream with parameters, escaped") {
                  "name=\"token\" value=\"a&amp;b&quot;c\"/></Stream></Connect></Response>");
     CHECK(twilio::dial_twiml("+15551234567").find("<Dial>+15551234567</Dial>") != std::string::npos);
 }
+
+TEST_CASE("twilio media: an agent frame is the same bytes as its JSON document, whatever the stream id holds") {
+    // The frame is written without a JSON tree; it must still be what serializing one gives, escapes included.
+    for (std::string sid : {"MZ1", "MZ\"quoted\\back\"", "MZ\u00e9\n"}) {
+        auto codec = twilio::make_media_codec();
+        Recorder r;
+        codec->parse(json{{"event", "start"}, {"start", {{"streamSid", sid}}}}.dump(), false, r);
+        REQUIRE(r.log == std::vector<std::string>{"start"});
+        for (std::size_t n : {160u, 161u, 162u, 0u}) {
+            std::vector<std::int16_t> pcm(n);
+            for (std::size_t i = 0; i < n; ++i) pcm[i] = std::int16_t(i * 97 - 7000);
+            std::string ulaw(n, '\0');
+            g711::encode_ulaw(pcm, {reinterpret_cast<std::uint8_t*>(ulaw.data()), ulaw.size()});
+            json expected{{"event", "media"}, {"streamSid", sid}, {"media", {{"payload", base64_encode(ulaw)}}}};
+            CHECK(codec->audio(ulaw).data == expected.dump());
+        }
+    }
+}
