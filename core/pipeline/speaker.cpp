@@ -233,8 +233,9 @@ void Speaker::pace(int generation) {
     }
     std::size_t n = std::min(m_chunk, left);
     std::size_t width = m_transport.bytes_per_sample();
-    std::string chunk = m_out.substr(m_out_at, n * width);
-    chunk.resize(m_chunk * width, silence_byte(m_transport.encoding));
+    // One buffer for every frame of the call: fifty frames a second must not each allocate.
+    m_frame.assign(m_out, m_out_at, n * width);
+    m_frame.resize(m_chunk * width, silence_byte(m_transport.encoding));
     m_out_at += n * width;
     // What was sent is dropped once it is most of the buffer: one move now and then rather than one per frame.
     if (m_out_at == m_out.size() || (m_out_at >= 4096 && m_out_at * 2 >= m_out.size())) {
@@ -246,7 +247,7 @@ void Speaker::pace(int generation) {
     m_pacer.next_at += std::int64_t(m_chunk) * 1000 / m_transport.sample_rate;
     // Scheduled before the frame goes out: the frame's handler may stop the speaker (a hang-up), which must win.
     m_exec->post_after(int(std::max<std::int64_t>(0, m_pacer.next_at - now)), [this, generation] { pace(generation); });
-    if (m_events.frame) m_events.frame(chunk, n, late);
+    if (m_events.frame) m_events.frame(m_frame, n, late);
 }
 
 void Speaker::finish() {

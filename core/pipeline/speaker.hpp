@@ -98,6 +98,7 @@ private:
     bool m_synthesizing = false;
     std::optional<Resampler> m_resampler;  // synthesis rate -> transport rate, one per call (speexdsp setup costs)
     std::string m_out;                     // the reply's audio in the transport's encoding; sent up to m_out_at
+    std::string m_frame;  // the frame being sent, reused (its capacity) from one to the next
     std::size_t m_out_at = 0;
     struct Pacer {
         bool on = false;

@@ -230,8 +230,8 @@ private:
             if (!conn || s.m_ended) return;
             if (s.m_recorder) {  // the only consumer of the agent's samples here: decoded just for it
                 std::vector<std::int16_t> pcm;
-                Encoding encoding = s.m_codec->encoding();
-                decode_audio(encoding, wire.substr(0, real * (encoding == Encoding::pcm16 ? 2 : 1)), pcm);
+                AudioFormat format{s.m_codec->encoding(), s.m_codec->sample_rate(), 1};
+                decode_audio(format.encoding, wire.substr(0, real * format.bytes_per_sample()), pcm);
                 s.m_recorder->agent(pcm, now_ms() - s.m_started);
             }
             s.m_lateness->observe(double(late_ms) / 1000.0);
