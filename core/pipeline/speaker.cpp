@@ -36,7 +36,7 @@ void Speaker::start_reply() {
 }
 
 void Speaker::add_text(std::string_view text) {
-    for (auto& sentence : m_splitter.push(std::string(text))) m_sentences.push_back(std::move(sentence));
+    for (auto& sentence : m_splitter.push(text)) m_sentences.push_back(std::move(sentence));
     synthesize_next();
 }
 

@@ -9,13 +9,45 @@ using nlohmann::json;
 TEST_CASE("sentences complete as tokens stream in") {
     SentenceSplitter s;
     CHECK(s.push("Sure, I can ").empty());
-    CHECK(s.push("book that.").empty());  // no whitespace after the period yet: maybe "that.com"
-    auto first = s.push(" We have 3.5 hours free! Shall");
-    REQUIRE(first.size() == 2);
+    // The period closes the token: the sentence ends now, not a token later when the space shows.
+    auto first = s.push("book that.");
+    REQUIRE(first.size() == 1);
     CHECK(first[0] == "Sure, I can book that.");
-    CHECK(first[1] == "We have 3.5 hours free!");
-    CHECK(s.push(" I reserve it?").empty());
-    CHECK(s.flush() == "Shall I reserve it?");
+    auto next = s.push(" We have 3.5 hours free! Shall");
+    REQUIRE(next.size() == 1);
+    CHECK(next[0] == "We have 3.5 hours free!");
+    CHECK(s.push(" I reserve it?") == std::vector<std::string>{"Shall I reserve it?"});
+    CHECK(s.flush().empty());
+}
+
+TEST_CASE("sentences: numbers, abbreviations, initials and domains split over tokens stay whole") {
+    SentenceSplitter s;
+    CHECK(s.push("It costs 3").empty());
+    CHECK(s.push(".").empty());  // a digit before the period: the next token may be "5"
+    CHECK(s.push("5 dollars at that").empty());
+    CHECK(s.push(".com site").empty());
+    CHECK(s.push(" with Dr.").empty());
+    CHECK(s.push(" J.").empty());
+    CHECK(s.push(" Smith, e.g.").empty());
+    CHECK(s.push(" today. Mr. Lee").size() == 1);
+    CHECK(s.flush() == "Mr. Lee");
+    SentenceSplitter t;
+    auto all = t.push("It costs 3.5 dollars at that.com site with Dr. J. Smith, e.g. today.");
+    REQUIRE(all.size() == 1);
+    CHECK(all[0] == "It costs 3.5 dollars at that.com site with Dr. J. Smith, e.g. today.");
+}
+
+TEST_CASE("sentences: a number that ends a sentence waits one token, closing quotes stay with their sentence") {
+    SentenceSplitter s;
+    CHECK(s.push("We open at 9").empty());
+    CHECK(s.push(".").empty());
+    CHECK(s.push(" He said \"fine.\"") == std::vector<std::string>{"We open at 9.", "He said \"fine.\""});
+    // A terminator streamed on its own after a sentence ended is not a sentence of its own.
+    CHECK(s.push("What?") == std::vector<std::string>{"What?"});
+    CHECK(s.push("!").empty());
+    CHECK(s.push(" Yes").empty());
+    CHECK(s.flush() == "Yes");
+    CHECK(s.push("...").empty());
     CHECK(s.flush().empty());
 }
 
