@@ -16,9 +16,16 @@ const char* to_string(ErrorCode code) {
         case ErrorCode::timeout: return "timeout";
         case ErrorCode::unavailable: return "unavailable";
         case ErrorCode::quota: return "quota";
+        case ErrorCode::bad_gateway: return "bad_gateway";
         case ErrorCode::internal: return "internal";
     }
     return "internal";
+}
+
+std::optional<ErrorCode> error_code_from_string(std::string_view name) {
+    for (int c = 0; c <= static_cast<int>(ErrorCode::internal); ++c)
+        if (name == to_string(static_cast<ErrorCode>(c))) return static_cast<ErrorCode>(c);
+    return std::nullopt;
 }
 
 int http_status(ErrorCode code) {
@@ -35,6 +42,7 @@ int http_status(ErrorCode code) {
         case ErrorCode::timeout: return 504;
         case ErrorCode::unavailable: return 503;
         case ErrorCode::quota: return 402;
+        case ErrorCode::bad_gateway: return 502;
         case ErrorCode::internal: return 500;
     }
     return 500;

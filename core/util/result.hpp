@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -24,10 +26,13 @@ enum class ErrorCode {
     timeout,           // transient
     unavailable,       // connectivity, draining, server error upstream; transient
     quota,             // provider quota exhausted; permanent until changed
+    bad_gateway,       // an upstream (provider, peer daemon) answered with something unreadable (502); not retried
     internal,          // a bug or an unexpected failure (500)
 };
 
 const char* to_string(ErrorCode code);
+// The code whose to_string() is `name`, if any.
+std::optional<ErrorCode> error_code_from_string(std::string_view name);
 // The HTTP status an error answers with (400 invalid_request ... 503 unavailable, 402 quota).
 int http_status(ErrorCode code);
 

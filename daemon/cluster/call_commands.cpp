@@ -49,14 +49,9 @@ json error_to_json(const Error& error) {
 }
 
 Error error_from_json(const json& e) {
-    Error error = make_error(ErrorCode::internal, "the other daemon answered with an unreadable error");
+    Error error = make_error(ErrorCode::bad_gateway, "the other daemon answered with an unreadable error");
     if (!e.is_object()) return error;
-    std::string code = json_string_or(e, "code");
-    for (auto c : {ErrorCode::invalid_request, ErrorCode::unauthenticated, ErrorCode::forbidden, ErrorCode::not_found,
-                   ErrorCode::conflict, ErrorCode::too_large, ErrorCode::unsupported_media_type, ErrorCode::unprocessable,
-                   ErrorCode::rate_limited, ErrorCode::timeout, ErrorCode::unavailable, ErrorCode::quota,
-                   ErrorCode::internal})
-        if (code == to_string(c)) error.code = c;
+    if (auto code = error_code_from_string(json_string_or(e, "code"))) error.code = *code;
     if (e.contains("message") && e["message"].is_string()) error.message = e["message"].get<std::string>();
     if (e.contains("details") && e["details"].is_array())
         for (const auto& d : e["details"])
@@ -230,7 +225,7 @@ Result<json> CallCommands::send(const std::string& owner, const CallCommand& com
         if (reply->type == RedisValue::Type::array && reply->elements.size() == 2) {
             give_back_waiter(std::move(waiter));
             json answer = parse_json(reply->elements[1].str);
-            if (!answer.is_object()) return make_error(ErrorCode::internal, "daemon " + owner + " sent an unreadable answer");
+            if (!answer.is_object()) return make_error(ErrorCode::bad_gateway, "daemon " + owner + " sent an unreadable answer");
             if (json_bool(answer, "ok").value_or(false)) return answer.contains("value") ? answer["value"] : json::object();
             return error_from_json(answer.contains("error") ? answer["error"] : json());
         }

@@ -145,7 +145,7 @@ private:
     bool on_piece(std::string_view piece) {
         m_parser->feed(piece);
         if (m_parser->overflowed() && m_stream_error) {
-            Error err = make_error(ErrorCode::internal, "the LLM server sent a stream line longer than " +
+            Error err = make_error(ErrorCode::bad_gateway, "the LLM server sent a stream line longer than " +
                                                             std::to_string(SseParser::kMaxEventBytes) + " bytes");
             err.provider = "openai";
             m_stream_error = err;
@@ -163,7 +163,7 @@ private:
         if (chunk.is_discarded()) return;  // not JSON: skipped, as the SDK does
         if (auto problem = read_chunk(chunk)) {
             // Nothing the server sends may throw: a wrong type is a failed answer, not retried.
-            Error err = make_error(ErrorCode::internal, "the LLM server sent an invalid stream chunk: " + *problem);
+            Error err = make_error(ErrorCode::bad_gateway, "the LLM server sent an invalid stream chunk: " + *problem);
             err.provider = "openai";
             m_stream_error = err;
         }

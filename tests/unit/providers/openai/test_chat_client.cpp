@@ -219,6 +219,7 @@ TEST_CASE("openai: a chunk with fields of the wrong type fails the answer, and n
         REQUIRE_FALSE(out.status);
         CHECK(out.status.error().provider == "openai");
         CHECK_FALSE(out.status.error().transient());
+        CHECK(out.status.error().code == ErrorCode::bad_gateway);  // the server's fault, not an internal error
         CHECK(out.status.error().message.find("invalid stream chunk") != std::string::npos);
         CHECK(fake.requests() == 1);  // a malformed answer is not asked again
     }
@@ -242,6 +243,7 @@ TEST_CASE("openai: an answer that grows without bound fails, a long tool call or
         auto out = run(settings_for(fake));
         REQUIRE_FALSE(out.status);
         CHECK(out.status.error().message.find(c.message) != std::string::npos);
+        CHECK(out.status.error().code == ErrorCode::bad_gateway);
         CHECK(fake.requests() == 1);
     }
 }
