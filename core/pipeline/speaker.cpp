@@ -10,7 +10,9 @@ constexpr int kFrameMs = 20;  // how often an idle pacer looks again for audio s
 }
 
 Speaker::Speaker(std::shared_ptr<Executor> executor, SpeakerEvents events, AudioFormat transport, std::size_t chunk_samples)
-    : m_exec(std::move(executor)), m_events(std::move(events)), m_transport(transport), m_chunk(std::max<std::size_t>(1, chunk_samples)) {}
+    : m_exec(std::move(executor)), m_events(std::move(events)), m_transport(transport), m_chunk(std::max<std::size_t>(1, chunk_samples)) {
+    m_timer = m_exec->make_timer([this] { pace(); });
+}
 
 Speaker::~Speaker() { drop_request(); }
 
@@ -55,7 +57,7 @@ void Speaker::say(std::string_view text) {
 
 void Speaker::stop() {
     ++m_reply;
-    ++m_pacer.generation;
+    m_timer->cancel();
     m_pacer.on = false;
     m_active = false;
     m_out.clear();
@@ -214,12 +216,13 @@ void Speaker::start_pacing() {
     if (m_pacer.on || !m_active) return;
     m_pacer.on = true;
     m_pacer.next_at = m_exec->now_ms();
-    pace(++m_pacer.generation);
+    m_timer->cancel();  // (none is pending: a stopped pacer's was cancelled, a finished one's has run)
+    pace();
 }
 
 // Sends one chunk and schedules the next on an absolute clock, so timer lateness does not accumulate.
-void Speaker::pace(int generation) {
-    if (generation != m_pacer.generation) return;
+void Speaker::pace() {
+    if (!m_pacer.on) return;
     std::int64_t now = m_exec->now_ms();
     // A chunk goes out whole; only the reply's last one is padded with silence.
     std::size_t left = queued();
@@ -229,7 +232,7 @@ void Speaker::pace(int generation) {
             return finish();
         }
         m_pacer.next_at = now + kFrameMs;
-        return m_exec->post_after(kFrameMs, [this, generation] { pace(generation); });
+        return m_timer->arm(kFrameMs);
     }
     std::size_t n = std::min(m_chunk, left);
     std::size_t width = m_transport.bytes_per_sample();
@@ -246,7 +249,7 @@ void Speaker::pace(int generation) {
     std::int64_t late = std::max<std::int64_t>(0, now - m_pacer.next_at);
     m_pacer.next_at += std::int64_t(m_chunk) * 1000 / m_transport.sample_rate;
     // Scheduled before the frame goes out: the frame's handler may stop the speaker (a hang-up), which must win.
-    m_exec->post_after(int(std::max<std::int64_t>(0, m_pacer.next_at - now)), [this, generation] { pace(generation); });
+    m_timer->arm(int(std::max<std::int64_t>(0, m_pacer.next_at - now)));
     if (m_events.frame) m_events.frame(m_frame, n, late);
 }
 

@@ -3,7 +3,8 @@
 // output as they come, and the first one plays at once) or synthesized whole on the worker pool (espeak-ng, tones).
 // The output is held in the transport's own encoding: a chunk already in the transport's format (ElevenLabs'
 // ulaw_8000 for Twilio) joins it byte for byte, anything else is resampled and encoded once. It goes out in the
-// transport's chunks on an absolute 20 ms clock, so timer lateness never accumulates. A sentence that fails is retried once if the error is transient, else said by
+// transport's chunks on an absolute 20 ms clock, so timer lateness never accumulates; one Timer of the executor is
+// re-armed for every chunk rather than a task posted per chunk. A sentence that fails is retried once if the error is transient, else said by
 // the agent's next TTS provider (the provider chain), else skipped. stop() (barge-in, hang-up) cancels the request
 // in flight and drops every queued sample; what was played so far stays known for the heard part of the reply.
 // Thread-safety: used from the call's strand only; provider callbacks are posted to it through the Executor.
@@ -76,7 +77,7 @@ private:
     void queue(std::span<const std::int16_t> pcm);  // transport-rate PCM joins the output, encoded
     std::size_t queued() const { return (m_out.size() - m_out_at) / m_transport.bytes_per_sample(); }  // samples
     void start_pacing();
-    void pace(int generation);
+    void pace();
     void finish();
 
     std::shared_ptr<Executor> m_exec;  // shared with provider callbacks, which post through it
@@ -102,9 +103,9 @@ private:
     std::size_t m_out_at = 0;
     struct Pacer {
         bool on = false;
-        int generation = 0;  // a stopped pacer's pending timer finds a newer generation and does nothing
         std::int64_t next_at = 0;
     } m_pacer;
+    std::unique_ptr<Timer> m_timer;  // the pacer's, re-armed for every chunk (after m_exec: it goes first)
     std::size_t m_total = 0, m_sent = 0;  // samples of the reply known so far, and sent
     int m_reply = 0;                      // a stale reply's provider results find a newer number and are dropped
     bool m_active = false;

@@ -46,36 +46,51 @@ std::string encode(std::string_view in, const char* alphabet, bool pad) {
     return out;
 }
 
+struct DecodeTable {
+    std::array<signed char, 256> value;
+    explicit DecodeTable(const char* alphabet) {
+        value.fill(-1);
+        for (int k = 0; k < 64; ++k) value[(unsigned char)alphabet[k]] = static_cast<signed char>(k);
+    }
+};
+
 // Strict decoding: padding required for the standard alphabet, forbidden for the url-safe one; the unused low bits
-// of the last character must be zero so every byte string has exactly one encoding (no malleable tokens).
-std::optional<std::string> decode(std::string_view in, const char* alphabet, bool pad) {
-    std::array<int, 256> table;
-    table.fill(-1);
-    for (int k = 0; k < 64; ++k) table[(unsigned char)alphabet[k]] = k;
+// of the last character must be zero so every byte string has exactly one encoding (no malleable tokens). Decodes
+// into `out` (its capacity reused); false, with `out` unspecified, on any invalid character or length.
+bool decode(std::string_view in, const char* alphabet, bool pad, std::string& out) {
+    static const DecodeTable std_table(kStd), url_table(kUrl);
+    const auto& table = (alphabet == kStd ? std_table : url_table).value;
     std::size_t padding = 0;
     if (pad) {
-        if (in.size() % 4 != 0) return std::nullopt;
+        if (in.size() % 4 != 0) return false;
         while (padding < 2 && in.size() > padding && in[in.size() - 1 - padding] == '=') ++padding;
         in.remove_suffix(padding);
     } else if (in.size() % 4 == 1) {
-        return std::nullopt;
+        return false;
     }
-    std::string out;
-    out.reserve(in.size() * 3 / 4);
+    out.resize(in.size() * 3 / 4);
+    std::size_t n = 0;
     unsigned acc = 0;
     int bits = 0;
     for (char c : in) {
         int v = table[(unsigned char)c];
-        if (v < 0) return std::nullopt;
+        if (v < 0) return false;
         acc = (acc << 6) | unsigned(v);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            out += char((acc >> bits) & 0xFF);
+            out[n++] = char((acc >> bits) & 0xFF);
         }
     }
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
-    if (pad && padding > 0 && (in.size() + padding) % 4 != 0) return std::nullopt;
+    out.resize(n);
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return false;
+    if (pad && padding > 0 && (in.size() + padding) % 4 != 0) return false;
+    return true;
+}
+
+std::optional<std::string> decode(std::string_view in, const char* alphabet, bool pad) {
+    std::string out;
+    if (!decode(in, alphabet, pad, out)) return std::nullopt;
     return out;
 }
 
@@ -83,6 +98,7 @@ std::optional<std::string> decode(std::string_view in, const char* alphabet, boo
 
 std::string base64_encode(std::string_view bytes) { return encode(bytes, kStd, true); }
 std::optional<std::string> base64_decode(std::string_view text) { return decode(text, kStd, true); }
+bool base64_decode_into(std::string_view text, std::string& out) { return decode(text, kStd, true, out); }
 std::string base64url_encode(std::string_view bytes) { return encode(bytes, kUrl, false); }
 std::optional<std::string> base64url_decode(std::string_view text) { return decode(text, kUrl, false); }
 

@@ -10,6 +10,8 @@ namespace va {
 
 std::string base64_encode(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);  // nullopt on any invalid character or length
+// As base64_decode, into `out` (whose capacity a hot path reuses); false, with `out` unspecified, where that is nullopt.
+bool base64_decode_into(std::string_view text, std::string& out);
 std::string base64url_encode(std::string_view bytes);              // no padding
 std::optional<std::string> base64url_decode(std::string_view text);
 

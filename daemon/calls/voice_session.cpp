@@ -39,6 +39,11 @@ public:
     void run_blocking(std::function<void()> work, std::function<void()> then) override {
         if (auto c = m_conn.lock()) c->run_blocking(std::move(work), std::move(then));
     }
+    std::unique_ptr<Timer> make_timer(std::function<void()> task) override {  // the pacer's: one timer per call
+        if (auto c = m_conn.lock())
+            if (auto timer = c->make_timer(task)) return timer;
+        return Executor::make_timer(std::move(task));
+    }
 
 private:
     const std::weak_ptr<http::WsConnection> m_conn;  // set before any provider runs, never written again

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/pipeline/executor.hpp"
 #include "core/util/result.hpp"
 #include "daemon/server/http.hpp"
 
@@ -32,6 +33,10 @@ public:
     virtual std::int64_t monotonic_ms() const = 0;
     // Runs `work` on the worker pool (blocking CPU work: synthesis, recognition), then `then` on the strand.
     virtual void run_blocking(std::function<void()> work, std::function<void()> then) = 0;
+    // A re-armable timer running `fn` on the strand (a pacer's: one timer, no allocation per arm), cancelled with
+    // the connection's other timers when it ends; nullptr where the connection has none (then post_after serves).
+    // The Timer is used on the strand only and must not outlive the connection's handler.
+    virtual std::unique_ptr<Timer> make_timer(std::function<void()> fn) { (void)fn; return nullptr; }
 };
 
 class WsHandler {

@@ -78,6 +78,49 @@ void WsSession::post_after(int ms, std::function<void()> fn) {
     });
 }
 
+// One steady_timer, re-armed: a pacer wakes fifty times a second, and a new timer (with its registration on the
+// strand) per wake-up was a good part of the daemon's work at a thousand calls. The state is shared with the pending
+// wait, so a wait that completes after the timer was re-armed, cancelled or destroyed finds a newer generation and
+// does nothing (a cancelled wait may already have been queued as a success).
+class WsSession::StrandTimer final : public Timer {
+public:
+    StrandTimer(const std::shared_ptr<WsSession>& session, std::function<void()> fn)
+        : m_session(session), m_state(std::make_shared<State>(session->m_ws.get_executor(), std::move(fn))) {}
+    ~StrandTimer() override { cancel(); }
+
+    void arm(int ms) override {
+        auto session = m_session.lock();
+        if (!session || !session->m_open) return;
+        if (!m_state->registered) {  // cancelled with the connection's other timers when it ends
+            session->m_timers.emplace_back(std::shared_ptr<net::steady_timer>(m_state, &m_state->timer));
+            m_state->registered = true;
+        }
+        m_state->timer.expires_after(std::chrono::milliseconds(std::max(0, ms)));  // cancels a pending wait
+        m_state->timer.async_wait([state = m_state, generation = ++m_state->generation](beast::error_code ec) {
+            if (!ec && state->generation == generation) run_guarded("websocket session", state->fn);
+        });
+    }
+    void cancel() override {
+        ++m_state->generation;
+        m_state->timer.cancel();
+    }
+
+private:
+    struct State {
+        State(net::any_io_executor executor, std::function<void()> task) : timer(std::move(executor)), fn(std::move(task)) {}
+        net::steady_timer timer;
+        std::function<void()> fn;
+        std::uint64_t generation = 0;  // of the one wait that may run fn
+        bool registered = false;       // in the session's m_timers
+    };
+    std::weak_ptr<WsSession> m_session;
+    std::shared_ptr<State> m_state;
+};
+
+std::unique_ptr<Timer> WsSession::make_timer(std::function<void()> fn) {
+    return std::make_unique<StrandTimer>(shared_from_this(), std::move(fn));
+}
+
 std::int64_t WsSession::monotonic_ms() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
 }

@@ -39,6 +39,7 @@ public:
     void post_after(int ms, std::function<void()> fn) override;
     std::int64_t monotonic_ms() const override;
     void run_blocking(std::function<void()> work, std::function<void()> then) override;
+    std::unique_ptr<Timer> make_timer(std::function<void()> fn) override;
 
     // The server is stopping: tell the peer we are going away (on the strand).
     void drain();
@@ -47,6 +48,7 @@ public:
     void abort();
 
 private:
+    class StrandTimer;
     void enqueue(std::string message, bool binary);
     void slow_consumer();
     void write_next();

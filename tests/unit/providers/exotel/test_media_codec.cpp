@@ -124,3 +124,36 @@ TEST_CASE("exotel fake dialect: its messages parse with the codec, and it flags 
     CHECK(violations[1].find("binary") != std::string::npos);
     CHECK(violations[2].find("stream_sid") != std::string::npos);
 }
+
+TEST_CASE("exotel media: media messages read without a JSON tree give what the full parse gave") {
+    struct Case {
+        std::string message;
+        std::vector<std::string> log;
+        std::size_t samples = 0;
+    };
+    const std::string deep = R"({"event":"media","x":)" + std::string(70, '{') + std::string(70, '}') + "}";
+    const Case cases[] = {
+        {R"({"event":"media","sequence_number":"3","stream_sid":"S1","media":{"chunk":"2","timestamp":"200","payload":"AAAAAA=="}})", {"audio"}, 2},
+        {R"({"event":"media","media":{"payload":"AA\/AAAAA"}})", {"audio"}, 3},
+        {R"({"event":"media","media":{"payload":"\u0041AAAAA=="}})", {"audio"}, 2},
+        {R"({"event":"media","media":{"payload":"AAAA"},"media":{"payload":"AAAAAAAA"}})", {"audio"}, 3},
+        {R"({"event":"media","media":{"payload":null}})", {"audio"}, 0},
+        {R"({"event":"media","media":["AAAA"]})", {"audio"}, 0},
+        {R"({"event":"media","media":{"payload":"AAAA"}})", {"error:media payload is not whole PCM16 samples"}, 0},
+        {R"({"event":"media","media":{"payload":"@@@@"}})", {"error:media payload is not valid base64"}, 0},
+        {R"({"event":"media","media":{"payload":12}})", {"error:media payload is not valid base64"}, 0},
+        {R"({"event":"media","media":{"payload":"AAAA"}})" "\n}", {"error:malformed JSON message"}, 0},
+        {R"({"event":"media","n":01,"media":{"payload":"AAAA"}})", {"error:malformed JSON message"}, 0},
+        {deep, {"error:malformed JSON message"}, 0},
+    };
+    for (const auto& c : cases) {
+        INFO(c.message);
+        auto codec = exotel::make_media_codec(8000);
+        Recorder r;
+        codec->parse(kStart, false, r);
+        r.log.clear();
+        codec->parse(c.message, false, r);
+        CHECK(r.log == c.log);
+        CHECK(r.audio.size() == c.samples);
+    }
+}

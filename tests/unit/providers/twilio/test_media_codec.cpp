@@ -110,3 +110,49 @@ TEST_CASE("twilio media: an agent frame is the same bytes as its JSON document, 
         }
     }
 }
+
+TEST_CASE("twilio media: media messages read without a JSON tree give what the full parse gave") {
+    // Each message after a start, alone: what the sink hears (and how many samples). The scanner answers the
+    // common shapes; the rest (escapes it declines, duplicates, non-ASCII, malformed, deep) go the full way.
+    struct Case {
+        std::string message;
+        std::vector<std::string> log;
+        std::size_t samples = 0;
+    };
+    const std::string deep = R"({"event":"media","x":)" + std::string(70, '[') + std::string(70, ']') + "}";
+    const Case cases[] = {
+        {R"({"event":"media","streamSid":"MZ1","media":{"track":"inbound","chunk":"1","payload":"AAAA"}})", {"audio"}, 3},
+        {R"( { "event" : "media" , "media" : { "payload" : "AA\/A" , "track" : "inbound_track" } } )", {"audio"}, 3},
+        {R"({"event":"media","media":{"payload":"\u0041AAA"}})", {"audio"}, 3},
+        {R"({"event":"media","media":{"payload":"AAAA"},"media":{"payload":"AAAAAAAA"}})", {"audio"}, 6},
+        {R"({"event":"media","media":{"payload":"AAAA","payload":"AAAAAAAA"}})", {"audio"}, 6},
+        {"{\"event\":\"media\",\"x\":\"caf\xc3\xa9\",\"media\":{\"payload\":\"AAAA\"}}", {"audio"}, 3},
+        {R"({"event":"media","media":{"payload":null}})", {"audio"}, 0},
+        {R"({"event":"media","media":"AAAA"})", {"audio"}, 0},
+        {R"({"event":"media"})", {"audio"}, 0},
+        {R"({"event":"media","media":{"track":"outbound","payload":"AAAA"}})", {}, 0},
+        {R"({"event":"media","media":{"track":1,"payload":"AAAA"}})", {}, 0},
+        {R"({"event":"media","media":{"track":true,"payload":"AAAA"}})", {"audio"}, 3},
+        {R"({"event":"media","media":{"payload":"@@@@"}})", {"error:media payload is not valid base64"}, 0},
+        {R"({"event":"media","media":{"payload":"AAA"}})", {"error:media payload is not valid base64"}, 0},
+        {R"({"event":"media","media":{"payload":123}})", {"error:media payload is not valid base64"}, 0},
+        {R"({"event":"media","media":{"payload":"AAAA"})", {"error:malformed JSON message"}, 0},
+        {R"({"event":"media","media":{"payload":"AAAA"}} x)", {"error:malformed JSON message"}, 0},
+        {R"({"event":"media","media":{"payload":"AAAA",}})", {"error:malformed JSON message"}, 0},
+        {"{\"event\":\"media\",\"x\":\"\xff\",\"media\":{\"payload\":\"AAAA\"}}", {"error:malformed JSON message"}, 0},
+        {R"({"event":"media","media":{"payload":"AA	AA"}})", {"error:malformed JSON message"}, 0},
+        {deep, {"error:malformed JSON message"}, 0},
+        {R"(["media"])", {"error:malformed JSON message"}, 0},
+        {R"({"event":"Media","media":{"payload":"AAAA"}})", {"error:unknown event \"Media\""}, 0},
+    };
+    for (const auto& c : cases) {
+        INFO(c.message);
+        auto codec = twilio::make_media_codec();
+        Recorder r;
+        codec->parse(kStart, false, r);
+        r.log.clear();
+        codec->parse(c.message, false, r);
+        CHECK(r.log == c.log);
+        CHECK(r.audio.size() == c.samples);
+    }
+}
