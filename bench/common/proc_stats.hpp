@@ -34,6 +34,22 @@ inline double rss_bytes(int pid) {
     return resident * double(sysconf(_SC_PAGESIZE));
 }
 
+// Private anonymous resident memory of `pid` (heap, stacks: what calls allocate), in bytes. RSS also counts the
+// pages of the binary and its libraries the first calls fault in, which are shared and paid once, not per call.
+inline double rss_anon_bytes(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string key;
+    double kib = 0;
+    while (in >> key) {
+        if (key == "RssAnon:") {
+            in >> kib;
+            return kib * 1024;
+        }
+        in.ignore(4096, '\n');
+    }
+    return 0;
+}
+
 // The nearest-rank percentile (p in 0..1) of `v`; 0 when empty.
 inline double percentile(std::vector<double> v, double p) {
     if (v.empty()) return 0;

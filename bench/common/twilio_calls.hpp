@@ -86,17 +86,20 @@ public:
         if (m_thread.joinable()) m_thread.join();
     }
     double rss_peak() const { return m_rss_peak; }
+    double rss_anon_peak() const { return m_anon_peak; }  // rss_anon_bytes()' peak
     double cpu() const { return m_cpu; }          // CPU seconds over the stretch
     double seconds() const { return m_seconds; }  // the stretch's length
 
 private:
     void sample() {
         m_rss_peak = std::max(m_rss_peak.load(), rss_bytes(m_pid));
+        m_anon_peak = std::max(m_anon_peak.load(), rss_anon_bytes(m_pid));
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     int m_pid;
     std::atomic<bool> m_stop{false};
     std::atomic<double> m_rss_peak{0};
+    std::atomic<double> m_anon_peak{0};
     double m_cpu = 0, m_seconds = 0;
     std::thread m_thread;
 };

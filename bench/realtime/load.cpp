@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
     const int ramp_ms = std::min(5000, 10 * calls);
     const int first_ms = 2500, together_ms = ramp_ms + 6000;
     double rss_before = bench::rss_bytes(pid);
+    double anon_before = bench::rss_anon_bytes(pid);
     double cpu_before = bench::cpu_seconds(pid);
     auto started = std::chrono::steady_clock::now();
     boost::asio::io_context io;
@@ -192,5 +193,9 @@ int main(int argc, char** argv) {
                 100 * sampler.cpu() / std::max(0.001, sampler.seconds()) / calls, cpu, elapsed);
     std::printf("daemon RSS: %.1f MiB before, %.1f MiB peak = %.1f KiB per call\n", rss_before / 1048576,
                 sampler.rss_peak() / 1048576, (sampler.rss_peak() - rss_before) / 1024 / calls);
+    std::printf("  of which anonymous (heap, stacks; the rest is code pages of the binary and its libraries the first "
+                "calls fault in): %.1f MiB before, %.1f MiB peak = %.1f KiB per call\n",
+                anon_before / 1048576, sampler.rss_anon_peak() / 1048576,
+                (sampler.rss_anon_peak() - anon_before) / 1024 / calls);
     return failed ? 1 : 0;
 }

@@ -37,7 +37,12 @@ void CallRecorder::place(int channel, std::span<const std::int16_t> pcm, std::in
     if (skip >= std::int64_t(pcm.size())) return;
     auto& buf = m_pending[channel];
     std::size_t offset = std::size_t(at - m_written);
-    if (buf.size() < offset + pcm.size()) buf.resize(offset + pcm.size(), 0);
+    if (buf.size() < offset + pcm.size()) {
+        // Grown in quarter seconds rather than doubled: the buffer holds up to two seconds between flushes, and
+        // doubling could round that up to four per channel in every call.
+        if (offset + pcm.size() > buf.capacity()) buf.reserve(offset + pcm.size() + std::size_t(m_rate / 4));
+        buf.resize(offset + pcm.size(), 0);
+    }
     std::copy(pcm.begin(), pcm.end(), buf.begin() + std::ptrdiff_t(offset));
     m_end[channel] = std::max(m_end[channel], at + std::int64_t(pcm.size()));
 }

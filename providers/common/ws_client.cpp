@@ -14,6 +14,7 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/util/strings.hpp"
@@ -60,12 +61,19 @@ public:
         return io;
     }
     net::io_context& context() { return m_ioc; }
-    ssl::context& tls() { return m_tls; }
+    // Made on the first wss:// connection: loading the system trust store costs most of a megabyte of memory,
+    // which a daemon whose providers are all plain ws:// (local servers, the fakes) never needs.
+    ssl::context& tls() {
+        std::call_once(m_tls_once, [this] {
+            m_tls.emplace(ssl::context::tls_client);
+            m_tls->set_default_verify_paths();
+            m_tls->set_verify_mode(ssl::verify_peer);
+        });
+        return *m_tls;
+    }
 
 private:
-    SharedIo() : m_work(net::make_work_guard(m_ioc)), m_tls(ssl::context::tls_client) {
-        m_tls.set_default_verify_paths();
-        m_tls.set_verify_mode(ssl::verify_peer);
+    SharedIo() : m_work(net::make_work_guard(m_ioc)) {
         m_thread = std::thread([this] { run_loop_guarded("websocket client io", [this] { m_ioc.run(); }, 0); });
     }
     ~SharedIo() {
@@ -75,7 +83,8 @@ private:
     }
     net::io_context m_ioc;
     net::executor_work_guard<net::io_context::executor_type> m_work;
-    ssl::context m_tls;
+    std::once_flag m_tls_once;
+    std::optional<ssl::context> m_tls;
     std::thread m_thread;
 };
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <atomic>
 #include <mutex>
+#include <string_view>
 
 #include "core/audio/g711.hpp"
 #include "core/util/strings.hpp"
@@ -71,8 +72,7 @@ public:
         if (m_open) {
             send_audio_locked(std::move(bytes));
         } else {
-            m_pending += bytes;
-            trim_front(m_pending);
+            append_bounded(m_pending, bytes);
         }
     }
 
@@ -105,10 +105,26 @@ private:
         bytes.erase(0, std::min(drop, bytes.size()));
     }
 
+    // Appends a frame to a buffer that keeps the newest buffer_cap() bytes. Trimming on every 20 ms frame moved the
+    // whole buffer (80 KB at the default 10 s of mu-law) 50 times a second per call; it is trimmed once a second of
+    // audio has piled up beyond the cap instead, and grows in steps of that second up to cap plus one second, not
+    // by doubling past it. Whoever replays the buffer trims it exactly first.
+    void append_bounded(std::string& buffer, std::string_view bytes) const {
+        std::size_t cap = buffer_cap(), slack = m_format.bytes_for_ms(1000);
+        if (buffer.size() + bytes.size() > cap + slack) {
+            std::size_t keep = cap > bytes.size() ? cap - bytes.size() : 0;
+            std::size_t drop = buffer.size() > keep ? buffer.size() - keep : 0;
+            drop += drop % m_format.bytes_per_sample();
+            buffer.erase(0, std::min(drop, buffer.size()));
+        }
+        if (buffer.size() + bytes.size() > buffer.capacity())
+            buffer.reserve(std::min(cap + slack, buffer.size() + bytes.size() + slack));
+        buffer += bytes;
+    }
+
     void send_audio_locked(std::string bytes) {
         m_sent_bytes += bytes.size();
-        m_unsettled += bytes;
-        trim_front(m_unsettled);
+        append_bounded(m_unsettled, bytes);
         m_ws->send_binary(std::move(bytes));
     }
 
@@ -129,6 +145,8 @@ public:  // the connection's callbacks (callbacks_for)
         m_open = true;
         m_sent_bytes = 0;
         // What the last connection had not settled goes first, then what arrived while reconnecting.
+        trim_front(m_unsettled);
+        trim_front(m_pending);
         std::string replay = std::move(m_unsettled);
         replay += m_pending;
         m_unsettled.clear();
