@@ -268,7 +268,9 @@ private:
             });
         }
         void cancel_answer() override { s.cancel_answer(); }
-        void end(const std::string& reason) override { s.end(reason, reason == "provider_error" ? 1011 : 1000); }
+        void end(const std::string& reason, CallClose close) override {
+            s.end(reason, close == CallClose::failure ? 1011 : 1000);
+        }
         void hand_over(const std::string& reason, const std::string& number) override {
             auto status = std::make_shared<Status>(Ok{});
             s.begin_transfer(reason);
