@@ -149,6 +149,7 @@ void VoiceCall::heard_partial(const std::string& text) {
 
 void VoiceCall::recognized(const Result<Transcript>& result, std::int64_t speech_end, std::int64_t recognized_at) {
     if (!result) {
+        spdlog::warn("call {}: recognition failed: {}", m_options.call_id, result.error().message);
         m_port.publish("call:error", {{"message", result.error().message}});
     } else if (!result->text.empty() && speaking(m_state) && m_policy.is_backchannel(result->text)) {
         // "okay", "uh-huh" while the agent talks: the caller is listening, not taking the turn.
