@@ -1,6 +1,7 @@
 #include "core/pipeline/turn_detector.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace va {
 
@@ -11,6 +12,13 @@ namespace {
 constexpr int kPrerollMs = 1500;
 // How much new caller audio an utterance recognizer gets at a time (each piece may yield interim words).
 constexpr int kInterimMs = 300;
+// Pieces waiting for the recognizer, at most: 30 s of caller audio at 300 ms a piece. More means recognition is
+// far slower than speech (a saturated worker pool, a recognizer never built), and the backlog would only grow. We
+// refuse new pieces rather than drop the oldest: the queue is utterances in order, and dropping a piece from the
+// front would feed the recognizer an utterance without its beginning. The utterance being refused is dropped
+// whole (its pieces still queued too, since without its last piece it would never be finished), and reported as
+// a failed recognition, which the call logs and announces.
+constexpr std::size_t kMaxQueuedPieces = 100;
 }  // namespace
 
 TurnDetector::TurnDetector(std::shared_ptr<Executor> executor, TurnEvents events, AudioFormat transport, VadOptions vad,
@@ -97,10 +105,26 @@ void TurnDetector::hear(const CallerAudio& audio) {
 // --- utterance recognizers: one job at a time, in order, on the worker pool ----------------------------------
 
 void TurnDetector::queue(bool last) {
+    if (m_utterance.refused || m_jobs.size() >= kMaxQueuedPieces) return refuse(last);
     m_jobs.push_back({std::move(m_utterance.audio), m_utterance.first, last, last ? m_exec->now_ms() : 0});
     m_utterance.audio.clear();
     m_utterance.first = false;
     recognize_next();
+}
+
+void TurnDetector::refuse(bool last) {
+    m_utterance.audio.clear();
+    m_utterance.first = false;
+    if (!std::exchange(m_utterance.refused, !last)) {
+        // The first refusal in this utterance: its pieces at the back of the queue (after the previous utterance's
+        // last one) go too.
+        while (!m_jobs.empty() && !m_jobs.back().last) m_jobs.pop_back();
+        auto now = m_exec->now_ms();
+        if (m_events.heard)
+            m_events.heard(make_error(ErrorCode::unavailable, "recognition is " + std::to_string(m_jobs.size()) +
+                                                                  " pieces behind the caller; an utterance was dropped"),
+                           now, now);
+    }
 }
 
 void TurnDetector::recognize_next() {

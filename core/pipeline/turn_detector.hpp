@@ -1,6 +1,7 @@
 // The turn detector: the caller's audio in, the caller's turns out. The VAD decides when the caller speaks; an
 // utterance recognizer (pocketsphinx, simulated) gets each utterance on the worker pool, piece by piece for
-// interim words and whole at its end, one job at a time and in order; a streaming recognizer (Deepgram) hears all
+// interim words and whole at its end, one job at a time and in order, from a bounded queue (full: the utterance
+// is dropped and reported as a failed recognition); a streaming recognizer (Deepgram) hears all
 // the audio, gets a Finalize when the VAD hears the caller stop, and its own events (speech_final, UtteranceEnd)
 // end the turn. A streaming recognizer that fails for good hands the call to the agent's next recognizer (the
 // provider chain), which hears the audio from then on.
@@ -65,6 +66,7 @@ private:
     std::size_t samples_of(int ms) const { return std::size_t(m_transport.sample_rate) * std::size_t(ms) / 1000; }
     void start_recognizer();
     void queue(bool last);
+    void refuse(bool last);
     void recognize_next();
     void partial(const std::string& text);
     void on_stream_event(const SttEvent& event);
@@ -87,6 +89,7 @@ private:
     struct Utterance {
         bool in = false;
         bool first = false;  // its first piece is not yet queued
+        bool refused = false;  // the queue was full: the rest of this utterance is dropped too
         std::size_t samples = 0;
         std::int64_t started_at = 0;
         std::vector<std::int16_t> audio;  // not yet queued

@@ -49,7 +49,7 @@ void VoiceCall::start() {
                 const Error& e = !*tts ? tts->error() : stt->error();
                 m_port.publish("call:error", {{"message", e.message}});
                 m_port.send_control({{"type", "error"}, {"message", e.message}});
-                return m_port.end("provider_error");
+                return m_port.end("provider_error", CallClose::failure);
             }
             // Warm start: cloud providers connect now, while the greeting is on its way.
             m_speaker.use(std::move(*tts).value(), m_options.tts_chain.size(),
@@ -86,7 +86,7 @@ void VoiceCall::drain(const std::string& goodbye) {
     m_port.cancel_answer();
     speak(goodbye, "daemon_shutdown", false, CallState::goodbye);
     m_exec->post_after(kGoodbyeLimitMs, [this] {
-        if (m_state != CallState::ended) m_port.end("daemon_shutdown");
+        if (m_state != CallState::ended) m_port.end("daemon_shutdown", CallClose::normal);
     });
 }
 
@@ -134,7 +134,7 @@ TurnEvents VoiceCall::turn_events() {
     e.failed = [this](const Error& error) {
         if (m_state == CallState::ended) return;
         m_port.publish("call:error", {{"stage", "stt"}, {"message", error.message}});
-        m_port.end("provider_error");
+        m_port.end("provider_error", CallClose::failure);
     };
     return e;
 }
@@ -149,6 +149,7 @@ void VoiceCall::heard_partial(const std::string& text) {
 
 void VoiceCall::recognized(const Result<Transcript>& result, std::int64_t speech_end, std::int64_t recognized_at) {
     if (!result) {
+        spdlog::warn("call {}: recognition failed: {}", m_options.call_id, result.error().message);
         m_port.publish("call:error", {{"message", result.error().message}});
     } else if (!result->text.empty() && speaking(m_state) && m_policy.is_backchannel(result->text)) {
         // "okay", "uh-huh" while the agent talks: the caller is listening, not taking the turn.
@@ -262,7 +263,7 @@ void VoiceCall::finish_reply() {
 void VoiceCall::after_reply() {
     m_reply.closing_mark.clear();
     if (m_reply.end_after.rfind("transferred:", 0) == 0) return hand_over(m_reply.end_after);
-    m_port.end(m_reply.end_after);
+    m_port.end(m_reply.end_after, CallClose::normal);
 }
 
 // The caller talked over the agent: stop, and remember only what was heard.
@@ -298,7 +299,7 @@ void VoiceCall::listen() {
     int generation = ++m_silence.generation;
     m_exec->post_after(m_silence.timeout_ms, [this, generation] {
         if (generation != m_silence.generation || m_state != CallState::listening || m_turns.busy()) return;
-        if (m_silence.reprompts >= m_silence.max_reprompts) return m_port.end("silence_timeout");
+        if (m_silence.reprompts >= m_silence.max_reprompts) return m_port.end("silence_timeout", CallClose::normal);
         ++m_silence.reprompts;
         speak(m_silence.reprompt, "", false);
     });

@@ -33,6 +33,13 @@ struct Answer {
     LlmUsage usage;
 };
 
+// How the transport closes when the call ends: the kind, not the code, so the pipeline names no transport's codes
+// (a WebSocket transport maps `normal` to 1000 and `failure` to 1011, "internal error").
+enum class CallClose {
+    normal,   // the conversation ended as calls do (hang-up, end_call, silence, the daemon's goodbye)
+    failure,  // the call cannot go on because something on our side failed (no provider left)
+};
+
 // What a voice call needs from the daemon. Times are the Executor's (monotonic) milliseconds.
 class CallPort {
 public:
@@ -56,8 +63,9 @@ public:
                      std::function<void(const std::string& token)> on_token,
                      std::function<void(Answer)> on_done) = 0;
     virtual void cancel_answer() = 0;
-    // The call's end: `reason` is stored; a hand-over asks the carrier to connect the caller to `number` first.
-    virtual void end(const std::string& reason) = 0;
+    // The call's end: `reason` is stored, `close` says how the transport closes; a hand-over asks the carrier to
+    // connect the caller to `number` first.
+    virtual void end(const std::string& reason, CallClose close) = 0;
     virtual void hand_over(const std::string& reason, const std::string& number) = 0;
     // The agent's providers, entry `choice` of each chain (blocking: run off the strand).
     virtual Result<std::unique_ptr<TtsClient>> make_tts(std::size_t choice) = 0;

@@ -55,13 +55,14 @@ public:
 private:
     void user_said(const std::string& text) {
         auto at = now_ms();
+        auto asked_at = m_exec->now_ms();  // the responder's clock, which times the first token
         ask(text, at, at, "text", [this](const std::string& token) { send({{"type", "agent_delta"}, {"text", token}}); },
-            [this, at](Reply reply) {
+            [this, at, asked_at](AgentReply reply) {
                 if (!reply.status) {
                     send({{"type", "error"}, {"message", "the agent could not answer: " + reply.status.error().message}});
                     return send({{"type", "listening"}});
                 }
-                m_turn_metrics.push_back({{"llm_first_token_ms", reply.first_token_at ? reply.first_token_at - at : 0}});
+                m_turn_metrics.push_back({{"llm_first_token_ms", reply.first_token_at ? reply.first_token_at - asked_at : 0}});
                 agent_said(reply.text, at, true);
                 if (!reply.end_reason.empty()) return end(reply.end_reason, 1000);
                 send({{"type", "listening"}});

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/pipeline/responder.hpp"
 #include "core/providers/llm.hpp"
 #include "daemon/calls/tool_secrets.hpp"
 #include "providers/common/net_guard.hpp"
@@ -28,15 +29,8 @@ struct ToolSettings {
     ToolSecrets secrets;
 };
 
-struct ToolResult {
-    bool ok = false;
-    std::string content;  // what the LLM is told: the answer's body, or {"error": ...}
-    std::string error;    // why it failed, for events and logs (never a secret)
-    int status = 0;       // the tool's HTTP status, when it answered
-    std::int64_t ms = 0;
-};
-
-// `tool` is the agent's tool entry ({"type": "http", "name", "url", ...}); `workspace_id` the agent's workspace
+// The responder's ToolRunner for HTTP tools (core/pipeline/responder.hpp has ToolResult). `tool` is the agent's
+// tool entry ({"type": "http", "name", "url", ...}); `workspace_id` the agent's workspace
 // (which secrets it may use).
 ToolResult run_http_tool(const nlohmann::json& tool, const ToolCall& call, const ToolSettings& settings,
                          const std::string& workspace_id);

@@ -2,8 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <mutex>
-#include <optional>
+#include <chrono>
 #include <utility>
 
 #include "core/util/time.hpp"
@@ -14,6 +13,38 @@ namespace va {
 
 using nlohmann::json;
 
+namespace {
+
+// The call's strand, timers and worker pool as the pipeline parts' Executor. Provider threads post through it; a
+// task posted after the connection is gone is dropped, and while it lives, so does the session (it owns it).
+class ConnectionExecutor final : public Executor {
+public:
+    explicit ConnectionExecutor(std::weak_ptr<http::WsConnection> connection) : m_conn(std::move(connection)) {}
+    std::int64_t now_ms() const override {
+        if (auto c = m_conn.lock()) return c->monotonic_ms();
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
+    void post(std::function<void()> task) override {
+        if (auto c = m_conn.lock()) c->post(std::move(task));
+    }
+    void post_after(int ms, std::function<void()> task) override {
+        if (auto c = m_conn.lock()) c->post_after(ms, std::move(task));
+    }
+    void run_blocking(std::function<void()> work, std::function<void()> then) override {
+        if (auto c = m_conn.lock()) c->run_blocking(std::move(work), std::move(then));
+    }
+    std::unique_ptr<Timer> make_timer(std::function<void()> task) override {  // the pacer's: one timer per call
+        if (auto c = m_conn.lock())
+            if (auto timer = c->make_timer(task)) return timer;
+        return Executor::make_timer(std::move(task));
+    }
+
+private:
+    const std::weak_ptr<http::WsConnection> m_conn;  // set before any provider runs, never written again
+};
+
+}  // namespace
+
 SessionBase::SessionBase(CallManager& manager, Call call, json agent, const json& variables,
                          std::unique_ptr<LlmClient> llm)
     : m_manager(manager),
@@ -23,7 +54,7 @@ SessionBase::SessionBase(CallManager& manager, Call call, json agent, const json
       m_llm(std::move(llm)) {}
 
 void SessionBase::begin(std::shared_ptr<http::WsConnection> connection, json start_extra) {
-    m_connection = connection;
+    if (!m_responder) attach(connection);
     m_started = now_ms();
     m_call.status = "in-progress";
     m_call.started_at = m_call.answered_at = m_started;
@@ -72,146 +103,42 @@ json SessionBase::parse_control(std::string_view message) {
     return in;
 }
 
+void SessionBase::attach(const std::shared_ptr<http::WsConnection>& connection) {
+    m_connection = connection;
+    m_exec = std::make_shared<ConnectionExecutor>(connection);
+    ResponderOptions options;
+    options.filler_after_ms = m_manager.tool_settings().filler_after_ms;
+    options.tool_ran = [this](const json& run) {
+        m_manager.publish(m_call, "call:tool", run);
+        m_metrics_extra["tools"].push_back(run);
+        if (!run.value("ok", false))
+            spdlog::warn("call {}: tool {} failed: {}", m_call.id, run.value("name", ""), run.value("error", ""));
+    };
+    // HTTP tools run on the worker pool with the daemon's settings and this workspace's secrets.
+    ToolRunner tools = [&settings = m_manager.tool_settings(), workspace = m_call.workspace_id](const json& tool,
+                                                                                              const ToolCall& call) {
+        return run_http_tool(tool, call, settings, workspace);
+    };
+    m_responder = std::make_unique<Responder>(m_exec, m_llm, m_conversation, std::move(tools), std::move(options));
+}
+
 void SessionBase::ask(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
-                      std::function<void(const std::string&)> on_token, std::function<void(Reply)> on_done) {
+                      std::function<void(const std::string&)> on_token, std::function<void(AgentReply)> on_done) {
     m_conversation.add_user(text);
     store_turn("user", text, from, to, false, source);
     publish_transcript("user", text, true, source);
     send({{"type", "user"}, {"text", text}, {"source", source}});
-
-    cancel_answer();
-    auto turn = std::make_shared<Answer>();
-    turn->on_token = std::move(on_token);
-    turn->on_done = std::move(on_done);
-    answer(turn);
-}
-
-// One request to the LLM for `turn`: its tokens join the reply; a call for one of the agent's HTTP tools runs the
-// tool and asks again with its answer (a few rounds at most); otherwise the reply is done.
-void SessionBase::answer(std::shared_ptr<Answer> turn) {
-    int generation = ++m_ask_generation;
-    struct Progress {
-        std::optional<ToolCall> tool;
-        std::string said;  // this round's text, which goes with its tool call into the history
-        // Tokens that arrived since the strand last took them: a burst (a fast model, the scripted one) becomes
-        // one hop onto the strand instead of one per token.
-        std::mutex mutex;
-        std::string pending;
-        bool scheduled = false;
-    };
-    auto progress = std::make_shared<Progress>();
-    std::weak_ptr<http::WsConnection> weak = m_connection;
-    // Every callback hops onto the strand, in order; a newer question or a cancel makes older answers stale.
-    auto on_strand = [this, weak, generation](std::function<void()> fn) {
-        if (auto conn = weak.lock())
-            conn->post([this, generation, fn = std::move(fn)] {
-                if (generation == m_ask_generation && !m_ended) fn();
-            });
-    };
-    LlmCallbacks callbacks{
-        [on_strand, progress, turn](const std::string& token) {
-            {
-                std::lock_guard lock(progress->mutex);
-                progress->pending += token;
-                if (progress->scheduled) return;
-                progress->scheduled = true;
-            }
-            on_strand([progress, turn] {
-                std::string text;
-                {
-                    std::lock_guard lock(progress->mutex);
-                    text.swap(progress->pending);
-                    progress->scheduled = false;
-                }
-                if (text.empty()) return;
-                if (!turn->reply.first_token_at) turn->reply.first_token_at = now_ms();
-                turn->reply.text += text;
-                progress->said += text;
-                if (turn->on_token) turn->on_token(text);
-            });
-        },
-        [on_strand, progress](const ToolCall& call) { on_strand([progress, call] { progress->tool = call; }); },
-        [this, on_strand, progress, turn](Status status) {
-            on_strand([this, progress, turn, status = std::move(status)]() mutable {
-                Reply& reply = turn->reply;
-                reply.status = std::move(status);
-                const auto& tool = progress->tool;
-                if (!reply.status) {
-                    m_manager.publish(m_call, "call:error", {{"stage", "llm"}, {"message", reply.status.error().message}});
-                } else if (tool && m_conversation.http_tool(tool->name) && turn->rounds < kMaxToolRounds) {
-                    return run_tool(turn, *tool, progress->said);
-                } else {
-                    if (tool && tool->name == "end_call") reply.end_reason = "agent_end_call";
-                    if (tool && tool->name == "transfer_call")
-                        reply.end_reason = "transferred:" + json_string_or(tool->arguments, "to", "unknown");
-                    if (reply.end_reason.empty() && m_conversation.ends_call(reply.text)) reply.end_reason = "agent_end_phrase";
-                }
-                turn->on_done(std::move(reply));
-            });
-        },
-        [on_strand, turn](const LlmUsage& usage) {
-            on_strand([turn, usage] {
-                turn->reply.usage.prompt_tokens += usage.prompt_tokens;
-                turn->reply.usage.completion_tokens += usage.completion_tokens;
-            });
-        }};
-    auto conn = m_connection.lock();
-    if (!m_llm->blocking() || !conn) {
-        m_llm_stream = m_llm->start(m_conversation.request(), std::move(callbacks));
-        return;
-    }
-    // A model that answers inside start() (the scripted one: the agent's patterns against the caller's words) is
-    // user-driven CPU work: it runs on the worker pool, never on the I/O thread that serves other calls and
-    // /healthz. Its callbacks hop back onto the strand as any provider's do; the stream is kept only if this is
-    // still the answer wanted.
-    auto job = std::make_shared<std::pair<LlmRequest, LlmCallbacks>>(m_conversation.request(), std::move(callbacks));
-    auto stream = std::make_shared<std::unique_ptr<LlmStream>>();
-    conn->run_blocking([llm = m_llm, job, stream] { *stream = llm->start(std::move(job->first), std::move(job->second)); },
-                       [this, generation, stream] {
-                           if (!*stream) return;
-                           if (generation == m_ask_generation && !m_ended) m_llm_stream = std::move(*stream);
-                           else (*stream)->cancel();
-                       });
-}
-
-void SessionBase::run_tool(std::shared_ptr<Answer> turn, ToolCall call, std::string said) {
-    auto conn = m_connection.lock();
-    if (!conn) return;
-    ++turn->rounds;
-    json spec = *m_conversation.http_tool(call.name);
-    int generation = m_ask_generation;  // a barge-in or the end of the call makes the tool's answer stale
-    auto finished = std::make_shared<bool>(false);
-    const ToolSettings& settings = m_manager.tool_settings();
-    // A slow tool gets the agent's filler ("One moment.") spoken, so the caller does not sit in silence.
-    if (std::string filler = spec.value("filler", ""); !filler.empty())
-        conn->post_after(settings.filler_after_ms, [this, generation, finished, turn, filler] {
-            if (*finished || generation != m_ask_generation || m_ended) return;
-            std::string words = (turn->reply.text.empty() || turn->reply.text.back() == ' ' ? "" : " ") + filler + " ";
-            turn->reply.text += words;
-            if (turn->on_token) turn->on_token(words);
-        });
-    auto result = std::make_shared<ToolResult>();
-    conn->run_blocking([spec, call, result, &settings, workspace = m_call.workspace_id] {
-                           *result = run_http_tool(spec, call, settings, workspace);
-                       },
-                       [this, generation, finished, turn, call, said, result]() mutable {
-                           *finished = true;
-                           if (generation != m_ask_generation || m_ended) return;
-                           json what{{"name", call.name}, {"ok", result->ok}, {"ms", result->ms}};
-                           if (result->status) what["status"] = result->status;
-                           if (!result->ok) what["error"] = result->error;
-                           m_manager.publish(m_call, "call:tool", what);
-                           m_metrics_extra["tools"].push_back(what);
-                           if (!result->ok) spdlog::warn("call {}: tool {} failed: {}", m_call.id, call.name, result->error);
-                           m_conversation.add_tool_exchange(std::move(said), std::move(call), result->content);
-                           answer(turn);
-                       });
+    if (!m_responder) return;  // no connection yet: nobody to answer
+    m_responder->answer({std::move(on_token), {}, [this, on_done = std::move(on_done)](AgentReply reply) {
+                             if (!reply.status)
+                                 m_manager.publish(m_call, "call:error",
+                                                   {{"stage", "llm"}, {"message", reply.status.error().message}});
+                             on_done(std::move(reply));
+                         }});
 }
 
 void SessionBase::cancel_answer() {
-    ++m_ask_generation;
-    if (m_llm_stream) m_llm_stream->cancel();
-    m_llm_stream.reset();
+    if (m_responder) m_responder->cancel();
 }
 
 bool SessionBase::carrier_ended(const std::string& status, double duration_s) {

@@ -1,6 +1,7 @@
-// What every live call session shares, whatever carries it (chat text, local audio, later carrier media): the
-// call record's life (queued -> in-progress -> completed), transcript rows, events, and the JSON control messages
-// to the client. Sessions run on their connection's strand, so none of this locks.
+// What every live call session shares, whatever carries it (chat text, local audio, carrier media): the call
+// record's life (queued -> in-progress -> completed), transcript rows, events, the JSON control messages to the
+// client, and the adapters of the LLM responder (core/pipeline/responder: the connection as its Executor, HTTP
+// tools, call:tool and call:error events). Sessions run on their connection's strand, so none of this locks.
 // Thread-safety: used from one strand only.
 #pragma once
 
@@ -11,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/pipeline/conversation.hpp"
+#include "core/pipeline/executor.hpp"
 #include "core/pipeline/media_codec.hpp"
+#include "core/pipeline/responder.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/server/websocket.hpp"
 
@@ -62,31 +65,15 @@ protected:
     void publish_transcript(const std::string& role, const std::string& text, bool final, const std::string& source);
     // Parses a client control message; sends an error and returns null for anything malformed.
     nlohmann::json parse_control(std::string_view message);
-    struct Reply {
-        std::string text;
-        std::string end_reason;  // set when the reply ends the call (end_call, transfer_call, an end-call phrase)
-        std::int64_t first_token_at = 0;
-        Status status = Ok{};
-        LlmUsage usage;  // summed over the turn's requests (tool rounds)
-    };
     // The caller said `text` (between `from` and `to`): it joins the conversation, is stored and announced, and
-    // the LLM is asked. Its tokens and then the whole Reply arrive on the session's strand, through `on_token` and
+    // the LLM is asked. Its text and then the whole reply arrive on the session's strand, through `on_token` and
     // `on_done`, whichever thread the provider answers on. A failed answer is announced as call:error.
     void ask(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
-             std::function<void(const std::string&)> on_token, std::function<void(Reply)> on_done);
+             std::function<void(const std::string&)> on_token, std::function<void(AgentReply)> on_done);
     // Stops the answer in progress (barge-in, the end of the call): nothing more of it arrives.
     void cancel_answer();
-
-private:
-    struct Answer {
-        std::function<void(const std::string&)> on_token;
-        std::function<void(Reply)> on_done;
-        Reply reply;     // across tool rounds: everything the caller was told
-        int rounds = 0;  // tool calls answered so far
-    };
-    static constexpr int kMaxToolRounds = 3;
-    void answer(std::shared_ptr<Answer> turn);
-    void run_tool(std::shared_ptr<Answer> turn, ToolCall call, std::string said);
+    // The connection is open: it becomes the session's Executor (strand, timers, worker pool) and the responder's.
+    void attach(const std::shared_ptr<http::WsConnection>& connection);
 
 protected:
     CallManager& m_manager;
@@ -94,9 +81,9 @@ protected:
     nlohmann::json m_agent;
     Conversation m_conversation;
     std::shared_ptr<LlmClient> m_llm;  // shared with a blocking start() running on the worker pool
-    std::unique_ptr<LlmStream> m_llm_stream;
-    int m_ask_generation = 0;
     std::weak_ptr<http::WsConnection> m_connection;
+    std::shared_ptr<Executor> m_exec;        // from attach()
+    std::unique_ptr<Responder> m_responder;  // from attach()
     nlohmann::json m_turn_metrics = nlohmann::json::array();
     // More for the call record's metrics beside the turns (the providers used, fallbacks taken).
     nlohmann::json m_metrics_extra = nlohmann::json::object();

@@ -6,7 +6,6 @@
 // CallPort, which this session implements with the call record, events and the LLM of SessionBase.
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <memory>
 
 #include "core/audio/call_recorder.hpp"
@@ -20,34 +19,6 @@ namespace va {
 using nlohmann::json;
 
 namespace {
-
-// The call's strand, timers and worker pool as the pipeline parts' Executor. Provider threads post through it; a
-// task posted after the connection is gone is dropped, and while it lives, so does the session (it owns it).
-class ConnectionExecutor final : public Executor {
-public:
-    explicit ConnectionExecutor(std::weak_ptr<http::WsConnection> connection) : m_conn(std::move(connection)) {}
-    std::int64_t now_ms() const override {
-        if (auto c = m_conn.lock()) return c->monotonic_ms();
-        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    }
-    void post(std::function<void()> task) override {
-        if (auto c = m_conn.lock()) c->post(std::move(task));
-    }
-    void post_after(int ms, std::function<void()> task) override {
-        if (auto c = m_conn.lock()) c->post_after(ms, std::move(task));
-    }
-    void run_blocking(std::function<void()> work, std::function<void()> then) override {
-        if (auto c = m_conn.lock()) c->run_blocking(std::move(work), std::move(then));
-    }
-    std::unique_ptr<Timer> make_timer(std::function<void()> task) override {  // the pacer's: one timer per call
-        if (auto c = m_conn.lock())
-            if (auto timer = c->make_timer(task)) return timer;
-        return Executor::make_timer(std::move(task));
-    }
-
-private:
-    const std::weak_ptr<http::WsConnection> m_conn;  // set before any provider runs, never written again
-};
 
 class VoiceSession final : public SessionBase, private MediaSink {
 public:
@@ -63,8 +34,7 @@ public:
 
     void on_open(std::shared_ptr<http::WsConnection> connection) override {
         m_conn = connection;
-        m_connection = connection;
-        m_exec = std::make_shared<ConnectionExecutor>(m_conn);
+        attach(connection);
         if (m_codec->starts_on_open()) start_call({});
     }
 
@@ -268,12 +238,14 @@ private:
         json& call_metrics() override { return s.m_metrics_extra; }
         void ask(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
                  std::function<void(const std::string&)> on_token, std::function<void(va::Answer)> on_done) override {
-            s.ask(text, s.wall(from), s.wall(to), source, std::move(on_token), [on_done = std::move(on_done)](Reply r) {
+            s.ask(text, s.wall(from), s.wall(to), source, std::move(on_token), [on_done = std::move(on_done)](AgentReply r) {
                 on_done(va::Answer{std::move(r.status), std::move(r.end_reason), r.usage});
             });
         }
         void cancel_answer() override { s.cancel_answer(); }
-        void end(const std::string& reason) override { s.end(reason, reason == "provider_error" ? 1011 : 1000); }
+        void end(const std::string& reason, CallClose close) override {
+            s.end(reason, close == CallClose::failure ? 1011 : 1000);
+        }
         void hand_over(const std::string& reason, const std::string& number) override {
             auto status = std::make_shared<Status>(Ok{});
             s.begin_transfer(reason);
@@ -296,7 +268,6 @@ private:
     CallerMediaGuard m_guard;  // what the caller's stream may send
     Port m_port;
     std::weak_ptr<http::WsConnection> m_conn;
-    std::shared_ptr<ConnectionExecutor> m_exec;
     std::unique_ptr<VoiceCall> m_voice;  // from the stream's start
     std::unique_ptr<CallRecorder> m_recorder;
     std::int64_t m_recorder_flushed_ms = 0;

@@ -1,4 +1,5 @@
 // Deepgram's one registration: STT provider "deepgram", its agent options, and its [deepgram] section.
+#include "core/providers/provider_options.hpp"
 #include "core/providers/registry.hpp"
 #include "providers/common/config_checks.hpp"
 #include "providers/deepgram/live_stt.hpp"
@@ -27,9 +28,7 @@ void register_deepgram_provider() {
     registry::add_stt({"deepgram", "deepgram",
                        [](const json& section) {
                            deepgram::Settings listen;
-                           listen.api_key = section["api_key"];
-                           listen.base_url = section["base_url"];
-                           listen.model = section["model"];
+                           provider_options::read_service(section, listen);
                            listen.endpointing_ms = section["endpointing_ms"];
                            listen.utterance_end_ms = section["utterance_end_ms"];
                            listen.reconnect_buffer_s = section["reconnect_buffer_s"];

@@ -1,4 +1,5 @@
 // ElevenLabs' one registration: TTS provider "elevenlabs", its agent options, and its [elevenlabs] section.
+#include "core/providers/provider_options.hpp"
 #include "core/providers/registry.hpp"
 #include "providers/common/config_checks.hpp"
 #include "providers/elevenlabs/tts.hpp"
@@ -28,20 +29,13 @@ void register_elevenlabs_provider() {
     registry::add_tts({"elevenlabs", "elevenlabs",
                        [](const json& section) {
                            elevenlabs::Settings eleven;
-                           eleven.api_key = section["api_key"];
-                           eleven.base_url = section["base_url"];
+                           provider_options::read_tts_service(section, eleven);
                            eleven.ws_url = section["ws_url"];
-                           eleven.voice = section["voice"];
-                           eleven.model = section["model"];
                            eleven.transport = section["transport"];
                            eleven.inactivity_timeout_s = section["inactivity_timeout_s"];
                            return elevenlabs::tts_factory(eleven);
                        },
-                       {{"properties",
-                         {{"voice", {{"type", "string"}, {"maxLength", 200}}},
-                          {"model", {{"type", "string"}, {"maxLength", 200}}},
-                          {"speed", {{"type", "number"}, {"minimum", 0.25}, {"maximum", 4}}}}}},
-                       false});
+                       provider_options::tts_voice_schema(), false});
 }
 
 }  // namespace va

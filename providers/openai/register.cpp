@@ -1,6 +1,7 @@
 // OpenAI's one registration: LLM provider "openai" (or any OpenAI-compatible server), TTS provider "openai", their
 // agent options, and the [openai] section both read, with the LLM base URLs agents may name
 // (docs/providers.md, "Which LLM base URLs an agent may name").
+#include "core/providers/provider_options.hpp"
 #include "core/providers/registry.hpp"
 #include "core/util/url.hpp"
 #include "providers/common/config_checks.hpp"
@@ -47,9 +48,7 @@ void register_openai_provider() {
     registry::add_llm({"openai", "openai",
                        [](const json& section) {
                            openai::ChatSettings chat;
-                           chat.api_key = section["api_key"];
-                           chat.base_url = section["base_url"];
-                           chat.model = section["model"];
+                           provider_options::read_service(section, chat);
                            chat.allowed_base_urls = section["allowed_base_urls"].get<std::map<std::string, std::string>>();
                            return openai::chat_factory(chat);
                        },
@@ -62,17 +61,10 @@ void register_openai_provider() {
     registry::add_tts({"openai", "openai",
                        [](const json& section) {
                            openai::SpeechSettings speech;
-                           speech.api_key = section["api_key"];
-                           speech.base_url = section["base_url"];
-                           speech.model = section["tts_model"];
-                           speech.voice = section["tts_voice"];
+                           provider_options::read_tts_service(section, speech, "tts_model", "tts_voice");
                            return openai::speech_factory(speech);
                        },
-                       {{"properties",
-                         {{"voice", {{"type", "string"}, {"maxLength", 200}}},
-                          {"model", {{"type", "string"}, {"maxLength", 200}}},
-                          {"speed", {{"type", "number"}, {"minimum", 0.25}, {"maximum", 4}}}}}},
-                       false});
+                       provider_options::tts_voice_schema(), false});
 }
 
 }  // namespace va

@@ -224,3 +224,29 @@ TEST_CASE("turn detector: after close nothing more is reported") {
     h.clock->run();
     CHECK(h.heard.empty());
 }
+
+TEST_CASE("turn detector: a recognizer far behind the caller gets no more pieces: the utterance that does not fit is dropped whole and reported") {
+    Harness h;
+    h.caller(600, false);
+    // No recognizer yet (as while one is being built, or a worker pool that is saturated): pieces queue up. Five
+    // utterances of 6 s are over 100 pieces of 300 ms; the fifth does not fit.
+    auto talk = [&h] {  // 6 s of speech with the short gaps of syllables (a steady tone would become the floor)
+        for (int t = 0; t < 6000; t += 300) {
+            h.caller(260, true);
+            h.caller(40, false);
+        }
+        h.caller(700, false);
+    };
+    for (int i = 0; i < 5; ++i) talk();
+    REQUIRE(h.heard.size() == 1);
+    CHECK(h.heard[0].text == "error");  // the refusal, reported once
+    h.turns->use(std::make_unique<ScriptStt>(std::vector<std::string>{"one", "two", "three", "four", "five"}));
+    h.clock->run();
+    REQUIRE(h.heard.size() == 5);
+    CHECK(h.heard[1].text == "one");
+    CHECK(h.heard[4].text == "four");
+    // Caught up: the next utterance is heard, and the recognizer never saw a piece of the dropped one.
+    talk();
+    REQUIRE(h.heard.size() == 6);
+    CHECK(h.heard[5].text == "five");
+}

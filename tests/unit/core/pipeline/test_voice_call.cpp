@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,7 +69,9 @@ public:
     std::vector<Asked> asked;
     int cancels = 0;
     std::string ended, handed_over;
+    std::optional<CallClose> closed;  // how the transport was told to close
     std::vector<std::string> caller_lines;
+    bool stt_unavailable = false;  // building the recognizer fails
     std::vector<bool> tts_fails{false};
 
     explicit TestPort(std::shared_ptr<VirtualExecutor> c) : clock(std::move(c)) {}
@@ -95,14 +98,17 @@ public:
         asked.push_back({text, source, std::move(on_token), std::move(on_done)});
     }
     void cancel_answer() override { ++cancels; }
-    void end(const std::string& reason) override {
-        if (ended.empty()) ended = reason;
+    void end(const std::string& reason, CallClose close) override {
+        if (!ended.empty()) return;
+        ended = reason;
+        closed = close;
     }
     void hand_over(const std::string& reason, const std::string&) override { handed_over = reason; }
     Result<std::unique_ptr<TtsClient>> make_tts(std::size_t choice) override {
         return std::unique_ptr<TtsClient>(std::make_unique<TextTts>("tts" + std::to_string(choice), tts_fails.at(choice)));
     }
     Result<std::unique_ptr<SttClient>> make_stt(std::size_t) override {
+        if (stt_unavailable) return make_error(ErrorCode::unauthenticated, "stt: bad key");
         return std::unique_ptr<SttClient>(std::make_unique<LinesStt>(caller_lines));
     }
 
@@ -246,6 +252,7 @@ TEST_CASE("voice call: silence brings the reprompt, and after the last one the c
     CHECK(c.port.ended.empty());
     c.clock->advance(1000);
     CHECK(c.port.ended == "silence_timeout");
+    CHECK(c.port.closed == CallClose::normal);
 }
 
 TEST_CASE("voice call: end_call ends the call once the carrier says the last words were heard, or after 2 s") {
@@ -353,4 +360,26 @@ TEST_CASE("voice call: a hang-up mid-reply stores the part the caller heard") {
     std::size_t frames = c.port.frames.size();
     c.clock->advance(2000);
     CHECK(c.port.frames.size() == frames);
+}
+
+TEST_CASE("voice call: a provider failure closes the transport as a failure, a normal end as normal") {
+    SECTION("no recognizer can be built: provider_error, closed as a failure") {
+        Call c(agent_with({{"first_message", "Hello."}}));
+        c.port.stt_unavailable = true;
+        c.start();
+        CHECK(c.port.ended == "provider_error");
+        CHECK(c.port.closed == CallClose::failure);
+        CHECK(c.port.count("call:error") == 1);
+        CHECK(c.port.frames.empty());  // nobody greets a caller the call cannot hear
+    }
+    SECTION("end_call: the reason the agent gave, closed as normal") {
+        Call c(agent_with(), {"bye"});
+        c.port.carries_marks = false;
+        c.start();
+        c.turn();
+        c.port.answer("Goodbye!", "agent_end_call");
+        c.clock->advance(200);
+        CHECK(c.port.ended == "agent_end_call");
+        CHECK(c.port.closed == CallClose::normal);
+    }
 }
