@@ -55,7 +55,8 @@ std::vector<std::string> SentenceSplitter::push(std::string_view text) {
     std::vector<std::string> out;
     const std::string_view pending = m_pending;
     std::size_t start = 0;
-    std::size_t i = 0;
+    std::size_t i = m_resume;
+    m_resume = pending.size();
     while (i < pending.size()) {
         if (!is_terminator(pending[i])) {
             ++i;
@@ -68,6 +69,7 @@ std::vector<std::string> SentenceSplitter::push(std::string_view text) {
         const bool at_chunk_end = end == pending.size();
         const bool ends = (at_chunk_end || is_space(pending[end])) &&
                           !(run - i == 1 && pending[i] == '.' && period_continues(pending, i, at_chunk_end));
+        if (!ends && at_chunk_end) m_resume = i;  // the next chunk decides ("3." then "5")
         if (ends) {
             std::string sentence = trim(pending.substr(start, end - start));
             // A stray "!" streamed after "What?" closed would be a sentence of nothing to say.
@@ -76,13 +78,25 @@ std::vector<std::string> SentenceSplitter::push(std::string_view text) {
         }
         i = end;
     }
+    while (pending.size() - start > kMaxSentenceBytes) {
+        std::size_t cut = pending.rfind(' ', start + kMaxSentenceBytes);
+        if (cut == std::string_view::npos || cut <= start) {
+            cut = start + kMaxSentenceBytes;
+            while (cut > start && (static_cast<unsigned char>(pending[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8
+        }
+        if (std::string sentence = trim(pending.substr(start, cut - start)); has_alnum(sentence))
+            out.push_back(std::move(sentence));
+        start = cut;
+    }
     m_pending.erase(0, start);
+    m_resume = m_resume > start ? m_resume - start : 0;
     return out;
 }
 
 std::string SentenceSplitter::flush() {
     std::string rest = trim(m_pending);
     m_pending.clear();
+    m_resume = 0;
     return has_alnum(rest) ? rest : std::string();
 }
 

@@ -20,8 +20,13 @@ public:
     // The rest, at the end of the reply.
     std::string flush();
 
+    // A reply that never ends a sentence (a hostile or broken LLM server) is cut at a space once this long, so
+    // neither the pending text nor the work per chunk grows without bound.
+    static constexpr std::size_t kMaxSentenceBytes = 4096;
+
 private:
     std::string m_pending;
+    std::size_t m_resume = 0;  // where the next push scans from: what lies before it is decided
 };
 
 }  // namespace va

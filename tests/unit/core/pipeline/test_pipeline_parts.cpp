@@ -51,6 +51,19 @@ TEST_CASE("sentences: a number that ends a sentence waits one token, closing quo
     CHECK(s.flush().empty());
 }
 
+TEST_CASE("sentences: a reply that never ends a sentence is cut at a space, so what waits stays bounded") {
+    SentenceSplitter s;
+    std::size_t spoken = 0;
+    for (int i = 0; i < 2000; ++i) {  // 2 MB in 1 KB chunks, no terminator
+        for (auto& sentence : s.push(std::string(1023, 'a') + " ")) {
+            CHECK(sentence.size() <= SentenceSplitter::kMaxSentenceBytes);
+            spoken += sentence.size() + 1;
+        }
+    }
+    CHECK(spoken > 2000 * 1024 - 2 * SentenceSplitter::kMaxSentenceBytes);
+    CHECK(s.flush().size() <= SentenceSplitter::kMaxSentenceBytes);
+}
+
 TEST_CASE("conversation builds the LLM request from prompt, greeting, turns and tools") {
     json agent = {{"name", "a"},
                   {"system_prompt", "You help {{name}}."},
