@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/config_values.hpp"
-#include "config/provider_sections.hpp"
+#include "config/component_sections.hpp"
 #include "config/secrets_config.hpp"
 #include "core/providers/carrier.hpp"
 #include "core/providers/registry.hpp"
@@ -66,17 +66,6 @@ struct Raw {
     std::int64_t max_header_bytes = 16 * 1024;
     std::int64_t max_body_bytes = 1024 * 1024;
 };
-
-// The registered carriers' keys: their values are kept as read, for each carrier to parse (the names point into
-// the registry, which does not change while a configuration loads).
-void add_carrier_keys(std::vector<Key>& table) {
-    for (const auto& carrier : carrier_registry().all())
-        for (const auto& key : carrier.config_keys)
-            table.push_back({carrier.name.c_str(), key.name.c_str(), key.kind,
-                             [section = carrier.name, name = key.name](Config& c, const Scalar& v) {
-                                 c.carriers[section][name] = v;
-                             }});
-}
 
 // Every key of the file and the environment. Keys that need parsing beyond their type (listen, sizes) land in `raw`.
 std::vector<Key> keys(Raw& raw) {
@@ -159,7 +148,6 @@ std::vector<Key> keys(Raw& raw) {
         {"log", "format", Kind::string, str([](Config& c) -> std::string& { return c.log.format; })},
         {"log", "access_log", Kind::boolean, boolean([](Config& c) -> bool& { return c.log.access_log; })},
     };
-    add_carrier_keys(table);
     return table;
 }
 
@@ -174,10 +162,16 @@ Error config_error(std::vector<FieldError> problems) {
 
 }  // namespace
 
-const json& Config::provider_section(const std::string& name) const {
+const json& Config::section(const std::string& name) const {
     static const json empty = json::object();
-    auto found = providers.find(name);
-    return found != providers.end() ? found->second : empty;
+    auto found = sections.find(name);
+    return found != sections.end() ? found->second : empty;
+}
+
+std::vector<ConfigSection> component_sections() {
+    auto sections = registry::config_sections();
+    for (const auto& carrier : carrier_registry().all()) sections.push_back(carrier.section);
+    return sections;
 }
 
 std::string Config::sqlite_path() const {
@@ -256,10 +250,6 @@ void check_daemon_keys(const Config& c, std::vector<FieldError>& p) {
     if (!(c.auth.login_per_minute > 0 && c.auth.login_per_minute <= 100'000))
         p.push_back({"auth.login_per_minute", "must be above 0 and at most 100000"});
     config_detail::validate_secrets(c, p);
-    for (const auto& carrier : carrier_registry().all()) {
-        auto section = c.carriers.find(carrier.name);
-        if (carrier.validate) carrier.validate(section == c.carriers.end() ? ConfigValues{} : section->second, p);
-    }
     range("tools.max_response_bytes", c.tools.max_response_bytes, 1024, 16 * 1024 * 1024);
     range("tools.filler_after_ms", c.tools.filler_after_ms, 0, 60'000);
     range("jobs.workers", c.jobs.workers, 1, 256);
@@ -320,9 +310,9 @@ void check_daemon_keys(const Config& c, std::vector<FieldError>& p) {
 Status validate_config(const Config& c) {
     std::vector<FieldError> p;
     check_daemon_keys(c, p);
-    for (const auto& section : registry::config_sections()) {
-        auto found = c.providers.find(section.name);
-        json values = found != c.providers.end() ? found->second : section.defaults();
+    for (const auto& section : component_sections()) {
+        auto found = c.sections.find(section.name);
+        json values = found != c.sections.end() ? found->second : section.defaults();
         if (section.check) section.check(values, p);
     }
     if (p.empty()) return Ok{};
@@ -335,8 +325,8 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
     Raw raw;
     const auto table = keys(raw);
     std::vector<FieldError> problems;
-    const auto sections = registry::config_sections();
-    for (const auto& section : sections) config.providers[section.name] = section.defaults();
+    const auto sections = component_sections();
+    for (const auto& section : sections) config.sections[section.name] = section.defaults();
 
     std::string file = path;
     if (file.empty() && std::filesystem::exists("voiceagentd.toml")) file = "voiceagentd.toml";
@@ -361,9 +351,9 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
                 config_detail::parse_tool_secrets(*section_table, config, problems);
                 continue;
             }
-            if (auto provider = find_section(sections, section); provider != sections.end()) {
+            if (auto component = find_section(sections, section); component != sections.end()) {
                 if (!section_table) problems.push_back({section, "must be a table"});
-                else read_provider_section(*provider, *section_table, config.providers[section], problems);
+                else read_section(*component, *section_table, config.sections[section], problems);
                 continue;
             }
             bool known_section = std::any_of(table.begin(), table.end(), [&](const Key& k) { return section == k.section; });
@@ -400,7 +390,7 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
             continue;
         }
         auto key = std::find_if(table.begin(), table.end(), [&](const Key& k) { return k.env() == name; });
-        if (key == table.end() && apply_provider_env(sections, name, text, config, problems)) continue;
+        if (key == table.end() && apply_section_env(sections, name, text, config, problems)) continue;
         if (key == table.end()) {
             problems.push_back({name, "unknown environment variable"});
             continue;
@@ -433,7 +423,7 @@ Result<Config> load_config(const std::string& path, const std::map<std::string, 
     check_daemon_keys(config, problems);
     // In place: a section's check may normalize its values (URLs) as well as report problems.
     for (const auto& section : sections)
-        if (section.check) section.check(config.providers[section.name], problems);
+        if (section.check) section.check(config.sections[section.name], problems);
     if (!problems.empty()) return config_error(std::move(problems));
     return config;
 }

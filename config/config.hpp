@@ -1,7 +1,8 @@
 // The daemon's configuration: defaults, then a TOML file, then VOICEAGENT_<SECTION>_<KEY> environment variables,
 // then command-line flags (--listen, --data-dir). Every key is documented with its default in
-// config/voiceagentd.example.toml. Validation names the key and the problem. Providers' sections ([openai],
-// [deepgram], ...) are declared, defaulted and checked by the providers themselves (core/providers/registry.hpp).
+// config/voiceagentd.example.toml. Validation names the key and the problem. Providers' and carriers' sections
+// ([openai], [twilio], ...) are declared, defaulted and checked by the components themselves
+// (core/providers/config_section.hpp).
 // Thread-safety: Config is a plain value; load/validate functions are pure apart from reading the file and the
 // environment.
 #pragma once
@@ -128,13 +129,11 @@ struct MediaConfig {
 
 struct Config {
     ServerConfig server;
-    // The carriers' sections ([twilio], [exotel], ...) as read: each registered carrier declares its keys and
-    // parses and validates its own section (core/providers/carrier.hpp). Absent keys keep the carrier's defaults.
-    std::map<std::string, ConfigValues> carriers;
-    // The providers' sections ([openai], [deepgram], ...), each as the section's keys with their values (defaults
-    // for those not set), by section name. Which sections and keys exist, their defaults and their checks belong
-    // to the providers built in (core/providers/registry.hpp): register them before loading.
-    std::map<std::string, nlohmann::json> providers;
+    // The components' sections (providers' [openai], [deepgram], ...; carriers' [twilio], [exotel]), each as the
+    // section's keys with their values (defaults for those not set), by section name. Which sections and keys
+    // exist, their defaults and their checks belong to the components built in (core/providers/registry.hpp,
+    // core/providers/carrier.hpp): register them before loading.
+    std::map<std::string, nlohmann::json> sections;
     ToolsConfig tools;
     JobsConfig jobs;
     WebhooksConfig webhooks;
@@ -151,9 +150,13 @@ struct Config {
     std::string source;                   // the file it was read from, empty when none
 
     std::string sqlite_path() const;      // resolved path of the database file
-    // A provider section's values; an empty object when no provider registered that section.
-    const nlohmann::json& provider_section(const std::string& name) const;
+    // A component section's values; an empty object when no component registered that section.
+    const nlohmann::json& section(const std::string& name) const;
 };
+
+// Every registered component's section: the providers' (core/providers/registry.hpp), then the carriers'
+// (core/providers/carrier.hpp), in registration order. Both are read, defaulted and checked the same way.
+std::vector<ConfigSection> component_sections();
 
 struct ConfigOverrides {
     std::optional<std::string> listen;    // --listen HOST:PORT

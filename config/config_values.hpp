@@ -1,6 +1,6 @@
 // The scalar values of the configuration, as the TOML file and the environment give them: their kinds, the
 // conversions with their bounds (integers within +-2e9, so nothing wraps when stored) and the words problems use.
-// Private to the configuration loader (config.cpp, provider_sections.cpp).
+// Private to the configuration loader (config.cpp, component_sections.cpp).
 // Thread-safety: pure functions.
 #pragma once
 
@@ -15,8 +15,8 @@
 
 namespace va::config_detail {
 
-// The carriers' declared keys (core/providers/config_section.hpp) and the daemon's own share one set of kinds.
-using Scalar = ConfigValue;
+// The components' declared keys (core/providers/config_section.hpp) and the daemon's own share one set of kinds.
+using Scalar = std::variant<std::string, std::int64_t, double, bool>;
 using Kind = ConfigKind;
 
 // "a string", "an integer", ...

@@ -25,6 +25,7 @@ CarrierResponse carrier_empty(int status) { return CarrierResponse{status, "", {
 Status CarrierRegistry::add(CarrierInfo info) {
     if (info.name.empty() || !info.create) return make_error(ErrorCode::conflict, "a carrier needs a name and a factory");
     if (find(info.name)) return make_error(ErrorCode::conflict, "the carrier " + info.name + " is already registered");
+    info.section.name = info.name;
     m_carriers.push_back(std::move(info));
     return Ok{};
 }

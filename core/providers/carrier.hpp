@@ -146,11 +146,12 @@ public:
 
 // One registration: everything the daemon and the configuration loader know of a carrier.
 struct CarrierInfo {
-    std::string name;                    // a number's provider, a call's channel, its config section, its URLs
-    std::vector<ConfigKey> config_keys;  // [name] keys, each also VOICEAGENT_<NAME>_<KEY>
-    // Problems of its section (keys named "name.key"); called with the defaults too.
-    std::function<void(const ConfigValues&, std::vector<FieldError>&)> validate;
-    std::function<std::unique_ptr<Carrier>(const ConfigValues&, CarrierHost&)> create;
+    std::string name;  // a number's provider, a call's channel, its config section, its URLs
+    // Its [name] section: keys (each also VOICEAGENT_<NAME>_<KEY>) with defaults, and the check of their values
+    // (problems named "name.key"), read by the loader like a provider's. `section.name` is the carrier's name.
+    ConfigSection section;
+    // Built from its section as loaded (every key present: defaults for those not set).
+    std::function<std::unique_ptr<Carrier>(const nlohmann::json& section, CarrierHost&)> create;
 };
 
 class CarrierRegistry {

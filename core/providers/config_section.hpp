@@ -1,13 +1,12 @@
-// A configuration section that a registered component (a carrier) declares and parses itself: the keys it accepts
-// with their types, so the loader can read them from the TOML file and from VOICEAGENT_<SECTION>_<KEY> variables
-// and refuse unknown ones, without the loader knowing the component.
+// A configuration section that a registered component (a provider or a carrier) declares and checks itself: the
+// keys it accepts with their kinds and defaults, so the loader reads them from the TOML file and from
+// VOICEAGENT_<SECTION>_<KEY> variables and refuses unknown ones, without knowing the component. Providers and
+// carriers share this one form: the loader hands each its section as a JSON object of every key's value.
 // Thread-safety: plain values.
 #pragma once
 
-#include <cstdint>
-#include <map>
+#include <functional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,23 +24,21 @@ enum class ConfigKind {
     string_map,  // a TOML table of strings; in the environment "NAME=value,NAME" (it replaces the file's table)
 };
 
-// A value as the loader read it; its alternative is the key's kind.
-using ConfigValue = std::variant<std::string, std::int64_t, double, bool>;
-// The keys of one section that the file or the environment set (absent keys keep the component's default).
-using ConfigValues = std::map<std::string, ConfigValue>;
-
 struct ConfigKey {
     std::string name;
     ConfigKind kind = ConfigKind::string;
-    nlohmann::json default_value = {};  // providers' sections: the value before any file or environment
+    nlohmann::json default_value = {};  // the value before any file or environment
 };
 
-// Typed reads of a section's values, for the component's own parsing: the loader already checked the kinds.
-inline void config_read(const ConfigValues& values, const std::string& key, std::string& out) {
-    if (auto it = values.find(key); it != values.end()) out = std::get<std::string>(it->second);
-}
-inline void config_read(const ConfigValues& values, const std::string& key, int& out) {
-    if (auto it = values.find(key); it != values.end()) out = static_cast<int>(std::get<std::int64_t>(it->second));
-}
+// A section of the daemon's configuration that belongs to a component (several providers may share one, like
+// OpenAI's chat and speech; a carrier's is named after it). The loader reads its keys into a JSON object (defaults
+// first), then `check` validates it, may normalize values in place, and names each problem "<section>.<key>".
+struct ConfigSection {
+    std::string name;
+    std::vector<ConfigKey> keys;
+    std::function<void(nlohmann::json& values, std::vector<FieldError>& problems)> check;
+    // The values before any file or environment: every key's default.
+    nlohmann::json defaults() const;
+};
 
 }  // namespace va

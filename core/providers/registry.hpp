@@ -30,17 +30,6 @@ namespace va {
 // option: each utterance the VAD detects yields the next line. A contract of the simulate API, not a vendor.
 inline constexpr const char* kSimulatedStt = "scripted";
 
-// A section of the daemon's configuration that belongs to providers (several may share one, like OpenAI's chat
-// and speech). The loader reads its keys into a JSON object (defaults first), then `check` validates it, may
-// normalize values in place, and names each problem "<section>.<key>".
-struct ConfigSection {
-    std::string name;
-    std::vector<ConfigKey> keys;
-    std::function<void(nlohmann::json& values, std::vector<FieldError>& problems)> check;
-    // The values before any file or environment: every key's default.
-    nlohmann::json defaults() const;
-};
-
 // A provider's factory is built from its section as loaded (its defaults when it reads none): keys and base URLs
 // come from the daemon's configuration, everything else from the agent.
 template <class Factory>

@@ -183,11 +183,11 @@ Result<NetworkAllowlist> allowed_networks(const Config& config) {
 // configuration section (an agent naming a cloud provider without a key gets a clear error when its call starts).
 Status register_providers(CallManager& calls, const Config& config) {
     for (const auto& entry : registry::llm())
-        calls.add_llm(entry.name, entry.make_factory(config.provider_section(entry.section)));
+        calls.add_llm(entry.name, entry.make_factory(config.section(entry.section)));
     for (const auto& entry : registry::tts())
-        calls.add_tts(entry.name, entry.make_factory(config.provider_section(entry.section)));
+        calls.add_tts(entry.name, entry.make_factory(config.section(entry.section)));
     for (const auto& entry : registry::stt())
-        calls.add_stt(entry.name, entry.make_factory(config.provider_section(entry.section)));
+        calls.add_stt(entry.name, entry.make_factory(config.section(entry.section)));
     auto allowed = allowed_networks(config);
     if (!allowed) return allowed.take_error();
     // Said once: a secret of the old `NAME = "value"` form is bound to no host, so no agent can send it anywhere.

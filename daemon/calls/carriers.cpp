@@ -15,8 +15,9 @@ Carriers::Carriers(const Config& config, Store& store, CallManager& calls, std::
     while (!m_instance_base.empty() && m_instance_base.back() == '/') m_instance_base.pop_back();
     if (!m_public_base.empty()) set_base_url(m_public_base);
     for (const auto& info : registry.all()) {
-        auto section = config.carriers.find(info.name);
-        m_carriers.push_back(info.create(section == config.carriers.end() ? ConfigValues{} : section->second, *this));
+        // A configuration loaded before this carrier was registered (tests) has no section: its defaults then.
+        const auto& section = config.section(info.name);
+        m_carriers.push_back(info.create(section.empty() ? info.section.defaults() : section, *this));
         Carrier* carrier = m_carriers.back().get();
         m_calls.set_transfer(info.name, [this](const Call& call, const std::string& number) { return transfer(call, number); });
         m_calls.set_on_ended(info.name, [carrier](const Call& call) { carrier->call_ended(call); });

@@ -273,23 +273,24 @@ std::vector<std::string> split_sources(const std::string& text) {
     return out;
 }
 
-Config parse_config(const ConfigValues& values) {
+Config parse_config(const nlohmann::json& section) {
     Config c;
-    config_read(values, "account_sid", c.account_sid);
-    config_read(values, "api_key", c.api_key);
-    config_read(values, "api_token", c.api_token);
-    config_read(values, "subdomain", c.subdomain);
-    config_read(values, "api_base_url", c.api_base_url);
-    config_read(values, "mode", c.mode);
-    config_read(values, "flow_url", c.flow_url);
-    config_read(values, "sample_rate", c.sample_rate);
-    config_read(values, "reconcile_after_s", c.reconcile_after_s);
-    config_read(values, "allowed_sources", c.allowed_sources);
+    if (!section.is_object()) return c;
+    c.account_sid = section.value("account_sid", c.account_sid);
+    c.api_key = section.value("api_key", c.api_key);
+    c.api_token = section.value("api_token", c.api_token);
+    c.subdomain = section.value("subdomain", c.subdomain);
+    c.api_base_url = section.value("api_base_url", c.api_base_url);
+    c.mode = section.value("mode", c.mode);
+    c.flow_url = section.value("flow_url", c.flow_url);
+    c.sample_rate = section.value("sample_rate", c.sample_rate);
+    c.reconcile_after_s = section.value("reconcile_after_s", c.reconcile_after_s);
+    c.allowed_sources = section.value("allowed_sources", c.allowed_sources);
     return c;
 }
 
-void validate_config(const ConfigValues& values, std::vector<FieldError>& p) {
-    Config c = parse_config(values);
+void validate_config(const nlohmann::json& section, std::vector<FieldError>& p) {
+    Config c = parse_config(section);
     if (!c.api_base_url.empty() && c.api_base_url.rfind("http://", 0) != 0 && c.api_base_url.rfind("https://", 0) != 0)
         p.push_back({"exotel.api_base_url", "must be an http:// or https:// URL"});
     if (!c.account_sid.empty() && (c.api_key.empty() || c.api_token.empty()))
@@ -304,21 +305,23 @@ void validate_config(const ConfigValues& values, std::vector<FieldError>& p) {
 }
 
 Status register_carrier(CarrierRegistry& registry) {
+    const Config d;
     return registry.add(CarrierInfo{
         kName,
-        {{"account_sid", ConfigKind::string},
-         {"api_key", ConfigKind::string},
-         {"api_token", ConfigKind::string},
-         {"subdomain", ConfigKind::string},
-         {"api_base_url", ConfigKind::string},
-         {"mode", ConfigKind::string},
-         {"flow_url", ConfigKind::string},
-         {"sample_rate", ConfigKind::integer},
-         {"reconcile_after_s", ConfigKind::integer},
-         {"allowed_sources", ConfigKind::string}},
-        validate_config,
-        [](const ConfigValues& values, CarrierHost& host) -> std::unique_ptr<Carrier> {
-            return std::make_unique<ExotelCarrier>(parse_config(values), host);
+        {kName,
+         {{"account_sid", ConfigKind::string, d.account_sid},
+          {"api_key", ConfigKind::string, d.api_key},
+          {"api_token", ConfigKind::string, d.api_token},
+          {"subdomain", ConfigKind::string, d.subdomain},
+          {"api_base_url", ConfigKind::string, d.api_base_url},
+          {"mode", ConfigKind::string, d.mode},
+          {"flow_url", ConfigKind::string, d.flow_url},
+          {"sample_rate", ConfigKind::integer, d.sample_rate},
+          {"reconcile_after_s", ConfigKind::integer, d.reconcile_after_s},
+          {"allowed_sources", ConfigKind::string, d.allowed_sources}},
+         [](nlohmann::json& values, std::vector<FieldError>& problems) { validate_config(values, problems); }},
+        [](const nlohmann::json& section, CarrierHost& host) -> std::unique_ptr<Carrier> {
+            return std::make_unique<ExotelCarrier>(parse_config(section), host);
         },
     });
 }

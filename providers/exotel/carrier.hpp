@@ -27,8 +27,9 @@ struct Config {
     int reconcile_after_s = 30;   // ask the Call Details API when no terminal callback came this long after
 };
 
-Config parse_config(const ConfigValues& values);
-void validate_config(const ConfigValues& values, std::vector<FieldError>& problems);
+// Its [exotel] section as the loader hands it (keys it lacks keep their defaults).
+Config parse_config(const nlohmann::json& section);
+void validate_config(const nlohmann::json& section, std::vector<FieldError>& problems);
 // exotel.allowed_sources as a list (blanks around items trimmed, empty items dropped).
 std::vector<std::string> split_sources(const std::string& text);
 

@@ -151,16 +151,17 @@ private:
 
 }  // namespace
 
-Config parse_config(const ConfigValues& values) {
+Config parse_config(const nlohmann::json& section) {
     Config c;
-    config_read(values, "account_sid", c.account_sid);
-    config_read(values, "auth_token", c.auth_token);
-    config_read(values, "api_base_url", c.api_base_url);
+    if (!section.is_object()) return c;
+    c.account_sid = section.value("account_sid", c.account_sid);
+    c.auth_token = section.value("auth_token", c.auth_token);
+    c.api_base_url = section.value("api_base_url", c.api_base_url);
     return c;
 }
 
-void validate_config(const ConfigValues& values, std::vector<FieldError>& problems) {
-    Config c = parse_config(values);
+void validate_config(const nlohmann::json& section, std::vector<FieldError>& problems) {
+    Config c = parse_config(section);
     if (!c.api_base_url.empty() && c.api_base_url.rfind("http://", 0) != 0 && c.api_base_url.rfind("https://", 0) != 0)
         problems.push_back({"twilio.api_base_url", "must be an http:// or https:// URL"});
     if (!c.account_sid.empty() && c.auth_token.empty())
@@ -168,12 +169,16 @@ void validate_config(const ConfigValues& values, std::vector<FieldError>& proble
 }
 
 Status register_carrier(CarrierRegistry& registry) {
+    const Config defaults;
     return registry.add(CarrierInfo{
         kName,
-        {{"account_sid", ConfigKind::string}, {"auth_token", ConfigKind::string}, {"api_base_url", ConfigKind::string}},
-        validate_config,
-        [](const ConfigValues& values, CarrierHost& host) -> std::unique_ptr<Carrier> {
-            return std::make_unique<TwilioCarrier>(parse_config(values), host);
+        {kName,
+         {{"account_sid", ConfigKind::string, defaults.account_sid},
+          {"auth_token", ConfigKind::string, defaults.auth_token},
+          {"api_base_url", ConfigKind::string, defaults.api_base_url}},
+         [](nlohmann::json& values, std::vector<FieldError>& problems) { validate_config(values, problems); }},
+        [](const nlohmann::json& section, CarrierHost& host) -> std::unique_ptr<Carrier> {
+            return std::make_unique<TwilioCarrier>(parse_config(section), host);
         },
     });
 }

@@ -17,8 +17,9 @@ struct Config {
     std::string api_base_url = "https://api.twilio.com";  // a fake on loopback in tests
 };
 
-Config parse_config(const ConfigValues& values);
-void validate_config(const ConfigValues& values, std::vector<FieldError>& problems);
+// Its [twilio] section as the loader hands it (keys it lacks keep their defaults).
+Config parse_config(const nlohmann::json& section);
+void validate_config(const nlohmann::json& section, std::vector<FieldError>& problems);
 
 // Adds "twilio" to the registry (providers/builtin_carriers.cpp calls it once at start).
 Status register_carrier(CarrierRegistry& registry);

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -88,13 +90,13 @@ std::vector<KnownKey> known_keys() {
         {"log.format", "VOICEAGENT_LOG_FORMAT", "json", [](const Config& c) { return c.log.format == "json"; }},
         {"log.access_log", "VOICEAGENT_LOG_ACCESS_LOG", "false", [](const Config& c) { return !c.log.access_log; }},
         {"deepgram.base_url", "VOICEAGENT_DEEPGRAM_BASE_URL", "ws://127.0.0.1:9400",
-         [](const Config& c) { return c.provider_section("deepgram")["base_url"] == "ws://127.0.0.1:9400"; }},
+         [](const Config& c) { return c.section("deepgram")["base_url"] == "ws://127.0.0.1:9400"; }},
         {"deepgram.reconnect_buffer_s", "VOICEAGENT_DEEPGRAM_RECONNECT_BUFFER_S", "2.5",
-         [](const Config& c) { return c.provider_section("deepgram")["reconnect_buffer_s"] == 2.5; }},
+         [](const Config& c) { return c.section("deepgram")["reconnect_buffer_s"] == 2.5; }},
         {"elevenlabs.transport", "VOICEAGENT_ELEVENLABS_TRANSPORT", "http",
-         [](const Config& c) { return c.provider_section("elevenlabs")["transport"] == "http"; }},
+         [](const Config& c) { return c.section("elevenlabs")["transport"] == "http"; }},
         {"elevenlabs.ws_url", "VOICEAGENT_ELEVENLABS_WS_URL", "wss://proxy.example.com",
-         [](const Config& c) { return c.provider_section("elevenlabs")["ws_url"] == "wss://proxy.example.com"; }},
+         [](const Config& c) { return c.section("elevenlabs")["ws_url"] == "wss://proxy.example.com"; }},
         {"tools.allowed_networks", "VOICEAGENT_TOOLS_ALLOWED_NETWORKS", "10.0.0.0/8",
          [](const Config& c) { return c.tools.allowed_networks == "10.0.0.0/8"; }},
         {"tools.max_response_bytes", "VOICEAGENT_TOOLS_MAX_RESPONSE_BYTES", "4096",
@@ -283,12 +285,12 @@ base_url = "http://127.0.0.1:9000/v1"
 )");
     auto c = load_config(file.path, {}, {});
     REQUIRE(c);
-    CHECK(c->provider_section("openai")["base_url"] == "http://127.0.0.1:9000/v1");
-    CHECK(c->provider_section("openai")["allowed_base_urls"].get<std::map<std::string, std::string>>() ==
+    CHECK(c->section("openai")["base_url"] == "http://127.0.0.1:9000/v1");
+    CHECK(c->section("openai")["allowed_base_urls"].get<std::map<std::string, std::string>>() ==
           std::map<std::string, std::string>{{"http://localhost/v1", ""}, {"https://api.groq.com/openai/v1", "gsk-key"}});
     auto env = load_config(file.path, {{"VOICEAGENT_OPENAI_ALLOWED_BASE_URLS", "http://[::1]:11434/v1/ , https://b.example/v1=k2"}}, {});
     REQUIRE(env);
-    CHECK(env->provider_section("openai")["allowed_base_urls"].get<std::map<std::string, std::string>>() ==
+    CHECK(env->section("openai")["allowed_base_urls"].get<std::map<std::string, std::string>>() ==
           std::map<std::string, std::string>{{"http://[::1]:11434/v1", ""}, {"https://b.example/v1", "k2"}});
     for (const std::string bad : {"ftp://x.example", "http://user:pw@x.example/v1", "http://x.example/v1?a=b", "http://:80"}) {
         INFO(bad);
@@ -564,9 +566,9 @@ TEST_CASE("config: the shipped example loads and equals the defaults") {
     CHECK(e.log.format == d.log.format);
     CHECK(e.log.access_log == d.log.access_log);
     CHECK(e.source == example_path());
-    for (const auto& section : registry::config_sections()) {
+    for (const auto& section : component_sections()) {
         INFO(section.name);
-        CHECK(e.provider_section(section.name) == section.defaults());
+        CHECK(e.section(section.name) == section.defaults());
     }
     // The defaults themselves are valid.
     CHECK(validate_config(d));
@@ -582,8 +584,8 @@ TEST_CASE("config: the example documents every key and its environment variable"
         CHECK(text.find("\n" + k.key.substr(dot + 1) + " = ") != std::string::npos);
         CHECK(text.find(k.env) != std::string::npos);
     }
-    // The providers' sections too (a string_map key is a table of its own: the next test).
-    for (const auto& section : registry::config_sections())
+    // The providers' and carriers' sections too (a string_map key is a table of its own: the next test).
+    for (const auto& section : component_sections())
         for (const auto& key : section.keys) {
             if (key.kind == ConfigKind::string_map) continue;
             std::string env = "VOICEAGENT_" + section.name + "_" + key.name;
@@ -593,6 +595,33 @@ TEST_CASE("config: the example documents every key and its environment variable"
             CHECK(text.find("\n" + key.name + " = ") != std::string::npos);
             CHECK(text.find(env) != std::string::npos);
         }
+}
+
+TEST_CASE("config: a carrier's section is read like a provider's, from the file and the environment") {
+    std::vector<std::string> sections;
+    for (const auto& section : component_sections()) sections.push_back(section.name);
+    CHECK(std::count(sections.begin(), sections.end(), "twilio") == 1);
+    CHECK(std::count(sections.begin(), sections.end(), "exotel") == 1);
+
+    TempFile file("[twilio]\naccount_sid = \"AC1\"\nauth_token = \"tok\"\n[exotel]\nsample_rate = 8000\n");
+    auto c = load_config(file.path.string(), {{"VOICEAGENT_EXOTEL_MODE", "flow"}, {"VOICEAGENT_EXOTEL_FLOW_URL", "http://f"}}, {});
+    REQUIRE(c);
+    CHECK(c->section("twilio")["account_sid"] == "AC1");
+    CHECK(c->section("twilio")["api_base_url"] == "https://api.twilio.com");  // its default
+    CHECK(c->section("exotel")["sample_rate"] == 8000);
+    CHECK(c->section("exotel")["mode"] == "flow");
+
+    // Wrong kinds, unknown keys and the carrier's own checks are named by key, as for any other section.
+    TempFile bad("[twilio]\naccount_sid = 5\ncolour = \"red\"\n");
+    auto refused = load_config(bad.path.string(), {{"VOICEAGENT_EXOTEL_SAMPLE_RATE", "fast"}}, {});
+    REQUIRE_FALSE(refused);
+    CHECK(names(refused.error(), "twilio.account_sid"));
+    CHECK(names(refused.error(), "twilio.colour"));
+    CHECK(names(refused.error(), "exotel.sample_rate"));
+    auto checked = load_config("", {{"VOICEAGENT_EXOTEL_SAMPLE_RATE", "11025"}, {"VOICEAGENT_TWILIO_ACCOUNT_SID", "AC1"}}, {});
+    REQUIRE_FALSE(checked);
+    CHECK(names(checked.error(), "exotel.sample_rate"));
+    CHECK(names(checked.error(), "twilio.auth_token"));
 }
 
 TEST_CASE("config: the example documents the allowed base URLs and bound tool secrets") {

@@ -9,8 +9,8 @@ namespace {
 CarrierInfo info(std::string name) {
     CarrierInfo i;
     i.name = std::move(name);
-    i.config_keys = {{"account_sid", ConfigKind::string}};
-    i.create = [](const ConfigValues&, CarrierHost&) -> std::unique_ptr<Carrier> { return nullptr; };
+    i.section.keys = {{"account_sid", ConfigKind::string, ""}};
+    i.create = [](const nlohmann::json&, CarrierHost&) -> std::unique_ptr<Carrier> { return nullptr; };
     return i;
 }
 
@@ -22,7 +22,8 @@ TEST_CASE("carrier registry: carriers are found by name and listed in registrati
     REQUIRE(registry.add(info("alpha")));
     CHECK(registry.names() == std::vector<std::string>{"zeta", "alpha"});
     REQUIRE(registry.find("alpha"));
-    CHECK(registry.find("alpha")->config_keys.at(0).name == "account_sid");
+    CHECK(registry.find("alpha")->section.keys.at(0).name == "account_sid");
+    CHECK(registry.find("alpha")->section.name == "alpha");  // a carrier's section is named after it
     CHECK(registry.find("local") == nullptr);
     CHECK(registry.find("") == nullptr);
 }

@@ -80,11 +80,11 @@ TEST_CASE("registry: a configuration section is read, defaulted and checked by i
     registry::add_tts(chime());
     auto defaults = load_config("", {}, {});
     REQUIRE(defaults);
-    CHECK(defaults->provider_section("chime") == json{{"voice", "bell!"}, {"volume", 5}, {"keys", json::object()}});
+    CHECK(defaults->section("chime") == json{{"voice", "bell!"}, {"volume", 5}, {"keys", json::object()}});
     auto env = load_config("", {{"VOICEAGENT_CHIME_VOICE", "tubular"}, {"VOICEAGENT_CHIME_KEYS", "a=1, b"}}, {});
     REQUIRE(env);
-    CHECK(env->provider_section("chime")["voice"] == "tubular!");
-    CHECK(env->provider_section("chime")["keys"] == json{{"a", "1"}, {"b", ""}});
+    CHECK(env->section("chime")["voice"] == "tubular!");
+    CHECK(env->section("chime")["keys"] == json{{"a", "1"}, {"b", ""}});
     auto bad = load_config("", {{"VOICEAGENT_CHIME_VOLUME", "12"}}, {});
     REQUIRE_FALSE(bad);
     CHECK(reason_for(bad.error(), "chime.volume") == "must be between 0 and 11");
@@ -96,7 +96,7 @@ TEST_CASE("registry: a configuration section is read, defaulted and checked by i
     CHECK(reason_for(unknown.error(), "VOICEAGENT_CHIME_COLOUR") == "unknown environment variable");
     // The factory is made from the section as loaded.
     auto entry = registry::tts().at(0);
-    auto made = entry.make_factory(env->provider_section(entry.section))->create(json::object());
+    auto made = entry.make_factory(env->section(entry.section))->create(json::object());
     REQUIRE_FALSE(made);
     CHECK(made.error().message == "no voice tubular!");
 }

@@ -22,9 +22,9 @@ struct Manager {
 
     // What run_daemon does (daemon/app/app.cpp): each provider's factory from its configuration section.
     explicit Manager(const Config& config) {
-        for (const auto& e : registry::llm()) calls.add_llm(e.name, e.make_factory(config.provider_section(e.section)));
-        for (const auto& e : registry::tts()) calls.add_tts(e.name, e.make_factory(config.provider_section(e.section)));
-        for (const auto& e : registry::stt()) calls.add_stt(e.name, e.make_factory(config.provider_section(e.section)));
+        for (const auto& e : registry::llm()) calls.add_llm(e.name, e.make_factory(config.section(e.section)));
+        for (const auto& e : registry::tts()) calls.add_tts(e.name, e.make_factory(config.section(e.section)));
+        for (const auto& e : registry::stt()) calls.add_stt(e.name, e.make_factory(config.section(e.section)));
     }
 };
 

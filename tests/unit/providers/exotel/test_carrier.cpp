@@ -8,13 +8,13 @@ using namespace va;
 
 namespace {
 
-std::unique_ptr<Carrier> make(test::FakeCarrierHost& host, ConfigValues values) {
+std::unique_ptr<Carrier> make(test::FakeCarrierHost& host, nlohmann::json values) {
     CarrierRegistry registry;
     REQUIRE(exotel::register_carrier(registry));
     return registry.find("exotel")->create(values, host);
 }
 
-ConfigValues configured() {
+nlohmann::json configured() {
     return {{"account_sid", std::string("acct")}, {"api_key", std::string("key")}, {"api_token", std::string("tok")},
             {"api_base_url", std::string("http://127.0.0.1:1")}, {"sample_rate", std::int64_t(8000)}};
 }

@@ -9,13 +9,13 @@ using namespace va;
 
 namespace {
 
-std::unique_ptr<Carrier> make(test::FakeCarrierHost& host, ConfigValues values) {
+std::unique_ptr<Carrier> make(test::FakeCarrierHost& host, nlohmann::json values) {
     CarrierRegistry registry;
     REQUIRE(twilio::register_carrier(registry));
     return registry.find("twilio")->create(values, host);
 }
 
-ConfigValues configured() { return {{"account_sid", std::string("AC1")}, {"auth_token", std::string("secret")}}; }
+nlohmann::json configured() { return {{"account_sid", std::string("AC1")}, {"auth_token", std::string("secret")}}; }
 
 CarrierRequest signed_post(const std::string& base, const std::string& target, const std::string& body,
                            const std::string& token = "secret") {
@@ -50,7 +50,7 @@ TEST_CASE("twilio carrier: its section keeps the [twilio] keys and defaults, and
     CarrierRegistry registry;
     REQUIRE(twilio::register_carrier(registry));
     std::vector<std::string> keys;
-    for (const auto& k : registry.find("twilio")->config_keys) keys.push_back(k.name);
+    for (const auto& k : registry.find("twilio")->section.keys) keys.push_back(k.name);
     CHECK(keys == std::vector<std::string>{"account_sid", "auth_token", "api_base_url"});
 }
 

@@ -1,4 +1,4 @@
-#include "config/provider_sections.hpp"
+#include "config/component_sections.hpp"
 
 #include <algorithm>
 
@@ -60,7 +60,7 @@ Sections::const_iterator find_section(const Sections& sections, const std::strin
     return std::find_if(sections.begin(), sections.end(), [&](const ConfigSection& s) { return s.name == name; });
 }
 
-void read_provider_section(const ConfigSection& section, const toml::table& table, json& values,
+void read_section(const ConfigSection& section, const toml::table& table, json& values,
                            std::vector<FieldError>& problems) {
     for (const auto& [key_name, node] : table) {
         std::string name(key_name.str());
@@ -84,12 +84,12 @@ void read_provider_section(const ConfigSection& section, const toml::table& tabl
     }
 }
 
-bool apply_provider_env(const Sections& sections, const std::string& name, const std::string& text, Config& config,
+bool apply_section_env(const Sections& sections, const std::string& name, const std::string& text, Config& config,
                         std::vector<FieldError>& problems) {
     for (const auto& section : sections)
         for (const auto& key : section.keys) {
             if (env_name(section.name, key.name) != name) continue;
-            json& value = config.providers[section.name][key.name];
+            json& value = config.sections[section.name][key.name];
             if (key.kind == ConfigKind::string_map) {
                 value = json::object();  // the environment replaces the file's table
                 for (const auto& entry : split_list(text)) {
