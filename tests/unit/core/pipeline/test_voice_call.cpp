@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/pipeline/sentences.hpp"
 #include "core/pipeline/virtual_executor.hpp"
 #include "core/pipeline/voice_call.hpp"
 
@@ -19,11 +20,14 @@ namespace {
 constexpr int kRate = 8000;
 const AudioFormat kTransport{Encoding::pcm16, kRate, 1};
 
-// 10 ms of audio per character (a sentence of 50 characters is half a second), or a failure.
+// 10 ms of audio per character (a sentence of 50 characters is half a second), or a failure. Each sentence it is
+// asked for is noted in `said`.
 class TextTts final : public TtsClient {
 public:
-    explicit TextTts(std::string name, bool fails = false) : m_name(std::move(name)), m_fails(fails) {}
+    TextTts(std::string name, bool fails, std::vector<std::string>& said)
+        : m_name(std::move(name)), m_fails(fails), m_said(said) {}
     Result<TtsAudio> synthesize(const std::string& sentence) override {
+        m_said.push_back(sentence);
         if (m_fails) return make_error(ErrorCode::unauthenticated, m_name + ": bad key");
         return TtsAudio{kTransport, std::vector<std::int16_t>(sentence.size() * kRate / 100, 1000), {}};
     }
@@ -33,6 +37,7 @@ public:
 private:
     std::string m_name;
     bool m_fails;
+    std::vector<std::string>& m_said;
 };
 
 class LinesStt final : public UtteranceRecognizer {
@@ -50,10 +55,21 @@ private:
     std::size_t m_next = 0;
 };
 
+// One question to the LLM, answered as the daemon's responder answers: each token as text, each sentence once as
+// a token completes it (the responder's splitter), and the rest of the text as the last sentence before the answer.
 struct Asked {
     std::string text, source;
-    std::function<void(const std::string&)> token;
-    std::function<void(Answer)> done;
+    AnswerSink sink;
+    SentenceSplitter sentences;
+
+    void token(const std::string& t) {
+        sink.text(t);
+        for (const auto& sentence : sentences.push(t)) sink.sentence(sentence);
+    }
+    void done(Answer answer) {
+        if (auto rest = sentences.flush(); !rest.empty()) sink.sentence(rest);
+        sink.done(std::move(answer));
+    }
 };
 
 class TestPort final : public CallPort {
@@ -63,6 +79,8 @@ public:
     int clears = 0;
     bool carries_marks = true;
     std::vector<std::string> marks, controls, events;
+    std::vector<json> transcripts;  // the data of each call:transcript
+    std::vector<std::string> said;  // each sentence the TTS was asked for
     std::vector<json> turns;  // role, text, interrupted
     std::vector<json> turn_metrics;
     json metrics = json::object();
@@ -84,6 +102,7 @@ public:
     }
     void send_control(const json& m) override { controls.push_back(m.value("type", "")); }
     void publish(const std::string& event, const json& data) override {
+        if (event == "call:transcript") transcripts.push_back(data);
         events.push_back(event + (data.value("interrupted", false) ? "+interrupted" : "") +
                          (data.value("backchannel", false) ? "+backchannel" : ""));
     }
@@ -93,9 +112,12 @@ public:
     }
     void record_turn(const json& m) override { turn_metrics.push_back(m); }
     json& call_metrics() override { return metrics; }
-    void ask(const std::string& text, std::int64_t, std::int64_t, const std::string& source,
-             std::function<void(const std::string&)> on_token, std::function<void(Answer)> on_done) override {
-        asked.push_back({text, source, std::move(on_token), std::move(on_done)});
+    void ask(const std::string& text, std::int64_t, std::int64_t, const std::string& source, AnswerSink sink) override {
+        Asked question;
+        question.text = text;
+        question.source = source;
+        question.sink = std::move(sink);
+        asked.push_back(std::move(question));
     }
     void cancel_answer() override { ++cancels; }
     void end(const std::string& reason, CallClose close) override {
@@ -105,7 +127,7 @@ public:
     }
     void hand_over(const std::string& reason, const std::string&) override { handed_over = reason; }
     Result<std::unique_ptr<TtsClient>> make_tts(std::size_t choice) override {
-        return std::unique_ptr<TtsClient>(std::make_unique<TextTts>("tts" + std::to_string(choice), tts_fails.at(choice)));
+        return std::unique_ptr<TtsClient>(std::make_unique<TextTts>("tts" + std::to_string(choice), tts_fails.at(choice), said));
     }
     Result<std::unique_ptr<SttClient>> make_stt(std::size_t) override {
         if (stt_unavailable) return make_error(ErrorCode::unauthenticated, "stt: bad key");
@@ -195,6 +217,30 @@ TEST_CASE("voice call: the greeting plays, the caller's turn goes to the LLM, an
     REQUIRE(c.port.turn_metrics.size() == 1);
     CHECK(c.port.turn_metrics[0].contains("voice_to_voice_ms"));
     CHECK(c.port.marks.size() == 2);  // one after each reply
+}
+
+// The responder splits the LLM's text into sentences once, and the call says exactly those: the speaker does not
+// split the tokens a second time (it used to, and the responder's sentences went unused).
+TEST_CASE("voice call: a streamed reply is split once: the TTS is asked for the responder's sentences, and text alone says nothing") {
+    Call c(agent_with(), {"what are your hours"});
+    c.start();
+    c.turn();
+    REQUIRE(c.port.asked.size() == 1);
+    AnswerSink& sink = c.port.asked[0].sink;
+    sink.text("We open at 9. We close at 5.");  // the reply's text, for the record: nothing in it is said
+    c.clock->advance(100);
+    CHECK(c.port.said.empty());
+    CHECK(c.port.frames.empty());
+    sink.sentence("We open at 9. We close at 5.");  // the responder's one sentence (it may judge as it likes)
+    c.clock->run();
+    CHECK(c.port.said == std::vector<std::string>{"We open at 9. We close at 5."});
+    CHECK(c.port.frames.size() == 1);  // its first chunk plays at once
+    sink.done(Answer{});
+    c.clock->advance(1000);  // 28 characters: 280 ms
+    CHECK(c.port.said == std::vector<std::string>{"We open at 9. We close at 5."});
+    CHECK(c.port.frames.size() == 14);
+    CHECK(c.port.turns.back()["text"] == "We open at 9. We close at 5.");
+    CHECK(c.call->state() == CallState::listening);
 }
 
 TEST_CASE("voice call: barge-in stops the agent, clears the carrier, and keeps only what the caller heard") {
