@@ -276,7 +276,6 @@ void VoiceCall::barge_in() {
     m_port.send_clear();
     if (m_reply.remember && !heard.empty()) m_conversation.add_agent(heard);
     m_port.store_turn("agent", heard, m_reply.from, m_exec->now_ms(), true, "llm");
-    m_port.publish("call:transcript", {{"role", "agent"}, {"text", heard}, {"final", true}});
     m_port.publish("call:transcript", {{"role", "agent"}, {"text", heard}, {"final", true}, {"interrupted", true}});
     m_turn_started = 0;
 }

@@ -271,6 +271,25 @@ TEST_CASE("voice call: barge-in stops the agent, clears the carrier, and keeps o
     CHECK(c.port.asked[1].text == "stop");
 }
 
+// The cut reply is announced once, as interrupted (it used to be announced a second time as if said whole).
+TEST_CASE("voice call: a barge-in announces the cut reply once, as interrupted, with the words the caller heard") {
+    Call c(agent_with(), {"tell me everything", "stop"});
+    c.start();
+    c.turn();
+    c.port.answer("This is a long answer that takes several seconds to say out loud, sentence by sentence.");
+    c.caller(400, false);
+    c.caller(400, true);  // the caller talks over it
+    REQUIRE(c.port.clears == 1);
+    REQUIRE(c.port.transcripts.size() == 1);
+    const json& cut = c.port.transcripts[0];
+    CHECK(cut["role"] == "agent");
+    CHECK(cut["final"] == true);
+    CHECK(cut["interrupted"] == true);
+    CHECK(cut["text"] == c.port.turns.back()["text"]);
+    CHECK(c.port.count("call:transcript+interrupted") == 1);
+    CHECK(c.port.count("call:transcript") == 0);
+}
+
 TEST_CASE("voice call: a backchannel while the agent talks does not interrupt it") {
     Call c(agent_with({{"interruption", {{"min_speech_ms", 5000}}}}), {"go on", "okay"});
     c.start();
