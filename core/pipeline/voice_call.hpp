@@ -1,10 +1,10 @@
 // One voice call's conversation logic, outside the daemon and the WebSocket: the TurnDetector's turns go to the
-// LLM, its answer's sentences stream into the Speaker as the responder completes them, and the CallState decides what caller speech may do (interrupt the
-// agent, keeping in the conversation only the part of the reply that was played; start a turn; nothing while the
-// call is on its way out). Also the silence timer and its reprompts, DTMF turns, end_call and end-call phrases
-// (the last words are heard before the call ends: the carrier's mark echo, or 2 s), transfers, the daemon's
-// goodbye, and provider fallbacks. Everything it needs from outside goes through a CallPort, and all timing
-// through the Executor, so a whole call runs on a virtual clock in tests.
+// LLM, its answer's sentences stream into the Speaker as the responder completes them, and the CallState decides
+// what caller speech may do (interrupt the agent, keeping in the conversation only the part of the reply that was
+// played; start a turn; nothing while the call is on its way out). Also the silence timer and its reprompts, DTMF
+// turns, end_call and end-call phrases (the last words are heard before the call ends: the carrier's mark echo, or
+// 2 s), transfers, the daemon's goodbye, and provider fallbacks. Everything it needs from outside goes through a
+// CallPort, and all timing through the Executor, so a whole call runs on a virtual clock in tests.
 // Thread-safety: used from the call's strand only; the port is called from it too.
 #pragma once
 
