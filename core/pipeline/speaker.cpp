@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/pipeline/sentences.hpp"
+
 namespace va {
 
 namespace {
@@ -33,25 +35,28 @@ void Speaker::start_reply() {
     m_out.clear();
     m_out_at = 0;
     m_sentences.clear();
-    m_splitter = SentenceSplitter{};
     m_writing = true;
 }
 
-void Speaker::add_text(std::string_view text) {
-    for (auto& sentence : m_splitter.push(text)) m_sentences.push_back(std::move(sentence));
+void Speaker::add_sentence(std::string sentence) {
+    if (sentence.empty()) return;
+    m_sentences.push_back(std::move(sentence));
     synthesize_next();
 }
 
 void Speaker::end_text() {
     m_writing = false;
-    if (auto rest = m_splitter.flush(); !rest.empty()) m_sentences.push_back(std::move(rest));
     if (m_sentences.empty() && !m_synthesizing && !m_pacer.on) return finish();  // nothing (more) to say
     synthesize_next();
 }
 
+// The one place a text is split here: a whole text is one chunk, so the splitter's rule for a terminator that
+// closes a streamed token is the rule for the text's end.
 void Speaker::say(std::string_view text) {
     start_reply();
-    add_text(text);
+    SentenceSplitter splitter;
+    for (auto& sentence : splitter.push(text)) m_sentences.push_back(std::move(sentence));
+    if (auto rest = splitter.flush(); !rest.empty()) m_sentences.push_back(std::move(rest));
     end_text();
 }
 

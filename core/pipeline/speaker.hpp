@@ -1,6 +1,8 @@
-// The speaker: a reply's text in, paced transport frames out. Text is split into sentences as it arrives; each
-// sentence goes to the TTS provider while the next is still being written, either streamed (its chunks join the
-// output as they come, and the first one plays at once) or synthesized whole on the worker pool (espeak-ng, tones).
+// The speaker: a reply's sentences in, paced transport frames out. A streamed reply arrives sentence by sentence,
+// as the responder completes them (the LLM's text is split into sentences once, there); a whole text said at once
+// (greeting, reprompt, goodbye) is split here. Each sentence goes to the TTS provider while the next is still being
+// written, either streamed (its chunks join the output as they come, and the first one plays at once) or
+// synthesized whole on the worker pool (espeak-ng, tones).
 // The output is held in the transport's own encoding: a chunk already in the transport's format (ElevenLabs'
 // ulaw_8000 for Twilio) joins it byte for byte, anything else is resampled and encoded once. It goes out in the
 // transport's chunks on an absolute 20 ms clock, so timer lateness never accumulates; one Timer of the executor is
@@ -21,7 +23,6 @@
 
 #include "core/audio/resampler.hpp"
 #include "core/pipeline/executor.hpp"
-#include "core/pipeline/sentences.hpp"
 #include "core/providers/speech.hpp"
 
 namespace va {
@@ -52,11 +53,15 @@ public:
     void use(std::unique_ptr<TtsClient> tts, std::size_t chain_size = 1, MakeTts make = {});
     TtsClient* provider() const { return m_tts.get(); }
 
-    // A reply whose text arrives through add_text() until end_text(). Whatever was still queued is dropped.
+    // A streamed reply: its sentences arrive through add_sentence(), each whole and said as it is (the responder
+    // split the LLM's text; splitting again would cost a second scan of every token), until end_text().
+    // Whatever was still queued is dropped.
     void start_reply();
-    void add_text(std::string_view text);
+    void add_sentence(std::string sentence);
     void end_text();
-    void say(std::string_view text);  // a whole reply at once (greeting, reprompt, goodbye)
+    // A whole reply at once (greeting, reprompt, goodbye), split into sentences here so the first is synthesized
+    // (and heard) before the rest.
+    void say(std::string_view text);
     // Silences the reply at once (barge-in, the end of the call): no more frames, no done().
     void stop();
 
@@ -94,7 +99,6 @@ private:
     std::unique_ptr<TtsStream> m_stream;  // the sentence a streaming service is sending
     bool m_sentence_audio = false;        // some of that sentence arrived (a failure then is not retried)
     std::deque<std::string> m_sentences;  // written, not yet sent to the provider
-    SentenceSplitter m_splitter;
     bool m_writing = false;  // more text of the reply is coming
     bool m_synthesizing = false;
     std::optional<Resampler> m_resampler;  // synthesis rate -> transport rate, one per call (speexdsp setup costs)

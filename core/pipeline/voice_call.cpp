@@ -169,25 +169,29 @@ void VoiceCall::user_said(const Transcript& heard, std::int64_t speech_end, std:
     m_metrics = json{{"stt_ms", recognized_at - speech_end}};
     m_turn_started = speech_end;
     begin_reply(true, CallState::replying);
+    m_speaker.start_reply();
     int reply = m_reply.number;
-    m_port.ask(
-        heard.text, speech_end, recognized_at, heard.source,
-        [this, reply](const std::string& token) {
-            if (reply != m_reply.number) return;
-            if (!m_metrics.contains("llm_first_token_ms")) m_metrics["llm_first_token_ms"] = m_exec->now_ms() - m_turn_started;
-            m_reply.text += token;
-            m_speaker.add_text(token);
-        },
-        [this, reply](Answer answer) {
-            if (reply != m_reply.number) return;
-            if (answer.usage.prompt_tokens || answer.usage.completion_tokens) {
-                m_metrics["llm_prompt_tokens"] = answer.usage.prompt_tokens;
-                m_metrics["llm_completion_tokens"] = answer.usage.completion_tokens;
-            }
-            if (!answer.status && m_reply.text.empty())
-                return speak("Sorry, I am having trouble answering right now.", "", true);
-            end_text(answer.end_reason);
-        });
+    AnswerSink sink;
+    sink.text = [this, reply](const std::string& text) {
+        if (reply != m_reply.number) return;
+        if (!m_metrics.contains("llm_first_token_ms")) m_metrics["llm_first_token_ms"] = m_exec->now_ms() - m_turn_started;
+        m_reply.text += text;
+    };
+    sink.sentence = [this, reply](const std::string& sentence) {
+        if (reply == m_reply.number) m_speaker.add_sentence(sentence);
+    };
+    sink.done = [this, reply](Answer answer) {
+        if (reply != m_reply.number) return;
+        if (answer.usage.prompt_tokens || answer.usage.completion_tokens) {
+            m_metrics["llm_prompt_tokens"] = answer.usage.prompt_tokens;
+            m_metrics["llm_completion_tokens"] = answer.usage.completion_tokens;
+        }
+        if (!answer.status && m_reply.text.empty())
+            return speak("Sorry, I am having trouble answering right now.", "", true);
+        m_reply.end_after = std::move(answer.end_reason);
+        m_speaker.end_text();
+    };
+    m_port.ask(heard.text, speech_end, recognized_at, heard.source, std::move(sink));
 }
 
 // --- agent side ----------------------------------------------------------------------------------------------
@@ -217,8 +221,8 @@ SpeakerEvents VoiceCall::speaker_events() {
 void VoiceCall::speak(const std::string& text, std::string end_reason, bool remember, CallState as) {
     begin_reply(remember, as);
     m_reply.text = text;
-    m_speaker.add_text(text);
-    end_text(std::move(end_reason));
+    m_reply.end_after = std::move(end_reason);  // before say(): a reply with nothing to say is done at once
+    m_speaker.say(text);
 }
 
 void VoiceCall::begin_reply(bool remember, CallState as) {
@@ -228,12 +232,6 @@ void VoiceCall::begin_reply(bool remember, CallState as) {
     m_reply.remember = remember;
     m_reply.from = m_exec->now_ms();
     m_reply.end_after.clear();
-    m_speaker.start_reply();
-}
-
-void VoiceCall::end_text(std::string end_reason) {
-    m_reply.end_after = std::move(end_reason);
-    m_speaker.end_text();
 }
 
 void VoiceCall::finish_reply() {
@@ -278,7 +276,6 @@ void VoiceCall::barge_in() {
     m_port.send_clear();
     if (m_reply.remember && !heard.empty()) m_conversation.add_agent(heard);
     m_port.store_turn("agent", heard, m_reply.from, m_exec->now_ms(), true, "llm");
-    m_port.publish("call:transcript", {{"role", "agent"}, {"text", heard}, {"final", true}});
     m_port.publish("call:transcript", {{"role", "agent"}, {"text", heard}, {"final", true}, {"interrupted", true}});
     m_turn_started = 0;
 }

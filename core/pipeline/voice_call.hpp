@@ -1,10 +1,10 @@
 // One voice call's conversation logic, outside the daemon and the WebSocket: the TurnDetector's turns go to the
-// LLM, its answer streams into the Speaker, and the CallState decides what caller speech may do (interrupt the
-// agent, keeping in the conversation only the part of the reply that was played; start a turn; nothing while the
-// call is on its way out). Also the silence timer and its reprompts, DTMF turns, end_call and end-call phrases
-// (the last words are heard before the call ends: the carrier's mark echo, or 2 s), transfers, the daemon's
-// goodbye, and provider fallbacks. Everything it needs from outside goes through a CallPort, and all timing
-// through the Executor, so a whole call runs on a virtual clock in tests.
+// LLM, its answer's sentences stream into the Speaker as the responder completes them, and the CallState decides
+// what caller speech may do (interrupt the agent, keeping in the conversation only the part of the reply that was
+// played; start a turn; nothing while the call is on its way out). Also the silence timer and its reprompts, DTMF
+// turns, end_call and end-call phrases (the last words are heard before the call ends: the carrier's mark echo, or
+// 2 s), transfers, the daemon's goodbye, and provider fallbacks. Everything it needs from outside goes through a
+// CallPort, and all timing through the Executor, so a whole call runs on a virtual clock in tests.
 // Thread-safety: used from the call's strand only; the port is called from it too.
 #pragma once
 
@@ -33,6 +33,14 @@ struct Answer {
     LlmUsage usage;
 };
 
+// Where the LLM's answer to a caller turn goes, on the strand. The text is split into sentences once, by the
+// port's responder: `sentence` is what is said, `text` what is recorded (and what a barge-in cuts).
+struct AnswerSink {
+    std::function<void(const std::string& text)> text;          // streamed text, as it comes
+    std::function<void(const std::string& sentence)> sentence;  // each sentence once, as it completes
+    std::function<void(Answer answer)> done;                    // once, unless cancelled first
+};
+
 // How the transport closes when the call ends: the kind, not the code, so the pipeline names no transport's codes
 // (a WebSocket transport maps `normal` to 1000 and `failure` to 1011, "internal error").
 enum class CallClose {
@@ -58,10 +66,10 @@ public:
     virtual void record_turn(const nlohmann::json& metrics) = 0;
     virtual nlohmann::json& call_metrics() = 0;  // the call record's metrics beside the turns
     // The LLM: `text` joins the conversation (the port stores and announces the caller's turn) and is answered;
-    // tokens, then the answer, arrive on the strand. A newer ask() or cancel_answer() makes older ones silent.
+    // its text and sentences, then the answer, arrive on the strand. A newer ask() or cancel_answer() makes older
+    // ones silent.
     virtual void ask(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
-                     std::function<void(const std::string& token)> on_token,
-                     std::function<void(Answer)> on_done) = 0;
+                     AnswerSink sink) = 0;
     virtual void cancel_answer() = 0;
     // The call's end: `reason` is stored, `close` says how the transport closes; a hand-over asks the carrier to
     // connect the caller to `number` first.
@@ -112,7 +120,6 @@ private:
     void user_said(const Transcript& heard, std::int64_t speech_end, std::int64_t recognized_at);
     void speak(const std::string& text, std::string end_reason, bool remember, CallState as = CallState::replying);
     void begin_reply(bool remember, CallState as);
-    void end_text(std::string end_reason);
     void finish_reply();
     void after_reply();
     void hand_over(const std::string& reason);

@@ -56,8 +56,9 @@ private:
     void user_said(const std::string& text) {
         auto at = now_ms();
         auto asked_at = m_exec->now_ms();  // the responder's clock, which times the first token
-        ask(text, at, at, "text", [this](const std::string& token) { send({{"type", "agent_delta"}, {"text", token}}); },
-            [this, at, asked_at](AgentReply reply) {
+        ask(text, at, at, "text",
+            {[this](const std::string& token) { send({{"type", "agent_delta"}, {"text", token}}); }, {},
+             [this, at, asked_at](AgentReply reply) {
                 if (!reply.status) {
                     send({{"type", "error"}, {"message", "the agent could not answer: " + reply.status.error().message}});
                     return send({{"type", "listening"}});
@@ -66,7 +67,7 @@ private:
                 agent_said(reply.text, at, true);
                 if (!reply.end_reason.empty()) return end(reply.end_reason, 1000);
                 send({{"type", "listening"}});
-            });
+            }});
     }
 
     void agent_said(const std::string& text, std::int64_t from, bool add_to_history) {

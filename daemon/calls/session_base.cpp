@@ -123,17 +123,18 @@ void SessionBase::attach(const std::shared_ptr<http::WsConnection>& connection) 
 }
 
 void SessionBase::ask(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
-                      std::function<void(const std::string&)> on_token, std::function<void(AgentReply)> on_done) {
+                      ReplySink sink) {
     m_conversation.add_user(text);
     store_turn("user", text, from, to, false, source);
     publish_transcript("user", text, true, source);
     send({{"type", "user"}, {"text", text}, {"source", source}});
     if (!m_responder) return;  // no connection yet: nobody to answer
-    m_responder->answer({std::move(on_token), {}, [this, on_done = std::move(on_done)](AgentReply reply) {
+    m_responder->answer({std::move(sink.text), std::move(sink.sentence),
+                         [this, done = std::move(sink.done)](AgentReply reply) {
                              if (!reply.status)
                                  m_manager.publish(m_call, "call:error",
                                                    {{"stage", "llm"}, {"message", reply.status.error().message}});
-                             on_done(std::move(reply));
+                             done(std::move(reply));
                          }});
 }
 

@@ -66,10 +66,9 @@ protected:
     // Parses a client control message; sends an error and returns null for anything malformed.
     nlohmann::json parse_control(std::string_view message);
     // The caller said `text` (between `from` and `to`): it joins the conversation, is stored and announced, and
-    // the LLM is asked. Its text and then the whole reply arrive on the session's strand, through `on_token` and
-    // `on_done`, whichever thread the provider answers on. A failed answer is announced as call:error.
-    void ask(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
-             std::function<void(const std::string&)> on_token, std::function<void(AgentReply)> on_done);
+    // the LLM is asked. Its text (and sentences, for a sink that takes them) and then the whole reply arrive on the
+    // session's strand, whichever thread the provider answers on. A failed answer is announced as call:error.
+    void ask(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source, ReplySink sink);
     // Stops the answer in progress (barge-in, the end of the call): nothing more of it arrives.
     void cancel_answer();
     // The connection is open: it becomes the session's Executor (strand, timers, worker pool) and the responder's.

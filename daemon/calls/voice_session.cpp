@@ -236,11 +236,13 @@ private:
             s.m_manager.record_turn(s.m_call, metrics);
         }
         json& call_metrics() override { return s.m_metrics_extra; }
+        // The responder's sentences go to the call as they complete: the reply is split once, there.
         void ask(const std::string& text, std::int64_t from, std::int64_t to, const std::string& source,
-                 std::function<void(const std::string&)> on_token, std::function<void(va::Answer)> on_done) override {
-            s.ask(text, s.wall(from), s.wall(to), source, std::move(on_token), [on_done = std::move(on_done)](AgentReply r) {
-                on_done(va::Answer{std::move(r.status), std::move(r.end_reason), r.usage});
-            });
+                 AnswerSink sink) override {
+            s.ask(text, s.wall(from), s.wall(to), source,
+                  {std::move(sink.text), std::move(sink.sentence), [done = std::move(sink.done)](AgentReply r) {
+                       done(va::Answer{std::move(r.status), std::move(r.end_reason), r.usage});
+                   }});
         }
         void cancel_answer() override { s.cancel_answer(); }
         void end(const std::string& reason, CallClose close) override {

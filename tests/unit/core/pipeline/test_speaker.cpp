@@ -112,7 +112,7 @@ TEST_CASE("speaker: a streamed sentence's first chunk plays the moment it arrive
     auto* driven = tts.get();
     h.speaker->use(std::move(tts));
     h.speaker->start_reply();
-    h.speaker->add_text("Hello there. How");
+    h.speaker->add_sentence("Hello there.");
     h.clock->run();
     REQUIRE(driven->requests.size() == 1);
     CHECK(driven->requests[0]->sentence == "Hello there.");
@@ -132,8 +132,8 @@ TEST_CASE("speaker: a streamed sentence's first chunk plays the moment it arrive
     driven->requests[0]->sink.on_audio(audio_ms(40));
     driven->requests[0]->sink.on_done(Ok{});
     h.clock->advance(20);
-    REQUIRE(driven->requests.size() == 1);  // "How" is not a sentence yet: the LLM is still writing
-    h.speaker->add_text(" are you?");
+    REQUIRE(driven->requests.size() == 1);  // the responder has no second sentence yet: the LLM is still writing
+    h.speaker->add_sentence("How are you?");
     h.speaker->end_text();
     h.clock->run();
     REQUIRE(driven->requests.size() == 2);
@@ -146,6 +146,27 @@ TEST_CASE("speaker: a streamed sentence's first chunk plays the moment it arrive
     CHECK(h.done == 1);
     CHECK_FALSE(h.speaker->active());
     CHECK(h.speaker->played_samples() == 6 * kChunk);
+}
+
+// The responder split the LLM's text once; the speaker says its sentences as given. Only a whole text said at once
+// (a greeting) is split here.
+TEST_CASE("speaker: a streamed reply's sentences are said as given, and only say() splits a text") {
+    Harness h;
+    auto tts = std::make_unique<WholeTts>(20);
+    auto* whole = tts.get();
+    h.speaker->use(std::move(tts));
+    h.speaker->start_reply();
+    h.speaker->add_sentence("It costs 3. 5 dollars!");  // a splitter would make two of it
+    h.speaker->add_sentence("");                         // nothing to say: not a sentence
+    h.speaker->add_sentence("Bye.");
+    h.speaker->end_text();
+    h.clock->advance(200);
+    CHECK(whole->said == std::vector<std::string>{"It costs 3. 5 dollars!", "Bye."});
+    CHECK(h.done == 1);
+    h.speaker->say("Hello there. How can I help? Ask");
+    h.clock->advance(200);
+    CHECK(whole->said == std::vector<std::string>{"It costs 3. 5 dollars!", "Bye.", "Hello there.", "How can I help?", "Ask"});
+    CHECK(h.done == 2);
 }
 
 TEST_CASE("speaker: a chunk goes out whole while more is coming, and only the reply's last one is padded") {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/pipeline/sentences.hpp"
 #include "core/pipeline/virtual_executor.hpp"
 #include "core/pipeline/voice_call.hpp"
 
@@ -19,11 +20,14 @@ namespace {
 constexpr int kRate = 8000;
 const AudioFormat kTransport{Encoding::pcm16, kRate, 1};
 
-// 10 ms of audio per character (a sentence of 50 characters is half a second), or a failure.
+// 10 ms of audio per character (a sentence of 50 characters is half a second), or a failure. Each sentence it is
+// asked for is noted in `said`.
 class TextTts final : public TtsClient {
 public:
-    explicit TextTts(std::string name, bool fails = false) : m_name(std::move(name)), m_fails(fails) {}
+    TextTts(std::string name, bool fails, std::vector<std::string>& said)
+        : m_name(std::move(name)), m_fails(fails), m_said(said) {}
     Result<TtsAudio> synthesize(const std::string& sentence) override {
+        m_said.push_back(sentence);
         if (m_fails) return make_error(ErrorCode::unauthenticated, m_name + ": bad key");
         return TtsAudio{kTransport, std::vector<std::int16_t>(sentence.size() * kRate / 100, 1000), {}};
     }
@@ -33,6 +37,7 @@ public:
 private:
     std::string m_name;
     bool m_fails;
+    std::vector<std::string>& m_said;
 };
 
 class LinesStt final : public UtteranceRecognizer {
@@ -50,10 +55,21 @@ private:
     std::size_t m_next = 0;
 };
 
+// One question to the LLM, answered as the daemon's responder answers: each token as text, each sentence once as
+// a token completes it (the responder's splitter), and the rest of the text as the last sentence before the answer.
 struct Asked {
     std::string text, source;
-    std::function<void(const std::string&)> token;
-    std::function<void(Answer)> done;
+    AnswerSink sink;
+    SentenceSplitter sentences;
+
+    void token(const std::string& t) {
+        sink.text(t);
+        for (const auto& sentence : sentences.push(t)) sink.sentence(sentence);
+    }
+    void done(Answer answer) {
+        if (auto rest = sentences.flush(); !rest.empty()) sink.sentence(rest);
+        sink.done(std::move(answer));
+    }
 };
 
 class TestPort final : public CallPort {
@@ -63,6 +79,8 @@ public:
     int clears = 0;
     bool carries_marks = true;
     std::vector<std::string> marks, controls, events;
+    std::vector<json> transcripts;  // the data of each call:transcript
+    std::vector<std::string> said;  // each sentence the TTS was asked for
     std::vector<json> turns;  // role, text, interrupted
     std::vector<json> turn_metrics;
     json metrics = json::object();
@@ -84,6 +102,7 @@ public:
     }
     void send_control(const json& m) override { controls.push_back(m.value("type", "")); }
     void publish(const std::string& event, const json& data) override {
+        if (event == "call:transcript") transcripts.push_back(data);
         events.push_back(event + (data.value("interrupted", false) ? "+interrupted" : "") +
                          (data.value("backchannel", false) ? "+backchannel" : ""));
     }
@@ -93,9 +112,12 @@ public:
     }
     void record_turn(const json& m) override { turn_metrics.push_back(m); }
     json& call_metrics() override { return metrics; }
-    void ask(const std::string& text, std::int64_t, std::int64_t, const std::string& source,
-             std::function<void(const std::string&)> on_token, std::function<void(Answer)> on_done) override {
-        asked.push_back({text, source, std::move(on_token), std::move(on_done)});
+    void ask(const std::string& text, std::int64_t, std::int64_t, const std::string& source, AnswerSink sink) override {
+        Asked question;
+        question.text = text;
+        question.source = source;
+        question.sink = std::move(sink);
+        asked.push_back(std::move(question));
     }
     void cancel_answer() override { ++cancels; }
     void end(const std::string& reason, CallClose close) override {
@@ -105,7 +127,7 @@ public:
     }
     void hand_over(const std::string& reason, const std::string&) override { handed_over = reason; }
     Result<std::unique_ptr<TtsClient>> make_tts(std::size_t choice) override {
-        return std::unique_ptr<TtsClient>(std::make_unique<TextTts>("tts" + std::to_string(choice), tts_fails.at(choice)));
+        return std::unique_ptr<TtsClient>(std::make_unique<TextTts>("tts" + std::to_string(choice), tts_fails.at(choice), said));
     }
     Result<std::unique_ptr<SttClient>> make_stt(std::size_t) override {
         if (stt_unavailable) return make_error(ErrorCode::unauthenticated, "stt: bad key");
@@ -178,7 +200,9 @@ TEST_CASE("voice call: the greeting plays, the caller's turn goes to the LLM, an
     CHECK(c.port.frames.size() == 1);  // the greeting's first chunk goes out at once
     c.caller(300, false);              // 22 characters: 220 ms of greeting
     CHECK(c.call->state() == CallState::listening);
-    CHECK(c.port.turns.at(0)["text"] == "Hello, how can I help?");
+    CHECK(c.port.frames.size() == 11);  // 220 ms in 20 ms chunks
+    CHECK(c.port.turns.at(0) == json{{"role", "agent"}, {"text", "Hello, how can I help?"}, {"interrupted", false}});
+    CHECK(c.port.said == std::vector<std::string>{"Hello, how can I help?"});
     c.turn();
     REQUIRE(c.port.asked.size() == 1);
     CHECK(c.port.asked[0].text == "what are your hours");
@@ -192,9 +216,40 @@ TEST_CASE("voice call: the greeting plays, the caller's turn goes to the LLM, an
     CHECK(c.call->state() == CallState::listening);
     CHECK(c.port.turns.back()["text"] == "We open at nine. And close at five.");
     CHECK(c.conversation.history().back().content == "We open at nine. And close at five.");
+    CHECK(c.port.said == std::vector<std::string>{"Hello, how can I help?", "We open at nine.", "And close at five."});
+    // The model's first token came 100 ms after the caller's speech ended (when the test played it), and the first
+    // sentence's audio and first frame at that same instant: nothing waits for the rest of the answer.
     REQUIRE(c.port.turn_metrics.size() == 1);
-    CHECK(c.port.turn_metrics[0].contains("voice_to_voice_ms"));
-    CHECK(c.port.marks.size() == 2);  // one after each reply
+    const json& m = c.port.turn_metrics[0];
+    CHECK(m["stt_ms"] == 0);
+    CHECK(m["llm_first_token_ms"] == 100);
+    CHECK(m["tts_first_audio_ms"] == 100);
+    CHECK(m["voice_to_voice_ms"] == 100);
+    CHECK(c.port.marks == std::vector<std::string>{"reply-1", "reply-2"});  // one after each reply
+}
+
+// The responder splits the LLM's text into sentences once, and the call says exactly those: the speaker does not
+// split the tokens a second time (it used to, and the responder's sentences went unused).
+TEST_CASE("voice call: a streamed reply is split once: the TTS is asked for the responder's sentences, and text alone says nothing") {
+    Call c(agent_with(), {"what are your hours"});
+    c.start();
+    c.turn();
+    REQUIRE(c.port.asked.size() == 1);
+    AnswerSink& sink = c.port.asked[0].sink;
+    sink.text("We open at 9. We close at 5.");  // the reply's text, for the record: nothing in it is said
+    c.clock->advance(100);
+    CHECK(c.port.said.empty());
+    CHECK(c.port.frames.empty());
+    sink.sentence("We open at 9. We close at 5.");  // the responder's one sentence (it may judge as it likes)
+    c.clock->run();
+    CHECK(c.port.said == std::vector<std::string>{"We open at 9. We close at 5."});
+    CHECK(c.port.frames.size() == 1);  // its first chunk plays at once
+    sink.done(Answer{});
+    c.clock->advance(1000);  // 28 characters: 280 ms
+    CHECK(c.port.said == std::vector<std::string>{"We open at 9. We close at 5."});
+    CHECK(c.port.frames.size() == 14);
+    CHECK(c.port.turns.back()["text"] == "We open at 9. We close at 5.");
+    CHECK(c.call->state() == CallState::listening);
 }
 
 TEST_CASE("voice call: barge-in stops the agent, clears the carrier, and keeps only what the caller heard") {
@@ -208,9 +263,9 @@ TEST_CASE("voice call: barge-in stops the agent, clears the carrier, and keeps o
     std::size_t played = c.port.frames.size();
     c.caller(400, true);  // the caller talks over it: 300 ms of speech interrupts
     CHECK(c.port.clears == 1);
-    CHECK(c.port.cancels >= 1);
-    CHECK(c.call->state() != CallState::replying);
-    CHECK(c.port.frames.size() <= played + 20);
+    CHECK(c.port.cancels == 1);
+    CHECK(c.call->state() == CallState::listening);
+    CHECK(c.port.frames.size() == played + 15);  // 300 ms more of the reply, until the VAD's minimum speech
     const json& cut = c.port.turns.back();
     CHECK(cut["interrupted"] == true);
     std::string heard = cut["text"];
@@ -225,6 +280,25 @@ TEST_CASE("voice call: barge-in stops the agent, clears the carrier, and keeps o
     CHECK(c.port.asked[1].text == "stop");
 }
 
+// The cut reply is announced once, as interrupted (it used to be announced a second time as if said whole).
+TEST_CASE("voice call: a barge-in announces the cut reply once, as interrupted, with the words the caller heard") {
+    Call c(agent_with(), {"tell me everything", "stop"});
+    c.start();
+    c.turn();
+    c.port.answer("This is a long answer that takes several seconds to say out loud, sentence by sentence.");
+    c.caller(400, false);
+    c.caller(400, true);  // the caller talks over it
+    REQUIRE(c.port.clears == 1);
+    REQUIRE(c.port.transcripts.size() == 1);
+    const json& cut = c.port.transcripts[0];
+    CHECK(cut["role"] == "agent");
+    CHECK(cut["final"] == true);
+    CHECK(cut["interrupted"] == true);
+    CHECK(cut["text"] == c.port.turns.back()["text"]);
+    CHECK(c.port.count("call:transcript+interrupted") == 1);
+    CHECK(c.port.count("call:transcript") == 0);
+}
+
 TEST_CASE("voice call: a backchannel while the agent talks does not interrupt it") {
     Call c(agent_with({{"interruption", {{"min_speech_ms", 5000}}}}), {"go on", "okay"});
     c.start();
@@ -235,8 +309,11 @@ TEST_CASE("voice call: a backchannel while the agent talks does not interrupt it
     c.caller(200, true);  // "okay"
     c.caller(600, false);
     CHECK(c.port.clears == 0);
-    CHECK(c.port.count("call:transcript+backchannel") == 1);
-    CHECK(c.port.asked.size() == 1);
+    CHECK(c.call->state() == CallState::replying);
+    REQUIRE(c.port.transcripts.size() == 1);
+    CHECK(c.port.transcripts[0] == json{{"role", "user"}, {"text", "okay"}, {"final", true}, {"backchannel", true}});
+    CHECK(c.port.asked.size() == 1);  // "okay" is no turn of the conversation
+    CHECK(c.port.turns.empty());      // and the agent's reply goes on
 }
 
 TEST_CASE("voice call: silence brings the reprompt, and after the last one the call ends") {
@@ -248,6 +325,8 @@ TEST_CASE("voice call: silence brings the reprompt, and after the last one the c
     c.clock->advance(1);
     CHECK(c.port.frames.size() == 1);  // the reprompt, exactly at the timeout
     c.clock->advance(200);              // 12 characters: 120 ms
+    CHECK(c.port.frames.size() == 6);
+    CHECK(c.port.said == std::vector<std::string>{"Still there?"});
     CHECK(c.call->state() == CallState::listening);
     CHECK(c.port.ended.empty());
     c.clock->advance(1000);
@@ -309,6 +388,11 @@ TEST_CASE("voice call: a key press is a caller turn, and interrupts the agent") 
     c.clock->advance(100);
     c.call->dtmf("2");
     CHECK(c.port.clears == 1);
+    CHECK(c.port.cancels == 1);
+    CHECK(c.call->state() == CallState::replying);  // the answer to "2" is on its way
+    REQUIRE(c.port.turns.size() == 1);
+    CHECK(c.port.turns[0]["interrupted"] == true);
+    CHECK(c.port.turns[0]["text"] == "Press 1 for sales");  // 100 ms of 57 characters' 570 ms, to the word's end
     REQUIRE(c.port.asked.size() == 1);
     CHECK(c.port.asked[0].text == "2");
     CHECK(c.port.asked[0].source == "dtmf");
@@ -340,9 +424,15 @@ TEST_CASE("voice call: a TTS provider that fails hands the greeting to the next 
     c.start();
     c.clock->run();
     REQUIRE(!c.port.frames.empty());
-    CHECK(c.port.frames.front() < 1500);
+    CHECK(c.port.frames.front() == 0);  // the next provider is built and speaks at once: no silence at all
+    CHECK(c.port.said == std::vector<std::string>{"Hello there.", "Hello there."});  // the same sentence, by each
     CHECK(c.port.count("call:error") == 1);
     REQUIRE(c.port.metrics["fallbacks"].size() == 1);
+    const json& fallback = c.port.metrics["fallbacks"][0];
+    CHECK(fallback["stage"] == "tts");
+    CHECK(fallback["provider"] == "tts0");
+    CHECK(fallback["fallback"] == "tts");
+    CHECK(fallback["message"] == "tts0: bad key");
     CHECK(c.port.metrics["providers"]["tts"] == "tts1");
 }
 
@@ -350,13 +440,18 @@ TEST_CASE("voice call: a hang-up mid-reply stores the part the caller heard") {
     Call c(agent_with(), {"hello"});
     c.start();
     c.turn();
-    c.port.answer("A reply long enough to be cut off by the caller hanging up in the middle of it.");
+    const std::string reply = "A reply long enough to be cut off by the caller hanging up in the middle of it.";
+    c.port.answer(reply);
     c.clock->advance(300);
     c.call->ended();
     CHECK(c.call->state() == CallState::ended);
     const json& last = c.port.turns.back();
+    CHECK(last["role"] == "agent");
     CHECK(last["interrupted"] == true);
-    CHECK(!last["text"].get<std::string>().empty());
+    std::string heard = last["text"];
+    CHECK(heard == "A reply long enough to be cut off");  // 300 ms of its 810, to the word's end
+    REQUIRE(c.port.transcripts.size() == 1);
+    CHECK(c.port.transcripts[0] == json{{"role", "agent"}, {"text", heard}, {"final", true}, {"interrupted", true}});
     std::size_t frames = c.port.frames.size();
     c.clock->advance(2000);
     CHECK(c.port.frames.size() == frames);

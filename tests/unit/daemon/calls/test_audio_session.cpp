@@ -223,6 +223,29 @@ TEST_CASE("audio session: barge-in clears, drops the rest and keeps what was hea
     CHECK(turns[2].text == "We open at nine. We close at six.");
 }
 
+// A barge-in announces each turn once: the agent's cut reply (as interrupted), then the caller's words. It used to
+// announce the cut reply twice, once as if the reply had been said whole.
+TEST_CASE("audio session: a barge-in publishes one call:transcript for the cut reply and one for the caller's words") {
+    Harness h(agent_with(json::object()), {"what are your hours"});
+    std::vector<json> transcripts;  // the final ones: interim words are announced as they come
+    auto id = h.events.subscribe(h.workspace_id, h.call_id, [&](const CallEvent& e) {
+        if (e.type == "call:transcript" && e.data.value("final", false)) transcripts.push_back(e.data);
+    });
+    h.silence(600);  // part of the greeting has played
+    h.talk(600);     // the caller talks over it
+    h.silence(1500);
+    h.events.unsubscribe(id);
+    REQUIRE(transcripts.size() == 3);
+    CHECK(transcripts[0]["role"] == "agent");
+    CHECK(transcripts[0].value("interrupted", false));
+    CHECK(h.turns().at(0).text == transcripts[0]["text"]);
+    CHECK(transcripts[1]["role"] == "user");
+    CHECK(transcripts[1]["text"] == "what are your hours");
+    CHECK(transcripts[2]["role"] == "agent");
+    CHECK(transcripts[2]["text"] == "We open at nine. We close at six.");
+    CHECK_FALSE(transcripts[2].value("interrupted", false));
+}
+
 TEST_CASE("audio session: a backchannel does not interrupt") {
     Harness h(agent_with({{"interruption", {{"enabled", true}, {"min_speech_ms", 5000}}}}), {"okay"});
     h.silence(300);
