@@ -27,6 +27,7 @@
 #include "daemon/calls/call_analysis.hpp"
 #include "daemon/campaigns/campaign_runner.hpp"
 #include "daemon/webhooks/webhooks.hpp"
+#include "providers/common/io_loop.hpp"
 #include "providers/common/net_guard.hpp"
 #include "core/util/encoding.hpp"
 #include "daemon/calls/event_bus.hpp"
@@ -292,6 +293,9 @@ int run_daemon(const Config& config) {
     options.ws_max_queue_messages = static_cast<std::size_t>(config.server.ws_max_queue_messages);
     options.ws_max_queue_bytes = static_cast<std::size_t>(config.server.ws_max_queue_bytes);
     options.cors_origins = split_list(config.server.cors_origins);
+    // A call's provider WebSockets run on the I/O thread that carries its media, so a 20 ms audio frame and the
+    // provider's answers cross no thread.
+    options.on_loop_thread = [](boost::asio::io_context& loop) { adopt_thread_loop(&loop); };
     http::raise_descriptor_limit(options.max_connections);
     http::HttpServer server(options, router, metrics);
 
@@ -469,6 +473,7 @@ int run_daemon(const Config& config) {
         server.stop();
     });
     server.run();
+    adopt_thread_loop(nullptr);  // loop 0 runs no more: nothing started on this thread from now on may use it
     // run() can also return without a signal (a fatal listener error): wake the signal thread.
     exiting = true;
     pthread_kill(signal_thread.native_handle(), SIGTERM);

@@ -2,7 +2,8 @@
 // kernel memory pauses accepting with a growing back-off (50 ms doubling to 500 ms) instead of retrying at once,
 // which would spin a core and flood the log; the failure line is written at most once per 5 s with a count of the
 // ones held back. Each accepted connection must get a slot under the global and per-address caps, else it gets a
-// short 503 and is closed.
+// short 503 and is closed. Each accept names the loop the connection will live on, the next one in turn, so the
+// connections spread over the I/O threads while each stays on one.
 #include <sys/socket.h>
 
 #include <boost/asio/strand.hpp>
@@ -41,7 +42,7 @@ const std::string& refusal_response() {
 }  // namespace
 
 void HttpServer::Impl::do_accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept(net::make_strand(next_loop()), [this](beast::error_code ec, tcp::socket socket) {
         if (ec) {
             if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
             request_metrics.accept_failed();

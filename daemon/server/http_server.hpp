@@ -3,9 +3,11 @@
 // per route and status (bounded labels), an escaped access log, security headers and optional CORS on every
 // answer, caps on open connections (global and per client address), a back-off when descriptors run out, and
 // graceful shutdown (stop accepting, let in-flight requests finish within a grace period, then close). WebSocket
-// upgrades go to the route's accept function; each socket's send queue is capped.
+// upgrades go to the route's accept function; each socket's send queue is capped. Each I/O thread runs an event loop
+// of its own and each accepted connection goes to the next loop in turn, so a connection and all it posts stay on
+// one thread (no hand-over of one shared loop between threads, with its wake-ups, on every audio frame).
 // Thread-safety: construct, add routes, then start() from one thread; stop() may be called from any thread
-// (signal handling); port() is safe after start().
+// (signal handling); port() is safe after start(). on_loop_thread runs on each I/O thread, before its loop.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +20,10 @@
 #include "core/util/metrics.hpp"
 #include "daemon/server/client_address.hpp"
 #include "daemon/server/router.hpp"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace va::http {
 
@@ -42,6 +48,9 @@ struct ServerOptions {
     int ws_close_grace_ms = 2000;  // then a socket that cannot even take the close frame is torn down
     // Origins (scheme://host[:port]) whose browsers may call the API; empty: no CORS headers at all.
     std::vector<std::string> cors_origins;
+    // Called on each I/O thread with the loop that thread is about to run (run()'s own thread included), so what
+    // the thread's connections start (a provider's WebSocket) can run on the same loop. An exception is logged.
+    std::function<void(boost::asio::io_context&)> on_loop_thread;
 };
 
 class HttpServer {
@@ -55,7 +64,8 @@ public:
     void start();
     // The bound port (useful with port 0).
     int port() const;
-    // Runs the I/O threads until stop() completes; returns after every thread has joined.
+    // Runs the I/O threads (the calling thread is the first) until stop() completes; returns after every thread
+    // has joined.
     void run();
     // Stops accepting; in-flight requests finish (up to the grace period); then run() returns.
     void stop();

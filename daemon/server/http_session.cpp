@@ -166,9 +166,10 @@ void Session::handle() {
     }
     const Handler* handler = match.handler;
     if (match.options.offload) {
-        // The work guard keeps run() from returning while the worker holds the only pending piece of work.
+        // The work guard keeps the connection's loop, and so run(), from returning while the worker holds the only
+        // pending piece of work.
         net::post(*m_server.workers,
-                  [self = shared_from_this(), handler, request, guard = net::make_work_guard(m_server.ioc)] {
+                  [self = shared_from_this(), handler, request, guard = net::make_work_guard(m_stream.get_executor())] {
                       Response response = run_handler(*handler, *request);
                       net::post(self->m_stream.get_executor(),
                                 [self, request, response = std::move(response)]() mutable {
@@ -184,7 +185,8 @@ void Session::handle() {
 // the worker pool: accepting a call's media stream is start-up work (the store, the agent, its templates), and
 // when hundreds of callers connect at once the I/O threads must go on pacing the calls already up.
 void Session::upgrade_websocket(const WsAccept& accept, std::shared_ptr<Request> request) {
-    net::post(*m_server.workers, [self = shared_from_this(), &accept, request, guard = net::make_work_guard(m_server.ioc)] {
+    net::post(*m_server.workers, [self = shared_from_this(), &accept, request,
+                                  guard = net::make_work_guard(m_stream.get_executor())] {
         auto handler = std::make_shared<Result<std::unique_ptr<WsHandler>>>(make_error(ErrorCode::internal, "internal error"));
         try {
             *handler = accept(*request);

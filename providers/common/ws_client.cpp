@@ -53,7 +53,20 @@ Result<WsUrl> parse_ws_url(const std::string& url) {
 
 namespace {
 
-// The one I/O thread every provider WebSocket shares, joined at exit.
+// Made on the first wss:// connection: loading the system trust store costs most of a megabyte of memory, which a
+// daemon whose providers are all plain ws:// (local servers, the fakes) never needs. Shared by every loop.
+ssl::context& tls_context() {
+    static ssl::context tls = [] {
+        ssl::context c(ssl::context::tls_client);
+        c.set_default_verify_paths();
+        c.set_verify_mode(ssl::verify_peer);
+        return c;
+    }();
+    return tls;
+}
+
+// The I/O thread shared by the provider WebSockets of threads that have no loop of their own, started on first
+// use and joined at exit.
 class SharedIo {
 public:
     static SharedIo& get() {
@@ -61,16 +74,6 @@ public:
         return io;
     }
     net::io_context& context() { return m_ioc; }
-    // Made on the first wss:// connection: loading the system trust store costs most of a megabyte of memory,
-    // which a daemon whose providers are all plain ws:// (local servers, the fakes) never needs.
-    ssl::context& tls() {
-        std::call_once(m_tls_once, [this] {
-            m_tls.emplace(ssl::context::tls_client);
-            m_tls->set_default_verify_paths();
-            m_tls->set_verify_mode(ssl::verify_peer);
-        });
-        return *m_tls;
-    }
 
 private:
     SharedIo() : m_work(net::make_work_guard(m_ioc)) {
@@ -83,10 +86,12 @@ private:
     }
     net::io_context m_ioc;
     net::executor_work_guard<net::io_context::executor_type> m_work;
-    std::once_flag m_tls_once;
-    std::optional<ssl::context> m_tls;
     std::thread m_thread;
 };
+
+net::io_context& context_of(const WsLoop& loop) {
+    return loop.adopted() ? *loop.adopted() : SharedIo::get().context();
+}
 
 template <class Stream>
 class Connection final : public WsClient, public std::enable_shared_from_this<Connection<Stream>> {
@@ -284,8 +289,10 @@ private:
         m_finished = true;
         m_open = false;
         m_ticker.cancel();
-        m_queued -= m_outbox.size();
-        m_outbox.clear();
+        // A write still in flight owns the front message's buffer: its completion pops it.
+        std::size_t keep = m_writing && !m_outbox.empty() ? 1 : 0;
+        m_queued -= m_outbox.size() - keep;
+        m_outbox.erase(m_outbox.begin() + std::ptrdiff_t(keep), m_outbox.end());
         auto cb = callback(&WsClientCallbacks::on_closed);
         {
             std::lock_guard lock(m_callback_mutex);
@@ -318,9 +325,10 @@ private:
 
 class Timer final : public WsTimer {
 public:
-    Timer(int delay_ms, std::function<void()> fn) : m_state(std::make_shared<State>(std::move(fn))) {
-        // The timer object is only touched on the I/O thread (Asio timers are not thread-safe).
-        net::post(SharedIo::get().context(), [state = m_state, delay_ms] {
+    Timer(int delay_ms, std::function<void()> fn, net::io_context& loop)
+        : m_state(std::make_shared<State>(std::move(fn), loop)) {
+        // The timer object is only touched on its loop's thread (Asio timers are not thread-safe).
+        net::post(loop, [state = m_state, delay_ms] {
             state->timer.expires_after(std::chrono::milliseconds(std::max(0, delay_ms)));
             state->timer.async_wait([state](beast::error_code ec) {
                 if (ec || state->cancelled.load()) return;
@@ -330,12 +338,12 @@ public:
     }
     ~Timer() override {
         m_state->cancelled = true;
-        net::post(SharedIo::get().context(), [state = m_state] { state->timer.cancel(); });
+        net::post(m_state->timer.get_executor(), [state = m_state] { state->timer.cancel(); });
     }
 
 private:
     struct State {
-        explicit State(std::function<void()> f) : timer(SharedIo::get().context()), fn(std::move(f)) {}
+        State(std::function<void()> f, net::io_context& loop) : timer(loop), fn(std::move(f)) {}
         net::steady_timer timer;
         std::function<void()> fn;
         std::atomic<bool> cancelled{false};
@@ -345,14 +353,13 @@ private:
 
 }  // namespace
 
-std::unique_ptr<WsTimer> ws_after(int delay_ms, std::function<void()> fn) {
-    return std::make_unique<Timer>(delay_ms, std::move(fn));
+std::unique_ptr<WsTimer> ws_after(int delay_ms, std::function<void()> fn, WsLoop loop) {
+    return std::make_unique<Timer>(delay_ms, std::move(fn), context_of(loop));
 }
 
-std::shared_ptr<WsClient> WsClient::connect(WsClientOptions options, WsClientCallbacks callbacks) {
+std::shared_ptr<WsClient> WsClient::connect(WsClientOptions options, WsClientCallbacks callbacks, WsLoop loop) {
     auto url = parse_ws_url(options.url);
-    auto& io = SharedIo::get();
-    auto strand = net::make_strand(io.context());
+    auto strand = net::make_strand(context_of(loop));
     if (!url) {
         // Reported like any other failure, through on_closed, so callers have one path.
         using Plain = bws::stream<beast::tcp_stream>;
@@ -365,7 +372,7 @@ std::shared_ptr<WsClient> WsClient::connect(WsClientOptions options, WsClientCal
     }
     if (url->tls) {
         using Tls = bws::stream<beast::ssl_stream<beast::tcp_stream>>;
-        auto c = std::make_shared<Connection<Tls>>(std::move(options), std::move(callbacks), *url, strand, io.tls());
+        auto c = std::make_shared<Connection<Tls>>(std::move(options), std::move(callbacks), *url, strand, tls_context());
         c->start();
         return c;
     }

@@ -1,12 +1,16 @@
 // Outbound WebSocket for streaming provider APIs (Deepgram live recognition, ElevenLabs stream-input), over ws://
-// or wss:// (TLS with the peer's certificate and host name verified against the system's trust store). Every
-// connection runs on one shared I/O thread started on first use, so a call costs a socket, not a thread; Beast
-// stays inside ws_client.cpp.
-// Thread-safety: connect() and every WsClient method are safe from any thread. Callbacks run on the shared I/O
-// thread, one at a time, and must not block: owners post what they learn to their own strand. After abort()
-// returns no callback of that client starts any more (one already running may still finish: owners that must
-// know it is over guard their callbacks themselves). ws_after() timers run on the same thread, one at a time with
-// the connections' callbacks, so an owner's connection events and deadlines come in one order.
+// or wss:// (TLS with the peer's certificate and host name verified against the system's trust store). A
+// connection runs on an event loop (io_loop.hpp): the one its owner passes, by default the calling thread's
+// adopted loop (the daemon's HTTP I/O thread that carries the call, so a caller's audio frame reaches the provider
+// with no hand-off to another thread), else one shared I/O thread started on first use. A call costs a socket, not
+// a thread; Beast stays inside ws_client.cpp.
+// Thread-safety: connect() and every WsClient method are safe from any thread. A connection's callbacks run on its
+// loop, one at a time (its strand), and must not block: owners post what they learn to their own strand. After
+// abort() returns no callback of that client starts any more (one already running may still finish: owners that
+// must know it is over guard their callbacks themselves). A ws_after() timer runs on the loop it is given. An
+// owner's timers and its connection's callbacks run one at a time, in one order, only when they are on the same
+// loop: so an owner captures its WsLoop once and passes it to every connect() and ws_after() it makes, whichever
+// thread it is on (a reconnect from a callback, a deadline armed from the caller's strand).
 #pragma once
 
 #include <functional>
@@ -17,6 +21,7 @@
 #include <vector>
 
 #include "core/util/result.hpp"
+#include "providers/common/io_loop.hpp"
 
 namespace va {
 
@@ -24,7 +29,7 @@ struct WsClientOptions {
     std::string url;  // ws://host[:port]/path?query or wss://...
     std::vector<std::pair<std::string, std::string>> headers;
     int connect_timeout_ms = 5000;
-    // Called every tick_ms on the I/O thread while the connection is open (keep-alives); 0 turns it off.
+    // Called every tick_ms on the connection's loop while the connection is open (keep-alives); 0 turns it off.
     int tick_ms = 0;
 };
 
@@ -40,7 +45,9 @@ struct WsClientCallbacks {
 
 class WsClient {
 public:
-    static std::shared_ptr<WsClient> connect(WsClientOptions options, WsClientCallbacks callbacks);
+    // On `loop`; by default the calling thread's (WsLoop::current()).
+    static std::shared_ptr<WsClient> connect(WsClientOptions options, WsClientCallbacks callbacks,
+                                             WsLoop loop = WsLoop::current());
     virtual ~WsClient() = default;
     // Queued in order; dropped once the connection is closing or closed.
     virtual void send_text(std::string message) = 0;
@@ -53,15 +60,15 @@ public:
     virtual std::size_t queued() const = 0;
 };
 
-// A deadline on the shared I/O thread (a protocol's quiet time, a request's timeout), so no thread waits for it:
-// `fn` runs once, `delay_ms` from now, unless the timer was destroyed first. Like a connection's callbacks it must
+// A deadline on `loop` (a protocol's quiet time, a request's timeout), so no thread waits for it: `fn` runs once,
+// `delay_ms` from now, unless the timer was destroyed first. Like a connection's callbacks it must
 // not block, and an exception from it is logged and dropped. Destroying the timer does not wait for a run that has
 // already started.
 class WsTimer {
 public:
     virtual ~WsTimer() = default;
 };
-std::unique_ptr<WsTimer> ws_after(int delay_ms, std::function<void()> fn);
+std::unique_ptr<WsTimer> ws_after(int delay_ms, std::function<void()> fn, WsLoop loop = WsLoop::current());
 
 // Callbacks that reach `owner` only while it lives, tagged with the connection's `generation` so an owner that
 // reconnects can ignore the old connection: owner->ws_opened(g), ws_message(g, binary, data), ws_tick(g),

@@ -51,6 +51,9 @@ public:
 
     void open() {
         std::lock_guard lock(m_mutex);
+        // Every connection of the stream, reconnects (started from a callback) included, on the loop of the thread
+        // that opens it: the call's own I/O thread in the daemon, so its audio needs no hand-off to another thread.
+        m_loop = WsLoop::current();
         connect_locked();
     }
 
@@ -135,7 +138,7 @@ private:
         options.tick_ms = 1000;
         auto callbacks = callbacks_for(weak_from_this(), ++m_generation);
         m_open = false;
-        m_ws = WsClient::connect(std::move(options), std::move(callbacks));
+        m_ws = WsClient::connect(std::move(options), std::move(callbacks), m_loop);
     }
 
 public:  // the connection's callbacks (callbacks_for)
@@ -257,6 +260,7 @@ private:
     std::mutex m_mutex;
     std::function<void(SttEvent)> m_on_event;
     std::shared_ptr<WsClient> m_ws;
+    WsLoop m_loop;  // from open()
     int m_generation = 0;
     bool m_open = false, m_closed = false, m_failed = false;
     int m_attempts = 0;

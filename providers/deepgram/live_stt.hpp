@@ -7,6 +7,7 @@
 // connection, so the caller loses no words. A refused key or quota, or reconnects that keep failing, end the
 // stream with a `failed` event (the session then falls back to the agent's next recognizer).
 // Thread-safety: see StreamingRecognizer; push/finalize/close may come from the session's strand while events arrive on
+// the stream's loop: that of the thread that started it when it runs one (io_loop.hpp: the call's I/O thread), else
 // the shared WebSocket thread.
 #pragma once
 

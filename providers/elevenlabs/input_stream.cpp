@@ -93,19 +93,20 @@ class InputStream;
 // The caller's handle on one sentence; destroying it cancels.
 class SentenceHandle final : public TtsStream {
 public:
-    SentenceHandle(std::weak_ptr<InputStream> stream, std::uint64_t id, std::shared_ptr<Delivery> out)
-        : m_stream(std::move(stream)), m_id(id), m_out(std::move(out)) {}
+    SentenceHandle(std::weak_ptr<InputStream> stream, std::uint64_t id, std::shared_ptr<Delivery> out, WsLoop loop)
+        : m_stream(std::move(stream)), m_id(id), m_out(std::move(out)), m_loop(loop) {}
     ~SentenceHandle() override { cancel(); }
     void cancel() override;
-    // An outcome known before anything is sent (a permanent failure), told on the I/O thread like every other.
+    // An outcome known before anything is sent (a permanent failure), told on the stream's loop like every other.
     void fail_soon(Error error) {
-        m_early = ws_after(0, [out = m_out, error] { out->done(error); });
+        m_early = ws_after(0, [out = m_out, error] { out->done(error); }, m_loop);
     }
 
 private:
     std::weak_ptr<InputStream> m_stream;
     std::uint64_t m_id;
     std::shared_ptr<Delivery> m_out;
+    WsLoop m_loop;
     std::unique_ptr<WsTimer> m_early;
     bool m_cancelled = false;
 };
@@ -119,6 +120,9 @@ public:
 
     void open() {
         std::lock_guard lock(m_mutex);
+        // The loop of the thread that opens the stream (the call's I/O thread in the daemon) carries every connection
+        // and timer of it, whoever starts them (the caller's strand, a callback), so they come in one order.
+        m_loop = WsLoop::current();
         connect_locked();
     }
 
@@ -144,7 +148,7 @@ public:
         auto out = std::make_shared<Delivery>(std::move(sink));
         std::lock_guard lock(m_mutex);
         std::uint64_t id = ++m_sentences;
-        auto handle = std::make_unique<SentenceHandle>(weak_from_this(), id, out);
+        auto handle = std::make_unique<SentenceHandle>(weak_from_this(), id, out, m_loop);
         if (auto refused = refusal_locked()) {
             handle->fail_soon(*refused);
             return handle;
@@ -290,7 +294,7 @@ private:
         auto cb = callbacks_for(weak_from_this(), ++m_generation);
         m_open = false;
         m_closed = false;
-        m_ws = WsClient::connect(std::move(options), std::move(cb));
+        m_ws = WsClient::connect(std::move(options), std::move(cb), m_loop);
         // The first message: a single space, with the voice and the chunk schedule (queued until the upgrade).
         json first{{"text", " "}, {"voice_settings", voice_settings(m_settings)},
                    {"generation_config", {{"chunk_length_schedule", m_settings.chunk_schedule}}}};
@@ -319,9 +323,12 @@ private:
         Sentence& s = *m_current;
         std::int64_t due = s.sent_ms + m_settings.timeout_ms;
         if (s.heard) due = std::min(due, s.last_audio_ms + m_settings.quiet_ms);
-        s.timer = ws_after(int(std::max<std::int64_t>(0, due - now_ms())), [weak = weak_from_this(), id = s.id] {
-            if (auto self = weak.lock()) self->sentence_timer(id);
-        });
+        s.timer = ws_after(
+            int(std::max<std::int64_t>(0, due - now_ms())),
+            [weak = weak_from_this(), id = s.id] {
+                if (auto self = weak.lock()) self->sentence_timer(id);
+            },
+            m_loop);
     }
 
     // A message's audio for the sentence (PCM16 as samples, G.711 as it came), up to the sentence's bound.
@@ -379,6 +386,7 @@ private:
     AudioFormat m_format;
     std::mutex m_mutex;
     std::shared_ptr<WsClient> m_ws;
+    WsLoop m_loop;  // from open()
     int m_generation = 0;
     bool m_open = false, m_closed = false, m_ended = false;
     std::optional<Error> m_failure;

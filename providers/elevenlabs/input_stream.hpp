@@ -6,7 +6,7 @@
 // Streaming: speak() returns at once and each `audio` message reaches the sink as it arrives, decoded to PCM16. A
 // sentence is complete at isFinal, when the alignment has covered its visible characters, or when its audio has
 // paused for 800 ms (alignment of normalised text may never add up); that pause and the sentence's timeout are
-// timers on the shared WebSocket I/O thread, so no thread waits for a sentence. One sentence brings at most
+// timers on the stream's loop (below), so no thread waits for a sentence. One sentence brings at most
 // kMaxSentenceAudioSeconds of audio (http_speech.hpp): past that it fails with too_large and its connection is closed.
 //
 // Cancelling (barge-in, hang-up) closes the sentence's connection, so the service stops generating it, and opens a
@@ -19,7 +19,9 @@
 // sentences at once, without reconnecting.
 // Thread-safety: a client is used by one thread at a time and speaks one sentence at a time (the next after on_done
 // or cancel()); a sentence may be cancelled from any thread, its own callbacks included. Sinks are called on the
-// shared WebSocket I/O thread, in order, and never once cancel() (or the client's destruction) has returned.
+// stream's loop, in order, and never once cancel() (or the client's destruction) has returned. The stream's loop is
+// that of the thread that opens it (set_output) when it runs one (io_loop.hpp: the call's I/O thread in the daemon),
+// else the shared WebSocket I/O thread; its connections and timers all stay on it.
 #pragma once
 
 #include <memory>

@@ -1,5 +1,5 @@
 // The HTTP server on its own (port 0, a test router): security headers, CORS, error bodies, bounded metric labels,
-// connection caps and the WebSocket send-queue cap.
+// connection caps, the WebSocket send-queue cap, and the I/O threads' loops (a connection stays on one).
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -14,6 +14,9 @@
 
 #include <filesystem>
 #include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
 
 #include <atomic>
 #include <future>
@@ -38,6 +41,7 @@ struct TestServer {
     Router router;
     std::unique_ptr<HttpServer> server;
     std::thread thread;
+    int io_threads = 1;
 
     explicit TestServer(ServerOptions options = quiet()) {
         router.add("GET", "/ok", [](Request&) {
@@ -49,7 +53,7 @@ struct TestServer {
     }
     void start() {
         m_options.port = 0;
-        m_options.io_threads = 1;
+        m_options.io_threads = io_threads;
         m_options.worker_threads = 1;
         m_options.shutdown_grace_ms = 500;
         server = std::make_unique<HttpServer>(m_options, router, metrics);
@@ -422,4 +426,106 @@ TEST_CASE("server: a WebSocket accept runs off the I/O thread, which answers oth
     gate.set_value();
     CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);
     CHECK(upgraded.get().rfind("HTTP/1.1 101", 0) == 0);
+}
+
+namespace {
+
+// Notes the thread each WebSocket opened on and counts the ones that closed.
+class WhereHandler final : public WsHandler {
+public:
+    WhereHandler(std::mutex& m, std::vector<std::thread::id>& opened, std::atomic<int>& closed)
+        : m_mutex(m), m_opened(opened), m_closed(closed) {}
+    void on_open(std::shared_ptr<WsConnection>) override {
+        std::lock_guard lock(m_mutex);
+        m_opened.push_back(std::this_thread::get_id());
+    }
+    void on_text(std::string_view) override {}
+    void on_binary(std::string_view) override {}
+    void on_close() override { ++m_closed; }
+
+private:
+    std::mutex& m_mutex;
+    std::vector<std::thread::id>& m_opened;
+    std::atomic<int>& m_closed;
+};
+
+std::string thread_name() {
+    std::ostringstream out;
+    out << std::this_thread::get_id();
+    return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("server: with two I/O threads each runs a loop of its own, and connections land on both") {
+    std::mutex m;
+    std::map<boost::asio::io_context*, std::string> hooked;  // each loop, and the thread the hook saw it on
+    ServerOptions options = TestServer::quiet();
+    options.on_loop_thread = [&](boost::asio::io_context& loop) {
+        std::lock_guard lock(m);
+        hooked[&loop] = thread_name();
+    };
+    TestServer s(options);
+    s.io_threads = 2;
+    s.router.add("GET", "/thread", [](Request&) {
+        Response r;
+        r.content_type = "text/plain";
+        r.body = thread_name();  // served inline: the thread of the connection's loop
+        return r;
+    });
+    s.start();
+    std::set<std::string> served_on;
+    for (int i = 0; i < 6; ++i) served_on.insert(body_of(s.ask("GET", "/thread")));
+    CHECK(served_on.size() == 2);
+    std::lock_guard lock(m);
+    REQUIRE(hooked.size() == 2);
+    std::set<std::string> hook_threads;
+    for (const auto& [loop, thread] : hooked) hook_threads.insert(thread);
+    CHECK(hook_threads == served_on);
+}
+
+TEST_CASE("server: stop() drains a WebSocket on a secondary loop as on the first") {
+    std::mutex m;
+    std::vector<std::thread::id> opened;
+    std::atomic<int> closed{0};
+    TestServer s;
+    s.io_threads = 2;
+    s.router.add_websocket("/where", [&](Request&) -> Result<std::unique_ptr<WsHandler>> {
+        return std::unique_ptr<WsHandler>(std::make_unique<WhereHandler>(m, opened, closed));
+    });
+    s.start();
+    std::string upgrade = "GET /where HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    // Round robin: two connections in a row are on the two loops.
+    RawConnection first(s.port()), second(s.port());
+    REQUIRE(first.send(upgrade));
+    REQUIRE(second.send(upgrade));
+    REQUIRE(eventually([&] {
+        std::lock_guard lock(m);
+        return opened.size() == 2;
+    }));
+    {
+        std::lock_guard lock(m);
+        CHECK(opened[0] != opened[1]);
+        // run()'s own thread runs loop 0; the other one is the secondary loop's.
+        CHECK((opened[0] != s.thread.get_id() || opened[1] != s.thread.get_id()));
+    }
+    // Both clients read all along: the reset that ends a close the client never answers may discard unread bytes.
+    auto read_until_closed = [](RawConnection& c) {
+        std::string received;
+        bool ended = c.wait_closed(10000, &received);
+        return ended ? received : std::string();
+    };
+    auto began = std::chrono::steady_clock::now();
+    s.server->stop();
+    auto on_first = std::async(std::launch::async, read_until_closed, std::ref(first));
+    auto on_second = std::async(std::launch::async, read_until_closed, std::ref(second));
+    s.thread.join();  // run() returned: every loop is out of work
+    s.server.reset();
+    CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(10));
+    CHECK(closed == 2);
+    // Each client was told why (1001 going away) before its connection ended.
+    const std::string going_away = std::string("\x03\xe9") + "server shutting down";
+    CHECK(on_first.get().find(going_away) != std::string::npos);
+    CHECK(on_second.get().find(going_away) != std::string::npos);
 }
