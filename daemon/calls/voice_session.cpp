@@ -42,6 +42,12 @@ public:
         if (!m_ended && admit_message(message)) m_codec->parse(message, false, *this);
     }
 
+    // The media event, when the codec's scanner takes it; a message over media.max_message_bytes is left to
+    // on_text, which counts and reports it.
+    bool take_checked_text(std::string_view message) override {
+        return !m_ended && message.size() <= m_guard.limits().max_message_bytes && m_codec->parse_media(message, *this);
+    }
+
     void on_binary(std::string_view message) override {
         if (!m_ended && admit_message(message)) m_codec->parse(message, true, *this);
     }
