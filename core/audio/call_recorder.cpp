@@ -64,11 +64,16 @@ Status CallRecorder::write_until(std::int64_t sample) {
     std::int64_t n = sample - m_written;
     if (n <= 0 || !m_file)
         return over ? make_error(ErrorCode::too_large, "the recording reached its size limit") : Status(Ok{});
-    std::vector<std::int16_t> frames(std::size_t(n) * 2, 0);
+    // A second of stereo audio per call each second, allocated, zeroed and freed every time, was a good part of
+    // the daemon's allocations: one buffer per thread serves every call that thread flushes (nothing here
+    // re-enters), and each frame is written whole, silence where a channel has nothing.
+    thread_local std::vector<std::int16_t> frames;
+    if (frames.size() < std::size_t(n) * 2) frames.resize(std::size_t(n) * 2);
     for (int c = 0; c < 2; ++c) {
         auto& buf = m_pending[c];
         std::size_t take = std::min(buf.size(), std::size_t(n));
         for (std::size_t i = 0; i < take; ++i) frames[i * 2 + std::size_t(c)] = buf[i];
+        for (std::size_t i = take; i < std::size_t(n); ++i) frames[i * 2 + std::size_t(c)] = 0;
         buf.erase(buf.begin(), buf.begin() + std::ptrdiff_t(take));
     }
     if (sf_writef_short(static_cast<SNDFILE*>(m_file), frames.data(), n) != n)

@@ -20,12 +20,14 @@ double level_dbfs(std::span<const std::int16_t> samples) {
 }
 
 Vad::Vad(VadOptions options)
-    : m_options(options), m_frame_samples(std::size_t(options.sample_rate) * options.frame_ms / 1000) {}
+    : m_options(options),
+      m_frame_samples(std::size_t(options.sample_rate) * options.frame_ms / 1000),
+      m_window(std::size_t(std::max(1, options.floor_window_ms / std::max(1, options.frame_ms)))) {}
 
 void Vad::reset() {
     m_filled = 0;
     m_sum_squares = 0;
-    m_window.clear();
+    m_window_next = m_window_count = 0;
     m_floor_db = -90.0;
     m_speaking = false;
     m_run_ms = m_voiced_ms = m_unvoiced_ms = 0;
@@ -48,10 +50,10 @@ Vad::Event Vad::process(std::span<const std::int16_t> samples) {
 Vad::Event Vad::on_frame(double level_db) {
     ++m_frames;
     m_last_db = level_db;
-    m_window.push_back(level_db);
-    std::size_t window_frames = std::size_t(std::max(1, m_options.floor_window_ms / m_options.frame_ms));
-    while (m_window.size() > window_frames) m_window.pop_front();
-    m_floor_db = *std::min_element(m_window.begin(), m_window.end());
+    m_window[m_window_next] = level_db;
+    m_window_next = (m_window_next + 1) % m_window.size();
+    m_window_count = std::min(m_window_count + 1, m_window.size());
+    m_floor_db = *std::min_element(m_window.begin(), m_window.begin() + std::ptrdiff_t(m_window_count));
 
     bool voiced = level_db > m_floor_db + m_options.threshold_db && level_db > m_options.min_level_db;
     const int frame = m_options.frame_ms;

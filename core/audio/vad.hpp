@@ -6,8 +6,8 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <span>
+#include <vector>
 
 namespace va {
 
@@ -48,7 +48,11 @@ private:
     std::size_t m_frame_samples;
     std::size_t m_filled = 0;
     double m_sum_squares = 0;
-    std::deque<double> m_window;
+    // The floor window's levels, a ring of fixed size: a deque there allocated as it moved, and its minimum was
+    // searched across the deque's chunks, fifty times a second per call.
+    std::vector<double> m_window;
+    std::size_t m_window_next = 0;   // where the next level goes
+    std::size_t m_window_count = 0;  // levels in the window (fewer than its size at the start)
     double m_floor_db = -90.0;
     double m_last_db = -90.0;
     bool m_speaking = false;

@@ -54,6 +54,15 @@ public:
     virtual bool starts_on_open() const { return false; }
 
     virtual void parse(std::string_view message, bool binary, MediaSink& sink) = 0;
+    // A text message that is the carrier's media event as its strict scanner reads it (core/util/json_scan, which
+    // validates the whole message and declines any nesting deeper than kMaxJsonScanDepth): true when it was, and
+    // the sink has had it as parse() would give it; false, with nothing done, for anything else, which then goes
+    // the usual way (the daemon's depth check, then parse()).
+    virtual bool parse_media(std::string_view message, MediaSink& sink) {
+        (void)message;
+        (void)sink;
+        return false;
+    }
     // One outbound chunk, its bytes in encoding() at sample_rate(), wrapped as the transport wants them.
     virtual MediaMessage audio(std::string_view wire) = 0;
     virtual std::optional<std::string> clear() = 0;

@@ -19,16 +19,19 @@ void sodium_ready() {
 constexpr char kStd[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-std::string encode(std::string_view in, const char* alphabet, bool pad) {
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
+// Appends to `out`; the whole groups are written in place into space made once, not a character at a time.
+void encode(std::string_view in, const char* alphabet, bool pad, std::string& out) {
+    std::size_t whole = in.size() / 3;
+    std::size_t at = out.size();
+    out.resize(at + whole * 4);
+    char* o = out.data() + at;
     std::size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
         unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
-        out += alphabet[v >> 18 & 63];
-        out += alphabet[v >> 12 & 63];
-        out += alphabet[v >> 6 & 63];
-        out += alphabet[v & 63];
+        *o++ = alphabet[v >> 18 & 63];
+        *o++ = alphabet[v >> 12 & 63];
+        *o++ = alphabet[v >> 6 & 63];
+        *o++ = alphabet[v & 63];
     }
     std::size_t rest = in.size() - i;
     if (rest == 1) {
@@ -43,6 +46,12 @@ std::string encode(std::string_view in, const char* alphabet, bool pad) {
         out += alphabet[v >> 6 & 63];
         if (pad) out += '=';
     }
+}
+
+std::string encode(std::string_view in, const char* alphabet, bool pad) {
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    encode(in, alphabet, pad, out);
     return out;
 }
 
@@ -97,6 +106,7 @@ std::optional<std::string> decode(std::string_view in, const char* alphabet, boo
 }  // namespace
 
 std::string base64_encode(std::string_view bytes) { return encode(bytes, kStd, true); }
+void base64_append(std::string_view bytes, std::string& out) { encode(bytes, kStd, true, out); }
 std::optional<std::string> base64_decode(std::string_view text) { return decode(text, kStd, true); }
 bool base64_decode_into(std::string_view text, std::string& out) { return decode(text, kStd, true, out); }
 std::string base64url_encode(std::string_view bytes) { return encode(bytes, kUrl, false); }

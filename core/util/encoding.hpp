@@ -9,6 +9,9 @@
 namespace va {
 
 std::string base64_encode(std::string_view bytes);
+// As base64_encode, appended to `out` (a message built around it needs no string of its own for it).
+void base64_append(std::string_view bytes, std::string& out);
+inline std::size_t base64_size(std::size_t bytes) { return (bytes + 2) / 3 * 4; }  // with padding
 std::optional<std::string> base64_decode(std::string_view text);  // nullopt on any invalid character or length
 // As base64_decode, into `out` (whose capacity a hot path reuses); false, with `out` unspecified, where that is nullopt.
 bool base64_decode_into(std::string_view text, std::string& out);

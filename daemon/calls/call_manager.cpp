@@ -49,6 +49,10 @@ public:
         m_session->on_open(std::move(c));
     }
     void on_text(std::string_view m) override {
+        // A carrier's media event read by its strict scanner needs no depth check: the scanner declines anything
+        // nested deeper than kMaxJsonScanDepth, far below kMaxJsonDepth, and the check was a second pass over
+        // every frame.
+        if (m_session->take_checked_text(m)) return;
         // Checked here, once for every kind of session, before any codec parses it.
         if (json_too_deep(m))
             return m_session->refuse_message("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");

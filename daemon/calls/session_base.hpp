@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +43,13 @@ public:
     // A client message the session must not read (JSON nested too deep): the client is told why, and the call
     // ends with protocol_error and a 1007 close naming `reason`.
     void refuse_message(const std::string& reason);
+    // A client text message the session can take by a path that validates it whole and bounds its nesting itself
+    // (a carrier's media event, fifty a second): true when taken; false, with nothing done, when it goes the usual
+    // way (the daemon's depth check, then on_text).
+    virtual bool take_checked_text(std::string_view message) {
+        (void)message;
+        return false;
+    }
 
 protected:
     // Marks the call in progress and announces it; sends {"type":"start", ...extra}.

@@ -42,6 +42,12 @@ public:
         if (!m_ended && admit_message(message)) m_codec->parse(message, false, *this);
     }
 
+    // The media event, when the codec's scanner takes it; a message over media.max_message_bytes is left to
+    // on_text, which counts and reports it.
+    bool take_checked_text(std::string_view message) override {
+        return !m_ended && message.size() <= m_guard.limits().max_message_bytes && m_codec->parse_media(message, *this);
+    }
+
     void on_binary(std::string_view message) override {
         if (!m_ended && admit_message(message)) m_codec->parse(message, true, *this);
     }
@@ -204,10 +210,10 @@ private:
             auto conn = s.m_conn.lock();
             if (!conn || s.m_ended) return;
             if (s.m_recorder) {  // the only consumer of the agent's samples here: decoded just for it
-                std::vector<std::int16_t> pcm;
                 AudioFormat format{s.m_codec->encoding(), s.m_codec->sample_rate(), 1};
-                decode_audio(format.encoding, wire.substr(0, real * format.bytes_per_sample()), pcm);
-                s.m_recorder->agent(pcm, now_ms() - s.m_started);
+                s.m_agent_pcm.clear();  // decode_audio appends
+                decode_audio(format.encoding, wire.substr(0, real * format.bytes_per_sample()), s.m_agent_pcm);
+                s.m_recorder->agent(s.m_agent_pcm, now_ms() - s.m_started);
             }
             s.m_lateness->observe(double(late_ms) / 1000.0);
             auto message = s.m_codec->audio(wire);
@@ -272,6 +278,7 @@ private:
     std::weak_ptr<http::WsConnection> m_conn;
     std::unique_ptr<VoiceCall> m_voice;  // from the stream's start
     std::unique_ptr<CallRecorder> m_recorder;
+    std::vector<std::int16_t> m_agent_pcm;  // the frame being sent, decoded for the recorder (capacity reused)
     std::int64_t m_recorder_flushed_ms = 0;
     Histogram* m_lateness = nullptr;
     std::int64_t m_max_call_ms = 600000;

@@ -32,7 +32,12 @@ void WsSession::start(bhttp::request<bhttp::string_body> upgrade) {
         m_server.ws_sessions.emplace(this, weak_from_this());
     }
     beast::get_lowest_layer(m_ws).expires_never();
-    m_ws.set_option(bws::stream_base::timeout::suggested(beast::role_type::server));
+    // Beast's idle timeout re-arms its timer at every read, a cancelled wait and a new one through the strand
+    // fifty times a second per call; the same limit is kept by one timer that wakes once per timeout.
+    auto timeouts = bws::stream_base::timeout::suggested(beast::role_type::server);
+    m_idle_timeout = timeouts.idle_timeout;
+    timeouts.idle_timeout = bws::stream_base::none();
+    m_ws.set_option(timeouts);
     m_ws.set_option(bws::stream_base::decorator([](bws::response_type& res) {
         res.set(bhttp::field::server, "voiceagentd");
         for (const auto& [name, value] : security_headers()) res.set(name, value);
@@ -43,7 +48,11 @@ void WsSession::start(bhttp::request<bhttp::string_body> upgrade) {
         if (ec) return self->finish();
         self->m_open = true;
         self->m_handler->on_open(self);
-        self->read();
+        self->m_last_read = Clock::now();
+        auto idle = std::make_shared<net::steady_timer>(self->m_ws.get_executor());
+        self->m_timers.push_back(idle);  // cancelled with the others when the connection ends
+        self->watch_idle(std::move(idle), self->m_idle_timeout);
+        self->read(self);
     });
 }
 
@@ -196,9 +205,11 @@ void WsSession::do_close() {
     m_ws.async_close(m_close_reason, [self = shared_from_this()](beast::error_code) { self->finish(); });
 }
 
-void WsSession::read() {
-    m_ws.async_read(m_buffer, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+// The session's own reference travels from one read to the next: no reference count traffic per message.
+void WsSession::read(std::shared_ptr<WsSession> self) {
+    m_ws.async_read(m_buffer, [self = std::move(self)](beast::error_code ec, std::size_t) mutable {
         if (ec) return self->finish();
+        self->m_last_read = Clock::now();
         std::string_view data(static_cast<const char*>(self->m_buffer.cdata().data()), self->m_buffer.size());
         try {
             if (self->m_ws.got_text()) self->m_handler->on_text(data);
@@ -210,7 +221,23 @@ void WsSession::read() {
             return;
         }
         self->m_buffer.consume(self->m_buffer.size());
-        self->read();
+        auto& session = *self;
+        session.read(std::move(self));
+    });
+}
+
+// Beast's idle timeout, kept by one timer: it wakes when the timeout would end if nothing more had arrived, and
+// sleeps again for what is left when something did. A peer silent that long is cut off as Beast would (the socket
+// is closed, the pending read fails, the connection finishes).
+void WsSession::watch_idle(std::shared_ptr<net::steady_timer> timer, Clock::duration delay) {
+    if (m_idle_timeout == bws::stream_base::none()) return;
+    timer->expires_after(delay);
+    timer->async_wait([weak = weak_from_this(), timer](beast::error_code ec) mutable {
+        auto self = weak.lock();  // the timer does not keep a connection alive
+        if (ec || !self || !self->m_open || self->m_closing) return;
+        auto idle = Clock::now() - self->m_last_read;
+        if (idle < self->m_idle_timeout) return self->watch_idle(std::move(timer), self->m_idle_timeout - idle);
+        beast::close_socket(beast::get_lowest_layer(self->m_ws));
     });
 }
 

@@ -54,7 +54,8 @@ private:
     void write_next();
     void begin_close(bws::close_reason reason);
     void do_close();
-    void read();
+    void read(std::shared_ptr<WsSession> self);
+    void watch_idle(std::shared_ptr<net::steady_timer> timer, Clock::duration delay);
     void finish();
 
     bws::stream<beast::tcp_stream> m_ws;
@@ -67,6 +68,8 @@ private:
     std::size_t m_queued_bytes = 0;
     std::vector<std::weak_ptr<net::steady_timer>> m_timers;
     bws::close_reason m_close_reason;
+    Clock::duration m_idle_timeout{};  // a peer that sends nothing for this long is cut off
+    Clock::time_point m_last_read;
     bool m_open = false;
     bool m_writing = false;
     bool m_closing = false;

@@ -24,8 +24,7 @@ public:
 
     void parse(std::string_view message, bool binary, MediaSink& sink) override {
         if (binary) return sink.on_media_error("binary frame: Exotel media messages are JSON text");
-        // The media event, fifty a second: read without a JSON tree when the scanner is sure of it.
-        if (!m_stream_sid.empty() && m_scan.media(message)) return media(m_scan.payload(), sink);
+        if (parse_media(message, sink)) return;
         json in = parse_json(message);
         if (in.is_discarded() || !in.is_object()) return sink.on_media_error("malformed JSON message");
         std::string event = json_text(in, "event");
@@ -63,6 +62,13 @@ public:
     std::optional<std::string> clear() override { return json{{"event", "clear"}, {"stream_sid", m_stream_sid}}.dump(); }
     std::optional<std::string> mark(const std::string& name) override {
         return json{{"event", "mark"}, {"stream_sid", m_stream_sid}, {"mark", {{"name", name}}}}.dump();
+    }
+
+    // The media event, fifty a second: read without a JSON tree when the scanner is sure of it.
+    bool parse_media(std::string_view message, MediaSink& sink) override {
+        if (m_stream_sid.empty() || !m_scan.media(message)) return false;
+        media(m_scan.payload(), sink);
+        return true;
     }
 
 private:

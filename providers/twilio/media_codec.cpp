@@ -21,8 +21,7 @@ public:
 
     void parse(std::string_view message, bool binary, MediaSink& sink) override {
         if (binary) return sink.on_media_error("binary frame: Twilio media messages are JSON text");
-        // The media event, fifty a second: read without a JSON tree when the scanner is sure of it.
-        if (!m_stream_sid.empty() && m_scan.media(message)) return media(m_scan.payload(), m_scan.track(), sink);
+        if (parse_media(message, sink)) return;
         json in = parse_json(message);
         if (in.is_discarded() || !in.is_object()) return sink.on_media_error("malformed JSON message");
         std::string event = json_text(in, "event");
@@ -54,15 +53,23 @@ public:
         sink.on_media_error("unknown event \"" + event + "\"");
     }
 
+    // The media event, fifty a second: read without a JSON tree when the scanner is sure of it.
+    bool parse_media(std::string_view message, MediaSink& sink) override {
+        if (m_stream_sid.empty() || !m_scan.media(message)) return false;
+        media(m_scan.payload(), m_scan.track(), sink);
+        return true;
+    }
+
     // Fifty of these a second per call: the message json::dump would give (its keys in order) is written straight
     // into the one string that goes out, rather than built as a JSON tree and serialized. The payload is the
     // transport's mu-law as the speaker holds it.
     MediaMessage audio(std::string_view wire) override {
         static constexpr std::string_view head = R"({"event":"media","media":{"payload":")";
-        std::string payload = base64_encode(wire);
         std::string out;
-        out.reserve(head.size() + payload.size() + m_media_tail.size());
-        out.append(head).append(payload).append(m_media_tail);
+        out.reserve(head.size() + base64_size(wire.size()) + m_media_tail.size());
+        out.append(head);
+        base64_append(wire, out);
+        out.append(m_media_tail);
         return {false, std::move(out)};
     }
     std::optional<std::string> clear() override { return json{{"event", "clear"}, {"streamSid", m_stream_sid}}.dump(); }

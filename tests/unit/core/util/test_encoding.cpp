@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 #include "core/util/encoding.hpp"
 
 using namespace va;
@@ -13,6 +16,16 @@ TEST_CASE("base64 matches RFC 4648 test vectors") {
         auto back = base64_decode(encoded);
         REQUIRE(back);
         CHECK(*back == plain);
+    }
+}
+
+TEST_CASE("base64_append appends what base64_encode gives, of the size base64_size says") {
+    const std::vector<std::string> inputs{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string(160, '\x7F')};
+    for (const std::string& plain : inputs) {
+        std::string out = "head:";
+        base64_append(plain, out);
+        CHECK(out == "head:" + base64_encode(plain));
+        CHECK(base64_size(plain.size()) == base64_encode(plain).size());
     }
 }
 

@@ -156,3 +156,25 @@ TEST_CASE("twilio media: media messages read without a JSON tree give what the f
         CHECK(r.audio.size() == c.samples);
     }
 }
+
+TEST_CASE("twilio media: parse_media takes the media event after start and nothing else, doing nothing when it declines") {
+    auto codec = twilio::make_media_codec();
+    Recorder r;
+    std::string ulaw(160, '\x55');
+    json media{{"event", "media"}, {"streamSid", "MZ1"}, {"media", {{"track", "inbound"}, {"payload", base64_encode(ulaw)}}}};
+    CHECK_FALSE(codec->parse_media(media.dump(), r));  // before start: the full parse reports it
+    CHECK(r.log.empty());
+    codec->parse(kStart, false, r);
+    CHECK(codec->parse_media(media.dump(), r));
+    CHECK(r.log == std::vector<std::string>{"start", "audio"});
+    CHECK(r.audio.size() == 160);
+    // Other events, media the scanner declines (a \u escape, nesting deeper than it reads, a bad payload's JSON)
+    // are left to parse(), untouched.
+    for (const char* declined : {R"({"event":"mark","streamSid":"MZ1","mark":{"name":"m1"}})",
+                                 R"({"event":"\u006dedia","media":{"payload":""}})",
+                                 R"({"event":"media","media":{"payload":"","x":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}})",
+                                 R"({"event":"media",)"}) {
+        CHECK_FALSE(codec->parse_media(declined, r));
+    }
+    CHECK(r.log == std::vector<std::string>{"start", "audio"});
+}
