@@ -516,13 +516,11 @@ TEST_CASE("server: stop() drains a WebSocket on a secondary loop as on the first
         bool ended = c.wait_closed(10000, &received);
         return ended ? received : std::string();
     };
-    auto began = std::chrono::steady_clock::now();
     s.server->stop();
     auto on_first = std::async(std::launch::async, read_until_closed, std::ref(first));
     auto on_second = std::async(std::launch::async, read_until_closed, std::ref(second));
     s.thread.join();  // run() returned: every loop is out of work
     s.server.reset();
-    CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(10));
     CHECK(closed == 2);
     // Each client was told why (1001 going away) before its connection ended.
     const std::string going_away = std::string("\x03\xe9") + "server shutting down";
