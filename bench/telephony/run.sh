@@ -12,4 +12,4 @@ source bench/daemon.sh
 # Every caller comes from 127.0.0.1: the per-address cap (512 by default) would refuse the calls beyond it.
 VOICEAGENT_SERVER_WORKER_THREADS=2 VOICEAGENT_SERVER_MAX_CONNECTIONS_PER_IP=0 \
   VOICEAGENT_RECORDINGS_ENABLED=${RECORDINGS:-true} bench_start_daemon va_bench_telephony
-timeout 300 build/release/bench/va_bench_telephony "$base" "$key" "$pid" "$CALLS" "$BURST"
+timeout 300 ${LOAD_CPUS:+taskset -c "$LOAD_CPUS"} build/release/bench/va_bench_telephony "$base" "$key" "$pid" "$CALLS" "$BURST"

@@ -75,7 +75,10 @@ void TurnDetector::hear(const CallerAudio& audio) {
             u.first = true;
             u.started_at = m_exec->now_ms();
             u.samples = 0;
-            if (!streaming) u.audio.assign(m_preroll.begin(), m_preroll.end());
+            if (!streaming) {
+                std::size_t keep = std::min(m_preroll.size(), samples_of(kPrerollMs));
+                u.audio.assign(m_preroll.end() - std::ptrdiff_t(keep), m_preroll.end());
+            }
             m_preroll.clear();
             if (m_events.speech_started) m_events.speech_started();
         }
@@ -85,8 +88,11 @@ void TurnDetector::hear(const CallerAudio& audio) {
         // The recognizer hears the utterance as it goes, for interim words (and word barge-in).
         if (!streaming && u.in && (u.first || u.audio.size() >= samples_of(kInterimMs))) queue(false);
     } else if (!streaming) {
+        // A sliding window kept as a vector twice its length: the front is dropped in one move once it has doubled,
+        // rather than sample by sample at every frame.
         m_preroll.insert(m_preroll.end(), samples.begin(), samples.end());
-        while (m_preroll.size() > samples_of(kPrerollMs)) m_preroll.pop_front();
+        if (m_preroll.size() > 2 * samples_of(kPrerollMs))
+            m_preroll.erase(m_preroll.begin(), m_preroll.end() - std::ptrdiff_t(samples_of(kPrerollMs)));
     }
     // Speech that never pauses (noise, music) is cut into utterances the recognizer can hold.
     bool too_long = !streaming && u.samples >= m_max_utterance;

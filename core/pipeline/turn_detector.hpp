@@ -85,7 +85,8 @@ private:
         std::size_t choice = 0;
     } m_chain;
     int m_generation = 0;  // events of a replaced or closed stream find a newer generation and are ignored
-    std::deque<std::int16_t> m_preroll;  // audio before the VAD decided speech started (utterance recognizers)
+    // Audio before the VAD decided speech started (utterance recognizers): its last kPrerollMs count.
+    std::vector<std::int16_t> m_preroll;
     struct Utterance {
         bool in = false;
         bool first = false;  // its first piece is not yet queued

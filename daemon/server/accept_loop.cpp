@@ -6,7 +6,6 @@
 // connections spread over the I/O threads while each stays on one.
 #include <sys/socket.h>
 
-#include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -42,7 +41,10 @@ const std::string& refusal_response() {
 }  // namespace
 
 void HttpServer::Impl::do_accept() {
-    acceptor.async_accept(net::make_strand(next_loop()), [this](beast::error_code ec, tcp::socket socket) {
+    // A connection's handlers run on its loop's executor, without a strand: each loop is run by exactly one thread
+    // (make_loops), which already serializes them in order, and a strand would cost a lock and a queue hop on
+    // every frame.
+    acceptor.async_accept(next_loop().get_executor(), [this](beast::error_code ec, tcp::socket socket) {
         if (ec) {
             if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
             request_metrics.accept_failed();

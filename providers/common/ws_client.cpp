@@ -2,7 +2,6 @@
 
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -359,25 +358,27 @@ std::unique_ptr<WsTimer> ws_after(int delay_ms, std::function<void()> fn, WsLoop
 
 std::shared_ptr<WsClient> WsClient::connect(WsClientOptions options, WsClientCallbacks callbacks, WsLoop loop) {
     auto url = parse_ws_url(options.url);
-    auto strand = net::make_strand(context_of(loop));
+    // Every loop is run by exactly one thread, so the loop's own executor already runs a connection's handlers one
+    // at a time, in order: a strand on top would only add a lock and a queue hop to every 20 ms frame.
+    auto executor = context_of(loop).get_executor();
     if (!url) {
         // Reported like any other failure, through on_closed, so callers have one path.
         using Plain = bws::stream<beast::tcp_stream>;
-        auto c = std::make_shared<Connection<Plain>>(std::move(options), WsClientCallbacks{}, WsUrl{}, strand);
+        auto c = std::make_shared<Connection<Plain>>(std::move(options), WsClientCallbacks{}, WsUrl{}, executor);
         if (callbacks.on_closed) {
             auto error = url.error();
-            net::post(strand, [cb = std::move(callbacks.on_closed), error] { cb(0, "", error); });
+            net::post(executor, [cb = std::move(callbacks.on_closed), error] { cb(0, "", error); });
         }
         return c;
     }
     if (url->tls) {
         using Tls = bws::stream<beast::ssl_stream<beast::tcp_stream>>;
-        auto c = std::make_shared<Connection<Tls>>(std::move(options), std::move(callbacks), *url, strand, tls_context());
+        auto c = std::make_shared<Connection<Tls>>(std::move(options), std::move(callbacks), *url, executor, tls_context());
         c->start();
         return c;
     }
     using Plain = bws::stream<beast::tcp_stream>;
-    auto c = std::make_shared<Connection<Plain>>(std::move(options), std::move(callbacks), *url, strand);
+    auto c = std::make_shared<Connection<Plain>>(std::move(options), std::move(callbacks), *url, executor);
     c->start();
     return c;
 }
