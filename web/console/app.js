@@ -1,0 +1,2 @@
+// The console's entry module: loaded by index.html, no inline script (the Content-Security-Policy forbids it).
+document.getElementById('app').textContent = 'voiceagent console';
