@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <deque>
-#include <map>
 
 #include "core/store/store.hpp"
 #include "core/util/ids.hpp"
@@ -16,20 +14,20 @@
 #include "providers/local/scripted_stt.hpp"
 #include "providers/local/scripted_llm.hpp"
 #include "providers/tone/tone_tts.hpp"
+#include "support/virtual_connection.hpp"
 
 using namespace va;
 using nlohmann::json;
 
 namespace {
 
-class FakeConnection final : public http::WsConnection {
+class FakeConnection final : public test::VirtualConnection {
 public:
     std::vector<json> messages;       // text frames, in order
     std::vector<std::string> log;     // "agent_audio" runs and message types, in order
     std::size_t audio_frames = 0;
     bool closed = false;
     std::string close_reason;
-    std::int64_t now = 0;             // virtual milliseconds
 
     void send_text(std::string message) override {
         auto m = json::parse(message);
@@ -45,41 +43,6 @@ public:
         closed = true;
         close_reason = std::move(reason);
     }
-    const std::string& remote_address() const override { return m_remote; }
-    std::int64_t monotonic_ms() const override { return now; }
-    void post(std::function<void()> fn) override { m_ready.push_back(std::move(fn)); }
-    void post_after(int ms, std::function<void()> fn) override { m_timers.emplace(now + std::max(0, ms), std::move(fn)); }
-    void run_blocking(std::function<void()> work, std::function<void()> then) override {
-        work();
-        m_ready.push_back(std::move(then));
-    }
-
-    void drain() {
-        while (!m_ready.empty()) {
-            auto fn = std::move(m_ready.front());
-            m_ready.pop_front();
-            fn();
-        }
-    }
-    // Advances virtual time by `ms`, running whatever falls due, in order.
-    void advance(std::int64_t ms) {
-        std::int64_t until = now + ms;
-        drain();
-        while (!m_timers.empty() && m_timers.begin()->first <= until) {
-            auto it = m_timers.begin();
-            now = it->first;
-            auto fn = std::move(it->second);
-            m_timers.erase(it);
-            fn();
-            drain();
-        }
-        now = until;
-    }
-
-private:
-    std::string m_remote = "127.0.0.1";
-    std::deque<std::function<void()>> m_ready;
-    std::multimap<std::int64_t, std::function<void()>> m_timers;
 };
 
 struct Harness {

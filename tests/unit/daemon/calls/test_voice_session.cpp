@@ -5,10 +5,8 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <deque>
 #include <filesystem>
 #include <iterator>
-#include <map>
 
 #include "core/audio/g711.hpp"
 #include "core/audio/wav.hpp"
@@ -21,6 +19,7 @@
 #include "providers/local/scripted_stt.hpp"
 #include "providers/tone/tone_tts.hpp"
 #include "providers/twilio/media_codec.hpp"
+#include "support/virtual_connection.hpp"
 
 using namespace va;
 using nlohmann::json;
@@ -28,52 +27,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The carrier's side of the media WebSocket: keeps every message the session sends, and runs the session's strand,
-// timers and blocking work when the test moves the virtual clock.
-class CarrierConnection final : public http::WsConnection {
+// The carrier's side of the media WebSocket: keeps every message the session sends; the test moves the clock.
+class CarrierConnection final : public test::VirtualConnection {
 public:
     std::vector<json> sent;
-    std::int64_t now = 0;
+    int binary = 0;  // Twilio media is JSON text: none expected
 
     void send_text(std::string message) override { sent.push_back(json::parse(message)); }
     void send_binary(std::string) override { ++binary; }
     void close(int, std::string) override {}
-    const std::string& remote_address() const override { return m_remote; }
-    std::int64_t monotonic_ms() const override { return now; }
-    void post(std::function<void()> fn) override { m_ready.push_back(std::move(fn)); }
-    void post_after(int ms, std::function<void()> fn) override { m_timers.emplace(now + std::max(0, ms), std::move(fn)); }
-    void run_blocking(std::function<void()> work, std::function<void()> then) override {
-        work();
-        m_ready.push_back(std::move(then));
-    }
-
-    void advance(std::int64_t ms) {
-        std::int64_t until = now + ms;
-        drain();
-        while (!m_timers.empty() && m_timers.begin()->first <= until) {
-            auto it = m_timers.begin();
-            now = it->first;
-            auto fn = std::move(it->second);
-            m_timers.erase(it);
-            fn();
-            drain();
-        }
-        now = until;
-    }
-
-    int binary = 0;  // Twilio media is JSON text: none expected
-
-private:
-    void drain() {
-        while (!m_ready.empty()) {
-            auto fn = std::move(m_ready.front());
-            m_ready.pop_front();
-            fn();
-        }
-    }
-    std::string m_remote = "127.0.0.1";
-    std::deque<std::function<void()>> m_ready;
-    std::multimap<std::int64_t, std::function<void()>> m_timers;
 };
 
 }  // namespace
