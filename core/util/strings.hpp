@@ -22,6 +22,16 @@ inline std::string to_lower(std::string_view text) {
     return out;
 }
 
+// `text` without the spaces and tabs around it.
+inline std::string_view trim_blanks(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+}
+
+// `text` in double quotes, for naming a bad value in an error message.
+inline std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
 // The words of `text`, split at spaces, tabs and newlines; no empty words.
 inline std::vector<std::string> split_words(std::string_view text) {
     std::vector<std::string> words;
@@ -43,9 +53,7 @@ inline std::vector<std::string> split_list(std::string_view text) {
     std::vector<std::string> items;
     while (true) {
         auto comma = text.find(',');
-        auto item = text.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        auto item = trim_blanks(text.substr(0, comma));
         if (!item.empty()) items.emplace_back(item);
         if (comma == std::string_view::npos) return items;
         text.remove_prefix(comma + 1);
