@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <filesystem>
 
 #include "core/pipeline/conversation.hpp"
 #include "core/util/ids.hpp"
@@ -121,15 +120,15 @@ void CallManager::record_turn(const Call& call, const json& turn) {
 }
 
 void CallManager::add_llm(std::string name, std::shared_ptr<LlmFactory> factory) {
-    m_llms[std::move(name)] = std::move(factory);
+    m_factories.llm[std::move(name)] = std::move(factory);
 }
 
 Status CallManager::check_agent(const json& definition, const std::string& workspace_id) const {
     if (auto llm = definition.find("llm"); llm != definition.end() && llm->is_object()) {
         auto chain = provider_chain(definition, "llm");
         for (std::size_t i = 0; i < chain.size(); ++i) {
-            auto factory = m_llms.find(chain[i].value("provider", registry::default_provider("llm")));
-            if (factory == m_llms.end()) continue;  // the schema names the providers; a missing one fails at call time
+            auto factory = m_factories.llm.find(chain[i].value("provider", registry::default_provider("llm")));
+            if (factory == m_factories.llm.end()) continue;  // the schema names the providers; a missing one fails at call time
             auto ok = factory->second->check(chain[i]);
             if (ok || i == 0) {
                 if (!ok) return ok;
@@ -147,8 +146,8 @@ Status CallManager::check_agent(const json& definition, const std::string& works
     return check_tool_secrets(definition, m_tool_settings.secrets, workspace_id);
 }
 
-void CallManager::add_tts(std::string name, std::shared_ptr<TtsFactory> factory) { m_tts[std::move(name)] = std::move(factory); }
-void CallManager::add_stt(std::string name, std::shared_ptr<SttFactory> factory) { m_stt[std::move(name)] = std::move(factory); }
+void CallManager::add_tts(std::string name, std::shared_ptr<TtsFactory> factory) { m_factories.tts[std::move(name)] = std::move(factory); }
+void CallManager::add_stt(std::string name, std::shared_ptr<SttFactory> factory) { m_factories.stt[std::move(name)] = std::move(factory); }
 
 std::vector<json> CallManager::provider_chain(const json& agent, const std::string& stage) {
     std::vector<json> chain;
@@ -174,8 +173,8 @@ Result<std::unique_ptr<TtsClient>> CallManager::make_tts(const json& agent, std:
     std::string provider = chain[choice].value("provider", registry::default_provider("tts"));
     if (provider.empty())
         return make_error(ErrorCode::unprocessable, "no default TTS provider is built into this daemon: name one in tts.provider");
-    auto it = m_tts.find(provider);
-    if (it == m_tts.end())
+    auto it = m_factories.tts.find(provider);
+    if (it == m_factories.tts.end())
         return make_error(ErrorCode::unprocessable, "TTS provider \"" + provider + "\" is not available in this daemon");
     json chosen = agent;
     chosen["tts"] = chain[choice];
@@ -188,8 +187,8 @@ Result<std::unique_ptr<SttClient>> CallManager::make_stt(const json& agent, std:
     std::string provider = chain[choice].value("provider", registry::default_provider("stt"));
     if (provider.empty())
         return make_error(ErrorCode::unprocessable, "no default STT provider is built into this daemon: name one in stt.provider");
-    auto it = m_stt.find(provider);
-    if (it == m_stt.end())
+    auto it = m_factories.stt.find(provider);
+    if (it == m_factories.stt.end())
         return make_error(ErrorCode::unprocessable, "STT provider \"" + provider + "\" is not available in this daemon");
     json chosen = agent;
     chosen["stt"] = chain[choice];
@@ -199,8 +198,8 @@ Result<std::unique_ptr<SttClient>> CallManager::make_stt(const json& agent, std:
 Result<std::unique_ptr<LlmClient>> CallManager::make_llm(const json& agent, const json& variables) const {
     std::string provider = registry::default_provider("llm");
     if (agent.contains("llm") && agent["llm"].is_object()) provider = agent["llm"].value("provider", provider);
-    auto it = m_llms.find(provider);
-    if (it == m_llms.end())
+    auto it = m_factories.llm.find(provider);
+    if (it == m_factories.llm.end())
         return make_error(ErrorCode::unprocessable, "LLM provider \"" + provider + "\" is not available in this daemon");
     return it->second->create(agent, variables);
 }
@@ -236,15 +235,14 @@ Result<Call> CallManager::create_call(const Agent& agent, CallSpec spec) {
     call.instance_id = m_instance;
     call.created_at = now_ms();
     if (auto s = m_store.create_call(call); !s) return s.take_error();
-    bool sweep = false;
+    bool sweep = m_recordings.claim_sweep(call.created_at);
     {
         std::lock_guard lock(m_mutex);
-        sweep = m_recordings_enabled && call.created_at - m_last_sweep_ms > 3'600'000;
         m_pending_variables[call.id] = std::move(variables);
         if (!spec.caller_lines.empty()) m_caller_lines[call.id] = std::move(spec.caller_lines);
     }
     publish(call, "call:status", {{"status", call.status}});
-    if (sweep) sweep_recordings();
+    if (sweep) m_recordings.sweep(call.created_at);
     return call;
 }
 
@@ -311,40 +309,6 @@ Result<std::unique_ptr<http::WsHandler>> CallManager::attach(Call call, std::uni
             }
             if (m_on_live) m_on_live(live);
         }));
-}
-
-void CallManager::set_recordings(std::string dir, bool enabled, int retention_days) {
-    m_recordings_dir = std::move(dir);
-    m_recordings_enabled = enabled;
-    m_retention_days = retention_days;
-    if (enabled) {
-        std::error_code ec;
-        std::filesystem::create_directories(m_recordings_dir, ec);
-        if (ec) spdlog::error("cannot create the recordings directory {}: {}", m_recordings_dir, ec.message());
-    }
-}
-
-std::string CallManager::recording_path(const std::string& call_id) const {
-    if (m_recordings_dir.empty() || call_id.find_first_of("/\\.") != std::string::npos) return {};
-    return m_recordings_dir + "/" + call_id + ".wav";
-}
-
-std::size_t CallManager::sweep_recordings() {
-    {
-        std::lock_guard lock(m_mutex);
-        m_last_sweep_ms = now_ms();
-    }
-    if (m_retention_days <= 0 || m_recordings_dir.empty()) return 0;
-    namespace fs = std::filesystem;
-    auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24) * m_retention_days;
-    std::size_t removed = 0;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(m_recordings_dir, ec)) {
-        if (!entry.is_regular_file(ec) || entry.path().extension() != ".wav") continue;
-        if (entry.last_write_time(ec) < cutoff && fs::remove(entry.path(), ec)) ++removed;
-    }
-    if (removed) spdlog::info("removed {} recordings older than {} days", removed, m_retention_days);
-    return removed;
 }
 
 bool CallManager::is_live(const std::string& call_id) const {

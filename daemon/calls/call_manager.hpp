@@ -18,8 +18,10 @@
 #include "core/providers/speech.hpp"
 #include "core/store/store.hpp"
 #include "core/util/metrics.hpp"
+#include "core/util/time.hpp"
 #include "daemon/calls/event_bus.hpp"
 #include "daemon/calls/http_tools.hpp"
+#include "daemon/calls/recording_files.hpp"
 #include "daemon/calls/store_writer.hpp"
 #include "daemon/server/websocket.hpp"
 
@@ -137,10 +139,12 @@ public:
 
     // Recordings: <dir>/<call id>.wav, kept `retention_days` (0: forever). Old ones are swept at start-up and
     // then at most hourly as calls are created.
-    void set_recordings(std::string dir, bool enabled, int retention_days);
-    bool recording_enabled() const { return m_recordings_enabled; }
-    std::string recording_path(const std::string& call_id) const;
-    std::size_t sweep_recordings();
+    void set_recordings(std::string dir, bool enabled, int retention_days) {
+        m_recordings.configure(std::move(dir), enabled, retention_days);
+    }
+    bool recording_enabled() const { return m_recordings.enabled(); }
+    std::string recording_path(const std::string& call_id) const { return m_recordings.path(call_id); }
+    std::size_t sweep_recordings() { return m_recordings.sweep(now_ms()); }
 
     // Used by sessions.
     Store& store() { return m_store; }
@@ -164,22 +168,21 @@ private:
     StoreWriter m_writer{m_store};
     EventBus& m_events;
     MetricsRegistry& m_metrics;
-    std::map<std::string, std::shared_ptr<LlmFactory>> m_llms;
+    struct Factories {  // the providers agents name, by kind; filled before calls start
+        std::map<std::string, std::shared_ptr<LlmFactory>> llm;
+        std::map<std::string, std::shared_ptr<TtsFactory>> tts;
+        std::map<std::string, std::shared_ptr<SttFactory>> stt;
+    } m_factories;
     mutable std::mutex m_mutex;
-    std::map<std::string, SessionPost> m_live;  // call id -> runs a function on its session's strand
+    std::map<std::string, SessionPost> m_live;  // call id -> runs a function on its session's loop
     std::map<std::string, nlohmann::json> m_pending_variables;             // created, not yet connected
     std::map<std::string, std::vector<std::string>> m_caller_lines;
-    std::map<std::string, std::shared_ptr<TtsFactory>> m_tts;
-    std::map<std::string, std::shared_ptr<SttFactory>> m_stt;
     std::map<std::string, TransferFn> m_transfers;
     std::map<std::string, std::function<void(const Call&)>> m_on_ended;
     std::function<void(const Call&)> m_on_live;
     std::function<void(const std::string&)> m_on_gone;
-    std::string m_recordings_dir;
-    bool m_recordings_enabled = false;
-    int m_retention_days = 0;
+    RecordingFiles m_recordings;
     CallerMediaLimits m_media_limits;
-    std::int64_t m_last_sweep_ms = 0;  // guarded by m_mutex
     ToolSettings m_tool_settings;
 };
 
