@@ -64,7 +64,8 @@ async function startDaemon(daemonPath, env, extraArgs) {
   Object.assign(childEnv, { VOICEAGENT_LOG_LEVEL: 'info', XDG_RUNTIME_DIR: join(dataDir, 'run') }, env);
   const logPath = join(dataDir, 'daemon.log');
   const logFd = openSync(logPath, 'a');
-  const args = ['--pdeathsig', 'KILL', '--', daemonPath, '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...extraArgs];
+  const args = ['--pdeathsig', 'KILL', '--', daemonPath, '--data-dir', dataDir, '--listen', '127.0.0.1:0',
+    ...extraArgs];
   // The data directory as working directory keeps a ./voiceagentd.toml of the caller's directory out.
   const child = spawn('setpriv', args, { cwd: dataDir, env: childEnv, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
@@ -164,8 +165,11 @@ const isFavicon = (url) => new URL(url, 'http://x').pathname === '/favicon.ico';
 
 // Records what must not happen on a page: console errors (CSP violations among them), uncaught exceptions, failed
 // requests and HTTP error answers. A test that provokes one on purpose names it with t.allowErrors(regex).
-function watchPage(page, problems, allowed) {
-  const add = (what) => { if (!allowed.some((re) => re.test(what))) problems.push(what); };
+function watchPage(page, problems, allowed, seen) {
+  const add = (what) => {
+    seen.push(what);
+    if (!allowed.some((re) => re.test(what))) problems.push(what);
+  };
   page.on('console', (m) => {
     const url = m.location()?.url || '';
     if (m.type() === 'error' && !isFavicon(url)) add(`console error: ${m.text()} (${url || 'no url'})`);
@@ -183,7 +187,8 @@ const defaultTimeoutMs = 100000;
 
 // Registers one node:test test that gets a daemon, a browser and helpers in `t`:
 //   t.daemon {url, dataDir, adminKey, log()}, t.api (admin key), t.owner {email, password}, t.users,
-//   t.browser, t.newPage(), t.shot(page, name), t.allowErrors(regex), t.wav (when opts.speech), t.artifactsDir.
+//   t.browser, t.newPage(), t.shot(page, name), t.allowErrors(regex), t.wav (when opts.speech), t.artifactsDir,
+//   t.seen (every problem reported so far, allowed ones included: a test can assert that one it provoked happened).
 // opts: owner {email, password}, users [{email, role, password?}], agents [example file name or definition],
 //   speech 'text' (the fake microphone says it, then silence; opts.speechOptions goes to speechWav),
 //   daemonEnv {...}, daemonArgs [...], browser false (no Chromium), timeoutMs (default 100 s, under ctest's 150 s).
@@ -197,7 +202,8 @@ export function browserTest(name, opts, fn) {
     const allowed = [];
     const pages = [];
     const cleanups = [];
-    const t = { artifactsDir, allowErrors: (re) => allowed.push(re), problems };
+    const seen = [];
+    const t = { artifactsDir, allowErrors: (re) => allowed.push(re), problems, seen };
     t.shot = async (page, shotName) => {
       const file = join(artifactsDir, `${shotName}.png`);
       await page.screenshot({ path: file, fullPage: true });
@@ -209,7 +215,10 @@ export function browserTest(name, opts, fn) {
       timer = setTimeout(() => reject(new Error(`${name}: timed out after ${timeoutMs / 1000} s`)), timeoutMs);
     });
     // A teardown that itself hangs must not keep the process (and so ctest) waiting: a last resort exit.
-    const killer = () => setTimeout(() => { console.error(`${name}: teardown hung; exiting`); process.exit(2); }, 20000);
+    const killer = () => setTimeout(() => {
+      console.error(`${name}: teardown hung; exiting`);
+      process.exit(2);
+    }, 20000);
     let teardownGuard;
     let failure = null;
     try {
@@ -234,7 +243,7 @@ export function browserTest(name, opts, fn) {
         t.newPage = async () => {
           const page = await t.browser.newPage();
           page.setDefaultTimeout(20000);
-          watchPage(page, problems, allowed);
+          watchPage(page, problems, allowed, seen);
           pages.push(page);
           return page;
         };
@@ -268,6 +277,20 @@ export function browserTest(name, opts, fn) {
     }
     if (failure) throw failure;
   });
+}
+
+// The selector of an element with data-testid="id" (the contract's stable hooks, docs/console.md).
+export const tid = (id) => `[data-testid="${id}"]`;
+
+// Signs `user` in through the console's sign-in form at / and waits for the navigation to appear. Written to the
+// contract's hooks (signin-email, signin-password, signin-submit, nav-live) before the pages existed.
+export async function signIn(page, baseUrl, user) {
+  await page.goto(`${baseUrl}/`);
+  await page.waitForSelector(tid('signin-email'), { visible: true });
+  await page.type(tid('signin-email'), user.email);
+  await page.type(tid('signin-password'), user.password);
+  await page.click(tid('signin-submit'));
+  await page.waitForSelector(tid('nav-live'), { visible: true });
 }
 
 function safe(name) { return name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 60); }

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { browserTest } from './harness.mjs';
 
-browserTest('smoke: Chromium loads the daemon\'s /healthz and OpenAPI document', { agents: ['receptionist.json'] }, async (t) => {
+const opts = { agents: ['receptionist.json'] };
+
+browserTest('smoke: Chromium loads the daemon\'s /healthz and OpenAPI document', opts, async (t) => {
   const page = await t.newPage();
   const health = await page.goto(`${t.daemon.url}/healthz`);
   assert.equal(health.status(), 200);
