@@ -185,6 +185,15 @@ function watchPage(page, problems, allowed, seen) {
 
 const defaultTimeoutMs = 100000;
 
+// A test file that registers no test would pass while proving nothing: it fails instead.
+let registered = 0;
+process.on('exit', () => {
+  if (registered === 0) {
+    console.error('no browserTest() in this file: a browser test file must register at least one test');
+    process.exitCode = 1;
+  }
+});
+
 // Registers one node:test test that gets a daemon, a browser and helpers in `t`:
 //   t.daemon {url, dataDir, adminKey, log()}, t.api (admin key), t.owner {email, password}, t.users,
 //   t.browser, t.newPage(), t.shot(page, name), t.allowErrors(regex), t.wav (when opts.speech), t.artifactsDir,
@@ -194,6 +203,7 @@ const defaultTimeoutMs = 100000;
 //   daemonEnv {...}, daemonArgs [...], browser false (no Chromium), timeoutMs (default 100 s, under ctest's 150 s).
 export function browserTest(name, opts, fn) {
   if (typeof opts === 'function') { fn = opts; opts = {}; }
+  ++registered;
   test(name, async () => {
     const { daemonPath, buildDir } = commandLine();
     const artifactsDir = join(buildDir, 'browser-artifacts');
