@@ -230,6 +230,7 @@ export function browserTest(name, opts, fn) {
       process.exit(2);
     }, 20000);
     let teardownGuard;
+    let tornDown = false;
     let failure = null;
     try {
       await Promise.race([timedOut, (async () => {
@@ -240,16 +241,21 @@ export function browserTest(name, opts, fn) {
           cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
           t.wav = speechWav(opts.speech, join(dir, 'speech.wav'), opts.speechOptions);
         }
-        t.daemon = await startDaemon(daemonPath, opts.daemonEnv || {}, opts.daemonArgs || []);
+        const daemon = await startDaemon(daemonPath, opts.daemonEnv || {}, opts.daemonArgs || []);
+        // A timeout during the start has already torn down: this late daemon is stopped here instead.
+        if (tornDown) { await stopDaemon(daemon); rmSync(daemon.dataDir, { recursive: true, force: true }); return; }
+        t.daemon = daemon;
         Object.assign(t, await createFixtures(t.daemon, opts));
         if (!puppeteer) return;
         const profile = mkdtempSync(join(tmpdir(), 'va-browser-profile-'));
         cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
-        t.browser = await puppeteer.launch({
+        const browser = await puppeteer.launch({
           executablePath: chromiumPath, headless: true, pipe: true, userDataDir: profile,
           args: chromiumArgs(t.wav), defaultViewport: { width: 1280, height: 800 },
           protocolTimeout: 30000,
         });
+        if (tornDown) { browser.process()?.kill('SIGKILL'); return; }
+        t.browser = browser;
         t.newPage = async () => {
           const page = await t.browser.newPage();
           page.setDefaultTimeout(20000);
@@ -270,6 +276,7 @@ export function browserTest(name, opts, fn) {
       if (t.daemon) console.error(`---- voiceagentd log (last lines) ----\n${tail(t.daemon.log(), 40)}\n----`);
     } finally {
       clearTimeout(timer);
+      tornDown = true;
       teardownGuard = killer();
       if (t.browser) { try { await Promise.race([t.browser.close(), sleep(5000)]); } catch {} }
       if (t.browser?.process()?.exitCode === null) t.browser.process().kill('SIGKILL');
