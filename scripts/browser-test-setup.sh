@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the browser tests (tests/browser) need from npm: puppeteer-core, pinned by tests/browser/package-lock.json,
-# into a cache directory outside the source tree (nothing is vendored, nothing is needed at build time). Run by
-# scripts/test; quiet and quick when the cache already matches the lock file. Never downloads a browser: the tests
-# drive Debian's chromium (scripts/deps.sh installs it). Prints the cache directory's path on stdout.
+# Installs what the browser tests (tests/browser) need from npm: puppeteer-core, pinned by
+# tests/browser/package-lock.json, into a cache directory outside the source tree (nothing is vendored, nothing is
+# needed at build time). Run by scripts/test; quiet and quick when the cache already matches the lock file. Never
+# downloads a browser: the tests drive Debian's chromium (scripts/deps.sh installs it). Prints the cache directory's
+# path on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,8 @@ done
 # The stamp is the lock file's hash: npm ci runs again only when the pinned versions changed (or the install was
 # interrupted, which leaves no stamp).
 want=$(sha256sum "$lock" | cut -d' ' -f1)
-if [[ "$(cat "$cache/.lock-sha256" 2>/dev/null || true)" != "$want" || ! -d "$cache/node_modules/puppeteer-core" ]]; then
+have=$(cat "$cache/.lock-sha256" 2>/dev/null || true)
+if [[ "$have" != "$want" || ! -d "$cache/node_modules/puppeteer-core" ]]; then
   mkdir -p "$cache"
   rm -f "$cache/.lock-sha256"
   cp tests/browser/package.json "$lock" "$cache/"
