@@ -12,6 +12,7 @@ VA_PACKAGES=(
   libhiredis-dev redis-server libmongoc-dev
   libre2-dev
   sqlite3 wrk jq
+  chromium nodejs
 )
 
 missing=()
@@ -19,6 +20,9 @@ for pkg in "${VA_PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
+# npm for the browser tests' set-up: Debian's nodejs 18 comes without it (the npm package); a nodejs from elsewhere
+# that bundles npm conflicts with that package, so it is only asked for when no npm is there.
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]})); then
   echo "Installing missing packages: ${missing[*]}"
