@@ -35,6 +35,8 @@ export class ApiError extends Error {
     }
 }
 
+// True in the development set-up (another origin): headers the daemon's CORS list does not allow are left out.
+export const crossOrigin = !!base;
 export function apiUrl(path) { return base + path; }
 export function wsUrl(path) {
     const origin = base || location.origin;

@@ -49,8 +49,10 @@ export function showError(err) {
     clear(banner);
     const message = err && err.message ? err.message : String(err);
     banner.append(h('span.msg', message));
-    if (err && Array.isArray(err.details) && err.details.length) {
-        banner.append(h('ul', err.details.map(d => h('li', (d.field ? d.field + ': ' : '') + (d.reason || JSON.stringify(d))))));
+    // Details that the message does not already say (the API's message often quotes the first one).
+    const details = err && Array.isArray(err.details) ? err.details.filter(d => !(d.reason && message.includes(d.reason))) : [];
+    if (details.length) {
+        banner.append(h('ul', details.map(d => h('li', (d.field ? d.field + ': ' : '') + (d.reason || JSON.stringify(d))))));
     }
     banner.append(h('button.link', { type: 'button', 'aria-label': 'Dismiss the error', onclick: hideError }, '×'));
     banner.hidden = false;

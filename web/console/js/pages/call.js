@@ -120,6 +120,9 @@ async function loadRecording(base, box, disposers) {
         const decoded = await ctx.decodeAudioData(await blob.arrayBuffer());
         channels = [decoded.getChannelData(0), decoded.numberOfChannels > 1 ? decoded.getChannelData(1) : decoded.getChannelData(0)];
     } catch { canvas.hidden = true; return; }
+    // Draw at the canvas's displayed size (sharp text and bars at any width).
+    const dpr = window.devicePixelRatio || 1;
+    if (canvas.clientWidth) { canvas.width = Math.round(canvas.clientWidth * dpr); canvas.height = Math.round(140 * dpr); }
     const peaks = channels.map(d => bucket(d, canvas.width));
     const draw = () => {
         const g = canvas.getContext('2d');
@@ -135,9 +138,9 @@ async function loadRecording(base, box, disposers) {
             }
         });
         g.fillStyle = '#5f6b7a';
-        g.font = '12px sans-serif';
-        g.fillText('caller', 6, 14);
-        g.fillText('agent', 6, half + 14);
+        g.font = Math.round(12 * dpr) + 'px sans-serif';
+        g.fillText('caller', 6, 14 * dpr);
+        g.fillText('agent', 6, half + 14 * dpr);
         g.fillStyle = '#b3261e';
         g.fillRect(Math.floor(pos * W), 0, 2, H);
     };

@@ -1,6 +1,7 @@
 // Calls: the filterable list (GET /api/v1/calls with agent_id, status, direction, campaign_id, since, until; cursor
 // pagination: next_cursor, and a stack of the cursors seen for "Previous"), and one call's page (call.js).
 import * as api from '../api.js';
+import * as events from '../events.js';
 import { h, field, guard, table, empty, fmtTime, fmtDuration, badge } from '../ui.js';
 import { agentNames } from '../agentnames.js';
 
@@ -64,4 +65,12 @@ export async function render(main, params) {
     next.addEventListener('click', () => { if (!nextCursor) return; cursors[index + 1] = nextCursor; index++; guard(load); });
     prev.addEventListener('click', () => { if (index === 0) return; index--; guard(load); });
     await guard(load);
+    // The first page follows new and finished calls live (later pages stay put while being read).
+    let pending = 0;
+    const off = events.on((e) => {
+        if (index !== 0 || !['call:started', 'call:ended', 'call:status', 'call:analysis'].includes(e.type)) return;
+        clearTimeout(pending);
+        pending = setTimeout(() => guard(load), 700);
+    });
+    return () => { off(); clearTimeout(pending); };
 }
