@@ -12,7 +12,7 @@ const CARRIERS = ['twilio', 'exotel'];
 
 export async function render(main) {
     const tbody = h('tbody');
-    const tableEl = h('table', { testid: 'live-calls' },
+    const tableEl = h('table.stack', { testid: 'live-calls' },
         h('caption.hint', 'Calls in progress, updated live'),
         h('thead', h('tr', ['Call', 'Agent', 'Carrier', 'Status', 'Duration', 'Latency', 'Transcript', ''].map(x => h('th', { scope: 'col' }, x)))),
         tbody);
