@@ -6,6 +6,7 @@ import { h, field, guard, table, empty, fmtTime, toast, showError, hideError } f
 import { chatPanel } from '../chat.js';
 import { voicePanel } from '../voice.js';
 import { locatePointer } from '../jsonpos.js';
+import { forgetAgents } from '../agentnames.js';
 
 const TEMPLATE = {
     name: 'my-agent',
@@ -88,6 +89,7 @@ async function editor(main, id) {
         try {
             const saved = agent ? await api.put('/api/v1/agents/' + encodeURIComponent(agent.id), def) : await api.post('/api/v1/agents', def);
             errors.replaceChildren();
+            forgetAgents();
             toast('Agent ' + saved.name + (agent ? ' saved (version ' + saved.version + ')' : ' created'));
             if (!agent) location.hash = '#/agents/' + encodeURIComponent(saved.id);
             else { agent.version = saved.version; agent.updated_at = saved.updated_at; meta.textContent = 'Version ' + saved.version + ', updated ' + fmtTime(saved.updated_at) + ' (' + saved.id + ')'; }
@@ -105,6 +107,7 @@ async function editor(main, id) {
     if (remove) remove.addEventListener('click', () => guard(async () => {
         if (!confirm('Delete agent ' + agent.name + '?')) return;
         await api.del('/api/v1/agents/' + encodeURIComponent(agent.id));
+        forgetAgents();
         toast('Agent deleted');
         location.hash = '#/agents';
     }));
