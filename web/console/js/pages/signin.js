@@ -14,17 +14,25 @@ export async function render(main) {
 }
 
 function firstStart(status) {
-    const origin = location.origin.startsWith('http') ? location.origin : 'http://127.0.0.1:8700';
-    return h('section.card.first-start', { 'aria-labelledby': 'first-start-title' },
-        h('h1', { id: 'first-start-title' }, 'Welcome: create the first user'),
-        h('p', 'This daemon has no user yet. Create the first one (the owner) from the machine the daemon runs on. ' +
-            'On its first start the daemon wrote an owner API key to admin.key in its data directory; vactl uses it:'),
+    // The daemon's own address as the browser sees it; the commands run on the daemon's machine, where vactl finds
+    // the owner key by itself (docs/vactl.md) and curl reads it from the data directory.
+    const origin = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(location.origin) ? location.origin : 'http://127.0.0.1:8700';
+    const body = '{"email": "you@example.com", "password": "a long password", "role": "owner"}';
+    const steps = [
+        h('p', 'This daemon has no user yet. Create the first one (the owner) on the machine the daemon runs on. ' +
+            'On its first start the daemon wrote an owner API key to admin.key in its data directory, and vactl uses it there ' +
+            'without signing in (it asks for the new user\'s password):'),
         h('pre', h('code', 'vactl users add you@example.com --role owner')),
-        h('p', status.bootstrap_from_loopback
-            ? 'Or, while no user and no API key exists, bootstrap an owner from the daemon\'s own machine (loopback only):'
-            : 'Bootstrap (when every key was revoked) is accepted only from the daemon\'s own machine:'),
-        h('pre', h('code', 'curl -X POST ' + (origin.includes('127.0.0.1') || origin.includes('localhost') ? origin : 'http://127.0.0.1:8700') +
-            '/api/v1/auth/bootstrap \\\n  -H \'Content-Type: application/json\' \\\n  -d \'{"email": "you@example.com", "password": "a long password"}\'')),
+        h('p', 'Or with curl and that key (DATA_DIR is the daemon\'s data directory, var/ with ./scripts/run):'),
+        h('pre', h('code', 'curl -X POST ' + origin + '/api/v1/users \\\n  -H "Authorization: Bearer $(cat DATA_DIR/admin.key)" \\\n' +
+            '  -H \'Content-Type: application/json\' \\\n  -d \'' + body + '\'')),
+    ];
+    if (status.bootstrap_from_loopback)
+        steps.push(h('p', 'Every API key has been revoked, so the bootstrap route is open (only from the daemon\'s own machine):'),
+            h('pre', h('code', 'curl -X POST ' + origin + '/api/v1/auth/bootstrap \\\n  -H \'Content-Type: application/json\' \\\n' +
+                '  -d \'{"email": "you@example.com", "password": "a long password"}\'')));
+    return h('section.card.first-start', { 'aria-labelledby': 'first-start-title' },
+        h('h1', { id: 'first-start-title' }, 'Welcome: create the first user'), ...steps,
         h('p', 'Then sign in below with that email and password.'));
 }
 
