@@ -9,8 +9,9 @@ export async function render(main) {
     main.append(wrap);
     if (status && status.has_users === false) wrap.append(firstStart(status));
     wrap.append(signinForm(), keyForm());
+    // Focus the email field, unless the first-start screen should be read first.
     const email = wrap.querySelector('[data-testid=signin-email]');
-    if (email) email.focus();
+    if (email && !(status && status.has_users === false)) email.focus();
 }
 
 function firstStart(status) {
