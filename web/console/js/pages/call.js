@@ -66,13 +66,19 @@ export async function render(main, id) {
 
     const recording = h('div', h('p.hint', 'Loading the recording...'));
     const eventLog = h('ol.hint', { 'aria-live': 'polite' });
+    // What the stored call tells of its past (the event stream only carries what happens from now on).
+    const past = [[call.created_at, 'created'], [call.answered_at, 'answered'],
+        ...((call.metrics && call.metrics.tools) || []).map(t => [null, 'tool ' + t.name + (t.ok ? ' ok' : ' failed') + (t.ms !== undefined ? ' in ' + t.ms + ' ms' : '') + (t.error ? ': ' + t.error : '')]),
+        ...((call.metrics && call.metrics.fallbacks) || []).map(f => [null, 'fallback ' + (f.stage || '') + ': ' + (f.provider || '') + ' -> ' + (f.fallback || '') + (f.message ? ' (' + f.message + ')' : '')]),
+        [call.ended_at, 'ended' + (call.end_reason ? ': ' + call.end_reason : '')]];
+    for (const [at, text] of past) if (at !== undefined && (at || !text.startsWith('created') && !text.startsWith('answered') && !text.startsWith('ended'))) eventLog.append(h('li', (at ? fmtTime(at) + ' ' : '') + text));
 
     main.append(h('div.pagehead', h('h1', 'Call ' + call.id), h('a', { href: '#/calls' }, 'All calls')),
         h('div.grid2',
             h('div', h('section.card', h('h2', 'Transcript'), transcript), h('section.card', h('h2', 'Recording'), recording),
                 h('section.card', h('h2', 'Metrics per turn'), metrics)),
             h('div', h('section.card', h('h2', 'Details'), info, actions), h('section.card', h('h2', 'Analysis'), analysis),
-                h('section.card', h('h2', 'Events'), h('p.hint', 'Events of this call while this page is open.'), eventLog))));
+                h('section.card', h('h2', 'Events'), h('p.hint', 'What the call recorded, then its live events while this page is open.'), eventLog))));
 
     await guard(drawTranscript);
     loadRecording(base, recording, disposers);
