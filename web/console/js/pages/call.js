@@ -66,12 +66,17 @@ export async function render(main, id) {
 
     const recording = h('div', h('p.hint', 'Loading the recording...'));
     const eventLog = h('ol.hint', { 'aria-live': 'polite' });
-    // What the stored call tells of its past (the event stream only carries what happens from now on).
-    const past = [[call.created_at, 'created'], [call.answered_at, 'answered'],
-        ...((call.metrics && call.metrics.tools) || []).map(t => [null, 'tool ' + t.name + (t.ok ? ' ok' : ' failed') + (t.ms !== undefined ? ' in ' + t.ms + ' ms' : '') + (t.error ? ': ' + t.error : '')]),
-        ...((call.metrics && call.metrics.fallbacks) || []).map(f => [null, 'fallback ' + (f.stage || '') + ': ' + (f.provider || '') + ' -> ' + (f.fallback || '') + (f.message ? ' (' + f.message + ')' : '')]),
-        [call.ended_at, 'ended' + (call.end_reason ? ': ' + call.end_reason : '')]];
-    for (const [at, text] of past) if (at !== undefined && (at || !text.startsWith('created') && !text.startsWith('answered') && !text.startsWith('ended'))) eventLog.append(h('li', (at ? fmtTime(at) + ' ' : '') + text));
+    // What the stored call tells of its past (the event stream only carries what happens from now on); times only
+    // where the call has them.
+    const metricsOf = call.metrics || {};
+    const past = [
+        call.created_at && fmtTime(call.created_at) + ' created',
+        call.answered_at && fmtTime(call.answered_at) + ' answered',
+        ...(metricsOf.tools || []).map(t => 'tool ' + t.name + (t.ok ? ' ok' : ' failed') + (t.ms !== undefined ? ' in ' + t.ms + ' ms' : '') + (t.error ? ': ' + t.error : '')),
+        ...(metricsOf.fallbacks || []).map(f => 'fallback ' + (f.stage || '') + ': ' + (f.provider || '') + ' -> ' + (f.fallback || '') + (f.message ? ' (' + f.message + ')' : '')),
+        call.ended_at && fmtTime(call.ended_at) + ' ended' + (call.end_reason ? ': ' + call.end_reason : ''),
+    ];
+    for (const text of past) if (text) eventLog.append(h('li', text));
 
     main.append(h('div.pagehead', h('h1', 'Call ' + call.id), h('a', { href: '#/calls' }, 'All calls')),
         h('div.grid2',
