@@ -58,7 +58,7 @@ export async function render(main, id) {
         metrics.append(...extra);
         const a = call.analysis || {};
         analysis.replaceChildren(h('dl.kv', h('dt', 'Outcome'), h('dd', call.outcome || (live() ? 'after the call' : 'pending')),
-            h('dt', 'Summary'), h('dd', call.summary || ''),
+            ...(call.summary ? [h('dt', 'Summary'), h('dd', call.summary)] : []),
             ...(a.fields ? Object.entries(a.fields).flatMap(([k, v]) => [h('dt', k), h('dd', typeof v === 'string' ? v : JSON.stringify(v))]) : []),
             ...(a.error ? [h('dt', 'Error'), h('dd', a.error)] : [])));
     };
@@ -115,7 +115,7 @@ async function loadRecording(base, box, disposers) {
     try {
         blob = await api.request('GET', base + '/recording', { as: 'blob' });
     } catch (e) {
-        box.replaceChildren(h('p.hint', e.status === 404 ? 'No recording for this call (chat calls and calls still running have none).' : 'The recording could not be loaded: ' + e.message));
+        box.replaceChildren(h('p.hint', e.status === 404 ? 'No recording for this call (chat calls, calls that never connected and calls still running have none).' : 'The recording could not be loaded: ' + e.message));
         return;
     }
     const url = URL.createObjectURL(blob);
