@@ -16,13 +16,16 @@ export async function render(main, params) {
     const agent = h('select', { name: 'agent_id' }, opt('', 'any agent'), [...names].map(([id, n]) => opt(id, n)));
     const status = h('select', { name: 'status' }, opt('', 'any status'), STATUSES.map(s => opt(s, s)));
     const direction = h('select', { name: 'direction' }, opt('', 'any direction'), opt('inbound', 'inbound'), opt('outbound', 'outbound'));
+    let campaigns = [];
+    try { campaigns = (await api.get('/api/v1/campaigns', { limit: 500 })).items; } catch { /* the filter is optional */ }
+    const campaign = h('select', { name: 'campaign_id' }, opt('', 'any campaign'), campaigns.map(c => opt(c.id, c.name)));
     const since = h('input', { type: 'datetime-local', name: 'since' });
     const until = h('input', { type: 'datetime-local', name: 'until' });
-    const limit = h('select', { name: 'limit' }, ['25', '50', '100', '200'].map(n => opt(n, n)));
+    const limit = h('select', { name: 'limit' }, ['10', '25', '50', '100', '200'].map(n => opt(n, n)));
     limit.value = '50';
     const apply = h('button', { type: 'submit' }, 'Apply');
     const form = h('form.toolbar', { 'aria-label': 'Filter calls' },
-        field('Agent', agent), field('Status', status), field('Direction', direction),
+        field('Agent', agent), field('Status', status), field('Direction', direction), campaigns.length ? field('Campaign', campaign) : null,
         field('Created after', since), field('Created before', until), field('Per page', limit), apply);
 
     const results = h('div');
@@ -38,7 +41,7 @@ export async function render(main, params) {
     const iso = (v) => v ? new Date(v).toISOString() : '';
     async function load() {
         const page = await api.get('/api/v1/calls', {
-            agent_id: agent.value, status: status.value, direction: direction.value,
+            agent_id: agent.value, status: status.value, direction: direction.value, campaign_id: campaign.value,
             since: iso(since.value), until: iso(until.value), limit: limit.value, cursor: cursors[index],
         });
         nextCursor = page.next_cursor;
@@ -46,7 +49,7 @@ export async function render(main, params) {
         next.disabled = !nextCursor;
         pageInfo.textContent = 'Page ' + (index + 1);
         if (!page.items.length) {
-            results.replaceChildren(empty(index === 0 && !agent.value && !status.value && !direction.value && !since.value && !until.value
+            results.replaceChildren(empty(index === 0 && !agent.value && !status.value && !direction.value && !campaign.value && !since.value && !until.value
                 ? 'No call yet. Try an agent from its page ("Try it"), place one with `vactl calls start`, or point a number at this daemon.'
                 : 'No call matches these filters. Widen them and apply again.'));
             return;
