@@ -4,6 +4,7 @@
 // on an AudioContext; `clear` (barge-in) stops everything queued; `interim` shows the caller's words greyed until
 // the final `user` turn.
 import * as api from './api.js';
+import * as events from './events.js';
 import { h, guard, showError } from './ui.js';
 
 const RATE = 16000;
@@ -105,9 +106,17 @@ async function startCall(agent, ui) {
 
     let interim = null;
     let closed = false;
+    // What the caller heard of a reply they interrupted is not sent on the media socket (only `clear` is); the
+    // event stream carries it.
+    const offEvents = events.on((e) => {
+        const d = e.data || {};
+        if (e.call_id === answer.call.id && e.type === 'call:transcript' && d.role === 'agent' && d.interrupted)
+            ui.add('agent interrupted', agent.name, d.text || '');
+    });
     const close = () => {
         if (closed) return;
         closed = true;
+        offEvents();
         clearPlayback();
         try { source.disconnect(); capture.port.onmessage = null; } catch { /* gone */ }
         cleanupAudio();
