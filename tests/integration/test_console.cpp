@@ -93,7 +93,7 @@ std::string cookie_value(const std::string& set_cookie) {
 
 }  // namespace
 
-TEST_CASE("console: / is index.html with the console's CSP; files by path with their types, gzip, ETag, HEAD, 404") {
+TEST_CASE("console: / is index.html with the console's CSP, and files by path with their types, gzip, ETag, HEAD, 404") {
     DaemonProcess d;
     Api api(d.base_url());
     std::string index = source_file("web/console/index.html");

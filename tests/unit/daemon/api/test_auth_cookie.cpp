@@ -18,7 +18,7 @@ va::http::Request request(std::vector<std::pair<std::string, std::string>> heade
 
 }  // namespace
 
-TEST_CASE("auth cookie: the console header opts in; a foreign Origin is refused; a bad value names the header") {
+TEST_CASE("auth cookie: the console header opts in, a foreign Origin is refused, a bad value names the header") {
     auto plain = console_mode(request({{"host", "127.0.0.1:8700"}}));
     REQUIRE(plain);
     CHECK_FALSE(*plain);

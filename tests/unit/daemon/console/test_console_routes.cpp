@@ -55,7 +55,7 @@ TEST_CASE("console: If-None-Match matches the tag in a list, weakly, or with *")
     CHECK_FALSE(etag_matches(",,,", "\"abc\""));
 }
 
-TEST_CASE("console: an asset answers with its type, ETag, no-cache and the console's CSP; gzip only when accepted") {
+TEST_CASE("console: an asset answers with its type, ETag, no-cache and the console's CSP, and gzip only when accepted") {
     Asset asset{"/x.js", "text/javascript; charset=utf-8", "plain bytes", "zipped", "\"0123\""};
     auto plain = serve_asset(asset, request_with({}));
     CHECK(plain.status == 200);
