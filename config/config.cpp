@@ -100,6 +100,7 @@ std::vector<Key> keys(Raw& raw) {
         {"server", "ws_max_queue_bytes", Kind::integer,
          integer([](Config& c) -> int& { return c.server.ws_max_queue_bytes; })},
         {"server", "cors_origins", Kind::string, str([](Config& c) -> std::string& { return c.server.cors_origins; })},
+        {"server", "console", Kind::boolean, boolean([](Config& c) -> bool& { return c.server.console; })},
         {"redis", "url", Kind::string, str([](Config& c) -> std::string& { return c.redis.url; })},
         {"redis", "pool_size", Kind::integer, integer([](Config& c) -> int& { return c.redis.pool_size; })},
         {"redis", "command_timeout_ms", Kind::integer,

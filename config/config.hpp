@@ -43,6 +43,7 @@ struct ServerConfig {
     int ws_max_queue_messages = 4096;     // a WebSocket with more unsent messages is closed 1008 "slow consumer"
     int ws_max_queue_bytes = 4 * 1024 * 1024;  // the same by bytes
     std::string cors_origins;             // comma-separated origins allowed to call the API from a browser; empty = none
+    bool console = true;                  // serve the web console at / (docs/console.md)
 };
 
 struct StorageConfig {

@@ -11,6 +11,7 @@ VA_PACKAGES=(
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
   libhiredis-dev redis-server libmongoc-dev
   libre2-dev
+  zlib1g-dev libjs-chart.js
   sqlite3 wrk jq
   chromium nodejs
 )

@@ -1,5 +1,6 @@
 // Authentication of every request (JWT access tokens and API keys) and the /api/v1/auth routes: bootstrap, login,
-// refresh with rotation and reuse detection, logout, me.
+// refresh with rotation and reuse detection, logout, me, status. Login, refresh and logout also have a cookie mode
+// for the web console (auth_cookie.hpp).
 #include <spdlog/spdlog.h>
 
 #include "core/auth/api_key.hpp"
@@ -10,6 +11,7 @@
 #include "core/util/strings.hpp"
 #include "core/util/time.hpp"
 #include "daemon/api/api.hpp"
+#include "daemon/api/auth_cookie.hpp"
 
 namespace va::api {
 
@@ -200,7 +202,18 @@ Result<http::Response> bootstrap(ApiContext& ctx, http::Request& request) {
     return json_response(201, *tokens);
 }
 
+// Cookie mode: the refresh token goes into the cookie and out of the body.
+http::Response console_tokens(ApiContext& ctx, const http::Request& request, json tokens) {
+    std::string refresh = tokens["refresh_token"].get<std::string>();
+    tokens.erase("refresh_token");
+    auto response = json_response(200, tokens);
+    response.set_header("Set-Cookie", refresh_cookie(refresh, ctx.auth.refresh_ttl_s, request.secure));
+    return response;
+}
+
 Result<http::Response> login(ApiContext& ctx, http::Request& request) {
+    auto console = console_mode(request);
+    if (!console) return console.take_error();
     auto body = json_body(request);
     if (!body) return body.take_error();
     if (auto s = known_fields(*body, {"email", "password"}); !s) return s.take_error();
@@ -229,14 +242,31 @@ Result<http::Response> login(ApiContext& ctx, http::Request& request) {
     ctx.login_by_account.reset(account);
     auto tokens = issue_tokens(ctx, *user, {}, nullptr);
     if (!tokens) return tokens.take_error();
+    if (*console) return console_tokens(ctx, request, std::move(tokens).value());
     return json_response(200, *tokens);
 }
 
-Result<RefreshToken> find_refresh(ApiContext& ctx, const json& body) {
-    if (auto s = known_fields(body, {"refresh_token"}); !s) return s.take_error();
-    auto token = required_string(body, "refresh_token", 512);
-    if (!token) return token.take_error();
-    auto record = ctx.store.find_refresh_token_by_hash(hex_encode(sha256(*token)));
+// The refresh token a request presents: the cookie in cookie mode (the body must then be empty or {}), else the
+// body's refresh_token. The cookie alone, without the console header, is refused: it would let any site that can
+// make the browser post here use the session.
+Result<std::string> presented_refresh(const http::Request& request, bool console) {
+    if (console) {
+        if (auto s = no_body_fields(request); !s) return s.take_error();
+        auto token = request_cookie(request, kRefreshCookie);
+        if (!token) return unauthenticated_error("no session cookie: sign in again");
+        return std::move(*token);
+    }
+    auto body = json_body(request);
+    if (!body) return body.take_error();
+    if (auto s = known_fields(*body, {"refresh_token"}); !s) return s.take_error();
+    if (!body->contains("refresh_token") && request_cookie(request, kRefreshCookie))
+        return make_error(ErrorCode::forbidden, "the session cookie is only accepted with X-Voiceagent-Console: 1");
+    return required_string(*body, "refresh_token", 512);
+}
+
+Result<RefreshToken> find_refresh(ApiContext& ctx, const std::string& token) {
+    if (token.size() > 512) return unauthenticated_error("invalid refresh token");
+    auto record = ctx.store.find_refresh_token_by_hash(hex_encode(sha256(token)));
     if (!record) {
         if (record.error().code == ErrorCode::not_found) return unauthenticated_error("invalid refresh token");
         return record.take_error();
@@ -244,10 +274,10 @@ Result<RefreshToken> find_refresh(ApiContext& ctx, const json& body) {
     return record;
 }
 
-Result<http::Response> refresh(ApiContext& ctx, http::Request& request) {
-    auto body = json_body(request);
-    if (!body) return body.take_error();
-    auto record = find_refresh(ctx, *body);
+Result<http::Response> refresh(ApiContext& ctx, http::Request& request, bool console) {
+    auto token = presented_refresh(request, console);
+    if (!token) return token.take_error();
+    auto record = find_refresh(ctx, *token);
     if (!record) return record.take_error();
     auto now = now_ms();
     if (record->revoked_at != 0) {
@@ -267,17 +297,55 @@ Result<http::Response> refresh(ApiContext& ctx, http::Request& request) {
         }
         return tokens.take_error();
     }
+    if (console) return console_tokens(ctx, request, std::move(tokens).value());
     return json_response(200, *tokens);
 }
 
-Result<http::Response> logout(ApiContext& ctx, http::Request& request) {
-    auto body = json_body(request);
-    if (!body) return body.take_error();
-    auto record = find_refresh(ctx, *body);
+Result<http::Response> logout(ApiContext& ctx, http::Request& request, bool console) {
+    auto token = presented_refresh(request, console);
+    // Signing out of the console always ends with the cookie gone, even when it was missing or no longer valid.
+    if (console && !token && token.error().code == ErrorCode::unauthenticated) return empty_response(204);
+    if (!token) return token.take_error();
+    auto record = find_refresh(ctx, *token);
+    if (console && !record && record.error().code == ErrorCode::unauthenticated) return empty_response(204);
     if (!record) return record.take_error();
     if (auto revoked = ctx.store.revoke_refresh_family(record->family_id, now_ms()); !revoked)
         return revoked.take_error();
     return empty_response(204);
+}
+
+// Cookie-mode refresh and logout: the CSRF checks first; then a refusal of the session, and any logout, clears the
+// cookie so the browser stops presenting a dead token.
+http::Handler cookie_aware(ApiContext& ctx,
+                           Result<http::Response> (*handler)(ApiContext&, http::Request&, bool console),
+                           bool clear_always) {
+    return unauthenticated([&ctx, handler, clear_always](http::Request& request) -> Result<http::Response> {
+        auto console = console_mode(request);
+        if (!console) return console.take_error();
+        auto result = handler(ctx, request, *console);
+        if (!*console) return result;
+        bool clear = clear_always || (!result && result.error().code == ErrorCode::unauthenticated);
+        if (!clear) return result;
+        http::Response response = result ? std::move(result).value() : error_response(result.error());
+        response.set_header("Set-Cookie", cleared_refresh_cookie(request.secure));
+        return response;
+    });
+}
+
+// What the console's first screen needs before anyone signs in: whether a user exists, and whether bootstrap from
+// the daemon's own machine would still be accepted (no user and no live API key).
+Result<http::Response> auth_status(ApiContext& ctx) {
+    auto users = ctx.store.count_users();
+    if (!users) return users.take_error();
+    bool bootstrap_open = false;
+    if (*users == 0) {
+        auto workspaces = ctx.store.list_workspaces(PageRequest{500, {}});
+        if (!workspaces) return workspaces.take_error();
+        auto credential = any_live_api_key(ctx, workspaces->items);
+        if (!credential) return credential.take_error();
+        bootstrap_open = !workspaces->items.empty() && !*credential;
+    }
+    return json_response(200, json{{"has_users", *users > 0}, {"bootstrap_from_loopback", bootstrap_open}});
 }
 
 Result<http::Response> me(ApiContext& ctx, const Principal& who) {
@@ -303,10 +371,11 @@ void register_auth_routes(http::Router& router, ApiContext& ctx) {
     slow.summary = "Log in with email and password";
     router.add("POST", "/api/v1/auth/login", unauthenticated([&ctx](http::Request& r) { return login(ctx, r); }), slow);
     http::RouteOptions open{false, "Rotate a refresh token", true};
-    router.add("POST", "/api/v1/auth/refresh", unauthenticated([&ctx](http::Request& r) { return refresh(ctx, r); }),
-               open);
+    router.add("POST", "/api/v1/auth/refresh", cookie_aware(ctx, refresh, false), open);
     open.summary = "Revoke a refresh token (and its family)";
-    router.add("POST", "/api/v1/auth/logout", unauthenticated([&ctx](http::Request& r) { return logout(ctx, r); }),
+    router.add("POST", "/api/v1/auth/logout", cookie_aware(ctx, logout, true), open);
+    open.summary = "Whether any user exists and whether bootstrap is still open (the console's first screen)";
+    router.add("GET", "/api/v1/auth/status", unauthenticated([&ctx](http::Request&) { return auth_status(ctx); }),
                open);
     router.add("GET", "/api/v1/auth/me",
                authed(ctx, Role::viewer, [&ctx](http::Request&, const Principal& who) { return me(ctx, who); }),

@@ -14,6 +14,7 @@ namespace {
 json openapi_document(const http::Router& router) {
     json paths = json::object();
     for (const auto& route : router.routes()) {
+        if (route.options.hidden) continue;
         json op{{"summary", route.options.summary.empty() ? route.method + " " + route.pattern : route.options.summary},
                 {"responses",
                  {{"default", {{"description", "Error"}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}},

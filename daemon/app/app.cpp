@@ -19,6 +19,7 @@
 #include "core/util/log.hpp"
 #include "core/util/time.hpp"
 #include "daemon/api/api.hpp"
+#include "daemon/console/console_routes.hpp"
 #include "daemon/calls/call_manager.hpp"
 #include "daemon/calls/carriers.hpp"
 #include "daemon/calls/tool_secrets.hpp"
@@ -436,6 +437,8 @@ int run_daemon(const Config& config) {
     api::register_webhook_routes(router, ctx);
     api::register_analytics_routes(router, ctx);
     api::register_campaign_routes(router, ctx);
+    // After the API's routes, so an API request never scans the console's files first.
+    if (config.server.console) console::register_console_routes(router);
 
     try {
         server.start();

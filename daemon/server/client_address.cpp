@@ -136,6 +136,36 @@ std::string client_address(const std::string& peer, const std::vector<std::pair<
     return client;
 }
 
+bool forwarded_https(const std::string& peer, const std::vector<std::pair<std::string, std::string>>& headers,
+                     const TrustedProxies& trusted) {
+    if (!trusted.contains(peer)) return false;
+    // The nearest value is the one our trusted proxy wrote; what a client put further left is not believed.
+    bool forwarded = std::any_of(headers.begin(), headers.end(), [](const auto& h) { return h.first == "forwarded"; });
+    std::string last;
+    for (const auto& [name, value] : headers) {
+        std::string_view rest = value;
+        if (forwarded && name == "forwarded") {
+            auto comma = rest.rfind(',');
+            std::string_view element = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+            last.clear();
+            while (!element.empty()) {
+                auto semi = element.find(';');
+                std::string_view pair = trim(element.substr(0, semi));
+                element = semi == std::string_view::npos ? std::string_view() : element.substr(semi + 1);
+                if (pair.size() > 6 && (pair[0] | 0x20) == 'p' && (pair[1] | 0x20) == 'r' && (pair[2] | 0x20) == 'o' &&
+                    (pair[3] | 0x20) == 't' && (pair[4] | 0x20) == 'o' && pair[5] == '=')
+                    last = std::string(trim(pair.substr(6)));
+            }
+        } else if (!forwarded && name == "x-forwarded-proto") {
+            auto comma = rest.rfind(',');
+            last = std::string(trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1)));
+        }
+    }
+    if (last.size() >= 2 && last.front() == '"' && last.back() == '"') last = last.substr(1, last.size() - 2);
+    for (auto& c : last) c = static_cast<char>(c | 0x20);
+    return last == "https";
+}
+
 bool is_loopback_address(std::string_view address) {
     auto parsed = parse_address(address);
     return parsed && parsed->is_loopback();

@@ -42,6 +42,11 @@ private:
 std::string client_address(const std::string& peer, const std::vector<std::pair<std::string, std::string>>& headers,
                            const TrustedProxies& trusted);
 
+// Whether the client used https, as the trusted proxy `peer` reports it: the last (nearest) proto= of Forwarded, or
+// when there is no Forwarded header the last X-Forwarded-Proto value. False when `peer` is not trusted.
+bool forwarded_https(const std::string& peer, const std::vector<std::pair<std::string, std::string>>& headers,
+                     const TrustedProxies& trusted);
+
 // True for 127.0.0.0/8, ::1 and IPv4-mapped loopback.
 bool is_loopback_address(std::string_view address);
 

@@ -19,6 +19,9 @@ struct Request {
     std::string body;
     std::string remote_address;  // peer IP, no port
     bool remote_is_loopback = false;
+    // The client reached us over https: a trusted proxy (server.trusted_proxies) said so (X-Forwarded-Proto or
+    // Forwarded proto=). The daemon itself speaks plain HTTP.
+    bool secure = false;
     std::unordered_map<std::string, std::string> params;        // path parameters from the route pattern
     std::string route;         // the matched route pattern, for metrics and logs ("/api/v1/agents/{id}")
 

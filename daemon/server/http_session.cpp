@@ -146,6 +146,7 @@ void Session::handle() {
     fill_request(msg, *request);
     request->remote_address = m_client = client_address(m_remote, request->headers, m_server.options.trusted_proxies);
     request->remote_is_loopback = is_loopback_address(m_client);
+    request->secure = forwarded_https(m_remote, request->headers, m_server.options.trusted_proxies);
     m_keep_alive = msg.keep_alive() && !m_server.draining;
     m_version = msg.version();
     m_method = request->method;
@@ -223,7 +224,17 @@ void Session::write(Response response, const std::string& route, const Request* 
     for (auto& [name, value] : response.headers) res->insert(name, value);
     res->body() = std::move(response.body);
     res->keep_alive(m_keep_alive && !m_server.draining);
-    res->prepare_payload();
+    // An answer to HEAD says how long the GET's body would be, and sends none.
+    bool head = m_method == "HEAD";
+    std::size_t length = res->body().size();
+    bool no_body_status = response.status < 200 || response.status == 204 || response.status == 304;
+    if (head && !no_body_status) {
+        res->body().clear();
+        res->content_length(length);
+    } else {
+        if (head) res->body().clear();
+        res->prepare_payload();
+    }
     // Counted when the response is complete, before it is sent, so a client that reads /metrics right after its
     // response always sees its own request.
     double seconds = std::chrono::duration<double>(Clock::now() - m_started).count();

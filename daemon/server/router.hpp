@@ -19,6 +19,7 @@ struct RouteOptions {
     bool offload = false;  // run on the worker pool
     std::string summary;   // one line for the OpenAPI description
     bool public_route = false;  // needs no Authorization (documented as such in OpenAPI)
+    bool hidden = false;        // left out of the OpenAPI description (the web console's files)
 };
 
 class Router {

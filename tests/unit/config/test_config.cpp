@@ -117,6 +117,7 @@ std::vector<KnownKey> known_keys() {
          [](const Config& c) { return c.server.ws_max_queue_bytes == 65536; }},
         {"server.cors_origins", "VOICEAGENT_SERVER_CORS_ORIGINS", "https://a.example.com, http://localhost:3000",
          [](const Config& c) { return c.server.cors_origins == "https://a.example.com, http://localhost:3000"; }},
+        {"server.console", "VOICEAGENT_SERVER_CONSOLE", "false", [](const Config& c) { return !c.server.console; }},
         {"server.instance_id", "VOICEAGENT_SERVER_INSTANCE_ID", "va-eu-1",
          [](const Config& c) { return c.server.instance_id == "va-eu-1"; }},
 #if VA_WITH_REDIS

@@ -85,3 +85,24 @@ TEST_CASE("client address: loopback") {
     CHECK_FALSE(is_loopback_address("203.0.113.9"));
     CHECK_FALSE(is_loopback_address(""));
 }
+
+TEST_CASE("client address: https is believed only from a trusted proxy, from the nearest forwarding value") {
+    using va::http::forwarded_https;
+    auto t = trusted("127.0.0.1");
+    CHECK(forwarded_https("127.0.0.1", Headers{{"x-forwarded-proto", "https"}}, t));
+    CHECK(forwarded_https("127.0.0.1", Headers{{"x-forwarded-proto", "HTTPS"}}, t));
+    // A client talking to us directly cannot claim https.
+    CHECK_FALSE(forwarded_https("10.0.0.9", Headers{{"x-forwarded-proto", "https"}}, t));
+    CHECK_FALSE(forwarded_https("127.0.0.1", Headers{}, t));
+    CHECK_FALSE(forwarded_https("127.0.0.1", Headers{{"x-forwarded-proto", "http"}}, t));
+    // The proxy appends or overwrites: the rightmost value is the one it wrote.
+    CHECK_FALSE(forwarded_https("127.0.0.1", Headers{{"x-forwarded-proto", "https, http"}}, t));
+    CHECK(forwarded_https("127.0.0.1", Headers{{"x-forwarded-proto", "http, https"}}, t));
+    // Forwarded wins over X-Forwarded-Proto, and its last element counts.
+    CHECK(forwarded_https("127.0.0.1", Headers{{"forwarded", "for=1.2.3.4;proto=https"}}, t));
+    CHECK(forwarded_https("127.0.0.1", Headers{{"forwarded", "for=1.2.3.4;Proto=\"https\";host=a"}}, t));
+    CHECK_FALSE(forwarded_https("127.0.0.1",
+                                Headers{{"forwarded", "for=1.2.3.4;proto=http"}, {"x-forwarded-proto", "https"}}, t));
+    CHECK_FALSE(forwarded_https("127.0.0.1", Headers{{"forwarded", "proto=https, for=5.6.7.8"}}, t));
+    CHECK_FALSE(forwarded_https("127.0.0.1", Headers{{"forwarded", "for=1.2.3.4;proto=https"}}, TrustedProxies{}));
+}
