@@ -62,4 +62,11 @@ std::string refresh_cookie(std::string_view token, int max_age_s, bool secure) {
 
 std::string cleared_refresh_cookie(bool secure) { return cookie("", 0, secure); }
 
+std::string session_marker_cookie(int max_age_s, bool secure) {
+    return std::string(kSessionMarkerCookie) + "=" + (max_age_s > 0 ? "1" : "") + "; SameSite=Strict; Path=/; Max-Age=" +
+           std::to_string(max_age_s) + (secure ? "; Secure" : "");
+}
+
+std::string cleared_session_marker_cookie(bool secure) { return session_marker_cookie(0, secure); }
+
 }  // namespace va::api

@@ -17,6 +17,9 @@ namespace va::api {
 
 inline constexpr std::string_view kConsoleHeader = "x-voiceagent-console";
 inline constexpr std::string_view kRefreshCookie = "va_refresh";
+// Beside the refresh cookie, a marker page script can read (Path=/, not HttpOnly, no secret in it): the console
+// asks to refresh at start only when it is there, so a signed-out start makes no request that must fail.
+inline constexpr std::string_view kSessionMarkerCookie = "va_session";
 
 // Whether the request asks for cookie mode (X-Voiceagent-Console: 1). When it does, the request must also come
 // from the daemon's own origin: 403 otherwise. 400 when the header holds anything but 1.
@@ -32,5 +35,8 @@ std::optional<std::string> request_cookie(const http::Request& request, std::str
 // https, so the cookie is never sent in clear once it was set over TLS.
 std::string refresh_cookie(std::string_view token, int max_age_s, bool secure);
 std::string cleared_refresh_cookie(bool secure);
+// The marker's Set-Cookie values, set and cleared with the refresh cookie.
+std::string session_marker_cookie(int max_age_s, bool secure);
+std::string cleared_session_marker_cookie(bool secure);
 
 }  // namespace va::api

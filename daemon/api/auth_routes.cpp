@@ -208,6 +208,7 @@ http::Response console_tokens(ApiContext& ctx, const http::Request& request, jso
     tokens.erase("refresh_token");
     auto response = json_response(200, tokens);
     response.set_header("Set-Cookie", refresh_cookie(refresh, ctx.auth.refresh_ttl_s, request.secure));
+    response.set_header("Set-Cookie", session_marker_cookie(ctx.auth.refresh_ttl_s, request.secure));
     return response;
 }
 
@@ -328,6 +329,7 @@ http::Handler cookie_aware(ApiContext& ctx,
         if (!clear) return result;
         http::Response response = result ? std::move(result).value() : error_response(result.error());
         response.set_header("Set-Cookie", cleared_refresh_cookie(request.secure));
+        response.set_header("Set-Cookie", cleared_session_marker_cookie(request.secure));
         return response;
     });
 }

@@ -1,8 +1,7 @@
 // The console as the daemon serves it at / (issue 15): the page loads with the title "voiceagent", every response of
 // the daemon's origin carries the contract's Content-Security-Policy, nothing is asked of another origin, and the
 // page logs no error. The CSP is enforced, not only sent: an inline script injected into the page is refused and
-// reported. Registered only when VA_CONSOLE_BROWSER_TESTS is ON (tests/CMakeLists.txt): it needs the daemon to
-// serve web/console, which the server half of issue 15 brings.
+// reported.
 import assert from 'node:assert/strict';
 import { browserTest } from './harness.mjs';
 

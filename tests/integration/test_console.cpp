@@ -202,6 +202,9 @@ TEST_CASE("console sign-in: the refresh token lives in an HttpOnly SameSite=Stri
     CHECK(set_cookie.find("; Max-Age=2592000") != std::string::npos);
     CHECK(set_cookie.find("Secure") == std::string::npos);  // plain http
     std::string first = cookie_value(set_cookie);
+    // Beside it, the marker page script reads to know a session may be restored: no secret in it, all of the site.
+    REQUIRE(login.set_cookies.size() == 2);
+    CHECK(login.set_cookies[1] == "va_session=1; SameSite=Strict; Path=/; Max-Age=2592000");
     CHECK(first.rfind("vrt_", 0) == 0);
     // The access token works as usual.
     CHECK(Api(d.base_url(), login.json()["access_token"]).get("/api/v1/auth/me").status == 200);
@@ -266,6 +269,8 @@ TEST_CASE("console sign-in: the refresh token lives in an HttpOnly SameSite=Stri
     CHECK(out.status == 204);
     CHECK(out.headers["set-cookie"].find("va_refresh=;") == 0);
     CHECK(out.headers["set-cookie"].find("Max-Age=0") != std::string::npos);
+    REQUIRE(out.set_cookies.size() == 2);
+    CHECK(out.set_cookies[1] == "va_session=; SameSite=Strict; Path=/; Max-Age=0");
     CHECK(console.with_header("Cookie", "va_refresh=" + third).post("/api/v1/auth/refresh", json::object()).status ==
           401);
     CHECK(console.post("/api/v1/auth/logout", json::object()).status == 204);  // signing out twice is fine

@@ -43,7 +43,8 @@ HttpResult convert(const httplib::Result& r) {
     for (const auto& [k, v] : r->headers) {
         std::string name = k;
         for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        out.headers[name] = v;
+        if (name == "set-cookie") out.set_cookies.push_back(v);
+        out.headers.emplace(name, v);
     }
     return out;
 }

@@ -14,7 +14,8 @@ namespace va::test {
 struct HttpResult {
     int status = 0;  // 0 when no answer arrived (connection refused, reset or timed out)
     std::string body;
-    std::map<std::string, std::string> headers;  // names lower-cased
+    std::map<std::string, std::string> headers;  // names lower-cased; the first value of a repeated header
+    std::vector<std::string> set_cookies;         // every Set-Cookie, in order
     // The parsed body; a discarded value (is_discarded()) when it is not JSON.
     nlohmann::json json() const;
     // The `field` of every error detail, for asserting that an error names the fields it should.

@@ -125,8 +125,10 @@ function dropSession() {
     state.token = null; state.kind = null; state.expiresAt = 0; state.me = null; state.refreshToken = null;
 }
 
-// At start (and after a reload): the cookie, if any, restores the session.
+// At start (and after a reload): the cookie, if any, restores the session. The daemon sets a readable marker
+// (va_session) beside its HttpOnly refresh cookie, so a signed-out start asks nothing that is bound to fail.
 export async function restore() {
+    if (!base && !document.cookie.split(';').some(c => c.trim().startsWith('va_session=1'))) return false;
     try { return await refresh(); } catch { return false; }
 }
 
