@@ -6,12 +6,6 @@ namespace va::api {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 std::string cookie(std::string_view value, int max_age_s, bool secure) {
     std::string out = std::string(kRefreshCookie) + "=" + std::string(value) +
                       "; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age=" + std::to_string(max_age_s);
@@ -25,7 +19,7 @@ Result<bool> console_mode(const http::Request& request) {
     bool present = false;
     for (const auto& [name, value] : request.headers) {
         if (name != kConsoleHeader) continue;
-        if (trim(value) != "1") return invalid_field("X-Voiceagent-Console", "must be 1 (the web console's sign-in)");
+        if (trim_blanks(value) != "1") return invalid_field("X-Voiceagent-Console", "must be 1 (the web console's sign-in)");
         present = true;
     }
     if (!present) return false;
@@ -46,11 +40,11 @@ std::optional<std::string> request_cookie(const http::Request& request, std::str
         std::string_view rest = value;
         while (!rest.empty()) {
             auto semi = rest.find(';');
-            auto pair = trim(rest.substr(0, semi));
+            auto pair = trim_blanks(rest.substr(0, semi));
             rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
             auto eq = pair.find('=');
-            if (eq == std::string_view::npos || trim(pair.substr(0, eq)) != name) continue;
-            auto found = trim(pair.substr(eq + 1));
+            if (eq == std::string_view::npos || trim_blanks(pair.substr(0, eq)) != name) continue;
+            auto found = trim_blanks(pair.substr(eq + 1));
             if (found.size() >= 2 && found.front() == '"' && found.back() == '"') found = found.substr(1, found.size() - 2);
             if (!found.empty()) return std::string(found);
         }

@@ -9,12 +9,6 @@ namespace va::console {
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    return text;
-}
-
 // The ETag of the gzip representation: a strong validator must differ between encodings of the same file.
 std::string gzip_etag(std::string_view etag) {
     std::string out(etag.substr(0, etag.size() - 1));
@@ -34,17 +28,17 @@ bool accepts_gzip(std::string_view accept_encoding) {
     bool any = false;          // what it said of "*"
     while (!accept_encoding.empty()) {
         auto comma = accept_encoding.find(',');
-        auto item = trim(accept_encoding.substr(0, comma));
+        auto item = trim_blanks(accept_encoding.substr(0, comma));
         accept_encoding = comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
         auto semi = item.find(';');
-        std::string name = to_lower(trim(item.substr(0, semi)));
+        std::string name = to_lower(trim_blanks(item.substr(0, semi)));
         bool allowed = true;
         if (semi != std::string_view::npos) {
-            std::string params = to_lower(trim(item.substr(semi + 1)));
+            std::string params = to_lower(trim_blanks(item.substr(semi + 1)));
             auto eq = params.find('=');
             // q=0, q=0.0, q=0.000: refused; any other weight is some preference.
-            if (eq != std::string::npos && trim(std::string_view(params).substr(0, eq)) == "q")
-                allowed = trim(std::string_view(params).substr(eq + 1)).find_first_not_of("0.") != std::string_view::npos;
+            if (eq != std::string::npos && trim_blanks(std::string_view(params).substr(0, eq)) == "q")
+                allowed = trim_blanks(std::string_view(params).substr(eq + 1)).find_first_not_of("0.") != std::string_view::npos;
         }
         if (name == "gzip" || name == "x-gzip") gzip = allowed;
         else if (name == "*") any = allowed;
@@ -54,7 +48,7 @@ bool accepts_gzip(std::string_view accept_encoding) {
 
 bool etag_matches(std::string_view if_none_match, std::string_view etag) {
     auto opaque = [](std::string_view tag) {
-        tag = trim(tag);
+        tag = trim_blanks(tag);
         if (tag.size() > 2 && tag.substr(0, 2) == "W/") tag.remove_prefix(2);
         return tag;
     };
