@@ -231,6 +231,29 @@ Agent agent_from(const bson_t* d) {
     return a;
 }
 
+Bson to_doc(const AgentVersion& v) {
+    return Bson()
+        .add("_id", v.agent_id + ":" + std::to_string(v.version))
+        .add("agent_id", v.agent_id)
+        .add("workspace_id", v.workspace_id)
+        .add("version", v.version)
+        .add("name", v.name)
+        .add("definition", v.definition)
+        .add("updated_at", v.updated_at)
+        .add("updated_by", v.updated_by);
+}
+AgentVersion agent_version_from(const bson_t* d) {
+    AgentVersion v;
+    v.agent_id = get_string(d, "agent_id");
+    v.workspace_id = get_string(d, "workspace_id");
+    v.version = get_int(d, "version");
+    v.name = get_string(d, "name");
+    v.definition = get_string(d, "definition");
+    v.updated_at = get_int(d, "updated_at");
+    v.updated_by = get_string(d, "updated_by");
+    return v;
+}
+
 Bson to_doc(const PhoneNumber& p) {
     return Bson()
         .add("_id", p.id)

@@ -99,6 +99,8 @@ Bson to_doc(const RefreshToken& t);
 RefreshToken refresh_token_from(const bson_t* d);
 Bson to_doc(const Agent& a);
 Agent agent_from(const bson_t* d);
+Bson to_doc(const AgentVersion& v);  // _id: "<agent_id>:<version>"
+AgentVersion agent_version_from(const bson_t* d);
 Bson to_doc(const PhoneNumber& p);
 PhoneNumber phone_from(const bson_t* d);
 Bson to_doc(const Call& c);  // metrics and analysis default to "{}" when empty, as in SQLite

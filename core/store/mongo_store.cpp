@@ -232,6 +232,7 @@ const std::vector<IndexSpec>& index_specs() {
         {kRefreshTokens, "user", {{"user_id", 1}}},
         {kAgents, "workspace_name_unique", {{"workspace_id", 1}, {"name", 1}}, true},
         {kAgents, "workspace_id", {{"workspace_id", 1}, {"_id", 1}}},
+        {kAgentVersions, "agent_version", {{"workspace_id", 1}, {"agent_id", 1}, {"version", -1}}},
         {kPhones, "number_unique", {{"number", 1}}, true},
         {kPhones, "workspace_id", {{"workspace_id", 1}, {"_id", 1}}},
         {kPhones, "agent", {{"agent_id", 1}}},
@@ -447,7 +448,8 @@ Status MongoStore::revoke_user_refresh_tokens(const std::string& user_id, std::i
 
 Status MongoStore::create_agent(const Agent& a) {
     if (auto st = require(kWorkspaces, id_is(a.workspace_id)); !st) return st;
-    return insert(kAgents, to_doc(a), "an agent named " + a.name + " already exists");
+    if (auto st = insert(kAgents, to_doc(a), "an agent named " + a.name + " already exists"); !st) return st;
+    return keep_agent_version(a, a.updated_by);
 }
 Result<Agent> MongoStore::get_agent(const std::string& ws, const std::string& id) {
     return get<Agent>(kAgents, in_workspace(ws, id), agent_from, "agent");
@@ -468,12 +470,15 @@ Result<Agent> MongoStore::update_agent(const Agent& a) {
                                    "an agent named " + a.name + " already exists");
     if (!updated) return updated.take_error();
     if (!*updated) return not_found("agent");
-    return agent_from((*updated)->get());
+    Agent stored = agent_from((*updated)->get());
+    if (auto kept = keep_agent_version(stored, a.updated_by); !kept) return kept.take_error();
+    return stored;
 }
 Status MongoStore::delete_agent(const std::string& ws, const std::string& id) {
     auto deleted = delete_one(kAgents, in_workspace(ws, id));
     if (!deleted) return deleted.take_error();
     if (*deleted == 0) return not_found("agent");
+    if (auto gone = delete_many(kAgentVersions, Bson().add("agent_id", id)); !gone) return gone.take_error();
     // SQLite's ON DELETE SET NULL: numbers answered by the agent stay, unassigned.
     auto released = update_many(kPhones, Bson().add("agent_id", id), set_of(Bson().add("agent_id", "")));
     if (!released) return released.take_error();

@@ -27,6 +27,7 @@ inline constexpr const char* kUsers = "users";
 inline constexpr const char* kApiKeys = "api_keys";
 inline constexpr const char* kRefreshTokens = "refresh_tokens";
 inline constexpr const char* kAgents = "agents";
+inline constexpr const char* kAgentVersions = "agent_versions";
 inline constexpr const char* kPhones = "phone_numbers";
 inline constexpr const char* kCalls = "calls";
 inline constexpr const char* kTurns = "call_turns";
@@ -218,6 +219,12 @@ public:
     Result<Page<Agent>> list_agents(const std::string& workspace_id, const PageRequest& page) override;
     Result<Agent> update_agent(const Agent& agent) override;
     Status delete_agent(const std::string& workspace_id, const std::string& id) override;
+    Result<Page<AgentVersion>> list_agent_versions(const std::string& workspace_id, const std::string& agent_id,
+                                                   const PageRequest& page) override;
+    Result<AgentVersion> get_agent_version(const std::string& workspace_id, const std::string& agent_id,
+                                           std::int64_t version) override;
+    // Records `stored` (an agent as just written) as a version and prunes those past kAgentVersionsKept.
+    Status keep_agent_version(const Agent& stored, const std::string& by);
     Status create_phone(const PhoneNumber& phone) override;
     Result<PhoneNumber> get_phone(const std::string& workspace_id, const std::string& id) override;
     Result<PhoneNumber> find_phone_by_number(const std::string& number) override;

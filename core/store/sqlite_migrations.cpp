@@ -253,6 +253,23 @@ CREATE TABLE instances (
 );
 )SQL";
 
+// Agent version history (the last versions of each agent, pruned on write by the store). An agent that exists
+// already gets its current version as its first entry, so every agent has at least one.
+constexpr const char* kAgentVersions = R"SQL(
+CREATE TABLE agent_versions (
+  agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  workspace_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  updated_by TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (agent_id, version)
+);
+INSERT INTO agent_versions (agent_id, workspace_id, version, name, definition, updated_at)
+  SELECT id, workspace_id, version, name, definition, updated_at FROM agents;
+)SQL";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitial},
     {2, "idempotency keys", kIdempotency},
@@ -262,6 +279,7 @@ constexpr Migration kMigrations[] = {
     {6, "daily analytics", kAnalytics},
     {7, "campaigns", kCampaigns},
     {8, "daemon instances and call owners", kInstances},
+    {9, "agent version history", kAgentVersions},
 };
 
 }  // namespace

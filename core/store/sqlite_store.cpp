@@ -202,6 +202,19 @@ Agent read_agent(const Statement& s) {
     return a;
 }
 
+#define AGENT_VERSION_COLS "agent_id, workspace_id, version, name, definition, updated_at, updated_by"
+AgentVersion read_agent_version(const Statement& s) {
+    AgentVersion v;
+    v.agent_id = s.text(0);
+    v.workspace_id = s.text(1);
+    v.version = s.integer(2);
+    v.name = s.text(3);
+    v.definition = s.text(4);
+    v.updated_at = s.integer(5);
+    v.updated_by = s.text(6);
+    return v;
+}
+
 #define PHONE_COLS "id, workspace_id, number, provider, agent_id, label, created_at, updated_at"
 PhoneNumber read_phone(const Statement& s) {
     PhoneNumber p;
@@ -642,9 +655,17 @@ public:
     // --- agents -------------------------------------------------------------------------------------------------
 
     Status create_agent(const Agent& a) override {
-        return write("INSERT INTO agents (" AGENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     "an agent named " + a.name + " already exists", a.id, a.workspace_id, a.name, a.definition,
-                     a.version, a.created_at, a.updated_at);
+        auto r = transaction<Ok>([&](Connection& conn) -> Result<Ok> {
+            auto inserted = run_on(
+                conn, "INSERT INTO agents (" AGENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [&](Statement& s) { return finish_write(s, "an agent named " + a.name + " already exists"); }, a.id,
+                a.workspace_id, a.name, a.definition, a.version, a.created_at, a.updated_at);
+            if (!inserted) return inserted.take_error();
+            if (auto kept = keep_agent_version(conn, a.workspace_id, a.id, a.updated_by); !kept) return kept.take_error();
+            return Ok{};
+        });
+        if (!r) return r.take_error();
+        return Ok{};
     }
     Result<Agent> get_agent(const std::string& ws, const std::string& id) override {
         return one<Agent>("SELECT " AGENT_COLS " FROM agents WHERE workspace_id = ? AND id = ?", read_agent, "agent", ws,
@@ -674,6 +695,7 @@ public:
                 a.name, a.definition, now_ms(), a.workspace_id, a.id);
             if (!updated) return updated.take_error();
             if (*updated == 0) return not_found("agent");
+            if (auto kept = keep_agent_version(conn, a.workspace_id, a.id, a.updated_by); !kept) return kept.take_error();
             return run_on(
                 conn, "SELECT " AGENT_COLS " FROM agents WHERE workspace_id = ? AND id = ?",
                 [](Statement& s) -> Result<Agent> {
@@ -687,6 +709,38 @@ public:
     }
     Status delete_agent(const std::string& ws, const std::string& id) override {
         return write_one("DELETE FROM agents WHERE workspace_id = ? AND id = ?", "agent", "", ws, id);
+    }
+
+    // The agent's row as it now is becomes a version; versions past the last kAgentVersionsKept go, in the same
+    // transaction, so history never grows without bound. Deleting the agent cascades to them (foreign key).
+    static Status keep_agent_version(Connection& conn, const std::string& ws, const std::string& id,
+                                     const std::string& by) {
+        auto kept = run_on(conn,
+                           "INSERT INTO agent_versions (" AGENT_VERSION_COLS ") SELECT id, workspace_id, version, name, "
+                           "definition, updated_at, ? FROM agents WHERE workspace_id = ? AND id = ?",
+                           [](Statement& s) { return finish_write(s, ""); }, by, ws, id);
+        if (!kept) return kept;
+        return run_on(conn,
+                      "DELETE FROM agent_versions WHERE agent_id = ? AND version <= "
+                      "(SELECT version FROM agents WHERE id = ?) - ?",
+                      [](Statement& s) { return finish_write(s, ""); }, id, id, kAgentVersionsKept);
+    }
+    Result<Page<AgentVersion>> list_agent_versions(const std::string& ws, const std::string& agent_id,
+                                                   const PageRequest& req) override {
+        auto before = agent_version_cursor(req.cursor);
+        if (!before) return before.take_error();
+        int limit = clamp_limit(req.limit);
+        auto items = rows<AgentVersion>("SELECT " AGENT_VERSION_COLS " FROM agent_versions WHERE workspace_id = ? "
+                                        "AND agent_id = ? AND (? = 0 OR version < ?) ORDER BY version DESC LIMIT ?",
+                                        read_agent_version, ws, agent_id, *before, *before, limit + 1);
+        if (!items) return items.take_error();
+        return agent_version_page(std::move(*items), limit);
+    }
+    Result<AgentVersion> get_agent_version(const std::string& ws, const std::string& agent_id,
+                                           std::int64_t version) override {
+        return one<AgentVersion>("SELECT " AGENT_VERSION_COLS " FROM agent_versions WHERE workspace_id = ? AND "
+                                 "agent_id = ? AND version = ?",
+                                 read_agent_version, "agent version", ws, agent_id, version);
     }
 
     // --- phone numbers ------------------------------------------------------------------------------------------

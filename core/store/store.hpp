@@ -76,7 +76,20 @@ struct Agent {
     std::int64_t version = 1;     // incremented on every update
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    std::string updated_by;       // who writes it (user or API key id; may be empty): kept in its version only
 };
+
+// One version of an agent as a create or an update wrote it; the store keeps the last kAgentVersionsKept.
+struct AgentVersion {
+    std::string agent_id;
+    std::string workspace_id;
+    std::int64_t version = 1;
+    std::string name;
+    std::string definition;
+    std::int64_t updated_at = 0;
+    std::string updated_by;       // empty when the writer was not known
+};
+inline constexpr std::int64_t kAgentVersionsKept = 50;
 
 struct PhoneNumber {
     std::string id;
@@ -338,7 +351,8 @@ public:
     virtual Status revoke_refresh_family(const std::string& family_id, std::int64_t at) = 0;
     virtual Status revoke_user_refresh_tokens(const std::string& user_id, std::int64_t at) = 0;
 
-    // Agents. Names are unique within a workspace: conflict on a duplicate.
+    // Agents. Names are unique within a workspace: conflict on a duplicate. Creating and updating also keep the
+    // written version (older than the last kAgentVersionsKept pruned); deleting an agent deletes its versions.
     virtual Status create_agent(const Agent& agent) = 0;
     virtual Result<Agent> get_agent(const std::string& workspace_id, const std::string& id) = 0;
     virtual Result<Agent> find_agent_by_name(const std::string& workspace_id, const std::string& name) = 0;
@@ -346,6 +360,11 @@ public:
     // Replaces name and definition, increments version, sets updated_at; returns the stored record.
     virtual Result<Agent> update_agent(const Agent& agent) = 0;
     virtual Status delete_agent(const std::string& workspace_id, const std::string& id) = 0;
+    // Newest first; the cursor is a version number (invalid_request when it is not one).
+    virtual Result<Page<AgentVersion>> list_agent_versions(const std::string& workspace_id, const std::string& agent_id,
+                                                           const PageRequest& page) = 0;
+    virtual Result<AgentVersion> get_agent_version(const std::string& workspace_id, const std::string& agent_id,
+                                                   std::int64_t version) = 0;
 
     // Phone numbers. Numbers are unique instance-wide: conflict on a duplicate.
     virtual Status create_phone(const PhoneNumber& phone) = 0;
@@ -455,6 +474,11 @@ struct SqliteOptions {
     int busy_timeout_ms = 5000;
     int pool_size = 8;              // connections kept open for concurrent readers
 };
+
+// The agent versions' cursor (a version number; 0 when empty), invalid_request naming the cursor otherwise; and
+// their page of `limit` from up to limit + 1 rows, newest first, shared by the stores.
+Result<std::int64_t> agent_version_cursor(const std::string& cursor);
+Page<AgentVersion> agent_version_page(std::vector<AgentVersion> rows, int limit);
 
 // Opens (creating if needed) the SQLite database, enables WAL and foreign keys, applies pending migrations.
 // A database whose schema version is newer than this build knows is refused with a message saying so.

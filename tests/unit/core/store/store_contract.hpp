@@ -999,6 +999,12 @@ inline void instances_and_call_owners(Store& s) {
     CHECK(s.remove_instance("x"));  // forgetting twice is fine
 }
 
+}  // namespace contract
+
+#include "agent_versions_contract.hpp"  // uses the fixtures above
+
+namespace contract {
+
 inline void run_store_contract(const StoreFactory& make_store) {
     auto with_fresh_store = [&](void (*behaviour)(Store&)) {
         auto store = make_store();
@@ -1010,6 +1016,9 @@ inline void run_store_contract(const StoreFactory& make_store) {
     SECTION("API keys by hash, revocation scoped by workspace") { with_fresh_store(api_keys); }
     SECTION("refresh tokens rotate once and families revoke together") { with_fresh_store(refresh_tokens); }
     SECTION("agents are unique by name per workspace and versioned") { with_fresh_store(agents); }
+    SECTION("agents keep their last versions, scoped by workspace, deleted with them") {
+        with_fresh_store(agent_versions);
+    }
     SECTION("pagination walks every item once, newest first") { with_fresh_store(pagination); }
     SECTION("phone numbers are unique instance-wide and lose a deleted agent") { with_fresh_store(phones); }
     SECTION("calls filter, page and update") { with_fresh_store(calls); }

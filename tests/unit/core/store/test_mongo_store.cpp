@@ -235,10 +235,16 @@ TEST_CASE("mongo: every record survives the trip through its document") {
                    t2.replaced_by) == std::tie(t.id, t.family_id, t.user_id, t.token_hash, t.created_at, t.expires_at,
                                                t.revoked_at, t.replaced_by));
 
-    va::Agent a{"agt_1", "ws_1", "front", R"({"name":"front"})", 7, 1, 2};
+    va::Agent a{"agt_1", "ws_1", "front", R"({"name":"front"})", 7, 1, 2, ""};
     auto a2 = agent_from(to_doc(a).get());
     CHECK(std::tie(a2.id, a2.workspace_id, a2.name, a2.definition, a2.version, a2.created_at, a2.updated_at) ==
           std::tie(a.id, a.workspace_id, a.name, a.definition, a.version, a.created_at, a.updated_at));
+
+    va::AgentVersion v{"agt_1", "ws_1", 7, "front", R"({"name":"front"})", 2, "usr_1"};
+    CHECK(get_string(to_doc(v).get(), "_id") == "agt_1:7");
+    auto v2 = agent_version_from(to_doc(v).get());
+    CHECK(std::tie(v2.agent_id, v2.workspace_id, v2.version, v2.name, v2.definition, v2.updated_at, v2.updated_by) ==
+          std::tie(v.agent_id, v.workspace_id, v.version, v.name, v.definition, v.updated_at, v.updated_by));
 
     va::PhoneNumber p{"phn_1", "ws_1", "+15550001111", "twilio", "agt_1", "main", 1, 2};
     auto p2 = phone_from(to_doc(p).get());

@@ -128,6 +128,47 @@ TEST_CASE("sqlite: data survives close and reopen, and migrations run once") {
     CHECK(raw.query("SELECT COUNT(*) FROM schema_migrations") == std::to_string(va::sqlite_schema_version()));
 }
 
+TEST_CASE("sqlite: migrating a database from before agent history gives each agent its current version") {
+    TempDir dir;
+    auto path = (dir.path / "old.db").string();
+    std::string ws_id, first_id, second_id;
+    {
+        auto store = open_or_fail(path);
+        auto ws = contract::workspace(*store);
+        ws_id = ws.id;
+        first_id = contract::agent(*store, ws, "first").id;
+        auto second = contract::agent(*store, ws, "second");
+        second_id = second.id;
+        second.definition = R"({"name":"second","greeting":"edited"})";
+        REQUIRE(store->update_agent(second));
+        REQUIRE(store->update_agent(second));
+    }
+    {
+        // Back to schema 8, as a database written before the history existed: no table, no record of migration 9.
+        RawDb raw(path);
+        raw.exec("DROP TABLE agent_versions; DELETE FROM schema_migrations WHERE version >= 9");
+        REQUIRE(raw.query("SELECT MAX(version) FROM schema_migrations") == "8");
+    }
+    auto store = open_or_fail(path);
+    CHECK(*store->schema_version() == va::sqlite_schema_version());
+    auto first = store->list_agent_versions(ws_id, first_id, {});
+    REQUIRE(first);
+    REQUIRE(first->items.size() == 1);
+    CHECK(first->items[0].version == 1);
+    CHECK(first->items[0].name == "first");
+    auto second = store->list_agent_versions(ws_id, second_id, {});
+    REQUIRE(second);
+    REQUIRE(second->items.size() == 1);  // only what the agent is now: earlier versions were never recorded
+    CHECK(second->items[0].version == 3);
+    CHECK(second->items[0].definition == R"({"name":"second","greeting":"edited"})");
+    CHECK(second->items[0].updated_at == store->get_agent(ws_id, second_id)->updated_at);
+    // And history goes on from there.
+    auto agent = store->get_agent(ws_id, second_id);
+    REQUIRE(store->update_agent(*agent));
+    CHECK(contract::version_numbers(*store->list_agent_versions(ws_id, second_id, {})) ==
+          std::vector<std::int64_t>{4, 3});
+}
+
 TEST_CASE("sqlite: a database from a newer version is refused with a clear message") {
     TempDir dir;
     auto path = (dir.path / "n.db").string();

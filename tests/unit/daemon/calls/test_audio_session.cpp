@@ -64,7 +64,7 @@ struct Harness {
         REQUIRE(store->create_workspace(ws));
         workspace_id = ws.id;
         agent["tts"] = {{"provider", "tone"}};
-        Agent a{new_id("agt"), ws.id, agent.value("name", "a"), agent.dump(), 1, now_ms(), now_ms()};
+        Agent a{new_id("agt"), ws.id, agent.value("name", "a"), agent.dump(), 1, now_ms(), now_ms(), ""};
         REQUIRE(store->create_agent(a));
         auto call = calls.create_local_call(a, "local", json::object(), std::move(caller_lines));
         REQUIRE(call);

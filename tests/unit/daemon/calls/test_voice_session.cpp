@@ -58,7 +58,7 @@ TEST_CASE("voice session: the agent's mu-law on a Twilio call reaches the record
                         {"tts", {{"provider", "tone"}}},
                         {"stt", {{"provider", "scripted"}}},
                         {"script", {{"fallback", "Sorry?"}}}};
-        Agent agent{new_id("agt"), ws.id, "a", definition.dump(), 1, now_ms(), now_ms()};
+        Agent agent{new_id("agt"), ws.id, "a", definition.dump(), 1, now_ms(), now_ms(), ""};
         REQUIRE(store->create_agent(agent));
         CallManager::CallSpec spec;
         spec.channel = "twilio";
