@@ -100,6 +100,7 @@ nlohmann::json to_json(const Workspace& ws);
 nlohmann::json to_json(const User& user);
 nlohmann::json to_json(const ApiKey& key);
 nlohmann::json to_json(const Agent& agent);
+nlohmann::json to_json(const AgentVersion& version);  // updated_by only when known
 // One agent as a response, splicing the stored definition text in rather than parsing and re-serializing it
 // (the hot path of GET /agents/{id}).
 http::Response agent_response(int status, const Agent& agent);

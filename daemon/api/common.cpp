@@ -137,6 +137,17 @@ json to_json(const Agent& a) {
             {"definition", std::move(definition)}};
 }
 
+json to_json(const AgentVersion& v) {
+    json definition = parse_json(v.definition);
+    if (definition.is_discarded()) definition = json::object();
+    json out{{"version", v.version},
+             {"name", v.name},
+             {"definition", std::move(definition)},
+             {"updated_at", time_json(v.updated_at)}};
+    if (!v.updated_by.empty()) out["updated_by"] = v.updated_by;
+    return out;
+}
+
 http::Response agent_response(int status, const Agent& a) {
     json head{{"id", a.id},
               {"workspace_id", a.workspace_id},

@@ -1,6 +1,7 @@
 // Agents, phone numbers and calls (reads; placing calls arrives with telephony).
 
 #include <algorithm>
+#include <charconv>
 
 #include "config/agent_schema.hpp"
 #include "core/util/ids.hpp"
@@ -31,6 +32,11 @@ Status check_definition(ApiContext& ctx, const json& definition, const std::stri
     }
     if (ctx.calls) return ctx.calls->check_agent(definition, workspace_id);
     return Ok{};
+}
+
+// Who wrote a version: the user, or the API key when a key made the request.
+std::string writer_id(const Principal& who) {
+    return who.kind == Principal::Kind::api_key ? who.api_key_id : who.user_id;
 }
 
 Result<http::Response> list_agents(ApiContext& ctx, http::Request& request, const Principal& who) {
@@ -64,6 +70,7 @@ Result<http::Response> create_agent(ApiContext& ctx, http::Request& request, con
     agent.name = (*body)["name"].get<std::string>();
     agent.definition = body->dump();
     agent.created_at = agent.updated_at = now_ms();
+    agent.updated_by = writer_id(who);
     if (auto created = ctx.store.create_agent(agent); !created) return created.take_error();
     return agent_response(201, agent);
 }
@@ -86,6 +93,7 @@ Result<http::Response> write_agent(ApiContext& ctx, http::Request& request, cons
     }
     agent->name = definition["name"].get<std::string>();
     agent->definition = definition.dump();
+    agent->updated_by = writer_id(who);
     auto updated = ctx.store.update_agent(*agent);
     if (!updated) return updated.take_error();
     return agent_response(200, *updated);
@@ -95,6 +103,31 @@ Result<http::Response> delete_agent(ApiContext& ctx, http::Request& request, con
     if (auto deleted = ctx.store.delete_agent(who.workspace_id, id_param(request)); !deleted)
         return deleted.take_error();
     return empty_response(204);
+}
+
+// Versions are read through the agent: an agent of another workspace (or none) is a 404 before its history is
+// looked at, so the answer never tells a foreign agent's history from a missing one.
+Result<http::Response> list_agent_versions(ApiContext& ctx, http::Request& request, const Principal& who) {
+    auto page = page_request(request);
+    if (!page) return page.take_error();
+    auto agent = ctx.store.get_agent(who.workspace_id, id_param(request));
+    if (!agent) return agent.take_error();
+    auto list = ctx.store.list_agent_versions(who.workspace_id, agent->id, *page);
+    if (!list) return list.take_error();
+    return json_response(200, page_json(*list, [](const AgentVersion& v) { return to_json(v); }));
+}
+
+Result<http::Response> get_agent_version(ApiContext& ctx, http::Request& request, const Principal& who) {
+    std::string text(request.param("version"));
+    std::int64_t version = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+    if (ec != std::errc() || end != text.data() + text.size() || version < 1)
+        return invalid_field("version", "must be a positive integer");
+    auto agent = ctx.store.get_agent(who.workspace_id, id_param(request));
+    if (!agent) return agent.take_error();
+    auto found = ctx.store.get_agent_version(who.workspace_id, agent->id, version);
+    if (!found) return found.take_error();
+    return json_response(200, to_json(*found));
 }
 
 // --- phone numbers -----------------------------------------------------------------------------------------------
@@ -275,6 +308,10 @@ void register_agent_routes(http::Router& router, ApiContext& ctx) {
                     [](ApiContext& c, http::Request& r, const Principal& w) { return write_agent(c, r, w, true); }),
                {false, "Merge a JSON merge patch into an agent's definition"});
     router.add("DELETE", "/api/v1/agents/{id}", route(ctx, Role::member, delete_agent), {false, "Delete an agent"});
+    router.add("GET", "/api/v1/agents/{id}/versions", route(ctx, Role::viewer, list_agent_versions),
+               {false, "An agent's kept versions (the last 50), newest first; the cursor is a version number"});
+    router.add("GET", "/api/v1/agents/{id}/versions/{version}", route(ctx, Role::viewer, get_agent_version),
+               {false, "One kept version of an agent (restore it by PUTting its definition)"});
 }
 
 void register_phone_routes(http::Router& router, ApiContext& ctx) {

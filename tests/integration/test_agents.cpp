@@ -165,3 +165,82 @@ TEST_CASE("agents: pagination walks every agent exactly once") {
         CHECK(r.names_field("limit"));
     }
 }
+
+TEST_CASE("agents: versions list newest first, read one, stay in their workspace, and viewers read them") {
+    DaemonProcess d(Env{{"VOICEAGENT_AUTH_LOGIN_BURST", "50"}});
+    Api owner(d.base_url(), d.admin_key());
+    std::string key_id = owner.get("/api/v1/auth/me").json()["api_key"]["id"];
+    Api member = owner.with_token(create_user_token(d, owner, "member@example.com", "member"));
+    Api viewer = owner.with_token(create_user_token(d, owner, "viewer@example.com", "viewer"));
+    std::string member_id = member.get("/api/v1/auth/me").json()["user"]["id"];
+
+    json definition = example_agent("receptionist.json");
+    auto created = owner.post("/api/v1/agents", definition);
+    REQUIRE(created.status == 201);
+    std::string id = created.json()["id"];
+    json second = definition;
+    second["first_message"] = "Second words";
+    REQUIRE(member.put("/api/v1/agents/" + id, second).status == 200);
+    REQUIRE(member.patch("/api/v1/agents/" + id, {{"first_message", "Third words"}}).status == 200);
+
+    auto list = viewer.get("/api/v1/agents/" + id + "/versions");
+    INFO("versions answered: " << list.body);
+    REQUIRE(list.status == 200);
+    auto items = list.json()["items"];
+    REQUIRE(items.size() == 3);
+    CHECK(list.json()["next_cursor"].is_null());
+    CHECK(items[0]["version"] == 3);
+    CHECK(items[0]["definition"]["first_message"] == "Third words");
+    CHECK(items[0]["updated_by"] == member_id);
+    CHECK(items[0]["updated_at"].is_string());
+    CHECK(items[0]["name"] == "receptionist");
+    CHECK(items[1]["version"] == 2);
+    CHECK(items[2]["version"] == 1);
+    CHECK(items[2]["updated_by"] == key_id);
+    CHECK(items[2]["definition"] == definition);
+
+    // Pages by version number.
+    auto page = viewer.get("/api/v1/agents/" + id + "/versions?limit=2").json();
+    REQUIRE(page["items"].size() == 2);
+    CHECK(page["next_cursor"] == "2");
+    auto rest = viewer.get("/api/v1/agents/" + id + "/versions?limit=2&cursor=2").json();
+    REQUIRE(rest["items"].size() == 1);
+    CHECK(rest["items"][0]["version"] == 1);
+    auto bad_cursor = viewer.get("/api/v1/agents/" + id + "/versions?cursor=abc");
+    CHECK(bad_cursor.status == 400);
+    CHECK(bad_cursor.body.find("cursor") != std::string::npos);
+
+    // One version; restoring is a PUT of its definition, which becomes a new version.
+    auto one = viewer.get("/api/v1/agents/" + id + "/versions/1");
+    REQUIRE(one.status == 200);
+    CHECK(one.json()["version"] == 1);
+    CHECK(one.json()["definition"] == definition);
+    CHECK(viewer.get("/api/v1/agents/" + id + "/versions/9").status == 404);
+    auto bad_version = viewer.get("/api/v1/agents/" + id + "/versions/first");
+    CHECK(bad_version.status == 400);
+    CHECK(bad_version.body.find("version") != std::string::npos);
+    CHECK(viewer.put("/api/v1/agents/" + id, one.json()["definition"]).status == 403);
+    auto restored = member.put("/api/v1/agents/" + id, one.json()["definition"]);
+    REQUIRE(restored.status == 200);
+    CHECK(restored.json()["version"] == 4);
+    CHECK(viewer.get("/api/v1/agents/" + id + "/versions/4").json()["definition"] == definition);
+
+    // Another workspace: its owner sees neither the list nor a version (404, as for the agent itself).
+    auto ws_b = owner.post("/api/v1/workspaces", {{"name", "B"}});
+    REQUIRE(ws_b.status == 201);
+    Api owner_in_b = owner.with_header("X-Workspace-Id", ws_b.json()["id"].get<std::string>());
+    auto foreign_list = owner_in_b.get("/api/v1/agents/" + id + "/versions");
+    CHECK(foreign_list.status == 404);
+    CHECK(foreign_list.json()["error"]["code"] == "not_found");
+    CHECK(owner_in_b.get("/api/v1/agents/" + id + "/versions/1").status == 404);
+
+    // Deleting the agent takes its versions along.
+    REQUIRE(member.del("/api/v1/agents/" + id).status == 204);
+    CHECK(viewer.get("/api/v1/agents/" + id + "/versions").status == 404);
+    CHECK(viewer.get("/api/v1/agents/" + id + "/versions/1").status == 404);
+
+    // The OpenAPI description lists both routes.
+    auto openapi = Api(d.base_url()).get("/api/v1/openapi.json").json();
+    CHECK(openapi["paths"].contains("/api/v1/agents/{id}/versions"));
+    CHECK(openapi["paths"].contains("/api/v1/agents/{id}/versions/{version}"));
+}
