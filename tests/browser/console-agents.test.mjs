@@ -1,6 +1,7 @@
 // Agents in the console (issue 15): an empty list that says what to do, a new agent whose definition has a mistake
-// shown at its field, fixed and created, then a text chat with it ("Try it"). Screenshots: console-agents-empty,
-// console-agent-error, console-agent-chat.
+// shown at its field, fixed and created, then a text chat with it ("Try it"), then a changed definition saved as
+// version 2 and version 1 loaded back (read-only) and saved as version 3. Screenshots: console-agents-empty,
+// console-agent-error, console-agent-chat, console-agent-versions.
 import assert from 'node:assert/strict';
 import { browserTest, tid, signIn, eventually } from './harness.mjs';
 
@@ -43,4 +44,32 @@ browserTest('console: an agent with a validation error, fixed, then a text chat'
     { what: 'the agent answers the chat with its hours' });
   assert.match(await text(page, tid('chat-log')), /what are your hours/);
   await t.shot(page, 'console-agent-chat');
+
+  // Versions: a changed definition saved is version 2, listed above version 1.
+  // The agent's own page drew an editor of its own.
+  const agentEditor = await page.waitForSelector(tid('agent-editor'), { visible: true });
+  const first = JSON.parse(await agentEditor.evaluate((e) => e.value));
+  const changed = { ...first, first_message: 'Welcome to the front desk.' };
+  await agentEditor.evaluate((e, v) => { e.value = v; }, JSON.stringify(changed, null, 2));
+  await page.click(tid('agent-save'));
+  await eventually(async () => (await page.$$(tid('agent-version'))).length === 2,
+    { what: 'two versions listed after the save' });
+  const listed = await page.$$eval(tid('agent-version'), (rows) => rows.map((r) => r.dataset.version));
+  assert.deepEqual(listed, ['2', '1']);
+
+  // Version 1 loads into the editor read-only; saving it restores it as version 3.
+  await page.click(`${tid('agent-version')}[data-version="1"] ${tid('version-load')}`);
+  await eventually(async () => !(await page.$eval(tid('version-preview'), (e) => e.hidden)),
+    { what: 'the preview note of version 1' });
+  assert.deepEqual(JSON.parse(await agentEditor.evaluate((e) => e.value)), first);
+  assert.equal(await agentEditor.evaluate((e) => e.readOnly), true);
+  await t.shot(page, 'console-agent-versions');
+  await page.click(tid('agent-save'));
+  await eventually(async () => (await page.$$(tid('agent-version'))).length === 3,
+    { what: 'three versions listed after restoring version 1' });
+  assert.equal(await agentEditor.evaluate((e) => e.readOnly), false);
+  const id = agents.items[0].id;
+  const current = await t.api.expect(200, 'GET', `/api/v1/agents/${id}`);
+  assert.equal(current.version, 3);
+  assert.deepEqual(current.definition, first);
 });

@@ -1,6 +1,7 @@
 // Agents: the list, and one agent's JSON definition in a textarea (create with POST, save with PUT), the schema's
 // validation errors (400/422 details, JSON pointers) listed under the editor each with data-field = the pointer and
-// a button that selects that member in the text, and "Try it" (text chat, voice call).
+// a button that selects that member in the text, the agent's kept versions (one loads read-only into the editor;
+// saving it PUTs it back as a new version), and "Try it" (text chat, voice call).
 import * as api from '../api.js';
 import { h, field, guard, table, empty, fmtTime, toast, showError, hideError } from '../ui.js';
 import { chatPanel } from '../chat.js';
@@ -59,6 +60,42 @@ async function editor(main, id) {
     const errors = h('div.errors', { 'aria-live': 'polite' });
     const save = h('button', { type: 'button', testid: 'agent-save', hidden: !canWrite }, agent ? 'Save' : 'Create');
     const remove = agent && canWrite ? h('button.danger', { type: 'button' }, 'Delete') : null;
+    const versions = h('div', { testid: 'agent-versions' });
+    const previewNote = h('p.hint', { testid: 'version-preview', 'aria-live': 'polite', hidden: true });
+    const backToEdit = h('button', { type: 'button', hidden: true }, 'Back to editing');
+    // While an old version is previewed the editor is read-only and Save restores it; `draft` keeps what was being
+    // edited before, so "Back to editing" loses nothing.
+    let previewing = null;
+    let draft = text;
+    const setPreview = (v) => {
+        previewing = v;
+        area.readOnly = !canWrite || v !== null;
+        previewNote.hidden = v === null;
+        previewNote.textContent = v ? 'Previewing version ' + v.version + ' of ' + fmtTime(v.updated_at) + ' (read-only).'
+            + (canWrite ? ' Save to make it the current definition, as a new version.' : '') : '';
+        backToEdit.hidden = v === null;
+        save.textContent = v ? 'Save as new version' : (agent ? 'Save' : 'Create');
+    };
+    const loadVersion = (v) => {
+        if (previewing === null) draft = area.value;
+        errors.replaceChildren();
+        if (v.version === agent.version) {
+            area.value = draft;
+            setPreview(null);
+            return;
+        }
+        area.value = JSON.stringify(v.definition, null, 2);
+        setPreview(v);
+    };
+    backToEdit.addEventListener('click', () => { area.value = draft; setPreview(null); area.focus(); });
+    const loadVersions = async () => {
+        const page = await api.get('/api/v1/agents/' + encodeURIComponent(agent.id) + '/versions', { limit: 50 });
+        versions.replaceChildren(page.items.length ? table(['Version', 'Saved', 'Editor'], page.items.map(v => h('tr', { testid: 'agent-version', dataset: { version: String(v.version) } },
+            h('td.num', String(v.version) + (v.version === agent.version ? ' (current)' : '')),
+            h('td', fmtTime(v.updated_at)),
+            h('td', h('button.link', { type: 'button', testid: 'version-load', 'aria-label': 'Load version ' + v.version + ' into the editor', onclick: () => loadVersion(v) },
+                v.version === agent.version ? 'Edit' : 'Load'))))) : empty('No version kept yet: saving the agent keeps one.'));
+    };
     const meta = h('p.hint', agent ? 'Version ' + agent.version + ', updated ' + fmtTime(agent.updated_at) + ' (' + agent.id + ')'
         : 'Edit the JSON definition (see docs/agents.md), then create it.');
 
@@ -92,7 +129,13 @@ async function editor(main, id) {
             forgetAgents();
             toast('Agent ' + saved.name + (agent ? ' saved (version ' + saved.version + ')' : ' created'));
             if (!agent) location.hash = '#/agents/' + encodeURIComponent(saved.id);
-            else { agent.version = saved.version; agent.updated_at = saved.updated_at; meta.textContent = 'Version ' + saved.version + ', updated ' + fmtTime(saved.updated_at) + ' (' + saved.id + ')'; }
+            else {
+                agent.version = saved.version; agent.updated_at = saved.updated_at;
+                meta.textContent = 'Version ' + saved.version + ', updated ' + fmtTime(saved.updated_at) + ' (' + saved.id + ')';
+                draft = area.value;
+                setPreview(null);
+                guard(loadVersions);
+            }
         } catch (e) {
             if ((e.status === 400 || e.status === 422) && e.details && e.details.length) {
                 // Pointers from the schema (/tts/rate); plain member names (name) from the body checks.
@@ -113,10 +156,12 @@ async function editor(main, id) {
     }));
 
     main.append(h('div.pagehead', h('h1', agent ? 'Agent ' + agent.name : 'New agent'), h('a', { href: '#/agents' }, 'All agents')));
-    const editorCard = h('section.card', errors, field('Definition (JSON)', area), h('div.actions', save, remove), meta);
+    const editorCard = h('section.card', errors, previewNote, field('Definition (JSON)', area), h('div.actions', save, backToEdit, remove), meta);
+    const left = agent ? h('div', editorCard, h('section.card', h('h2', 'Versions'), versions)) : editorCard;
+    if (agent) await loadVersions();
     const panels = [];
     if (agent && canWrite) panels.push(chatPanel(agent), voicePanel(agent));
     else if (agent) panels.push(h('p.empty', 'Trying an agent needs the member role.'));
-    main.append(h('div.grid2', editorCard, h('div', panels)));
+    main.append(h('div.grid2', left, h('div', panels)));
     return () => panels.forEach(p => p.dispose && p.dispose());
 }
