@@ -52,15 +52,13 @@ std::optional<std::string> request_cookie(const http::Request& request, std::str
     return std::nullopt;
 }
 
-std::string refresh_cookie(std::string_view token, int max_age_s, bool secure) { return cookie(token, max_age_s, secure); }
-
-std::string cleared_refresh_cookie(bool secure) { return cookie("", 0, secure); }
-
-std::string session_marker_cookie(int max_age_s, bool secure) {
-    return std::string(kSessionMarkerCookie) + "=" + (max_age_s > 0 ? "1" : "") + "; SameSite=Strict; Path=/; Max-Age=" +
-           std::to_string(max_age_s) + (secure ? "; Secure" : "");
+void set_session_cookies(http::Response& response, std::string_view token, int max_age_s, bool secure) {
+    response.set_header("Set-Cookie", cookie(token, max_age_s, secure));
+    response.set_header("Set-Cookie", std::string(kSessionMarkerCookie) + "=" + (max_age_s > 0 ? "1" : "") +
+                                          "; SameSite=Strict; Path=/; Max-Age=" + std::to_string(max_age_s) +
+                                          (secure ? "; Secure" : ""));
 }
 
-std::string cleared_session_marker_cookie(bool secure) { return session_marker_cookie(0, secure); }
+void clear_session_cookies(http::Response& response, bool secure) { set_session_cookies(response, "", 0, secure); }
 
 }  // namespace va::api

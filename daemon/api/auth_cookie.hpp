@@ -31,12 +31,10 @@ std::string own_origin(const http::Request& request);
 // The value of cookie `name` in the request's Cookie headers; nullopt when absent or empty.
 std::optional<std::string> request_cookie(const http::Request& request, std::string_view name);
 
-// Set-Cookie values: the refresh token for `max_age_s` seconds, and its removal. Secure when the client came over
-// https, so the cookie is never sent in clear once it was set over TLS.
-std::string refresh_cookie(std::string_view token, int max_age_s, bool secure);
-std::string cleared_refresh_cookie(bool secure);
-// The marker's Set-Cookie values, set and cleared with the refresh cookie.
-std::string session_marker_cookie(int max_age_s, bool secure);
-std::string cleared_session_marker_cookie(bool secure);
+// The session's two Set-Cookie headers on `response`: the refresh token for `max_age_s` seconds and the marker beside
+// it. Secure when the client came over https, so the cookie is never sent in clear once it was set over TLS.
+void set_session_cookies(http::Response& response, std::string_view token, int max_age_s, bool secure);
+// Both cookies removed (sign-out, a refused session).
+void clear_session_cookies(http::Response& response, bool secure);
 
 }  // namespace va::api

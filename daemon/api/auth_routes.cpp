@@ -207,8 +207,7 @@ http::Response console_tokens(ApiContext& ctx, const http::Request& request, jso
     std::string refresh = tokens["refresh_token"].get<std::string>();
     tokens.erase("refresh_token");
     auto response = json_response(200, tokens);
-    response.set_header("Set-Cookie", refresh_cookie(refresh, ctx.auth.refresh_ttl_s, request.secure));
-    response.set_header("Set-Cookie", session_marker_cookie(ctx.auth.refresh_ttl_s, request.secure));
+    set_session_cookies(response, refresh, ctx.auth.refresh_ttl_s, request.secure);
     return response;
 }
 
@@ -328,8 +327,7 @@ http::Handler cookie_aware(ApiContext& ctx,
         bool clear = clear_always || (!result && result.error().code == ErrorCode::unauthenticated);
         if (!clear) return result;
         http::Response response = result ? std::move(result).value() : error_response(result.error());
-        response.set_header("Set-Cookie", cleared_refresh_cookie(request.secure));
-        response.set_header("Set-Cookie", cleared_session_marker_cookie(request.secure));
+        clear_session_cookies(response, request.secure);
         return response;
     });
 }

@@ -65,8 +65,8 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
 http::Response serve_asset(const Asset& asset, const http::Request& request) {
     http::Response r;
     bool gzip = !asset.gzip.empty() && accepts_gzip(request.header("accept-encoding"));
-    std::string etag = gzip ? gzip_etag(asset.etag) : std::string(asset.etag);
-    std::string plain_gzip_etag = gzip_etag(asset.etag);
+    std::string gzip_tag = gzip_etag(asset.etag);
+    std::string etag = gzip ? gzip_tag : std::string(asset.etag);
     r.set_header("ETag", etag);
     r.set_header("Cache-Control", "no-cache");
     r.set_header("Content-Security-Policy", std::string(content_security_policy()));
@@ -74,7 +74,7 @@ http::Response serve_asset(const Asset& asset, const http::Request& request) {
     // Either representation the client holds is still this file's current content.
     auto if_none_match = request.header("if-none-match");
     if (!if_none_match.empty() &&
-        (etag_matches(if_none_match, asset.etag) || etag_matches(if_none_match, plain_gzip_etag))) {
+        (etag_matches(if_none_match, asset.etag) || etag_matches(if_none_match, gzip_tag))) {
         r.status = 304;
         r.content_type.clear();
         return r;

@@ -5,16 +5,27 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/util/strings.hpp"
+
 namespace va::http {
 
 namespace {
 
 namespace ip = boost::asio::ip;
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
+// The value of parameter `name` (lower case) in one Forwarded element ("for=1.2.3.4;proto=https"), names compared
+// without case; the last one when it repeats, nullopt when it is absent or empty.
+std::optional<std::string_view> forwarded_param(std::string_view element, std::string_view name) {
+    std::optional<std::string_view> found;
+    while (!element.empty()) {
+        auto semi = element.find(';');
+        std::string_view pair = trim_blanks(element.substr(0, semi));
+        element = semi == std::string_view::npos ? std::string_view() : element.substr(semi + 1);
+        auto eq = pair.find('=');
+        if (eq == name.size() && eq + 1 < pair.size() && to_lower(pair.substr(0, eq)) == name)
+            found = trim_blanks(pair.substr(eq + 1));
+    }
+    return found;
 }
 
 // An address as text; IPv4-mapped IPv6 becomes the IPv4 address it carries.
@@ -34,7 +45,7 @@ std::array<std::uint8_t, 16> bytes_of(const ip::address& a) {
 // One hop as a proxy writes it: "1.2.3.4", "1.2.3.4:80", "::1", "[::1]", "[::1]:80", optionally in quotes
 // (Forwarded). nullopt for "unknown", obfuscated identifiers and garbage.
 std::optional<ip::address> parse_hop(std::string_view hop) {
-    hop = trim(hop);
+    hop = trim_blanks(hop);
     if (hop.size() >= 2 && hop.front() == '"' && hop.back() == '"') hop = hop.substr(1, hop.size() - 2);
     if (!hop.empty() && hop.front() == '[') {
         auto close = hop.find(']');
@@ -57,22 +68,14 @@ std::vector<std::string> hops_of(const std::vector<std::pair<std::string, std::s
                 auto comma = rest.find(',');
                 std::string_view element = rest.substr(0, comma);
                 rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-                std::string found = "unknown";  // an element without for= is a hop we cannot name
-                while (!element.empty()) {
-                    auto semi = element.find(';');
-                    std::string_view pair = trim(element.substr(0, semi));
-                    element = semi == std::string_view::npos ? std::string_view() : element.substr(semi + 1);
-                    if (pair.size() > 4 && (pair[0] | 0x20) == 'f' && (pair[1] | 0x20) == 'o' && (pair[2] | 0x20) == 'r' &&
-                        pair[3] == '=')
-                        found = std::string(pair.substr(4));
-                }
-                hops.push_back(found);
+                // An element without for= is a hop we cannot name.
+                hops.emplace_back(forwarded_param(element, "for").value_or("unknown"));
             }
         } else if (!forwarded && name == "x-forwarded-for") {
             std::string_view rest = value;
             while (!rest.empty()) {
                 auto comma = rest.find(',');
-                hops.emplace_back(trim(rest.substr(0, comma)));
+                hops.emplace_back(trim_blanks(rest.substr(0, comma)));
                 rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
             }
         }
@@ -87,7 +90,7 @@ Result<TrustedProxies> TrustedProxies::parse(const std::string& text) {
     std::string_view rest = text;
     while (!rest.empty()) {
         auto comma = rest.find(',');
-        std::string_view entry = trim(rest.substr(0, comma));
+        std::string_view entry = trim_blanks(rest.substr(0, comma));
         rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
         if (entry.empty()) continue;
         auto slash = entry.find('/');
@@ -147,23 +150,14 @@ bool forwarded_https(const std::string& peer, const std::vector<std::pair<std::s
         if (forwarded && name == "forwarded") {
             auto comma = rest.rfind(',');
             std::string_view element = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
-            last.clear();
-            while (!element.empty()) {
-                auto semi = element.find(';');
-                std::string_view pair = trim(element.substr(0, semi));
-                element = semi == std::string_view::npos ? std::string_view() : element.substr(semi + 1);
-                if (pair.size() > 6 && (pair[0] | 0x20) == 'p' && (pair[1] | 0x20) == 'r' && (pair[2] | 0x20) == 'o' &&
-                    (pair[3] | 0x20) == 't' && (pair[4] | 0x20) == 'o' && pair[5] == '=')
-                    last = std::string(trim(pair.substr(6)));
-            }
+            last = std::string(forwarded_param(element, "proto").value_or(""));
         } else if (!forwarded && name == "x-forwarded-proto") {
             auto comma = rest.rfind(',');
-            last = std::string(trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1)));
+            last = std::string(trim_blanks(comma == std::string_view::npos ? rest : rest.substr(comma + 1)));
         }
     }
     if (last.size() >= 2 && last.front() == '"' && last.back() == '"') last = last.substr(1, last.size() - 2);
-    for (auto& c : last) c = static_cast<char>(c | 0x20);
-    return last == "https";
+    return to_lower(last) == "https";
 }
 
 bool is_loopback_address(std::string_view address) {

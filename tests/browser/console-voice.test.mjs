@@ -14,13 +14,15 @@ browserTest('console: a browser voice call is heard and answered', {
   await signIn(page, t.daemon.url, t.owner);
   await page.goto(`${t.daemon.url}/#/agents/${agent.id}`);
   await (await page.waitForSelector(tid('voice-start'), { visible: true })).click();
-  const transcript = () => page.$eval(tid('voice-transcript'), (e) => e.textContent);
-  // The fake microphone loops the sentence, so the caller may be heard more than once: the first answer is enough.
-  await eventually(async () => /hours/i.test(await transcript()) && /monday to friday|9 am|nine/i.test(await transcript()),
-    { timeoutMs: 60000, what: 'the recognized words and the agent\'s answer on the page' });
+  // The caller's final turn (not the greyed interim words) and the agent's answer to it, each in its own turn: a
+  // fallback reply that mentions "hours" cannot pass for either.
+  const turns = (selector) => page.$$eval(`${tid('voice-transcript')} ${selector}`, (els) => els.map((e) => e.textContent));
+  await eventually(async () => (await turns('.turn.user:not(.interim) .text')).some((t) => /what are your hours/i.test(t)) &&
+    (await turns('.turn.agent .text')).some((t) => /Monday to Friday from nine to six/.test(t)),
+  { timeoutMs: 60000, what: 'the recognized words and the agent\'s answer on the page' });
   await t.shot(page, 'console-voice');
   await page.click(tid('voice-stop'));
   const calls = await t.api.expect(200, 'GET', `/api/v1/calls?agent_id=${agent.id}`);
   assert.ok(calls.items.length >= 1);
-  assert.equal(calls.items[0].channel ?? 'local', 'local');
+  assert.equal(calls.items[0].channel, 'local');
 });

@@ -1,6 +1,9 @@
 // Cookie mode of the auth routes: the opt-in header and its CSRF checks, cookie parsing and the Set-Cookie values.
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 #include "daemon/api/auth_cookie.hpp"
 
 using namespace va::api;
@@ -64,9 +67,24 @@ TEST_CASE("auth cookie: the refresh cookie is found among others, and absent or 
 }
 
 TEST_CASE("auth cookie: Set-Cookie is HttpOnly, SameSite=Strict, scoped to /api/v1/auth, Secure over https") {
-    CHECK(refresh_cookie("vrt_x", 60, false) == "va_refresh=vrt_x; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age=60");
-    CHECK(refresh_cookie("vrt_x", 60, true) ==
-          "va_refresh=vrt_x; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age=60; Secure");
-    CHECK(cleared_refresh_cookie(false) == "va_refresh=; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age=0");
+    auto set_cookies = [](const va::http::Response& r) {
+        std::vector<std::string> out;
+        for (const auto& [name, value] : r.headers)
+            if (name == "Set-Cookie") out.push_back(value);
+        return out;
+    };
+    va::http::Response plain, tls, cleared;
+    set_session_cookies(plain, "vrt_x", 60, false);
+    set_session_cookies(tls, "vrt_x", 60, true);
+    clear_session_cookies(cleared, false);
+    CHECK(set_cookies(plain) == std::vector<std::string>{
+              "va_refresh=vrt_x; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age=60",
+              "va_session=1; SameSite=Strict; Path=/; Max-Age=60"});
+    CHECK(set_cookies(tls) == std::vector<std::string>{
+              "va_refresh=vrt_x; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age=60; Secure",
+              "va_session=1; SameSite=Strict; Path=/; Max-Age=60; Secure"});
+    CHECK(set_cookies(cleared) == std::vector<std::string>{
+              "va_refresh=; HttpOnly; SameSite=Strict; Path=/api/v1/auth; Max-Age=0",
+              "va_session=; SameSite=Strict; Path=/; Max-Age=0"});
     CHECK(own_origin(request({{"host", "a.example:8443"}}, true)) == "https://a.example:8443");
 }
